@@ -1,0 +1,271 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is recallbot's configuration: one YAML file, defaults in code,
+// ${VAR} expanded from the environment so secrets stay out of the file.
+// The keys shown in config.yaml are the public contract.
+type Config struct {
+	DingTalk DingTalkConfig `yaml:"dingtalk"`
+	// Admins are the staffIds allowed to recall and to read the audit.
+	Admins []string     `yaml:"admins"`
+	Ledger LedgerConfig `yaml:"ledger"`
+	HTTP   HTTPConfig   `yaml:"http"`
+	Log    LogConfig    `yaml:"log"`
+	// Locale is the language of replies: "zh" (default) or "en".
+	Locale string       `yaml:"locale"`
+	Recall RecallConfig `yaml:"recall"`
+}
+
+// DingTalkConfig holds the app's credentials and where DingTalk is.
+type DingTalkConfig struct {
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	RobotCode    string `yaml:"robot_code"`
+	CoolAppCode  string `yaml:"cool_app_code"`
+	// APIBase is the OpenAPI and Stream gateway host.
+	APIBase string `yaml:"api_base"`
+	// QPS is the client-side pace per API; DingTalk allows 20 per app and API.
+	QPS float64 `yaml:"qps"`
+	// Timeout bounds each OpenAPI call.
+	Timeout time.Duration `yaml:"timeout"`
+	// KeepAlive is the idle time before the Stream client pings the socket
+	// (minimum 3s).
+	KeepAlive time.Duration `yaml:"keepalive"`
+}
+
+// LedgerConfig selects and tunes the ledger store.
+type LedgerConfig struct {
+	Path     string `yaml:"path"`
+	RedisURL string `yaml:"redis_url"`
+	// Retention is how long entries are kept for audit and receipts.
+	Retention time.Duration `yaml:"retention"`
+}
+
+// HTTPConfig is the local HTTP API.
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+	Token  string `yaml:"token"`
+}
+
+// LogConfig selects the log level and encoding.
+type LogConfig struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+// RecallConfig tunes the recall commands.
+type RecallConfig struct {
+	// MaxLast caps N in "/recall last N".
+	MaxLast int `yaml:"max_last"`
+	// ConfirmAbove is the number of messages above which a recall needs
+	// /confirm.
+	ConfirmAbove int `yaml:"confirm_above"`
+	// ConfirmTTL is how long a confirmation code is valid.
+	ConfirmTTL time.Duration `yaml:"confirm_ttl"`
+	// Window is DingTalk's recall window: older messages are reported as
+	// too old without an API call.
+	Window time.Duration `yaml:"window"`
+}
+
+// DefaultConfig returns the configuration with every default filled in.
+func DefaultConfig() Config {
+	return Config{
+		DingTalk: DingTalkConfig{APIBase: "https://api.dingtalk.com", QPS: 20, Timeout: 10 * time.Second, KeepAlive: 120 * time.Second},
+		Ledger:   LedgerConfig{Path: "recallbot.db", Retention: 30 * 24 * time.Hour},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8470"},
+		Log:      LogConfig{Level: "info", Format: "json"},
+		Locale:   "zh",
+		Recall:   RecallConfig{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},
+	}
+}
+
+// LoadConfig reads, expands and validates a config file.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := ParseConfig(b, os.LookupEnv)
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig parses YAML strictly: an unknown key is an error naming the
+// key and its line, ${VAR} is expanded with lookup in every value (an unset
+// variable is an error naming it), and the result is validated.
+func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return Config{}, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return Config{}, errors.New("the file is empty")
+	}
+	doc := root.Content[0]
+	if err := checkKeys(doc, reflect.TypeOf(cfg), ""); err != nil {
+		return Config{}, err
+	}
+	if err := expandEnv(doc, lookup); err != nil {
+		return Config{}, err
+	}
+	if err := doc.Decode(&cfg); err != nil {
+		return Config{}, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+	}
+	return cfg, cfg.Validate()
+}
+
+// checkKeys rejects mapping keys that t has no yaml field for.
+func checkKeys(n *yaml.Node, t reflect.Type, prefix string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = f.Type
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			where := "at the top level"
+			if prefix != "" {
+				where = "in " + strings.TrimSuffix(prefix, ".")
+			}
+			return fmt.Errorf("line %d: unknown key %q %s", k.Line, k.Value, where)
+		}
+		if err := checkKeys(v, ft, prefix+k.Value+"."); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${VAR} in every scalar value.
+func expandEnv(n *yaml.Node, lookup func(string) (string, bool)) error {
+	if n.Kind == yaml.ScalarNode {
+		var missing string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := ref[2 : len(ref)-1]
+			v, ok := lookup(name)
+			if !ok && missing == "" {
+				missing = name
+			}
+			return v
+		})
+		if missing != "" {
+			return fmt.Errorf("line %d: environment variable %s is referenced but not set", n.Line, missing)
+		}
+		if n.Tag == "!!null" && n.Value != "" {
+			n.Tag = "!!str"
+		}
+		return nil
+	}
+	for _, c := range n.Content {
+		if err := expandEnv(c, lookup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate reports the first invalid field by name.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	d := c.DingTalk
+	for field, v := range map[string]string{"dingtalk.client_id": d.ClientID, "dingtalk.client_secret": d.ClientSecret, "dingtalk.robot_code": d.RobotCode} {
+		if strings.TrimSpace(v) == "" {
+			bad(field, "is required")
+		}
+	}
+	if !strings.HasPrefix(d.APIBase, "http://") && !strings.HasPrefix(d.APIBase, "https://") || strings.HasSuffix(d.APIBase, "/") {
+		bad("dingtalk.api_base", "must be an http(s) URL without a trailing slash, such as https://api.dingtalk.com")
+	}
+	if d.QPS <= 0 || d.QPS > 1000 {
+		bad("dingtalk.qps", "must be between 0 and 1000, not %v", d.QPS)
+	}
+	if d.Timeout <= 0 {
+		bad("dingtalk.timeout", "must be positive")
+	}
+	if d.KeepAlive < 3*time.Second {
+		bad("dingtalk.keepalive", "must be at least 3s")
+	}
+	if len(c.Admins) == 0 {
+		bad("admins", "list at least one staffId: nobody could recall")
+	}
+	for i, a := range c.Admins {
+		if strings.TrimSpace(a) == "" {
+			bad(fmt.Sprintf("admins[%d]", i), "is empty")
+		}
+	}
+	if c.Ledger.RedisURL == "" && c.Ledger.Path == "" {
+		bad("ledger.path", "is required unless ledger.redis_url is set")
+	}
+	if c.Ledger.Retention < 24*time.Hour {
+		bad("ledger.retention", "must be at least 24h, the recall window")
+	}
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			bad("http.listen", "must be host:port, such as 127.0.0.1:8470")
+		} else if c.HTTP.Token == "" {
+			bad("http.token", "is required when http.listen is set (use ${RECALLBOT_HTTP_TOKEN})")
+		} else if len(c.HTTP.Token) < 16 {
+			bad("http.token", "must be at least 16 characters")
+		}
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		bad("log.format", "must be json or console, not %q", c.Log.Format)
+	}
+	if c.Locale != "zh" && c.Locale != "en" {
+		bad("locale", "must be zh or en, not %q", c.Locale)
+	}
+	r := c.Recall
+	if r.MaxLast < 1 || r.MaxLast > 10000 {
+		bad("recall.max_last", "must be between 1 and 10000")
+	}
+	if r.ConfirmAbove < 0 {
+		bad("recall.confirm_above", "must not be negative")
+	}
+	if r.ConfirmTTL <= 0 {
+		bad("recall.confirm_ttl", "must be positive")
+	}
+	if r.Window <= 0 {
+		bad("recall.window", "must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// secrets lists the values that must never reach a log line or a reply.
+func (c Config) secrets() []string {
+	return []string{c.DingTalk.ClientSecret, c.HTTP.Token}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := vars[k]; return v, ok }
+}
+
+const minimal = `
+dingtalk:
+  client_id: dingapp
+  client_secret: ${SECRET}
+  robot_code: dingbot
+admins: [manager4220]
+http:
+  token: ${TOKEN}
+`
+
+func TestParseConfigDefaultsAndExpansion(t *testing.T) {
+	cfg, err := ParseConfig([]byte(minimal), env(map[string]string{"SECRET": "s3cr3t: #not a comment", "TOKEN": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DingTalk.ClientSecret != "s3cr3t: #not a comment" {
+		t.Errorf("secret = %q; expansion must not be re-parsed as YAML", cfg.DingTalk.ClientSecret)
+	}
+	if cfg.HTTP.Listen != "127.0.0.1:8470" || cfg.Locale != "zh" || cfg.Ledger.Path != "recallbot.db" ||
+		cfg.Recall.ConfirmTTL != 2*time.Minute || cfg.DingTalk.APIBase != "https://api.dingtalk.com" {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+func TestExampleConfigParses(t *testing.T) {
+	b, err := os.ReadFile("config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseConfig(b, env(map[string]string{"DINGTALK_CLIENT_SECRET": "x", "RECALLBOT_HTTP_TOKEN": "0123456789abcdef"})); err != nil {
+		t.Fatalf("config.yaml: %v", err)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef"})
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key names key and line", minimal + "ledger:\n  pth: x.db\n", `line 10: unknown key "pth" in ledger`},
+		{"unknown top-level key", "colour: blue\n" + minimal, `line 1: unknown key "colour" at the top level`},
+		{"unset variable", strings.Replace(minimal, "${TOKEN}", "${NOPE}", 1), "line 8: environment variable NOPE is referenced but not set"},
+		{"missing field", strings.Replace(minimal, "robot_code: dingbot", "robot_code: \"\"", 1), "dingtalk.robot_code: is required"},
+		{"bad locale", minimal + "locale: fr\n", `locale: must be zh or en, not "fr"`},
+		{"bad duration", minimal + "recall:\n  confirm_ttl: soon\n", "line 10: cannot unmarshal"},
+		{"no admins", strings.Replace(minimal, "admins: [manager4220]", "admins: []", 1), "admins: list at least one staffId"},
+		{"short token", strings.Replace(minimal, "${TOKEN}", "short", 1), "http.token: must be at least 16 characters"},
+		{"not YAML", "dingtalk: [", "not valid YAML"},
+		{"empty", "", "the file is empty"},
+		{"bad api_base", minimal + "  \n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml), vars)
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseConfig error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigErrorsNeverShowSecrets(t *testing.T) {
+	y := strings.Replace(minimal, "robot_code: dingbot", "robot_code: \"\"", 1)
+	_, err := ParseConfig([]byte(y), env(map[string]string{"SECRET": "hunter2-very-secret", "TOKEN": "0123456789abcdef"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error %v", err)
+	}
+}

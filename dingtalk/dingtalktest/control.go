@@ -1,0 +1,232 @@
+package dingtalktest
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+)
+
+// controlRoutes serves the control API under /sim/v1, for a person or
+// another program playing the users (see docs/emulator.md). Its errors are
+// JSON {"error": "..."}.
+func (s *Server) controlRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /sim/v1/conversations/{id}/messages", s.ctlPostMessage)
+	mux.HandleFunc("GET /sim/v1/conversations/{id}", s.ctlGetConversation)
+	mux.HandleFunc("GET /sim/v1/conversations", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, s.Conversations())
+	})
+	mux.HandleFunc("POST /sim/v1/conversations", s.ctlAddConversation)
+	mux.HandleFunc("GET /sim/v1/users/{id}/conversation", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.UserConversation(r.PathValue("id"))
+		if !ok {
+			ctlError(w, http.StatusNotFound, "the bot has no chat with this user yet")
+			return
+		}
+		ctlJSON(w, http.StatusOK, c)
+	})
+	mux.HandleFunc("GET /sim/v1/calls", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, s.Calls())
+	})
+	mux.HandleFunc("GET /sim/v1/connections", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, s.Connections())
+	})
+	mux.HandleFunc("GET /sim/v1/stream", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, s.StreamStats())
+	})
+	mux.HandleFunc("POST /sim/v1/connections/{id}/{action}", s.ctlConnection)
+	mux.HandleFunc("POST /sim/v1/faults", s.ctlFault)
+	mux.HandleFunc("POST /sim/v1/tokens/revoke", func(w http.ResponseWriter, r *http.Request) {
+		s.RevokeTokens()
+		ctlJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
+	})
+	mux.HandleFunc("POST /sim/v1/robots/{code}/state", s.ctlRobotState)
+	mux.HandleFunc("POST /sim/v1/clock/advance", s.ctlAdvance)
+	mux.HandleFunc("POST /sim/v1/redeliver", func(w http.ResponseWriter, r *http.Request) {
+		s.RedeliverNow()
+		ctlJSON(w, http.StatusOK, map[string]string{"status": "redelivered"})
+	})
+}
+
+func ctlJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func ctlError(w http.ResponseWriter, status int, msg string) {
+	ctlJSON(w, status, map[string]string{"error": msg})
+}
+
+// ctlDecode reads a JSON body into v, answering 400 when it cannot.
+func ctlDecode(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBodySize))
+	if err := json.Unmarshal(b, v); err != nil {
+		ctlError(w, http.StatusBadRequest, "body must be a JSON object: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) ctlPostMessage(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		SenderStaffID    string `json:"senderStaffId"`
+		SenderNick       string `json:"senderNick"`
+		Text             string `json:"text"`
+		ConversationType string `json:"conversationType"`
+		MsgType          string `json:"msgtype"`
+		IsAdmin          bool   `json:"isAdmin"`
+		AtBot            *bool  `json:"atBot"`
+		RawData          string `json:"rawData"`
+	}
+	if !ctlDecode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	if id == "-" {
+		id = "" // the sender's 1:1 chat, whatever its id
+	}
+	msgID, err := s.PushMessage(UserMessage{
+		ConversationID: id, ConversationType: req.ConversationType,
+		SenderStaffID: req.SenderStaffID, SenderNick: req.SenderNick, Text: req.Text,
+		MsgType: req.MsgType, IsAdmin: req.IsAdmin, Unmentioned: req.AtBot != nil && !*req.AtBot,
+		RawData: req.RawData,
+	})
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctlJSON(w, http.StatusOK, map[string]string{"msgId": msgID})
+}
+
+func (s *Server) ctlGetConversation(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.Conversation(r.PathValue("id"))
+	if !ok {
+		ctlError(w, http.StatusNotFound, "no such conversation")
+		return
+	}
+	ctlJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) ctlAddConversation(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID    string `json:"conversationId"`
+		Kind  Kind   `json:"kind"`
+		Title string `json:"title"`
+	}
+	if !ctlDecode(w, r, &req) {
+		return
+	}
+	if err := s.AddConversation(req.ID, req.Kind, req.Title); err != nil {
+		ctlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, _ := s.Conversation(req.ID)
+	ctlJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) ctlConnection(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var err error
+	switch r.PathValue("action") {
+	case "disconnect":
+		err = s.Disconnect(id)
+	case "zombie":
+		err = s.Zombie(id)
+	case "kill":
+		err = s.Kill(id)
+	case "ping":
+		err = s.Ping(r.Context(), id)
+	default:
+		ctlError(w, http.StatusNotFound, "actions are disconnect, zombie, kill and ping")
+		return
+	}
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ctlJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) ctlFault(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		API    string    `json:"api"`
+		Kind   FaultKind `json:"kind"`
+		Count  int       `json:"count"`
+		Key    string    `json:"processQueryKey"`
+		Reason string    `json:"reason"`
+		Frames string    `json:"frames"` // "drop", "duplicate" or "drop-ack"
+	}
+	if !ctlDecode(w, r, &req) {
+		return
+	}
+	if req.Count <= 0 {
+		req.Count = 1
+	}
+	switch {
+	case req.Key != "":
+		if req.Reason == "" {
+			req.Reason = "SYSTEM_ERROR"
+		}
+		s.FailKey(req.Key, req.Reason, req.Count)
+	case req.Frames == "drop":
+		s.DropFrames(req.Count)
+	case req.Frames == "duplicate":
+		s.DuplicateFrames(req.Count)
+	case req.Frames == "drop-ack":
+		s.DropACKs(req.Count)
+	case req.Frames != "":
+		ctlError(w, http.StatusBadRequest, `frames is "drop", "duplicate" or "drop-ack"`)
+		return
+	default:
+		switch req.Kind {
+		case FaultServerError, FaultUnavailable, FaultQPS, FaultGarbage, FaultHang:
+		default:
+			ctlError(w, http.StatusBadRequest, `kind is "5xx", "503", "qps", "garbage" or "hang"`)
+			return
+		}
+		if req.API == "" {
+			req.API = AnyAPI
+		}
+		s.Fail(req.API, req.Kind, req.Count)
+	}
+	ctlJSON(w, http.StatusOK, map[string]string{"status": "armed"})
+}
+
+func (s *Server) ctlRobotState(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		State RobotState `json:"state"`
+	}
+	if !ctlDecode(w, r, &req) {
+		return
+	}
+	switch req.State {
+	case RobotActive, RobotStopped, RobotTemplateMissing, RobotTemplateStopped, RobotUnauthorized, RobotDeleted:
+	default:
+		ctlError(w, http.StatusBadRequest, "state is active, stopped, template_missing, template_stopped, unauthorized or deleted")
+		return
+	}
+	if err := s.SetRobotState(r.PathValue("code"), req.State); err != nil {
+		ctlError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	ctlJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) ctlAdvance(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Duration string `json:"duration"`
+	}
+	if !ctlDecode(w, r, &req) {
+		return
+	}
+	d, err := time.ParseDuration(req.Duration)
+	if err != nil || d < 0 {
+		ctlError(w, http.StatusBadRequest, `duration is a positive Go duration such as "25h"`)
+		return
+	}
+	s.Advance(d)
+	ctlJSON(w, http.StatusOK, map[string]string{"now": s.Now().Format(time.RFC3339)})
+}

@@ -1,0 +1,120 @@
+package dingtalktest
+
+import (
+	"net/http"
+	"sync"
+)
+
+// FaultKind is a way an OpenAPI call can go wrong.
+type FaultKind string
+
+// Fault kinds for Fail.
+const (
+	// FaultServerError answers HTTP 500 system.error.
+	FaultServerError FaultKind = "5xx"
+	// FaultUnavailable answers HTTP 503 with DingTalk's error shape.
+	FaultUnavailable FaultKind = "503"
+	// FaultQPS answers HTTP 403 Forbidden.AccessDenied.QpsLimitForAppkeyAndApi.
+	FaultQPS FaultKind = "qps"
+	// FaultGarbage answers HTTP 502 with an HTML body, as a proxy would.
+	FaultGarbage FaultKind = "garbage"
+	// FaultHang never answers until the caller gives up or the server closes.
+	FaultHang FaultKind = "hang"
+)
+
+// AnyAPI makes a fault apply to every OpenAPI path.
+const AnyAPI = "*"
+
+type faultSet struct {
+	mu    sync.Mutex
+	queue map[string][]FaultKind // path -> faults for the next calls, in order
+	keys  map[string][]string    // processQueryKey -> failedResult reasons for its next recalls
+}
+
+func (f *faultSet) init() {
+	f.queue = map[string][]FaultKind{}
+	f.keys = map[string][]string{}
+}
+
+// Fail makes the next n calls to path (or AnyAPI) fail with kind. Faults
+// queue up in the order they were added.
+func (s *Server) Fail(path string, kind FaultKind, n int) {
+	s.faults.mu.Lock()
+	for range n {
+		s.faults.queue[path] = append(s.faults.queue[path], kind)
+	}
+	s.faults.mu.Unlock()
+}
+
+// FailKey makes the next n recalls of key report it in failedResult with
+// reason (e.g. "SYSTEM_ERROR") instead of recalling it.
+func (s *Server) FailKey(key, reason string, n int) {
+	s.faults.mu.Lock()
+	for range n {
+		s.faults.keys[key] = append(s.faults.keys[key], reason)
+	}
+	s.faults.mu.Unlock()
+}
+
+// ClearFaults drops every pending fault.
+func (s *Server) ClearFaults() {
+	s.faults.mu.Lock()
+	s.faults.init()
+	s.faults.mu.Unlock()
+}
+
+func (f *faultSet) take(path string) (FaultKind, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range []string{path, AnyAPI} {
+		if q := f.queue[p]; len(q) > 0 {
+			f.queue[p] = q[1:]
+			return q[0], true
+		}
+	}
+	return "", false
+}
+
+func (f *faultSet) takeKey(key string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if q := f.keys[key]; len(q) > 0 {
+		f.keys[key] = q[1:]
+		return q[0], true
+	}
+	return "", false
+}
+
+// applyFault answers e with the next queued fault for its path, if any, and
+// reports whether it did. The gateway and token routes are included.
+func (s *Server) applyFault(e *exchange) bool {
+	kind, ok := s.faults.take(e.r.URL.Path)
+	if !ok {
+		return false
+	}
+	s.logf("emulator: fault %s on %s", kind, e.r.URL.Path)
+	switch kind {
+	case FaultServerError:
+		e.fail(http.StatusInternalServerError, "system.error", "系统错误")
+	case FaultUnavailable:
+		e.fail(http.StatusServiceUnavailable, "ServiceUnavailable", "服务暂不可用")
+	case FaultQPS:
+		e.fail(http.StatusForbidden, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "调用该接口触发了开放平台接口的应用级别限流，请稍后重试")
+	case FaultGarbage:
+		e.status, e.code, e.resp = http.StatusBadGateway, "garbage", []byte("<html><body><h1>502 Bad Gateway</h1></body></html>")
+	case FaultHang:
+		select {
+		case <-e.r.Context().Done():
+		case <-s.closed:
+		}
+		// Hijack-free hang-up: the handler returns without writing; the
+		// client has already given up, or the server is closing.
+		if hj, ok := e.w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+			}
+		}
+		s.record(&exchange{s: s, r: e.r, body: e.body, status: 0, code: "hang"})
+	}
+	return true
+}

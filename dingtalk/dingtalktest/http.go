@@ -1,0 +1,239 @@
+package dingtalktest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Paths of the emulated OpenAPI. Their spelling follows the official SDK,
+// including oToMessages for send and otoMessages for recall (spec §1).
+const (
+	PathAccessToken    = "/v1.0/oauth2/accessToken"
+	PathGatewayOpen    = "/v1.0/gateway/connections/open"
+	PathConnect        = "/connect"
+	PathPrivateSend    = "/v1.0/robot/privateChatMessages/send"
+	PathPrivateRecall  = "/v1.0/robot/privateChatMessages/batchRecall"
+	PathOTOSend        = "/v1.0/robot/oToMessages/batchSend"
+	PathOTORecall      = "/v1.0/robot/otoMessages/batchRecall"
+	PathGroupSend      = "/v1.0/robot/groupMessages/send"
+	PathGroupRecall    = "/v1.0/robot/groupMessages/recall"
+	headerAccessToken  = "x-acs-dingtalk-access-token"
+	maxRecordedBody    = 64 << 10
+	maxRequestBodySize = 1 << 20
+)
+
+// Call is one HTTP request the emulator answered on its OpenAPI and gateway
+// routes (the control API is not recorded).
+type Call struct {
+	Time     time.Time `json:"time"`
+	Method   string    `json:"method"`
+	Path     string    `json:"path"`
+	Status   int       `json:"status"`
+	Code     string    `json:"code,omitempty"` // the error code, for non-2xx answers
+	Request  string    `json:"request"`        // body, secrets redacted
+	Response string    `json:"response"`
+}
+
+// Calls returns every recorded call, oldest first.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CallsTo returns the recorded calls to one path.
+func (s *Server) CallsTo(path string) []Call {
+	var out []Call
+	for _, c := range s.Calls() {
+		if c.Path == path {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ResetCalls forgets the recorded calls.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	s.calls = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	api := map[string]func(*exchange){
+		PathAccessToken:   s.handleAccessToken,
+		PathGatewayOpen:   s.handleGatewayOpen,
+		PathPrivateSend:   s.authed(s.handlePrivateSend),
+		PathPrivateRecall: s.authed(s.handlePrivateRecall),
+		PathOTOSend:       s.authed(s.handleOTOSend),
+		PathOTORecall:     s.authed(s.handleOTORecall),
+		PathGroupSend:     s.authed(s.handleGroupSend),
+		PathGroupRecall:   s.authed(s.handleGroupRecall),
+	}
+	for path, h := range api {
+		mux.HandleFunc(path, s.serveAPI(h))
+	}
+	mux.HandleFunc(PathConnect, s.handleConnect)
+	s.controlRoutes(mux)
+	mux.HandleFunc("/", s.serveAPI(func(e *exchange) {
+		e.fail(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+	}))
+	return mux
+}
+
+// exchange is one OpenAPI request being answered.
+type exchange struct {
+	s      *Server
+	r      *http.Request
+	w      http.ResponseWriter
+	body   []byte
+	app    *app // set by authed
+	status int
+	code   string
+	resp   []byte
+}
+
+func (e *exchange) reply(v any) {
+	b, _ := json.Marshal(v)
+	e.status, e.resp = http.StatusOK, b
+}
+
+// fail answers with DingTalk's error shape (spec §1).
+func (e *exchange) fail(status int, code, message string) {
+	b, _ := json.Marshal(map[string]string{"code": code, "requestid": uuid(), "message": message})
+	e.status, e.code, e.resp = status, code, b
+}
+
+// decode parses the JSON body into v; on failure it answers
+// invalidParameter.param.invalid and returns false.
+func (e *exchange) decode(v any) bool {
+	if err := json.Unmarshal(e.body, v); err != nil {
+		e.fail(http.StatusBadRequest, "invalidParameter.param.invalid", "参数错误："+jsonProblem(err))
+		return false
+	}
+	return true
+}
+
+func jsonProblem(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return "body is not valid JSON"
+	case errors.As(err, &typ):
+		return "field " + typ.Field + " has the wrong type"
+	}
+	return "body is not a JSON object"
+}
+
+func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBodySize))
+		e := &exchange{s: s, r: r, w: w, body: body}
+		switch {
+		case r.Method != http.MethodPost:
+			e.fail(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
+		default:
+			if !s.applyFault(e) {
+				h(e)
+			}
+		}
+		if e.status == 0 {
+			return // the fault hung up
+		}
+		h := w.Header()
+		if e.code == "garbage" {
+			h.Set("Content-Type", "text/html")
+		} else {
+			h.Set("Content-Type", "application/json;charset=utf-8")
+		}
+		h.Set("x-acs-request-id", uuid())
+		h.Set("x-acs-trace-id", randomID(16))
+		h.Set("Server", "DingTalk/1.0.0")
+		w.WriteHeader(e.status)
+		_, _ = w.Write(e.resp)
+		s.record(e)
+	}
+}
+
+var secretFields = regexp.MustCompile(`("(?:appSecret|clientSecret)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+
+func (s *Server) record(e *exchange) {
+	req := e.body
+	if len(req) > maxRecordedBody {
+		req = req[:maxRecordedBody]
+	}
+	req = secretFields.ReplaceAll(req, []byte(`$1"[redacted]"`))
+	resp := e.resp
+	if e.r.URL.Path == PathAccessToken && e.status == http.StatusOK {
+		resp = []byte(`{"accessToken":"[redacted]"}`)
+	}
+	c := Call{
+		Time: s.now(), Method: e.r.Method, Path: e.r.URL.Path, Status: e.status, Code: e.code,
+		Request: string(req), Response: string(resp),
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// authed checks the access token header and the rate limit before h.
+func (s *Server) authed(h func(*exchange)) func(*exchange) {
+	return func(e *exchange) {
+		if e.r.URL.Query().Get("access_token") != "" || strings.HasPrefix(e.r.Header.Get("Authorization"), "Bearer ") || e.r.Header.Get(headerAccessToken) == "" {
+			e.fail(http.StatusBadRequest, "AuthenticationFailed.MissingParameter", "缺少参数："+headerAccessToken)
+			return
+		}
+		s.mu.Lock()
+		t, ok := s.tokens[e.r.Header.Get(headerAccessToken)]
+		valid := ok && s.opts.Now().Add(s.offset).Before(t.expires)
+		s.mu.Unlock()
+		if !valid {
+			e.fail(http.StatusBadRequest, "InvalidAuthentication", "不合法的access_token")
+			return
+		}
+		e.app = t.app
+		if !s.allow(t.app.ClientID, e.r.URL.Path) {
+			e.fail(http.StatusForbidden, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "调用该接口触发了开放平台接口的应用级别限流，请稍后重试")
+			return
+		}
+		h(e)
+	}
+}
+
+// window counts the calls of one app to one API in one second.
+type window struct {
+	second int64
+	n      int
+}
+
+// allow applies the per-app, per-API limit in fixed one-second windows of
+// real time (the documented "limit window is 1 s"; fixed rather than sliding
+// is inferred).
+func (s *Server) allow(clientID, path string) bool {
+	if s.opts.QPS < 0 {
+		return true
+	}
+	sec := time.Now().Unix()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := clientID + " " + path
+	w, ok := s.limits[k]
+	if !ok {
+		w = &window{}
+		s.limits[k] = w
+	}
+	if w.second != sec {
+		w.second, w.n = sec, 0
+	}
+	w.n++
+	return w.n <= s.opts.QPS
+}

@@ -1,0 +1,460 @@
+package dingtalktest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// streamState is the Stream side of the server; guarded by Server.mu.
+type streamState struct {
+	conns       map[string]*wsConn
+	order       []string             // connection ids, for stable random choice
+	pending     map[string]*delivery // unacknowledged frames by messageId
+	byMsgID     map[string]*delivery // every bot-message frame by data.msgId
+	undelivered []*delivery          // frames waiting for a connection
+	dropFrames  int
+	dupFrames   int
+	dropACKs    int
+	stats       StreamStats
+}
+
+// StreamStats counts what happened on the Stream side.
+type StreamStats struct {
+	Pushed      int `json:"pushed"`      // application frames written, redeliveries included
+	ACKed       int `json:"acked"`       // frames acknowledged with code 200
+	NACKed      int `json:"nacked"`      // ACKs with another code (the frame stays pending)
+	Redelivered int `json:"redelivered"` // pushes after the first
+	Lost        int `json:"lost"`        // frames given up after MaxRedeliveries
+	Dropped     int `json:"dropped"`     // frames swallowed by DropFrames or a zombie
+	Connections int `json:"connections"` // live connections now
+}
+
+func (st *streamState) init() {
+	st.conns = map[string]*wsConn{}
+	st.pending = map[string]*delivery{}
+	st.byMsgID = map[string]*delivery{}
+}
+
+// delivery is one application frame and its delivery attempts.
+type delivery struct {
+	app       *app
+	typ       string
+	topic     string
+	messageID string
+	msgID     string
+	data      string
+	attempts  int
+	acks      int
+	lastConn  string
+	timer     *time.Timer
+}
+
+// Delivery is a snapshot of a bot-message frame's fate.
+type Delivery struct {
+	MsgID    string `json:"msgId"`
+	Attempts int    `json:"attempts"` // pushes, the first included
+	ACKs     int    `json:"acks"`     // code-200 ACKs received
+	Pending  bool   `json:"pending"`  // still waiting for an ACK
+	LastConn string `json:"lastConnection"`
+}
+
+// ConnInfo describes a live Stream connection.
+type ConnInfo struct {
+	ID       string `json:"id"`
+	ClientID string `json:"clientId"`
+	Zombie   bool   `json:"zombie"`
+	Draining bool   `json:"draining"`
+}
+
+func (st *streamState) add(s *Server, c *wsConn) {
+	s.mu.Lock()
+	st.conns[c.id] = c
+	st.order = append(st.order, c.id)
+	st.stats.Connections = len(st.conns)
+	queued := st.undelivered
+	st.undelivered = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+	s.logf("emulator: stream connection %s open for %s", c.id, c.app.ClientID)
+	c.ws.SetPingHandler(func(data string) error {
+		s.mu.Lock()
+		z := c.zombie
+		s.mu.Unlock()
+		if z {
+			return nil // a zombie never answers
+		}
+		return c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	s.wg.Add(2)
+	go s.writeLoop(c)
+	go s.readLoop(c)
+	for _, d := range queued {
+		s.push(d)
+	}
+}
+
+func (st *streamState) remove(s *Server, c *wsConn) {
+	s.mu.Lock()
+	if c.closed {
+		s.mu.Unlock()
+		return
+	}
+	c.closed = true
+	close(c.done)
+	delete(st.conns, c.id)
+	for i, id := range st.order {
+		if id == c.id {
+			st.order = append(st.order[:i], st.order[i+1:]...)
+			break
+		}
+	}
+	st.stats.Connections = len(st.conns)
+	for _, ch := range c.pings {
+		close(ch)
+	}
+	c.pings = nil
+	s.notifyLocked()
+	s.mu.Unlock()
+	_ = c.ws.Close()
+	s.logf("emulator: stream connection %s closed", c.id)
+}
+
+func (st *streamState) closeAll(s *Server) {
+	s.mu.Lock()
+	conns := make([]*wsConn, 0, len(st.conns))
+	for _, c := range st.conns {
+		conns = append(conns, c)
+	}
+	for _, d := range st.pending {
+		d.timer.Stop()
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.ws.Close()
+	}
+}
+
+// pickLocked chooses a live connection of the app subscribed to the frame,
+// at random, as DingTalk does (spec §7.6). Zombies count: the real platform
+// cannot tell them apart either.
+func (st *streamState) pickLocked(d *delivery) *wsConn {
+	var cands []*wsConn
+	for _, id := range st.order {
+		c := st.conns[id]
+		if c.app == d.app && !c.draining && c.subscribed(d.typ, d.topic) {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	return cands[rand.IntN(len(cands))]
+}
+
+func (d *delivery) frame(connID string, now time.Time) []byte {
+	b, _ := json.Marshal(struct {
+		SpecVersion string            `json:"specVersion"`
+		Type        string            `json:"type"`
+		Headers     map[string]string `json:"headers"`
+		Data        string            `json:"data"`
+	}{"1.0", d.typ, map[string]string{
+		"appId":        d.app.appID,
+		"connectionId": connID,
+		"contentType":  "application/json",
+		"messageId":    d.messageID,
+		"time":         strconv.FormatInt(now.UnixMilli(), 10),
+		"topic":        d.topic,
+	}, d.data})
+	return b
+}
+
+// push writes d to a connection and arms its ACK timer.
+func (s *Server) push(d *delivery) {
+	s.mu.Lock()
+	st := &s.stream
+	c := st.pickLocked(d)
+	if c == nil {
+		st.undelivered = append(st.undelivered, d)
+		s.notifyLocked()
+		s.mu.Unlock()
+		return
+	}
+	d.attempts++
+	if d.attempts > 1 {
+		st.stats.Redelivered++
+	}
+	d.lastConn = c.id
+	st.pending[d.messageID] = d
+	mid := d.messageID
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.timer = time.AfterFunc(s.opts.ACKTimeout, func() { s.redeliver(mid) })
+	copies := 1
+	switch {
+	case c.zombie:
+		copies = 0
+		st.stats.Dropped++
+	case st.dropFrames > 0:
+		st.dropFrames--
+		copies = 0
+		st.stats.Dropped++
+	case st.dupFrames > 0:
+		st.dupFrames--
+		copies = 2
+	}
+	st.stats.Pushed += copies
+	b := d.frame(c.id, s.opts.Now().Add(s.offset))
+	s.notifyLocked()
+	s.mu.Unlock()
+	for range copies {
+		select {
+		case c.send <- b:
+		case <-c.done:
+		}
+	}
+}
+
+// redeliver pushes a frame again if it is still unacknowledged.
+func (s *Server) redeliver(messageID string) {
+	s.mu.Lock()
+	d, ok := s.stream.pending[messageID]
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.stream.pending, messageID)
+	if s.opts.MaxRedeliveries < 0 || d.attempts > s.opts.MaxRedeliveries {
+		s.stream.stats.Lost++
+		s.notifyLocked()
+		s.mu.Unlock()
+		s.logf("emulator: frame %s (msgId %s) lost after %d pushes", messageID, d.msgID, d.attempts)
+		return
+	}
+	if s.opts.NewMessageIDOnRedelivery {
+		d.messageID = newMessageID()
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.closed:
+		return
+	default:
+	}
+	s.push(d)
+}
+
+// RedeliverNow pushes every unacknowledged frame again at once, as if its
+// ACK timeout had passed. Tests use it instead of waiting ACKTimeout.
+func (s *Server) RedeliverNow() {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.stream.pending))
+	for id, d := range s.stream.pending {
+		d.timer.Stop()
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		s.redeliver(id)
+	}
+}
+
+func (st *streamState) ack(s *Server, c *wsConn, messageID string, code int, message, data string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := c.pings[messageID]; ok {
+		delete(c.pings, messageID)
+		ch <- data
+		close(ch)
+		return
+	}
+	d, ok := st.pending[messageID]
+	if !ok {
+		return // a late or duplicate ACK
+	}
+	if st.dropACKs > 0 {
+		st.dropACKs--
+		return
+	}
+	if code != 200 {
+		st.stats.NACKed++
+		s.notifyLocked()
+		s.logf("emulator: frame %s answered %d %s", messageID, code, message)
+		return
+	}
+	d.timer.Stop()
+	delete(st.pending, messageID)
+	d.acks++
+	st.stats.ACKed++
+	s.notifyLocked()
+}
+
+func newMessageID() string {
+	return fmt.Sprintf("%s_%s_%x_%s", randomID(4), randomID(2), time.Now().UnixNano(), randomID(3))
+}
+
+// DropFrames makes the next n application frames vanish on the wire: they
+// stay unacknowledged and are redelivered after ACKTimeout (or RedeliverNow).
+func (s *Server) DropFrames(n int) { s.mu.Lock(); s.stream.dropFrames += n; s.mu.Unlock() }
+
+// DuplicateFrames makes the next n application frames arrive twice.
+func (s *Server) DuplicateFrames(n int) { s.mu.Lock(); s.stream.dupFrames += n; s.mu.Unlock() }
+
+// DropACKs makes the server ignore the next n ACKs, so those frames are
+// redelivered although the client answered.
+func (s *Server) DropACKs(n int) { s.mu.Lock(); s.stream.dropACKs += n; s.mu.Unlock() }
+
+// Connections lists the live Stream connections.
+func (s *Server) Connections() []ConnInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]ConnInfo, 0, len(s.stream.order))
+	for _, id := range s.stream.order {
+		c := s.stream.conns[id]
+		out = append(out, ConnInfo{ID: c.id, ClientID: c.app.ClientID, Zombie: c.zombie, Draining: c.draining})
+	}
+	return out
+}
+
+// StreamStats reports the Stream counters.
+func (s *Server) StreamStats() StreamStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.stats
+}
+
+// Delivery reports the fate of the bot-message frame carrying msgID.
+func (s *Server) Delivery(msgID string) (Delivery, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.stream.byMsgID[msgID]
+	if !ok {
+		return Delivery{}, false
+	}
+	_, pending := s.stream.pending[d.messageID]
+	for _, u := range s.stream.undelivered {
+		pending = pending || u == d
+	}
+	return Delivery{MsgID: msgID, Attempts: d.attempts, ACKs: d.acks, Pending: pending, LastConn: d.lastConn}, true
+}
+
+// Disconnect sends SYSTEM disconnect on a connection, stops routing frames to
+// it and closes it after DisconnectGrace (spec §7.5).
+func (s *Server) Disconnect(connID string) error {
+	s.mu.Lock()
+	c, ok := s.stream.conns[connID]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("emulator: no connection %q", connID)
+	}
+	c.draining = true
+	s.notifyLocked()
+	s.mu.Unlock()
+	d := &delivery{app: c.app, typ: "SYSTEM", topic: "disconnect", messageID: newMessageID(), data: `{"reason":"connection is expired"}`}
+	s.writeSystem(c, d)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTimer(s.opts.DisconnectGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-c.done:
+		case <-s.closed:
+		}
+		_ = c.ws.Close()
+	}()
+	return nil
+}
+
+// Kill closes a connection's socket at once, without a disconnect frame, as
+// a network failure would.
+func (s *Server) Kill(connID string) error {
+	s.mu.Lock()
+	c, ok := s.stream.conns[connID]
+	s.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("emulator: no connection %q", connID)
+	}
+	return c.ws.Close()
+}
+
+// Zombie turns a connection into a zombie: the socket stays open but the
+// server stops writing frames to it and stops answering its WebSocket pings.
+// Frames routed to it are lost until redelivered elsewhere.
+func (s *Server) Zombie(connID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.stream.conns[connID]
+	if !ok {
+		return fmt.Errorf("emulator: no connection %q", connID)
+	}
+	c.zombie = true
+	s.notifyLocked()
+	return nil
+}
+
+func (s *Server) writeSystem(c *wsConn, d *delivery) {
+	b := d.frame(c.id, s.now())
+	select {
+	case c.send <- b:
+	case <-c.done:
+	}
+}
+
+// Ping sends a SYSTEM ping with a fresh opaque to a connection and waits for
+// the client to echo it.
+func (s *Server) Ping(ctx context.Context, connID string) error {
+	ch, err := s.sendPing(connID)
+	if err != nil {
+		return err
+	}
+	select {
+	case _, ok := <-ch:
+		if !ok {
+			return errors.New("emulator: connection closed before the ping was answered")
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("emulator: ping not answered: %w", ctx.Err())
+	}
+}
+
+// sendPing writes a ping and returns a channel that receives the echo; the
+// echo must carry the same opaque or the channel is closed without a value.
+func (s *Server) sendPing(connID string) (<-chan string, error) {
+	opaque := randomID(8)
+	data := `{"opaque":"` + opaque + `"}`
+	s.mu.Lock()
+	c, ok := s.stream.conns[connID]
+	if !ok || c.closed {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("emulator: no connection %q", connID)
+	}
+	d := &delivery{app: c.app, typ: "SYSTEM", topic: "ping", messageID: newMessageID(), data: data}
+	raw := make(chan string, 1)
+	c.pings[d.messageID] = raw
+	s.mu.Unlock()
+	s.writeSystem(c, d)
+	out := make(chan string, 1)
+	go func() {
+		defer close(out)
+		echo, ok := <-raw
+		if !ok {
+			return
+		}
+		var got struct {
+			Opaque string `json:"opaque"`
+		}
+		if json.Unmarshal([]byte(echo), &got) == nil && got.Opaque == opaque {
+			out <- echo
+		}
+	}()
+	return out, nil
+}
