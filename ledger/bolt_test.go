@@ -1,0 +1,181 @@
+package ledger
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const crashChildEnv = "RECALLBOT_LEDGER_CRASH_CHILD"
+
+// crashChild appends and acknowledges entries from four goroutines until it
+// is killed, printing "ack ID KEY" after each acknowledged transition.
+func crashChild() {
+	s, err := Open(os.Getenv(crashChildEnv), BoltOptions{LockTimeout: 10 * time.Second})
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(2)
+	}
+	var mu sync.Mutex
+	out := bufio.NewWriter(os.Stdout)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := Chat{Family: Group, ConversationID: fmt.Sprint("cid", w)}
+			for i := 0; ; i++ {
+				e, err := s.Append(context.Background(), Entry{Chat: c, MsgKey: "sampleText", Excerpt: fmt.Sprint(i)})
+				if err != nil {
+					fmt.Println("append:", err)
+					os.Exit(2)
+				}
+				key := fmt.Sprintf("crash-%d-%d-%d", os.Getpid(), w, i)
+				if _, err := s.Transition(context.Background(), e.ID, Transition{To: Sent, Key: key}); err != nil {
+					fmt.Println("transition:", err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Fprintf(out, "ack %d %s\n", e.ID, key)
+				_ = out.Flush()
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestKillNineLosesNothing kills a writer with SIGKILL at random moments,
+// 20 times, and finds every acknowledged entry after each reopen, with
+// bbolt's and the ledger's own integrity checks clean.
+func TestKillNineLosesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 child processes")
+	}
+	path := filepath.Join(t.TempDir(), "crash.db")
+	acked := map[uint64]string{}
+	for round := range 20 {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+path)
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Kill after a random number of acknowledgements, so the kill lands
+		// at a random point of the write path.
+		killAt := 5 + rand.IntN(200)
+		sc := bufio.NewScanner(stdout)
+		n := 0
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) != 3 || f[0] != "ack" {
+				t.Fatalf("round %d: child said %q", round, sc.Text())
+			}
+			id, _ := strconv.ParseUint(f[1], 10, 64)
+			acked[id] = f[2]
+			if n++; n == killAt {
+				_ = cmd.Process.Signal(syscall.SIGKILL)
+			}
+		}
+		_ = cmd.Wait()
+		s, err := Open(path, BoltOptions{})
+		if err != nil {
+			t.Fatalf("round %d: reopen: %v", round, err)
+		}
+		ctx := context.Background()
+		for id, key := range acked {
+			e, err := s.ByKey(ctx, key)
+			if err != nil || e.ID != id || e.State != Sent {
+				t.Fatalf("round %d: acknowledged entry %d (%s) = %+v, %v", round, id, key, e, err)
+			}
+		}
+		if err := s.Check(ctx); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		_ = s.Close()
+	}
+	t.Logf("%d acknowledged entries survived 20 kills", len(acked))
+}
+
+func TestOpenRefusesWhatIsNotALedger(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	_ = os.WriteFile(garbage, []byte(strings.Repeat("not a database ", 500)), 0o600)
+	foreign := filepath.Join(dir, "foreign.db")
+	db, err := bolt.Open(foreign, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("widgets")); return err })
+	_ = db.Close()
+	tests := []struct{ path, want string }{
+		{garbage, "not a recallbot ledger or is corrupt"},
+		{foreign, "a bbolt file of another program"},
+		{dir, "is a directory"},
+	}
+	for _, tt := range tests {
+		_, err := Open(tt.path, BoltOptions{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%s) = %v, want an error saying %q", filepath.Base(tt.path), err, tt.want)
+		}
+	}
+	// And the files are left as they were.
+	if b, _ := os.ReadFile(garbage); !strings.HasPrefix(string(b), "not a database") {
+		t.Error("Open overwrote the garbage file")
+	}
+}
+
+func TestOpenRefusesALockedLedger(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	s, err := Open(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = Open(path, BoltOptions{LockTimeout: 50 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "locked by another process") {
+		t.Errorf("second Open = %v", err)
+	}
+}
+
+func TestCorruptEntryIsReported(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "l.db")
+	s, _ := Open(path, BoltOptions{})
+	e := mustSend(t, s, chatA, "x")
+	_ = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bEntries).Put(be64(e.ID), []byte{1, 200}) })
+	if err := s.Check(context.Background()); err == nil {
+		t.Error("Check passed a corrupt entry")
+	}
+	if _, err := s.Get(context.Background(), e.ID); err == nil {
+		t.Error("Get decoded a corrupt entry")
+	}
+	_ = s.Close()
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	now := time.Unix(0, time.Now().UnixNano())
+	e := Entry{ID: 7, Chat: Chat{Family: OTO, ConversationID: "cid", UserID: "u"}, ProcessQueryKey: "k=", MsgKey: "sampleMarkdown",
+		Excerpt: "你好 world", ContentHash: "abcd", SentAt: now, Origin: OriginAuto, Actor: "rule:secret", BatchID: "b",
+		ExpiresAt: now.Add(time.Hour), State: RecallFailed, Reason: "SYSTEM_ERROR", UpdatedAt: now, Supersedes: 3, SupersededBy: 9}
+	got, err := decodeEntry(encodeEntry(e))
+	if err != nil || got != e {
+		t.Errorf("round trip = %+v, %v\nwant %+v", got, err, e)
+	}
+	for i := range len(encodeEntry(e)) {
+		if _, err := decodeEntry(encodeEntry(e)[:i]); err == nil {
+			t.Errorf("decoding %d of %d bytes succeeded", i, len(encodeEntry(e)))
+		}
+	}
+}

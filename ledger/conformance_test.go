@@ -1,0 +1,374 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stores runs fn against every store: the embedded one always, Redis when a
+// redis-server is available (see redis_test.go).
+func stores(t *testing.T, fn func(t *testing.T, s Store)) {
+	t.Run("bolt", func(t *testing.T) {
+		s, err := Open(filepath.Join(t.TempDir(), "ledger.db"), BoltOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		fn(t, s)
+		if err := s.Check(context.Background()); err != nil {
+			t.Errorf("Check after the test: %v", err)
+		}
+	})
+	t.Run("redis", func(t *testing.T) {
+		s := openTestRedis(t)
+		fn(t, s)
+		if err := s.Check(context.Background()); err != nil {
+			t.Errorf("Check after the test: %v", err)
+		}
+	})
+}
+
+var (
+	chatA = Chat{Family: Private, ConversationID: "cidA"}
+	chatB = Chat{Family: Group, ConversationID: "cidB"}
+	chatU = Chat{Family: OTO, UserID: "user1"}
+)
+
+func mustAppend(t testing.TB, s Store, e Entry) Entry {
+	t.Helper()
+	out, err := s.Append(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func mustSend(t testing.TB, s Store, c Chat, text string) Entry {
+	t.Helper()
+	e := mustAppend(t, s, Entry{Chat: c, MsgKey: "sampleText", Excerpt: text})
+	out, err := s.Transition(context.Background(), e.ID, Transition{To: Sent, Key: fmt.Sprintf("key-%s-%d", c.Key(), e.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestLifecycle(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		e := mustAppend(t, s, Entry{Chat: chatA, MsgKey: "sampleText", Excerpt: "hello", Origin: OriginCommand, Actor: "manager4220"})
+		if e.ID == 0 || e.State != Pending || e.SentAt.IsZero() {
+			t.Fatalf("Append = %+v", e)
+		}
+		if _, err := s.ByKey(ctx, "k1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("ByKey before send: %v, want ErrNotFound", err)
+		}
+		sent, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: "k1"})
+		if err != nil || sent.State != Sent || sent.ProcessQueryKey != "k1" {
+			t.Fatalf("sent = %+v, %v", sent, err)
+		}
+		// Idempotent: the same transition again is fine and changes nothing.
+		if again, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: "k1"}); err != nil || again != sent {
+			t.Errorf("repeat sent = %+v, %v", again, err)
+		}
+		got, err := s.ByKey(ctx, "k1")
+		if err != nil || got.ID != e.ID || got.Excerpt != "hello" || got.Actor != "manager4220" || got.Origin != OriginCommand {
+			t.Errorf("ByKey = %+v, %v", got, err)
+		}
+		claimed, others, missing, err := s.Claim(ctx, []uint64{e.ID, 9999}, time.Now())
+		if err != nil || len(claimed) != 1 || len(others) != 0 || len(missing) != 1 || missing[0] != 9999 {
+			t.Fatalf("Claim = %v %v %v %v", claimed, others, missing, err)
+		}
+		// A second claim finds it recalling: not handed out again.
+		claimed, others, _, _ = s.Claim(ctx, []uint64{e.ID}, time.Now())
+		if len(claimed) != 0 || len(others) != 1 || others[0].State != Recalling {
+			t.Errorf("second Claim = %v %v", claimed, others)
+		}
+		if _, err := s.Transition(ctx, e.ID, Transition{To: Recalled}); err != nil {
+			t.Fatal(err)
+		}
+		claimed, others, _, _ = s.Claim(ctx, []uint64{e.ID}, time.Now())
+		if len(claimed) != 0 || others[0].State != Recalled {
+			t.Errorf("Claim of a recalled entry = %v %v", claimed, others)
+		}
+		c, _ := s.Counts(ctx)
+		if c[Recalled] != 1 || c.Total() != 1 {
+			t.Errorf("Counts = %v", c)
+		}
+	})
+}
+
+func TestInvalidTransitions(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		p := mustAppend(t, s, Entry{Chat: chatA, MsgKey: "sampleText"})
+		r := mustSend(t, s, chatA, "x")
+		_, _, _, _ = s.Claim(ctx, []uint64{r.ID}, time.Now())
+		_, _ = s.Transition(ctx, r.ID, Transition{To: Recalled})
+		tests := []struct {
+			id      uint64
+			to      Transition
+			wantWhy string
+		}{
+			{p.ID, Transition{To: Recalling}, "its send has not returned a processQueryKey yet"},
+			{p.ID, Transition{To: Sent}, "a sent entry needs its processQueryKey"},
+			{r.ID, Transition{To: Sent, Key: "other"}, "it was recalled already"},
+			{r.ID, Transition{To: RecallFailed, Reason: "x"}, "it was recalled already"},
+		}
+		for _, tt := range tests {
+			_, err := s.Transition(ctx, tt.id, tt.to)
+			var te *TransitionError
+			if !errors.As(err, &te) || !contains(te.Why, tt.wantWhy) {
+				t.Errorf("Transition(%d, %+v) = %v, want a TransitionError saying %q", tt.id, tt.to, err, tt.wantWhy)
+			}
+		}
+		if _, err := s.Transition(ctx, 424242, Transition{To: Sent, Key: "k"}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown id: %v", err)
+		}
+		if _, err := s.Append(ctx, Entry{Chat: Chat{Family: "fax"}}); err == nil {
+			t.Error("Append accepted an unknown family")
+		}
+		if _, err := s.Append(ctx, Entry{Chat: Chat{Family: OTO}}); err == nil {
+			t.Error("Append accepted an oto chat without a user")
+		}
+	})
+}
+
+func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
+
+func TestListQueries(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		var a []Entry
+		for i := range 30 {
+			a = append(a, mustSend(t, s, chatA, fmt.Sprint("a", i)))
+			mustSend(t, s, chatB, fmt.Sprint("b", i))
+		}
+		mustSend(t, s, chatU, "u")
+		last, err := s.List(ctx, Query{Chat: chatA, Limit: 5})
+		if err != nil || len(last) != 5 || last[0].ID != a[29].ID || last[4].ID != a[25].ID {
+			t.Fatalf("last 5 = %v, %v", excerpts(last), err)
+		}
+		page2, _ := s.List(ctx, Query{Chat: chatA, Limit: 5, Before: last[4].ID})
+		if len(page2) != 5 || page2[0].ID != a[24].ID {
+			t.Errorf("page 2 = %v", excerpts(page2))
+		}
+		_, _, _, _ = s.Claim(ctx, []uint64{a[29].ID, a[28].ID}, time.Now())
+		_, _ = s.Transition(ctx, a[29].ID, Transition{To: Recalled})
+		live, _ := s.List(ctx, Query{Chat: chatA, Limit: 3, States: []State{Sent, RecallFailed}})
+		if len(live) != 3 || live[0].ID != a[27].ID {
+			t.Errorf("recallable = %v", excerpts(live))
+		}
+		since, _ := s.List(ctx, Query{Chat: chatA, Since: a[20].SentAt})
+		if len(since) < 10 || since[len(since)-1].SentAt.Before(a[20].SentAt) {
+			t.Errorf("since = %d entries", len(since))
+		}
+		none, err := s.List(ctx, Query{Chat: Chat{Family: Group, ConversationID: "never"}})
+		if err != nil || len(none) != 0 {
+			t.Errorf("unknown chat = %v, %v", none, err)
+		}
+		u, _ := s.List(ctx, Query{Chat: chatU})
+		if len(u) != 1 || u[0].Chat != chatU {
+			t.Errorf("oto chat = %+v", u)
+		}
+	})
+}
+
+func excerpts(es []Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Excerpt)
+	}
+	return out
+}
+
+func TestBatchDueInState(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		now := time.Now()
+		for i := range 3 {
+			e := mustAppend(t, s, Entry{Chat: Chat{Family: OTO, UserID: fmt.Sprint("u", i)}, BatchID: "b1", ExpiresAt: now.Add(time.Duration(i-1) * time.Minute)})
+			if _, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: fmt.Sprint("bk", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mustAppend(t, s, Entry{Chat: chatA, BatchID: "b2"})
+		b, err := s.Batch(ctx, "b1")
+		if err != nil || len(b) != 3 || b[0].ProcessQueryKey != "bk0" {
+			t.Fatalf("Batch = %v, %v", b, err)
+		}
+		due, err := s.Due(ctx, now, 10)
+		if err != nil || len(due) != 2 || due[0].ProcessQueryKey != "bk0" {
+			t.Fatalf("Due = %v, %v", due, err)
+		}
+		// Once recalled, an entry is no longer due.
+		_, _, _, _ = s.Claim(ctx, []uint64{due[0].ID}, now)
+		_, _ = s.Transition(ctx, due[0].ID, Transition{To: Recalled})
+		if due, _ = s.Due(ctx, now, 10); len(due) != 1 {
+			t.Errorf("Due after recall = %d entries", len(due))
+		}
+		p, err := s.InState(ctx, Pending, 10)
+		if err != nil || len(p) != 1 || p[0].BatchID != "b2" {
+			t.Errorf("InState(pending) = %v, %v", p, err)
+		}
+		if _, err := s.InState(ctx, Sent, 1); err == nil {
+			t.Error("InState(sent) should be refused: sent is not tracked")
+		}
+	})
+}
+
+func TestClaimOnceAndTemp(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		first, err := s.ClaimOnce(ctx, "cmd", "msg1", time.Minute)
+		again, _ := s.ClaimOnce(ctx, "cmd", "msg1", time.Minute)
+		other, _ := s.ClaimOnce(ctx, "cmd", "msg2", time.Minute)
+		if err != nil || !first || again || !other {
+			t.Errorf("ClaimOnce = %v %v %v %v", first, again, other, err)
+		}
+		if err := s.PutTemp(ctx, "confirm", "ABC", []byte("payload"), time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		v, ok, err := s.TakeTemp(ctx, "confirm", "ABC")
+		if err != nil || !ok || string(v) != "payload" {
+			t.Errorf("TakeTemp = %q %v %v", v, ok, err)
+		}
+		if _, ok, _ := s.TakeTemp(ctx, "confirm", "ABC"); ok {
+			t.Error("TakeTemp returned a value twice")
+		}
+	})
+}
+
+func TestTempExpires(t *testing.T) {
+	now := time.Now()
+	s, err := Open(filepath.Join(t.TempDir(), "ledger.db"), BoltOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	_ = s.PutTemp(ctx, "confirm", "OLD", []byte("x"), time.Minute)
+	first, _ := s.ClaimOnce(ctx, "cmd", "m", time.Minute)
+	now = now.Add(2 * time.Minute)
+	if _, ok, _ := s.TakeTemp(ctx, "confirm", "OLD"); ok {
+		t.Error("TakeTemp returned an expired value")
+	}
+	if again, _ := s.ClaimOnce(ctx, "cmd", "m", time.Minute); !first || !again {
+		t.Errorf("ClaimOnce after the TTL = %v, want a fresh claim", again)
+	}
+}
+
+func TestAuditTrail(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		for i := range 5 {
+			if _, err := s.AppendAudit(ctx, AuditRecord{Actor: "manager4220", Action: "recall", Scope: fmt.Sprint("last ", i), Allowed: i%2 == 0, Outcomes: map[string]string{"k": "recalled"}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Audit(ctx, 3)
+		if err != nil || len(got) != 3 || got[0].Scope != "last 4" || got[0].Outcomes["k"] != "recalled" || got[0].At.IsZero() {
+			t.Errorf("Audit = %+v, %v", got, err)
+		}
+	})
+}
+
+func TestPrune(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		old := time.Now().Add(-40 * 24 * time.Hour)
+		for i := range 3 {
+			e := mustAppend(t, s, Entry{Chat: chatA, SentAt: old, BatchID: "old", ExpiresAt: old.Add(time.Hour)})
+			_, _ = s.Transition(ctx, e.ID, Transition{To: Sent, Key: fmt.Sprint("old", i)})
+		}
+		_, _ = s.AppendAudit(ctx, AuditRecord{At: old, Actor: "a", Action: "recall"})
+		keep := mustSend(t, s, chatA, "new")
+		n, err := s.Prune(ctx, time.Now().Add(-30*24*time.Hour))
+		if err != nil || n != 3 {
+			t.Fatalf("Prune = %d, %v", n, err)
+		}
+		if _, err := s.ByKey(ctx, "old0"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("pruned key still found: %v", err)
+		}
+		if got, _ := s.List(ctx, Query{Chat: chatA}); len(got) != 1 || got[0].ID != keep.ID {
+			t.Errorf("after prune = %v", excerpts(got))
+		}
+		if a, _ := s.Audit(ctx, 10); len(a) != 0 {
+			t.Errorf("old audit kept: %+v", a)
+		}
+		if c, _ := s.Counts(ctx); c.Total() != 1 {
+			t.Errorf("Counts = %v", c)
+		}
+	})
+}
+
+// TestConcurrentUse runs writers, claimers and readers at once; the race
+// detector watches, each entry is claimed exactly once, and Check (run by
+// stores) finds the indexes consistent.
+func TestConcurrentUse(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		const writers, each = 8, 40
+		var wg sync.WaitGroup
+		ids := make(chan uint64, writers*each)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c := Chat{Family: Group, ConversationID: fmt.Sprint("cid", w%3)}
+				for range each {
+					e, err := s.Append(ctx, Entry{Chat: c, MsgKey: "sampleText"})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if _, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: fmt.Sprint("ck", e.ID)}); err != nil {
+						t.Error(err)
+						return
+					}
+					ids <- e.ID
+					if _, err := s.List(ctx, Query{Chat: c, Limit: 20}); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(ids)
+		var all []uint64
+		for id := range ids {
+			all = append(all, id)
+		}
+		var mu sync.Mutex
+		claims := map[uint64]int{}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < len(all); i += 7 {
+					claimed, _, _, err := s.Claim(ctx, all[i:min(i+7, len(all))], time.Now())
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					for _, e := range claimed {
+						claims[e.ID]++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		for _, id := range all {
+			if claims[id] != 1 {
+				t.Errorf("entry %d claimed %d times", id, claims[id])
+			}
+		}
+	})
+}

@@ -1,0 +1,339 @@
+// Package ledger is recallbot's durable memory of every message it sent.
+//
+// DingTalk offers no way to list a bot's messages: a message whose
+// processQueryKey is lost can never be recalled. So each outgoing message is
+// written here as pending before the send API is called, becomes sent with
+// its key as soon as the key returns, and moves through the recall states
+// atomically, so that no key is ever handed out for recall twice.
+//
+// Two stores implement Store: the embedded bbolt file (Open, the default)
+// and Redis (OpenRedis), for several bot instances sharing one ledger. One
+// conformance suite tests both.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Family is the DingTalk API family a message was sent through; it decides
+// which recall API takes it back.
+type Family string
+
+// The three families.
+const (
+	Private Family = "private" // privateChatMessages: person-to-person chats with the cool app
+	OTO     Family = "oto"     // oToMessages: a user's 1:1 chat with the bot
+	Group   Family = "group"   // groupMessages: group chats
+)
+
+// Valid reports whether f is one of the three families.
+func (f Family) Valid() bool { return f == Private || f == OTO || f == Group }
+
+// Chat identifies a conversation the bot sends into.
+type Chat struct {
+	Family Family `json:"family"`
+	// ConversationID is the openConversationId (private and group chats).
+	ConversationID string `json:"conversation_id,omitempty"`
+	// UserID is the recipient's staffId (oto chats, which DingTalk
+	// addresses by user, not by conversation).
+	UserID string `json:"user_id,omitempty"`
+}
+
+// Key is the chat's identity in the ledger's indexes: "private:cid",
+// "group:cid" or "oto:userId".
+func (c Chat) Key() string {
+	if c.Family == OTO {
+		return string(OTO) + ":" + c.UserID
+	}
+	return string(c.Family) + ":" + c.ConversationID
+}
+
+func (c Chat) String() string { return c.Key() }
+
+// Validate reports what is missing from c.
+func (c Chat) Validate() error {
+	switch {
+	case !c.Family.Valid():
+		return fmt.Errorf("chat family %q is not private, oto or group", c.Family)
+	case c.Family == OTO && c.UserID == "":
+		return errors.New("an oto chat needs the recipient's user id")
+	case c.Family != OTO && c.ConversationID == "":
+		return fmt.Errorf("a %s chat needs a conversation id", c.Family)
+	case strings.ContainsRune(c.ConversationID+c.UserID, 0):
+		return errors.New("chat ids must not contain NUL")
+	}
+	return nil
+}
+
+// State is where a message is in its life.
+type State string
+
+// The states and their transitions:
+//
+//	pending -> sent | send_failed
+//	sent -> recalling | expired
+//	recalling -> recalled | recall_failed | expired | sent (the recall call was never made)
+//	recall_failed -> recalling | expired
+const (
+	Pending      State = "pending"       // written before the send API call; outcome unknown until it returns
+	Sent         State = "sent"          // DingTalk returned its processQueryKey
+	SendFailed   State = "send_failed"   // DingTalk refused it; nothing to recall
+	Recalling    State = "recalling"     // claimed by a recall in progress
+	Recalled     State = "recalled"      // DingTalk confirmed the recall
+	RecallFailed State = "recall_failed" // DingTalk refused the recall; Reason says why
+	Expired      State = "expired"       // past the recall window: can no longer be recalled
+)
+
+// States lists every state, in life order.
+var States = []State{Pending, Sent, SendFailed, Recalling, Recalled, RecallFailed, Expired}
+
+var transitions = map[State][]State{
+	Pending:      {Sent, SendFailed},
+	Sent:         {Recalling, Expired},
+	Recalling:    {Recalled, RecallFailed, Expired, Sent},
+	RecallFailed: {Recalling, Expired},
+}
+
+// Terminal reports whether no transition leaves s.
+func (s State) Terminal() bool { return len(transitions[s]) == 0 }
+
+// Recallable reports whether a message in state s may be claimed for recall.
+func (s State) Recallable() bool { return s == Sent || s == RecallFailed }
+
+// Origin says why a message was sent.
+type Origin string
+
+// Origins.
+const (
+	OriginCommand Origin = "command" // a reply to a chat command
+	OriginAPI     Origin = "api"     // the local HTTP API or an embedding program
+	OriginAuto    Origin = "auto"    // the bot on its own (notices, alerts)
+)
+
+// Entry is one outgoing message.
+type Entry struct {
+	ID              uint64    `json:"id"`
+	Chat            Chat      `json:"chat"`
+	ProcessQueryKey string    `json:"process_query_key,omitempty"`
+	MsgKey          string    `json:"msg_key"`
+	Excerpt         string    `json:"excerpt"`      // the first characters, for previews and receipts
+	ContentHash     string    `json:"content_hash"` // hex SHA-256 prefix of the content, for duplicate detection
+	SentAt          time.Time `json:"sent_at"`      // when the send was attempted
+	Origin          Origin    `json:"origin"`
+	Actor           string    `json:"actor,omitempty"` // who caused the send: a staffId, an API client, a rule
+	BatchID         string    `json:"batch_id,omitempty"`
+	ExpiresAt       time.Time `json:"expires_at,omitzero"` // self-destruct time; zero for none
+	State           State     `json:"state"`
+	Reason          string    `json:"reason,omitempty"` // DingTalk's reason for send_failed or recall_failed
+	UpdatedAt       time.Time `json:"updated_at"`
+	Supersedes      uint64    `json:"supersedes,omitempty"`    // the entry this one corrects
+	SupersededBy    uint64    `json:"superseded_by,omitempty"` // the correction of this one
+}
+
+// Transition is a requested change of an entry's state.
+type Transition struct {
+	To     State
+	Key    string    // the processQueryKey, required for pending -> sent
+	Reason string    // for send_failed, recall_failed, expired
+	At     time.Time // default: now
+}
+
+// Query selects entries of one chat, newest first.
+type Query struct {
+	Chat Chat
+	// Limit caps the result; 0 means 100.
+	Limit int
+	// Before pages backwards: only entries with a smaller ID.
+	Before uint64
+	// Since keeps only entries sent at or after this time.
+	Since time.Time
+	// States keeps only entries in these states; empty keeps all.
+	States []State
+}
+
+// Counts is the number of entries in each state.
+type Counts map[State]int64
+
+// Total is the number of entries.
+func (c Counts) Total() int64 {
+	var n int64
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// AuditRecord is one recall attempt, allowed or denied, on the record.
+type AuditRecord struct {
+	ID      uint64    `json:"id"`
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"`  // a staffId, "api:<client>", "rule:<name>"
+	Action  string    `json:"action"` // "recall", "dry_run", "denied", ...
+	Scope   string    `json:"scope"`  // the selection, in words
+	Allowed bool      `json:"allowed"`
+	// Outcomes maps each processQueryKey (or "#<entry id>" for entries
+	// without one) to its outcome.
+	Outcomes map[string]string `json:"outcomes,omitempty"`
+	Note     string            `json:"note,omitempty"`
+}
+
+// Store is a ledger. Implementations are safe for concurrent use; every
+// method that writes is durable when it returns.
+type Store interface {
+	// Append writes a new entry in state pending and returns it with its ID.
+	Append(ctx context.Context, e Entry) (Entry, error)
+	// Transition moves an entry to t.To. Repeating a transition that
+	// already happened with the same data succeeds without a change;
+	// anything the state machine forbids is a *TransitionError.
+	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
+	// Link records that entry newID corrects entry oldID.
+	Link(ctx context.Context, oldID, newID uint64) error
+	// Claim atomically moves each recallable entry (sent, recall_failed)
+	// to recalling and returns it in claimed; every other entry is returned
+	// unchanged in others. Unknown ids are in missing.
+	Claim(ctx context.Context, ids []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error)
+
+	Get(ctx context.Context, id uint64) (Entry, error)
+	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
+	List(ctx context.Context, q Query) ([]Entry, error)
+	Batch(ctx context.Context, batchID string) ([]Entry, error)
+	// Due returns entries whose ExpiresAt is at or before now and which
+	// are still sent or recall_failed, soonest first.
+	Due(ctx context.Context, now time.Time, limit int) ([]Entry, error)
+	// InState returns entries in state pending, recalling or
+	// recall_failed (the states that need attention), oldest first.
+	InState(ctx context.Context, s State, limit int) ([]Entry, error)
+	Counts(ctx context.Context) (Counts, error)
+
+	// ClaimOnce records id in namespace ns for ttl and reports whether
+	// this was the first claim: redelivered commands run once.
+	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+	// PutTemp stores a short-lived value; TakeTemp returns and deletes it
+	// (single use).
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
+	TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error)
+
+	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
+	// Audit returns the most recent records, newest first.
+	Audit(ctx context.Context, limit int) ([]AuditRecord, error)
+
+	// Prune deletes entries sent and audit records written before
+	// cutoff, and expired temporary values. It works in small steps so
+	// writers are never blocked for long.
+	Prune(ctx context.Context, cutoff time.Time) (int, error)
+	// Check verifies the store's integrity and its indexes.
+	Check(ctx context.Context) error
+	Close() error
+}
+
+// ErrNotFound is matched by errors.Is for every lookup that finds nothing.
+var ErrNotFound = errors.New("not found")
+
+// NotFoundError says what was not found.
+type NotFoundError struct{ What string }
+
+func (e *NotFoundError) Error() string        { return "ledger: no " + e.What }
+func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+
+// TransitionError is a state change the state machine forbids.
+type TransitionError struct {
+	ID       uint64
+	From, To State
+	Why      string
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("ledger: entry %d cannot go from %s to %s: %s", e.ID, e.From, e.To, e.Why)
+}
+
+// apply validates t against e and returns the changed entry, or e itself
+// and changed=false when the transition already happened.
+func apply(e Entry, t Transition) (Entry, bool, error) {
+	if t.At.IsZero() {
+		t.At = time.Now()
+	}
+	t.At = norm(t.At)
+	if e.State == t.To {
+		same := (t.To != Sent || t.Key == "" || t.Key == e.ProcessQueryKey) && (t.Reason == "" || t.Reason == e.Reason)
+		if same {
+			return e, false, nil
+		}
+		return e, false, &TransitionError{e.ID, e.State, t.To, "it is already " + string(t.To) + " with other data"}
+	}
+	allowed := false
+	for _, s := range transitions[e.State] {
+		allowed = allowed || s == t.To
+	}
+	if !allowed {
+		why := "not a transition the ledger allows"
+		switch {
+		case e.State == Pending && t.To == Recalling:
+			why = "its send has not returned a processQueryKey yet"
+		case e.State == Recalled:
+			why = "it was recalled already; a recalled message is final"
+		case e.State.Terminal():
+			why = string(e.State) + " is final"
+		}
+		return e, false, &TransitionError{e.ID, e.State, t.To, why}
+	}
+	if t.To == Sent && e.State == Pending {
+		if t.Key == "" {
+			return e, false, &TransitionError{e.ID, e.State, t.To, "a sent entry needs its processQueryKey"}
+		}
+		e.ProcessQueryKey = t.Key
+	}
+	if t.Reason != "" || t.To == Recalled || t.To == Sent {
+		e.Reason = t.Reason
+	}
+	e.State, e.UpdatedAt = t.To, t.At
+	return e, true, nil
+}
+
+// prepare validates a new entry and fills its defaults.
+func prepare(e Entry) (Entry, error) {
+	if err := e.Chat.Validate(); err != nil {
+		return e, err
+	}
+	if strings.ContainsRune(e.BatchID, 0) {
+		return e, errors.New("batch ids must not contain NUL")
+	}
+	if e.SentAt.IsZero() {
+		e.SentAt = time.Now()
+	}
+	if e.Origin == "" {
+		e.Origin = OriginAPI
+	}
+	e.SentAt, e.ExpiresAt = norm(e.SentAt), norm(e.ExpiresAt)
+	e.ID, e.State, e.UpdatedAt, e.ProcessQueryKey = 0, Pending, e.SentAt, ""
+	return e, nil
+}
+
+// norm drops the monotonic reading and location, so that an entry compares
+// equal to itself after a round trip through a store.
+func norm(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Unix(0, t.UnixNano())
+}
+
+// tracked is the set of states InState can list.
+func tracked(s State) bool { return s == Pending || s == Recalling || s == RecallFailed }
+
+func checkTracked(s State) error {
+	if !tracked(s) {
+		return fmt.Errorf("ledger: InState lists pending, recalling or recall_failed, not %s", s)
+	}
+	return nil
+}
+
+func limitOr(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
+}

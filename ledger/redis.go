@@ -1,0 +1,555 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is the shared ledger for several bot instances. State changes are
+// optimistic transactions (WATCH the entry, check the transition in Go with
+// the same state machine as the embedded store, then MULTI/EXEC), so two
+// instances can never both claim a key. IDs come from one INCR counter, so
+// every instance sees one order per conversation.
+//
+// Durability is Redis's: run it with appendonly yes and appendfsync always
+// for "durable when the call returns" (see README, Operations).
+type Redis struct {
+	c *redis.Client
+	p string // key prefix
+}
+
+// RedisOptions tunes the shared store.
+type RedisOptions struct {
+	// Prefix is prepended to every key; default "recallbot:". Instances
+	// sharing a ledger must use the same one.
+	Prefix string
+}
+
+const redisMagic = "recallbot-ledger/1"
+
+// OpenRedis connects to the Redis at url (redis://[:password@]host:port/db)
+// and checks that its keys under the prefix belong to a recallbot ledger.
+func OpenRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "recallbot:"
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("ledger.redis_url: %w", err)
+	}
+	c := redis.NewClient(o)
+	s := &Redis{c: c, p: opts.Prefix}
+	ok, err := c.SetNX(ctx, s.k("meta"), redisMagic, 0).Result()
+	if err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("ledger redis %s: %w", o.Addr, err)
+	}
+	if !ok {
+		v, err := c.Get(ctx, s.k("meta")).Result()
+		if err != nil || v != redisMagic {
+			_ = c.Close()
+			return nil, fmt.Errorf("ledger redis %s: key %s holds %q, not a recallbot ledger of this version", o.Addr, s.k("meta"), v)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the connection pool.
+func (s *Redis) Close() error { return s.c.Close() }
+
+func (s *Redis) k(parts ...string) string {
+	out := s.p
+	for i, p := range parts {
+		if i > 0 {
+			out += ":"
+		}
+		out += p
+	}
+	return out
+}
+
+func (s *Redis) ek(id uint64) string { return s.k("e", strconv.FormatUint(id, 10)) }
+
+func ids(members []string) []uint64 {
+	out := make([]uint64, 0, len(members))
+	for _, m := range members {
+		if id, err := strconv.ParseUint(m, 10, 64); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Append writes a new pending entry.
+func (s *Redis) Append(ctx context.Context, e Entry) (Entry, error) {
+	e, err := prepare(e)
+	if err != nil {
+		return Entry{}, err
+	}
+	id, err := s.c.Incr(ctx, s.k("seq")).Uint64()
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger append: %w", err)
+	}
+	e.ID = id
+	m := strconv.FormatUint(id, 10)
+	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.ek(id), encodeEntry(e), 0)
+		p.ZAdd(ctx, s.k("c", e.Chat.Key()), redis.Z{Score: float64(id), Member: m})
+		p.ZAdd(ctx, s.k("all"), redis.Z{Score: float64(e.SentAt.UnixMilli()), Member: m})
+		if e.BatchID != "" {
+			p.ZAdd(ctx, s.k("b", e.BatchID), redis.Z{Score: float64(id), Member: m})
+		}
+		p.SAdd(ctx, s.k("s", string(Pending)), m)
+		p.HIncrBy(ctx, s.k("n"), string(Pending), 1)
+		return nil
+	})
+	if err != nil {
+		return Entry{}, fmt.Errorf("ledger append: %w", err)
+	}
+	return e, nil
+}
+
+// queueChange adds the writes for old -> e to a MULTI.
+func (s *Redis) queueChange(ctx context.Context, p redis.Pipeliner, old, e Entry) {
+	m := strconv.FormatUint(e.ID, 10)
+	p.Set(ctx, s.ek(e.ID), encodeEntry(e), 0)
+	if old.ProcessQueryKey == "" && e.ProcessQueryKey != "" {
+		p.Set(ctx, s.k("k", e.ProcessQueryKey), m, 0)
+	}
+	if old.State != e.State {
+		if tracked(old.State) {
+			p.SRem(ctx, s.k("s", string(old.State)), m)
+		}
+		if tracked(e.State) {
+			p.SAdd(ctx, s.k("s", string(e.State)), m)
+		}
+		p.HIncrBy(ctx, s.k("n"), string(old.State), -1)
+		p.HIncrBy(ctx, s.k("n"), string(e.State), 1)
+	}
+	if !e.ExpiresAt.IsZero() {
+		if e.State.Recallable() {
+			p.ZAdd(ctx, s.k("x"), redis.Z{Score: float64(e.ExpiresAt.UnixMilli()), Member: m})
+		} else {
+			p.ZRem(ctx, s.k("x"), m)
+		}
+	}
+}
+
+// optimistic runs fn under WATCH keys, retrying when another instance
+// changed one of them first.
+func (s *Redis) optimistic(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	for range 50 {
+		err := s.c.Watch(ctx, fn, keys...)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+	}
+	return errors.New("ledger: too much contention on one entry")
+}
+
+func (s *Redis) get(ctx context.Context, c redis.Cmdable, id uint64) (Entry, error) {
+	b, err := c.Get(ctx, s.ek(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Entry{}, &NotFoundError{fmt.Sprintf("entry %d", id)}
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	return decodeEntry(b)
+}
+
+// Transition changes an entry's state.
+func (s *Redis) Transition(ctx context.Context, id uint64, t Transition) (Entry, error) {
+	var out Entry
+	keys := []string{s.ek(id)}
+	if t.Key != "" {
+		keys = append(keys, s.k("k", t.Key))
+	}
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		old, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		e, changed, err := apply(old, t)
+		out = e
+		if err != nil || !changed {
+			return err
+		}
+		if e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
+			if other, err := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); err == nil {
+				return fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
+			}
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.queueChange(ctx, p, old, e)
+			return nil
+		})
+		return err
+	}, keys...)
+	return out, err
+}
+
+// Link records that newID corrects oldID.
+func (s *Redis) Link(ctx context.Context, oldID, newID uint64) error {
+	return s.optimistic(ctx, func(tx *redis.Tx) error {
+		o, err := s.get(ctx, tx, oldID)
+		if err != nil {
+			return err
+		}
+		n, err := s.get(ctx, tx, newID)
+		if err != nil {
+			return err
+		}
+		o.SupersededBy, n.Supersedes = newID, oldID
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, s.ek(oldID), encodeEntry(o), 0)
+			p.Set(ctx, s.ek(newID), encodeEntry(n), 0)
+			return nil
+		})
+		return err
+	}, s.ek(oldID), s.ek(newID))
+}
+
+// mget loads entries by id, skipping missing ones (reported in missing).
+func (s *Redis) mget(ctx context.Context, c redis.Cmdable, list []uint64) (found []Entry, missing []uint64, err error) {
+	if len(list) == 0 {
+		return nil, nil, nil
+	}
+	keys := make([]string, len(list))
+	for i, id := range list {
+		keys[i] = s.ek(id)
+	}
+	vals, err := c.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			missing = append(missing, list[i])
+			continue
+		}
+		e, err := decodeEntry([]byte(str))
+		if err != nil {
+			return nil, nil, fmt.Errorf("entry %d: %w", list[i], err)
+		}
+		found = append(found, e)
+	}
+	return found, missing, nil
+}
+
+// Claim moves recallable entries to recalling.
+func (s *Redis) Claim(ctx context.Context, list []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error) {
+	keys := make([]string, len(list))
+	for i, id := range list {
+		keys[i] = s.ek(id)
+	}
+	if len(keys) == 0 {
+		return nil, nil, nil, nil
+	}
+	err = s.optimistic(ctx, func(tx *redis.Tx) error {
+		claimed, others = nil, nil
+		var found []Entry
+		var err error
+		found, missing, err = s.mget(ctx, tx, list)
+		if err != nil {
+			return err
+		}
+		type change struct{ old, e Entry }
+		var changes []change
+		for _, old := range found {
+			if !old.State.Recallable() {
+				others = append(others, old)
+				continue
+			}
+			e, _, err := apply(old, Transition{To: Recalling, At: at})
+			if err != nil {
+				return err
+			}
+			changes = append(changes, change{old, e})
+			claimed = append(claimed, e)
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range changes {
+				s.queueChange(ctx, p, c.old, c.e)
+			}
+			return nil
+		})
+		return err
+	}, keys...)
+	return claimed, others, missing, err
+}
+
+// Get returns one entry.
+func (s *Redis) Get(ctx context.Context, id uint64) (Entry, error) { return s.get(ctx, s.c, id) }
+
+// ByKey returns the entry with a processQueryKey.
+func (s *Redis) ByKey(ctx context.Context, key string) (Entry, error) {
+	id, err := s.c.Get(ctx, s.k("k", key)).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return Entry{}, &NotFoundError{"message with processQueryKey " + key}
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	return s.get(ctx, s.c, id)
+}
+
+// List returns one chat's entries, newest first.
+func (s *Redis) List(ctx context.Context, q Query) ([]Entry, error) {
+	limit := limitOr(q.Limit, 100)
+	maxScore := "+inf"
+	if q.Before > 0 {
+		maxScore = "(" + strconv.FormatUint(q.Before, 10)
+	}
+	var out []Entry
+	page := int64(max(limit, 20))
+	for offset := int64(0); ; offset += page {
+		members, err := s.c.ZRevRangeByScore(ctx, s.k("c", q.Chat.Key()), &redis.ZRangeBy{Max: maxScore, Min: "-inf", Offset: offset, Count: page}).Result()
+		if err != nil {
+			return nil, err
+		}
+		found, _, err := s.mget(ctx, s.c, ids(members))
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range found {
+			if !q.Since.IsZero() && e.SentAt.Before(q.Since) {
+				return out, nil
+			}
+			if wanted(q.States, e.State) {
+				out = append(out, e)
+				if len(out) == limit {
+					return out, nil
+				}
+			}
+		}
+		if int64(len(members)) < page {
+			return out, nil
+		}
+	}
+}
+
+// Batch returns every entry of one broadcast, in send order.
+func (s *Redis) Batch(ctx context.Context, batchID string) ([]Entry, error) {
+	members, err := s.c.ZRange(ctx, s.k("b", batchID), 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	found, _, err := s.mget(ctx, s.c, ids(members))
+	return found, err
+}
+
+// Due returns entries whose self-destruct time has come.
+func (s *Redis) Due(ctx context.Context, now time.Time, limit int) ([]Entry, error) {
+	members, err := s.c.ZRangeByScore(ctx, s.k("x"), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limitOr(limit, 100))}).Result()
+	if err != nil {
+		return nil, err
+	}
+	found, _, err := s.mget(ctx, s.c, ids(members))
+	return found, err
+}
+
+// InState lists entries in a tracked state, oldest first.
+func (s *Redis) InState(ctx context.Context, st State, limit int) ([]Entry, error) {
+	if err := checkTracked(st); err != nil {
+		return nil, err
+	}
+	members, err := s.c.SMembers(ctx, s.k("s", string(st))).Result()
+	if err != nil {
+		return nil, err
+	}
+	list := ids(members)
+	slices.Sort(list)
+	if n := limitOr(limit, 100); len(list) > n {
+		list = list[:n]
+	}
+	found, _, err := s.mget(ctx, s.c, list)
+	return found, err
+}
+
+// Counts returns the number of entries per state.
+func (s *Redis) Counts(ctx context.Context) (Counts, error) {
+	m, err := s.c.HGetAll(ctx, s.k("n")).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := Counts{}
+	for k, v := range m {
+		if n, _ := strconv.ParseInt(v, 10, 64); n != 0 {
+			out[State(k)] = n
+		}
+	}
+	return out, nil
+}
+
+// ClaimOnce reports whether id is claimed in ns for the first time.
+func (s *Redis) ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error) {
+	return s.c.SetNX(ctx, s.k("t", ns, id), "1", ttl).Result()
+}
+
+// PutTemp stores a value for ttl.
+func (s *Redis) PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error {
+	return s.c.Set(ctx, s.k("t", ns, id), value, ttl).Err()
+}
+
+// TakeTemp returns a live value and deletes it.
+func (s *Redis) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error) {
+	b, err := s.c.GetDel(ctx, s.k("t", ns, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	return b, err == nil, err
+}
+
+// AppendAudit appends a record to the audit trail.
+func (s *Redis) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	id, err := s.c.Incr(ctx, s.k("a", "seq")).Uint64()
+	if err != nil {
+		return AuditRecord{}, err
+	}
+	r.ID = id
+	b, err := json.Marshal(r)
+	if err != nil {
+		return AuditRecord{}, err
+	}
+	err = s.c.ZAdd(ctx, s.k("a"), redis.Z{Score: float64(id), Member: b}).Err()
+	return r, err
+}
+
+// Audit returns the newest records first.
+func (s *Redis) Audit(ctx context.Context, limit int) ([]AuditRecord, error) {
+	vals, err := s.c.ZRevRange(ctx, s.k("a"), 0, int64(limitOr(limit, 20))-1).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditRecord, 0, len(vals))
+	for _, v := range vals {
+		var r AuditRecord
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			return nil, fmt.Errorf("ledger: corrupt audit record: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Prune deletes what is older than cutoff, pruneStep entries at a time.
+// Temporary values expire by themselves (Redis TTLs).
+func (s *Redis) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	total := 0
+	max := "(" + strconv.FormatInt(cutoff.UnixMilli(), 10)
+	for {
+		members, err := s.c.ZRangeByScore(ctx, s.k("all"), &redis.ZRangeBy{Min: "-inf", Max: max, Count: pruneStep}).Result()
+		if err != nil {
+			return total, err
+		}
+		if len(members) == 0 {
+			break
+		}
+		for _, id := range ids(members) {
+			err := s.optimistic(ctx, func(tx *redis.Tx) error {
+				e, err := s.get(ctx, tx, id)
+				if errors.Is(err, ErrNotFound) {
+					return tx.ZRem(ctx, s.k("all"), strconv.FormatUint(id, 10)).Err()
+				}
+				if err != nil {
+					return err
+				}
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					s.queueDelete(ctx, p, e)
+					return nil
+				})
+				return err
+			}, s.ek(id))
+			if err != nil {
+				return total, fmt.Errorf("ledger prune: %w", err)
+			}
+			total++
+		}
+	}
+	// Audit records are scored by id; drop those written before cutoff.
+	vals, err := s.c.ZRangeWithScores(ctx, s.k("a"), 0, pruneStep).Result()
+	if err != nil {
+		return total, err
+	}
+	for _, z := range vals {
+		var r AuditRecord
+		if m, ok := z.Member.(string); ok && json.Unmarshal([]byte(m), &r) == nil && r.At.Before(cutoff) {
+			s.c.ZRem(ctx, s.k("a"), m)
+		}
+	}
+	return total, nil
+}
+
+func (s *Redis) queueDelete(ctx context.Context, p redis.Pipeliner, e Entry) {
+	m := strconv.FormatUint(e.ID, 10)
+	p.Del(ctx, s.ek(e.ID))
+	p.ZRem(ctx, s.k("c", e.Chat.Key()), m)
+	p.ZRem(ctx, s.k("all"), m)
+	if e.ProcessQueryKey != "" {
+		p.Del(ctx, s.k("k", e.ProcessQueryKey))
+	}
+	if e.BatchID != "" {
+		p.ZRem(ctx, s.k("b", e.BatchID), m)
+	}
+	p.ZRem(ctx, s.k("x"), m)
+	if tracked(e.State) {
+		p.SRem(ctx, s.k("s", string(e.State)), m)
+	}
+	p.HIncrBy(ctx, s.k("n"), string(e.State), -1)
+}
+
+// Check verifies that every entry decodes and that indexes and counters
+// agree with the entries.
+func (s *Redis) Check(ctx context.Context) error {
+	members, err := s.c.ZRange(ctx, s.k("all"), 0, -1).Result()
+	if err != nil {
+		return err
+	}
+	counts := Counts{}
+	list := ids(members)
+	for i := 0; i < len(list); i += 1000 {
+		found, missing, err := s.mget(ctx, s.c, list[i:min(i+1000, len(list))])
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("ledger redis: index lists entry %d, which is missing", missing[0])
+		}
+		for _, e := range found {
+			counts[e.State]++
+			if _, err := s.c.ZScore(ctx, s.k("c", e.Chat.Key()), strconv.FormatUint(e.ID, 10)).Result(); err != nil {
+				return fmt.Errorf("ledger redis: entry %d missing from its chat index", e.ID)
+			}
+			if e.ProcessQueryKey != "" {
+				if id, err := s.c.Get(ctx, s.k("k", e.ProcessQueryKey)).Uint64(); err != nil || id != e.ID {
+					return fmt.Errorf("ledger redis: entry %d missing from the key index", e.ID)
+				}
+			}
+		}
+	}
+	stored, err := s.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range States {
+		if stored[st] != counts[st] {
+			return fmt.Errorf("ledger redis: counter %s is %d, entries say %d", st, stored[st], counts[st])
+		}
+	}
+	return nil
+}
