@@ -18,16 +18,16 @@ import (
 // Bucket names. chats, batches and expiries are indexes whose keys end in
 // the entry's big-endian ID, so a cursor walks them in send order.
 var (
-	bMeta     = []byte("meta")
-	bEntries  = []byte("entries")  // id -> encoded entry
-	bChats    = []byte("chats")    // chatKey 0x00 id -> nil
-	bKeys     = []byte("keys")     // processQueryKey -> id
-	bBatches  = []byte("batches")  // batchID 0x00 id -> nil
-	bExpiries = []byte("expiries") // expiresAt(ns) id -> nil, while recallable
-	bStates   = []byte("states")   // state 0x00 id -> nil, for tracked states
-	bCounts   = []byte("counts")   // state -> count
-	bTemp     = []byte("temp")     // ns 0x00 id -> expiry(ns) value
-	bAudit    = []byte("audit")    // id -> JSON
+	bMeta      = []byte("meta")
+	bEntries   = []byte("entries")  // id -> encoded entry
+	bChats     = []byte("chats")    // chatKey 0x00 id -> nil
+	bKeys      = []byte("keys")     // processQueryKey -> id
+	bBatches   = []byte("batches")  // batchID 0x00 id -> nil
+	bExpiries  = []byte("expiries") // expiresAt(ns) id -> nil, while recallable
+	bStates    = []byte("states")   // state 0x00 id -> nil, for tracked states
+	bCounts    = []byte("counts")   // state -> count
+	bTemp      = []byte("temp")     // ns 0x00 id -> expiry(ns) value
+	bAudit     = []byte("audit")    // id -> JSON
 	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit}
 
 	magicKey   = []byte("magic")
