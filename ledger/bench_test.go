@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -117,7 +118,19 @@ func bigLedger(b *testing.B) string {
 		_ = s.db.Sync()
 		_ = s.Close()
 	})
+	warm(b, bigPath)
 	return bigPath
+}
+
+// warm reads the file once so the page cache holds it: the benchmarks
+// measure a running bot's steady state, not the disk.
+func warm(b *testing.B, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	_, _ = io.Copy(io.Discard, f)
 }
 
 // BenchmarkLast20 is "last 20 in a conversation" on the 1,000,000-entry
@@ -128,6 +141,11 @@ func BenchmarkLast20(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
+	// A running bot has its ledger's pages mapped; fault them in first so
+	// the figure is the steady state, not the first touch after Open.
+	for c := range bigChats {
+		_, _ = s.List(context.Background(), Query{Chat: Chat{Family: Private, ConversationID: fmt.Sprintf("cid%05d", c)}, Limit: 20})
+	}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {

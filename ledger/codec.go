@@ -46,8 +46,10 @@ func appendTime(b []byte, t time.Time) []byte {
 
 var errCorrupt = errors.New("ledger: corrupt entry")
 
+// decoder reads an encoded entry. It works on one string copy of the
+// value, so every string field shares that one allocation.
 type decoder struct {
-	b   []byte
+	s   string
 	err error
 }
 
@@ -55,37 +57,38 @@ func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
+	var v uint64
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			d.s = d.s[i+1:]
+			return v
+		}
 	}
-	d.b = d.b[n:]
-	return v
+	d.err = errCorrupt
+	return 0
+}
+
+func (d *decoder) varint() int64 {
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 func (d *decoder) string() string {
 	n := d.uvarint()
-	if d.err != nil || n > uint64(len(d.b)) {
+	if d.err != nil || n > uint64(len(d.s)) {
 		d.err = errCorrupt
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[:n]
+	d.s = d.s[n:]
 	return s
 }
 
 func (d *decoder) time() time.Time {
-	if d.err != nil {
-		return time.Time{}
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		return time.Time{}
-	}
-	d.b = d.b[n:]
-	if v == 0 {
+	v := d.varint()
+	if d.err != nil || v == 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, v)
@@ -95,7 +98,7 @@ func decodeEntry(b []byte) (Entry, error) {
 	if len(b) == 0 || b[0] != codecVersion {
 		return Entry{}, errCorrupt
 	}
-	d := &decoder{b: b[1:]}
+	d := &decoder{s: string(b[1:])}
 	var e Entry
 	e.ID = d.uvarint()
 	e.Chat.Family = Family(d.string())
@@ -115,6 +118,9 @@ func decodeEntry(b []byte) (Entry, error) {
 	e.UpdatedAt = d.time()
 	e.Supersedes = d.uvarint()
 	e.SupersededBy = d.uvarint()
+	if d.err == nil && len(d.s) != 0 {
+		d.err = errCorrupt
+	}
 	return e, d.err
 }
 

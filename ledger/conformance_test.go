@@ -80,6 +80,10 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || got.ID != e.ID || got.Excerpt != "hello" || got.Actor != "manager4220" || got.Origin != OriginCommand {
 			t.Errorf("ByKey = %+v, %v", got, err)
 		}
+		found, miss, err := s.ByKeys(ctx, []string{"k1", "nope"})
+		if err != nil || len(found) != 1 || found[0].ID != e.ID || len(miss) != 1 || miss[0] != "nope" {
+			t.Errorf("ByKeys = %v %v %v", found, miss, err)
+		}
 		claimed, others, missing, err := s.Claim(ctx, []uint64{e.ID, 9999}, time.Now())
 		if err != nil || len(claimed) != 1 || len(others) != 0 || len(missing) != 1 || missing[0] != 9999 {
 			t.Fatalf("Claim = %v %v %v %v", claimed, others, missing, err)
@@ -141,6 +145,29 @@ func TestInvalidTransitions(t *testing.T) {
 
 func contains(s, sub string) bool {
 	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
+}
+
+func TestTransitionAll(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		a, b := mustSend(t, s, chatA, "a"), mustSend(t, s, chatA, "b")
+		_, _, _, _ = s.Claim(ctx, []uint64{a.ID, b.ID}, time.Now())
+		got, errs, err := s.TransitionAll(ctx, []Change{
+			{a.ID, Transition{To: Recalled}},
+			{b.ID, Transition{To: RecallFailed, Reason: "SYSTEM_ERROR"}},
+			{b.ID, Transition{To: Recalled}}, // invalid after the line above: recall_failed -> recalled
+			{777, Transition{To: Recalled}},
+		})
+		if err != nil || errs[0] != nil || errs[1] != nil || errs[2] == nil || !errors.Is(errs[3], ErrNotFound) {
+			t.Fatalf("TransitionAll errs = %v, %v", errs, err)
+		}
+		if got[0].State != Recalled || got[1].Reason != "SYSTEM_ERROR" {
+			t.Errorf("entries = %+v", got)
+		}
+		if e, _ := s.Get(ctx, b.ID); e.State != RecallFailed {
+			t.Errorf("b is %s", e.State)
+		}
+	})
 }
 
 func TestListQueries(t *testing.T) {

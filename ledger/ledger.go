@@ -142,6 +142,12 @@ type Transition struct {
 	At     time.Time // default: now
 }
 
+// Change is one transition of TransitionAll.
+type Change struct {
+	ID uint64
+	Transition
+}
+
 // Query selects entries of one chat, newest first.
 type Query struct {
 	Chat Chat
@@ -190,6 +196,10 @@ type Store interface {
 	// already happened with the same data succeeds without a change;
 	// anything the state machine forbids is a *TransitionError.
 	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
+	// TransitionAll applies many transitions in one write (one fsync).
+	// Each change succeeds or fails on its own: errs[i] is the error of
+	// changes[i] (nil when it applied), err a failure of the whole write.
+	TransitionAll(ctx context.Context, changes []Change) (entries []Entry, errs []error, err error)
 	// Link records that entry newID corrects entry oldID.
 	Link(ctx context.Context, oldID, newID uint64) error
 	// Claim atomically moves each recallable entry (sent, recall_failed)
@@ -199,6 +209,9 @@ type Store interface {
 
 	Get(ctx context.Context, id uint64) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
+	// ByKeys looks up many keys at once; keys the ledger does not know are
+	// returned in missing.
+	ByKeys(ctx context.Context, keys []string) (found []Entry, missing []string, err error)
 	List(ctx context.Context, q Query) ([]Entry, error)
 	Batch(ctx context.Context, batchID string) ([]Entry, error)
 	// Due returns entries whose ExpiresAt is at or before now and which

@@ -196,6 +196,56 @@ func (s *Redis) Transition(ctx context.Context, id uint64, t Transition) (Entry,
 	return out, err
 }
 
+// TransitionAll applies many transitions in one MULTI.
+func (s *Redis) TransitionAll(ctx context.Context, changes []Change) ([]Entry, []error, error) {
+	out := make([]Entry, len(changes))
+	errs := make([]error, len(changes))
+	if len(changes) == 0 {
+		return out, errs, nil
+	}
+	keys := make([]string, len(changes))
+	list := make([]uint64, len(changes))
+	for i, c := range changes {
+		keys[i], list[i] = s.ek(c.ID), c.ID
+	}
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		found, _, err := s.mget(ctx, tx, list)
+		if err != nil {
+			return err
+		}
+		byID := make(map[uint64]Entry, len(found))
+		for _, e := range found {
+			byID[e.ID] = e
+		}
+		type change struct{ old, e Entry }
+		var todo []change
+		for i, c := range changes {
+			old, ok := byID[c.ID]
+			if !ok {
+				errs[i] = &NotFoundError{fmt.Sprintf("entry %d", c.ID)}
+				continue
+			}
+			e, changed, err := apply(old, c.Transition)
+			out[i], errs[i] = e, err
+			if err == nil && changed {
+				todo = append(todo, change{old, e})
+				byID[c.ID] = e
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, c := range todo {
+				s.queueChange(ctx, p, c.old, c.e)
+			}
+			return nil
+		})
+		return err
+	}, keys...)
+	return out, errs, err
+}
+
 // Link records that newID corrects oldID.
 func (s *Redis) Link(ctx context.Context, oldID, newID uint64) error {
 	return s.optimistic(ctx, func(tx *redis.Tx) error {
@@ -303,6 +353,33 @@ func (s *Redis) ByKey(ctx context.Context, key string) (Entry, error) {
 		return Entry{}, err
 	}
 	return s.get(ctx, s.c, id)
+}
+
+// ByKeys looks up many keys with two round trips.
+func (s *Redis) ByKeys(ctx context.Context, keys []string) (found []Entry, missing []string, err error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	rk := make([]string, len(keys))
+	for i, k := range keys {
+		rk[i] = s.k("k", k)
+	}
+	vals, err := s.c.MGet(ctx, rk...).Result()
+	if err != nil {
+		return nil, nil, err
+	}
+	var list []uint64
+	for i, v := range vals {
+		str, ok := v.(string)
+		id, perr := strconv.ParseUint(str, 10, 64)
+		if !ok || perr != nil {
+			missing = append(missing, keys[i])
+			continue
+		}
+		list = append(list, id)
+	}
+	found, _, err = s.mget(ctx, s.c, list)
+	return found, missing, err
 }
 
 // List returns one chat's entries, newest first.

@@ -219,12 +219,12 @@ type window struct {
 // real time (the documented "limit window is 1 s"; fixed rather than sliding
 // is inferred).
 func (s *Server) allow(clientID, path string) bool {
-	if s.opts.QPS < 0 {
-		return true
-	}
 	sec := time.Now().Unix()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opts.QPS < 0 {
+		return true
+	}
 	k := clientID + " " + path
 	w, ok := s.limits[k]
 	if !ok {

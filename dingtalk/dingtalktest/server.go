@@ -248,6 +248,13 @@ func (s *Server) Advance(d time.Duration) {
 	s.mu.Unlock()
 }
 
+// SetQPS changes the per-app, per-API limit (negative: unlimited).
+func (s *Server) SetQPS(n int) {
+	s.mu.Lock()
+	s.opts.QPS = n
+	s.mu.Unlock()
+}
+
 // notifyLocked wakes every WaitUntil. s.mu must be held.
 func (s *Server) notifyLocked() {
 	close(s.changed)

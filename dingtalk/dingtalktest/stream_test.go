@@ -41,10 +41,16 @@ func sdkClient(t testing.TB, srv *dingtalktest.Server, handler chatbot.IChatBotM
 		client.WithOpenApiHost(srv.URL()),
 	}, opts...)...)
 	cli.RegisterChatBotCallbackRouter(handler)
+	before := len(srv.Connections())
 	if err := cli.Start(testContext(t)); err != nil {
 		t.Fatalf("SDK Start: %v", err)
 	}
 	t.Cleanup(cli.Close)
+	// Start returns when the client's handshake is done; the server
+	// registers the socket a moment later.
+	if err := srv.WaitUntil(testContext(t), func() bool { return len(srv.Connections()) > before }); err != nil {
+		t.Fatal(err)
+	}
 	return cli
 }
 

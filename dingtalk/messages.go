@@ -1,0 +1,228 @@
+package dingtalk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// API paths, spelled as the official SDK spells them (oToMessages for send,
+// otoMessages for recall).
+const (
+	pathAccessToken   = "/v1.0/oauth2/accessToken"
+	PathPrivateSend   = "/v1.0/robot/privateChatMessages/send"
+	PathPrivateRecall = "/v1.0/robot/privateChatMessages/batchRecall"
+	PathOTOSend       = "/v1.0/robot/oToMessages/batchSend"
+	PathOTORecall     = "/v1.0/robot/otoMessages/batchRecall"
+	PathGroupSend     = "/v1.0/robot/groupMessages/send"
+	PathGroupRecall   = "/v1.0/robot/groupMessages/recall"
+)
+
+// MaxRecallKeys is the most keys one recall call may carry: DingTalk
+// rejects more with invalidParameter.processQueryKeys.overMax.
+const MaxRecallKeys = 20
+
+// Message is a message template and its parameters.
+type Message struct {
+	MsgKey string
+	// MsgParam is the template's parameters as a JSON object; DingTalk
+	// wants it as a JSON string, which the client takes care of.
+	MsgParam json.RawMessage
+}
+
+// Text is a plain text message.
+func Text(content string) Message { return build("sampleText", map[string]string{"content": content}) }
+
+// Markdown is a markdown message with a title (shown in notifications).
+func Markdown(title, text string) Message {
+	return build("sampleMarkdown", map[string]string{"title": title, "text": text})
+}
+
+// ActionCard is a card with one button.
+func ActionCard(title, text, buttonTitle, buttonURL string) Message {
+	return build("sampleActionCard", map[string]string{"title": title, "text": text, "singleTitle": buttonTitle, "singleURL": buttonURL})
+}
+
+func build(key string, p map[string]string) Message {
+	b, _ := json.Marshal(p)
+	return Message{MsgKey: key, MsgParam: b}
+}
+
+// Content is what a reader sees: the text, or title and text.
+func (m Message) Content() string {
+	var p map[string]any
+	_ = json.Unmarshal(m.MsgParam, &p)
+	str := func(k string) string { s, _ := p[k].(string); return s }
+	switch {
+	case str("content") != "":
+		return str("content")
+	case str("title") != "" && str("text") != "":
+		return str("title") + "\n" + str("text")
+	case str("text") != "":
+		return str("text")
+	}
+	return string(m.MsgParam)
+}
+
+// Validate checks what DingTalk would refuse before anything is sent.
+func (m Message) Validate() error {
+	if m.MsgKey == "" {
+		return fmt.Errorf("message has no msgKey")
+	}
+	var p map[string]any
+	if err := json.Unmarshal(m.MsgParam, &p); err != nil || p == nil {
+		return fmt.Errorf("msgParam must be a JSON object")
+	}
+	return nil
+}
+
+type sendBody struct {
+	MsgKey             string   `json:"msgKey"`
+	MsgParam           string   `json:"msgParam"`
+	RobotCode          string   `json:"robotCode"`
+	OpenConversationID string   `json:"openConversationId,omitempty"`
+	CoolAppCode        string   `json:"coolAppCode,omitempty"`
+	UserIDs            []string `json:"userIds,omitempty"`
+}
+
+func (c *Client) sendBody(m Message) (sendBody, error) {
+	if err := m.Validate(); err != nil {
+		return sendBody{}, err
+	}
+	return sendBody{MsgKey: m.MsgKey, MsgParam: string(m.MsgParam), RobotCode: c.cfg.RobotCode}, nil
+}
+
+type keyAnswer struct {
+	ProcessQueryKey           string   `json:"processQueryKey"`
+	InvalidStaffIDList        []string `json:"invalidStaffIdList"`
+	FlowControlledStaffIDList []string `json:"flowControlledStaffIdList"`
+}
+
+func (a keyAnswer) key(path string) (string, error) {
+	if a.ProcessQueryKey == "" {
+		return "", &APIError{Path: path, Status: 200, Code: "malformedResponse", Message: "the answer has no processQueryKey"}
+	}
+	return a.ProcessQueryKey, nil
+}
+
+// SendPrivate sends into a person-to-person chat through the bot's cool
+// app (privateChatMessages/send) and returns the processQueryKey.
+func (c *Client) SendPrivate(ctx context.Context, conversationID string, m Message) (string, error) {
+	b, err := c.sendBody(m)
+	if err != nil {
+		return "", err
+	}
+	b.OpenConversationID, b.CoolAppCode = conversationID, c.cfg.CoolAppCode
+	var a keyAnswer
+	if err := c.call(ctx, PathPrivateSend, b, &a); err != nil {
+		return "", err
+	}
+	return a.key(PathPrivateSend)
+}
+
+// SendGroup sends into a group chat (groupMessages/send).
+func (c *Client) SendGroup(ctx context.Context, conversationID string, m Message) (string, error) {
+	b, err := c.sendBody(m)
+	if err != nil {
+		return "", err
+	}
+	b.OpenConversationID = conversationID
+	var a keyAnswer
+	if err := c.call(ctx, PathGroupSend, b, &a); err != nil {
+		return "", err
+	}
+	return a.key(PathGroupSend)
+}
+
+// RecipientError is a 200 answer to oToMessages/batchSend that names the
+// recipient as invalid or flow-controlled: nothing reached them.
+type RecipientError struct {
+	UserID string
+	// Reason is "invalid" (invalidStaffIdList) or "flow_controlled"
+	// (flowControlledStaffIdList).
+	Reason string
+}
+
+func (e *RecipientError) Error() string {
+	return fmt.Sprintf("dingtalk: recipient %s was not sent the message: %s", e.UserID, e.Reason)
+}
+
+func (e *RecipientError) describe(locale string) string {
+	if e.Reason == "flow_controlled" {
+		if locale == "en" {
+			return "DingTalk is limiting messages to this person right now"
+		}
+		return "钉钉正在限制发给此人的消息"
+	}
+	if locale == "en" {
+		return "this person is not a valid recipient"
+	}
+	return "接收人无效"
+}
+
+// SendOTO sends to one user's 1:1 chat with the bot (oToMessages/batchSend)
+// and returns the processQueryKey.
+//
+// It takes exactly one recipient although the API takes 20: DingTalk issues
+// one processQueryKey per call, and recalling that key takes the message
+// back from every recipient of the call. One recipient per call keeps each
+// key in exactly one chat, so a recall never removes a message from a chat
+// it was not meant for. A recipient reported in invalidStaffIdList or
+// flowControlledStaffIdList is a *RecipientError.
+func (c *Client) SendOTO(ctx context.Context, userID string, m Message) (string, error) {
+	b, err := c.sendBody(m)
+	if err != nil {
+		return "", err
+	}
+	b.UserIDs = []string{userID}
+	var a keyAnswer
+	if err := c.call(ctx, PathOTOSend, b, &a); err != nil {
+		return "", err
+	}
+	if slices.Contains(a.InvalidStaffIDList, userID) {
+		return "", &RecipientError{UserID: userID, Reason: "invalid"}
+	}
+	if slices.Contains(a.FlowControlledStaffIDList, userID) {
+		return "", &RecipientError{UserID: userID, Reason: "flow_controlled"}
+	}
+	return a.key(PathOTOSend)
+}
+
+// RecallResult is DingTalk's per-key answer to a recall.
+type RecallResult struct {
+	Recalled []string          `json:"successResult"`
+	Failed   map[string]string `json:"failedResult"` // key -> DingTalk's reason
+}
+
+type recallBody struct {
+	OpenConversationID string   `json:"openConversationId,omitempty"`
+	RobotCode          string   `json:"robotCode"`
+	ProcessQueryKeys   []string `json:"processQueryKeys"`
+}
+
+func (c *Client) recall(ctx context.Context, path, conversationID string, keys []string) (RecallResult, error) {
+	if len(keys) == 0 || len(keys) > MaxRecallKeys {
+		return RecallResult{}, fmt.Errorf("dingtalk %s: %d keys; a recall takes 1 to %d", path, len(keys), MaxRecallKeys)
+	}
+	var r RecallResult
+	err := c.call(ctx, path, recallBody{OpenConversationID: conversationID, RobotCode: c.cfg.RobotCode, ProcessQueryKeys: keys}, &r)
+	return r, err
+}
+
+// RecallPrivate recalls up to 20 messages of one person-to-person chat
+// (privateChatMessages/batchRecall).
+func (c *Client) RecallPrivate(ctx context.Context, conversationID string, keys []string) (RecallResult, error) {
+	return c.recall(ctx, PathPrivateRecall, conversationID, keys)
+}
+
+// RecallOTO recalls up to 20 messages sent with oToMessages/batchSend, to
+// any users (otoMessages/batchRecall takes no conversation).
+func (c *Client) RecallOTO(ctx context.Context, keys []string) (RecallResult, error) {
+	return c.recall(ctx, PathOTORecall, "", keys)
+}
+
+// RecallGroup recalls up to 20 messages of one group (groupMessages/recall).
+func (c *Client) RecallGroup(ctx context.Context, conversationID string, keys []string) (RecallResult, error) {
+	return c.recall(ctx, PathGroupRecall, conversationID, keys)
+}

@@ -1,0 +1,560 @@
+package recall
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+)
+
+// RecallAPI is the part of the DingTalk client the Engine uses.
+type RecallAPI interface {
+	RecallPrivate(ctx context.Context, conversationID string, keys []string) (dingtalk.RecallResult, error)
+	RecallOTO(ctx context.Context, keys []string) (dingtalk.RecallResult, error)
+	RecallGroup(ctx context.Context, conversationID string, keys []string) (dingtalk.RecallResult, error)
+}
+
+// Config tunes an Engine; the zero value is the default.
+type Config struct {
+	// Window is DingTalk's recall window: older messages are reported too
+	// old and marked expired without an API call. Default 24 h.
+	Window time.Duration
+	// Concurrency bounds recall calls in flight; default 4. Pacing is the
+	// client's per-API rate limiter.
+	Concurrency int
+	// MaxAttempts bounds the tries of one call on transient errors;
+	// default 6.
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the capped, jittered backoff
+	// between tries; defaults 250 ms and 5 s. A QPS refusal waits at
+	// least one second, DingTalk's limit window.
+	BackoffBase, BackoffMax time.Duration
+	// MaxSelection caps one recall; default 100,000.
+	MaxSelection int
+	// StaleClaim is how long an entry may stay recalling before Resume
+	// takes it over; default 2 minutes.
+	StaleClaim time.Duration
+	Now        func() time.Time
+}
+
+// Engine recalls messages: it resolves a selection from the ledger, claims
+// what can be recalled, calls DingTalk in chunks of at most 20 keys per
+// conversation, retries what is transient, records every outcome in the
+// ledger and the audit trail, and returns a receipt.
+type Engine struct {
+	led ledger.Store
+	api RecallAPI
+	log *zap.Logger
+	cfg Config
+
+	// OnOutcome, when set, is told how many messages ended in each
+	// outcome of every recall (metrics).
+	OnOutcome func(o Outcome, n int)
+}
+
+// New returns an Engine.
+func New(led ledger.Store, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
+	if cfg.Window <= 0 {
+		cfg.Window = 24 * time.Hour
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 4
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 6
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = 250 * time.Millisecond
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = 5 * time.Second
+	}
+	if cfg.MaxSelection <= 0 {
+		cfg.MaxSelection = 100_000
+	}
+	if cfg.StaleClaim <= 0 {
+		cfg.StaleClaim = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Engine{led: led, api: api, log: log.Named("recall"), cfg: cfg}
+}
+
+// Request is one recall: what, who asked, and whether to only preview.
+type Request struct {
+	Selection
+	// Actor is who asked: a staffId, "api:<client>", "rule:<name>".
+	Actor string
+	// Action names the kind of attempt in the audit trail; default
+	// "recall" (or "dry_run").
+	Action string
+	// DryRun returns the receipt the recall would produce, calling
+	// nothing and changing nothing.
+	DryRun bool
+	// Note goes into the audit record (a reason, a rule's finding).
+	Note string
+}
+
+// Plan resolves a selection and classifies every message: the receipt a
+// recall would produce, with WouldRecall for what it would call DingTalk
+// for, and the number of calls. It changes nothing and audits nothing.
+func (e *Engine) Plan(ctx context.Context, s Selection) (*Receipt, error) {
+	if err := s.validate(e.cfg.MaxSelection); err != nil {
+		return nil, err
+	}
+	entries, missing, err := e.resolve(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receipt{Scope: s.Describe(), DryRun: true, Items: make([]Item, 0, len(entries)+len(missing))}
+	now := e.cfg.Now()
+	candidates := make([]ledger.Entry, 0, len(entries))
+	for _, en := range entries {
+		it := e.classify(en, now)
+		if it.Outcome == WouldRecall {
+			candidates = append(candidates, en)
+		}
+		r.Items = append(r.Items, it)
+	}
+	for _, k := range missing {
+		r.Items = append(r.Items, Item{Key: k, Outcome: NotFound})
+	}
+	r.Calls = countCalls(candidates)
+	return r, nil
+}
+
+// countCalls is len(chunk(entries)) without building the chunks.
+func countCalls(entries []ledger.Entry) int {
+	type conv struct {
+		family ledger.Family
+		id     string
+	}
+	per := map[conv]int{}
+	for _, en := range entries {
+		c := conv{en.Chat.Family, en.Chat.ConversationID}
+		if c.family == ledger.OTO {
+			c.id = ""
+		}
+		per[c]++
+	}
+	calls := 0
+	for _, n := range per {
+		calls += (n + dingtalk.MaxRecallKeys - 1) / dingtalk.MaxRecallKeys
+	}
+	return calls
+}
+
+// Recall carries out req. A selection that cannot be carried out is a
+// *SelectionError; everything else, including DingTalk's refusals, is
+// reported per message in the receipt.
+func (e *Engine) Recall(ctx context.Context, req Request) (*Receipt, error) {
+	r, err := e.Plan(ctx, req.Selection)
+	if err != nil {
+		return nil, err
+	}
+	if req.DryRun {
+		return r, e.audit(ctx, req, r)
+	}
+	r.DryRun = false
+	now := e.cfg.Now()
+	var candidates []ledger.Entry
+	var expired []ledger.Change
+	for _, it := range r.Items {
+		switch {
+		case it.Outcome == WouldRecall:
+			candidates = append(candidates, it.Entry)
+		case it.Outcome == TooOld && it.Entry.State.Recallable():
+			expired = append(expired, ledger.Change{ID: it.Entry.ID, Transition: ledger.Transition{To: ledger.Expired, Reason: "past the recall window", At: now}})
+		}
+	}
+	if len(expired) > 0 {
+		if _, _, err := e.led.TransitionAll(context.WithoutCancel(ctx), expired); err != nil {
+			e.log.Warn("marking expired entries", zap.Error(err))
+		}
+	}
+	outcomes, calls := e.execute(ctx, candidates, now)
+	r.Calls = calls
+	for i := range r.Items {
+		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {
+			r.Items[i] = it
+		}
+	}
+	if e.OnOutcome != nil {
+		for _, o := range outcomeOrder {
+			if n := r.Count(o); n > 0 {
+				e.OnOutcome(o, n)
+			}
+		}
+	}
+	return r, e.audit(ctx, req, r)
+}
+
+// resolve loads the selected entries from the ledger.
+func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []string, error) {
+	notDone := []ledger.State{ledger.Pending, ledger.Sent, ledger.Recalling, ledger.RecallFailed, ledger.Expired}
+	switch {
+	case len(s.Keys) > 0:
+		return e.led.ByKeys(ctx, dedupe(s.Keys))
+	case s.Last > 0:
+		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Limit: s.Last, States: notDone})
+		return es, nil, err
+	case !s.Since.IsZero():
+		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Since: s.Since, Limit: e.cfg.MaxSelection, States: notDone})
+		return es, nil, err
+	case s.BatchID != "":
+		es, err := e.led.Batch(ctx, s.BatchID)
+		if err == nil && len(es) == 0 {
+			return nil, nil, &SelectionError{fmt.Sprintf("no messages were sent under batch %s", s.BatchID)}
+		}
+		return es, nil, err
+	default:
+		var out []ledger.Entry
+		var missing []string
+		for _, id := range s.IDs {
+			en, err := e.led.Get(ctx, id)
+			if errors.Is(err, ledger.ErrNotFound) {
+				missing = append(missing, fmt.Sprintf("#%d", id))
+				continue
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, en)
+		}
+		return out, missing, nil
+	}
+}
+
+func dedupe(keys []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// classify decides an entry's fate before any call; WouldRecall means it
+// is a candidate.
+func (e *Engine) classify(en ledger.Entry, now time.Time) Item {
+	it := Item{Entry: en, Key: en.ProcessQueryKey, Reason: en.Reason}
+	switch en.State {
+	case ledger.Recalled:
+		it.Outcome = AlreadyRecalled
+	case ledger.Expired:
+		it.Outcome = TooOld
+	case ledger.Pending:
+		it.Outcome = Unknown
+	case ledger.SendFailed:
+		it.Outcome = NeverSent
+	case ledger.Recalling:
+		it.Outcome = InProgress
+	default:
+		if now.Sub(en.SentAt) > e.cfg.Window {
+			it.Outcome, it.Reason = TooOld, "past the recall window"
+		} else {
+			it.Outcome, it.Reason = WouldRecall, ""
+		}
+	}
+	return it
+}
+
+// group is one conversation's keys for one recall API.
+type group struct {
+	family  ledger.Family
+	conv    string // openConversationId; "" for oto, which recalls by key alone
+	entries []ledger.Entry
+}
+
+// chunk groups entries by family and conversation and splits each group
+// into calls of at most dingtalk.MaxRecallKeys, so no call is ever one
+// DingTalk would reject with invalidParameter.processQueryKeys.overMax.
+func chunk(entries []ledger.Entry) []group {
+	byConv := map[string]*group{}
+	var order []string
+	for _, en := range entries {
+		g := group{family: en.Chat.Family, conv: en.Chat.ConversationID}
+		if g.family == ledger.OTO {
+			g.conv = ""
+		}
+		k := string(g.family) + "\x00" + g.conv
+		if byConv[k] == nil {
+			byConv[k] = &g
+			order = append(order, k)
+		}
+		byConv[k].entries = append(byConv[k].entries, en)
+	}
+	var out []group
+	for _, k := range order {
+		g := byConv[k]
+		for i := 0; i < len(g.entries); i += dingtalk.MaxRecallKeys {
+			out = append(out, group{family: g.family, conv: g.conv, entries: g.entries[i:min(i+dingtalk.MaxRecallKeys, len(g.entries))]})
+		}
+	}
+	return out
+}
+
+// claimStep bounds one Claim, so one transaction stays short.
+const claimStep = 1000
+
+// execute claims the candidates, calls DingTalk for them and records each
+// outcome in the ledger. It returns the outcome by entry id and the number
+// of calls made.
+func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time) (map[uint64]Item, int) {
+	out := make(map[uint64]Item, len(candidates))
+	var claimed []ledger.Entry
+	for i := 0; i < len(candidates); i += claimStep {
+		ids := make([]uint64, 0, claimStep)
+		for _, en := range candidates[i:min(i+claimStep, len(candidates))] {
+			ids = append(ids, en.ID)
+		}
+		c, others, _, err := e.led.Claim(ctx, ids, now)
+		if err != nil {
+			e.log.Error("claiming entries for recall", zap.Error(err))
+			for _, id := range ids {
+				out[id] = Item{Outcome: NotAttempted, Reason: "the ledger could not be updated"}
+			}
+			continue
+		}
+		claimed = append(claimed, c...)
+		for _, en := range others { // changed since they were read
+			out[en.ID] = e.classify(en, now)
+		}
+	}
+	groups := chunk(claimed)
+	var mu sync.Mutex
+	calls := 0
+	sem := make(chan struct{}, e.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			items, n := e.recallGroup(ctx, g)
+			mu.Lock()
+			defer mu.Unlock()
+			calls += n
+			for _, it := range items {
+				out[it.Entry.ID] = it
+			}
+		}()
+	}
+	wg.Wait()
+	return out, calls
+}
+
+// recallGroup recalls one chunk, retrying transient failures, and records
+// the outcomes. No entry is left recalling: each ends recalled,
+// recall_failed, expired, or back to sent when its call was never made.
+func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
+	byKey := make(map[string]ledger.Entry, len(g.entries))
+	todo := make([]string, 0, len(g.entries))
+	for _, en := range g.entries {
+		byKey[en.ProcessQueryKey] = en
+		todo = append(todo, en.ProcessQueryKey)
+	}
+	var items []Item
+	settle := func(key string, o Outcome, reason string) {
+		items = append(items, Item{Entry: byKey[key], Key: key, Outcome: o, Reason: reason})
+	}
+	calls := 0
+	var lastErr error
+	for attempt := 0; len(todo) > 0; attempt++ {
+		if attempt > 0 {
+			if attempt >= e.cfg.MaxAttempts || e.wait(ctx, attempt, lastErr) != nil {
+				break
+			}
+		} else if ctx.Err() != nil {
+			break
+		}
+		res, err := e.call(ctx, g, todo)
+		calls++
+		if err != nil {
+			lastErr = err
+			if dingtalk.Retryable(err) && ctx.Err() == nil {
+				e.logRetry(g, attempt, err)
+				continue
+			}
+			for _, k := range todo {
+				settle(k, Failed, failReason(err))
+			}
+			todo = nil
+			break
+		}
+		var retry []string
+		done := map[string]bool{}
+		for _, k := range res.Recalled {
+			if _, ok := byKey[k]; ok && !done[k] {
+				settle(k, Recalled, "")
+				done[k] = true
+			}
+		}
+		for _, k := range todo {
+			if done[k] {
+				continue
+			}
+			reason, ok := res.Failed[k]
+			switch {
+			case !ok:
+				reason = "no result for this key in DingTalk's answer"
+				settle(k, Failed, reason)
+			case dingtalk.RetryableReason(reason):
+				retry = append(retry, k)
+				lastErr = fmt.Errorf("per-key %s", reason)
+			case reason == "EXPIRED" || e.cfg.Now().Sub(byKey[k].SentAt) > e.cfg.Window:
+				settle(k, TooOld, reason)
+			default:
+				settle(k, Failed, reason)
+			}
+		}
+		todo = retry
+	}
+	// Whatever is left was never recalled: its last call failed
+	// transiently, or the context ended before it could be made.
+	for _, k := range todo {
+		switch {
+		case lastErr == nil:
+			settle(k, NotAttempted, "cancelled before the call")
+		default:
+			settle(k, Failed, failReason(lastErr))
+		}
+	}
+	e.record(ctx, items)
+	return items, calls
+}
+
+func (e *Engine) call(ctx context.Context, g group, keys []string) (dingtalk.RecallResult, error) {
+	switch g.family {
+	case ledger.Private:
+		return e.api.RecallPrivate(ctx, g.conv, keys)
+	case ledger.Group:
+		return e.api.RecallGroup(ctx, g.conv, keys)
+	default:
+		return e.api.RecallOTO(ctx, keys)
+	}
+}
+
+// wait sleeps the capped, jittered backoff before try attempt, or returns
+// the context's error. A QPS refusal waits at least DingTalk's 1 s window.
+func (e *Engine) wait(ctx context.Context, attempt int, lastErr error) error {
+	d := min(e.cfg.BackoffMax, e.cfg.BackoffBase<<min(attempt-1, 16))
+	d = d/2 + rand.N(d/2+1) // jitter in [d/2, d]
+	if dingtalk.IsQPS(lastErr) {
+		d = max(d, min(time.Second, e.cfg.BackoffMax))
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *Engine) logRetry(g group, attempt int, err error) {
+	if attempt == 0 {
+		e.log.Info("recall call failed; retrying", zap.String("family", string(g.family)), zap.String("conversation", g.conv), zap.Error(err))
+	}
+}
+
+// record writes the outcomes to the ledger in one write.
+func (e *Engine) record(ctx context.Context, items []Item) {
+	changes := make([]ledger.Change, 0, len(items))
+	now := e.cfg.Now()
+	for _, it := range items {
+		t := ledger.Transition{At: now, Reason: it.Reason}
+		switch it.Outcome {
+		case Recalled:
+			t.To, t.Reason = ledger.Recalled, ""
+		case TooOld:
+			t.To = ledger.Expired
+		case NotAttempted:
+			t.To, t.Reason = ledger.Sent, ""
+		default:
+			t.To = ledger.RecallFailed
+		}
+		changes = append(changes, ledger.Change{ID: it.Entry.ID, Transition: t})
+	}
+	_, errs, err := e.led.TransitionAll(context.WithoutCancel(ctx), changes)
+	if err == nil {
+		err = errors.Join(errs...)
+	}
+	if err != nil {
+		e.log.Error("recording recall outcomes", zap.Error(err))
+	}
+}
+
+// audit appends the attempt to the audit trail.
+func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
+	action := req.Action
+	if action == "" {
+		action = "recall"
+		if req.DryRun {
+			action = "dry_run"
+		}
+	}
+	outcomes := make(map[string]string, len(r.Items))
+	for _, it := range r.Items {
+		k := it.Key
+		if k == "" {
+			k = fmt.Sprintf("#%d", it.Entry.ID)
+		}
+		v := string(it.Outcome)
+		if it.Reason != "" && it.Outcome != Recalled {
+			v += ": " + it.Reason
+		}
+		outcomes[k] = v
+	}
+	rec, err := e.led.AppendAudit(context.WithoutCancel(ctx), ledger.AuditRecord{
+		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: r.Scope, Allowed: true, Outcomes: outcomes, Note: req.Note,
+	})
+	if err != nil {
+		return fmt.Errorf("recall done but not audited: %w", err)
+	}
+	r.AuditID = rec.ID
+	return nil
+}
+
+// Resume takes over entries left recalling by a crash or a shutdown (older
+// than StaleClaim) and recalls them, so no key stays recalling forever. A
+// fresh claim may belong to another instance at work, and is left alone.
+func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
+	stuck, err := e.led.InState(ctx, ledger.Recalling, e.cfg.MaxSelection)
+	if err != nil {
+		return nil, err
+	}
+	cutoff := e.cfg.Now().Add(-e.cfg.StaleClaim)
+	var changes []ledger.Change
+	for _, en := range stuck {
+		if en.UpdatedAt.Before(cutoff) {
+			changes = append(changes, ledger.Change{ID: en.ID, Transition: ledger.Transition{To: ledger.Sent}})
+		}
+	}
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].ID < changes[j].ID })
+	if _, _, err := e.led.TransitionAll(ctx, changes); err != nil {
+		return nil, err
+	}
+	ids := make([]uint64, len(changes))
+	for i, c := range changes {
+		ids[i] = c.ID
+	}
+	return e.Recall(ctx, Request{Selection: Selection{IDs: ids}, Actor: "system", Action: "resume", Note: "recalls interrupted by a shutdown or crash"})
+}

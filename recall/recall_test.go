@@ -1,0 +1,379 @@
+package recall_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+type fixture struct {
+	srv    *dingtalktest.Server
+	client *dingtalk.Client
+	led    *ledger.Bolt
+	sender *recall.Sender
+	engine *recall.Engine
+}
+
+func newFixture(t testing.TB, opts dingtalktest.Options) *fixture {
+	t.Helper()
+	if opts.QPS == 0 {
+		opts.QPS = -1 // the client's own pacing is tested in the benchmark
+	}
+	srv, err := dingtalktest.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	o := srv.Options()
+	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 2 * time.Second, QPS: 1000}, nil)
+	led, err := ledger.Open(filepath.Join(t.TempDir(), "ledger.db"), ledger.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = led.Close() })
+	log := zap.NewNop()
+	return &fixture{srv: srv, client: client, led: led,
+		sender: recall.NewSender(led, client, log, recall.SenderConfig{}),
+		engine: recall.New(led, client, log, recall.Config{BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxAttempts: 8})}
+}
+
+func tctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+var (
+	private = ledger.Chat{Family: ledger.Private, ConversationID: "cidprivate"}
+	group   = ledger.Chat{Family: ledger.Group, ConversationID: "cidgroup"}
+)
+
+func (f *fixture) send(t testing.TB, chat ledger.Chat, n int) []ledger.Entry {
+	t.Helper()
+	_ = f.srv.AddConversation(chat.ConversationID, dingtalktest.Kind(chat.Family), "")
+	var out []ledger.Entry
+	for i := range n {
+		e, err := f.sender.Send(tctx(t), chat, dingtalk.Text(fmt.Sprintf("notice %d to %s", i, chat.Key())), recall.SendOptions{Origin: ledger.OriginAPI, Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func recallCalls(f *fixture) []dingtalktest.Call {
+	var out []dingtalktest.Call
+	for _, c := range f.srv.Calls() {
+		if strings.Contains(c.Path, "Recall") || strings.HasSuffix(c.Path, "/recall") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func TestFortyFiveKeysGoInCallsOf20_20_5(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 45)
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 45}, Actor: "manager4220"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(recall.Recalled) != 45 || r.Calls != 3 {
+		t.Fatalf("receipt: %s, %d calls", r.Summary("en"), r.Calls)
+	}
+	var sizes []int
+	for _, c := range recallCalls(f) {
+		var body struct{ ProcessQueryKeys []string }
+		_ = json.Unmarshal([]byte(c.Request), &body)
+		sizes = append(sizes, len(body.ProcessQueryKeys))
+	}
+	slices.Sort(sizes)
+	if fmt.Sprint(sizes) != "[5 20 20]" {
+		t.Errorf("call sizes %v, want 20, 20 and 5", sizes)
+	}
+	for _, m := range f.srv.BotMessages() {
+		if !m.Recalled {
+			t.Errorf("message %q still shown", m.Text)
+		}
+	}
+	if r.Summary("en") != "45 requested: 45 recalled" || r.Summary("zh") != "45 条：45 条已撤回" {
+		t.Errorf("summary %q / %q", r.Summary("en"), r.Summary("zh"))
+	}
+}
+
+func TestMixedFamiliesAndChats(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	var keys []string
+	for _, e := range append(append(f.send(t, private, 3), f.send(t, group, 2)...), f.send(t, ledger.Chat{Family: ledger.OTO, UserID: "alice"}, 2)...) {
+		keys = append(keys, e.ProcessQueryKey)
+	}
+	f.send(t, ledger.Chat{Family: ledger.OTO, UserID: "bob"}, 1)
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Keys: append(keys, "not-a-key-we-sent")}, Actor: "manager4220"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(recall.Recalled) != 7 || r.Count(recall.NotFound) != 1 || r.Calls != 3 {
+		t.Errorf("receipt %s, %d calls", r.Summary("en"), r.Calls)
+	}
+	if c, _ := f.srv.UserConversation("bob"); c.Messages[0].Recalled {
+		t.Error("bob's message was recalled though nobody selected it")
+	}
+}
+
+func TestSameSelectionTwiceRecallsNothingTheSecondTime(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 5)
+	req := recall.Request{Selection: recall.Selection{Chat: private, Last: 5}, Actor: "manager4220"}
+	if _, err := f.engine.Recall(tctx(t), req); err != nil {
+		t.Fatal(err)
+	}
+	before := len(recallCalls(f))
+	// "last 5" now selects nothing not yet recalled.
+	r, err := f.engine.Recall(tctx(t), req)
+	if err != nil || r.Requested() != 0 || len(recallCalls(f)) != before {
+		t.Errorf("second recall: %v, %v, %d new calls", r.Summary("en"), err, len(recallCalls(f))-before)
+	}
+	if !strings.Contains(r.Summary("en"), "nothing to recall") {
+		t.Errorf("summary %q does not say why", r.Summary("en"))
+	}
+	// By key, the same messages are reported already recalled, not sent again.
+	var keys []string
+	for _, m := range f.srv.BotMessages() {
+		keys = append(keys, m.ProcessQueryKey)
+	}
+	r, _ = f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Keys: keys}})
+	if r.Count(recall.AlreadyRecalled) != 5 || len(recallCalls(f)) != before {
+		t.Errorf("by key: %s", r.Summary("en"))
+	}
+}
+
+func TestTooOldIsReportedWithoutACall(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	now := time.Now()
+	eng := recall.New(f.led, f.client, zap.NewNop(), recall.Config{Now: func() time.Time { return now.Add(25 * time.Hour) }})
+	f.send(t, private, 2)
+	r, err := eng.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 5}})
+	if err != nil || r.Count(recall.TooOld) != 2 || len(recallCalls(f)) != 0 {
+		t.Fatalf("%s, %v, %d calls", r.Summary("en"), err, len(recallCalls(f)))
+	}
+	if c, _ := f.led.Counts(tctx(t)); c[ledger.Expired] != 2 {
+		t.Errorf("counts %v", c)
+	}
+	if r.Summary("zh") != "2 条：2 条超过 24 小时无法撤回" {
+		t.Errorf("zh summary %q", r.Summary("zh"))
+	}
+}
+
+func TestOneTooOldAccordingToDingTalk(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 5)
+	_ = f.srv.AgeMessage(es[0].ProcessQueryKey, 25*time.Hour) // DingTalk disagrees with our clock
+	r, _ := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 5}})
+	if got := r.Summary("en"); got != "5 requested: 4 recalled, 1 too old" {
+		t.Errorf("summary %q", got)
+	}
+}
+
+func TestTransientFailuresAreRetried(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 3)
+	f.srv.Fail(dingtalktest.PathPrivateRecall, dingtalktest.FaultQPS, 3)
+	f.srv.Fail(dingtalktest.PathPrivateRecall, dingtalktest.FaultServerError, 1)
+	f.srv.FailKey(es[1].ProcessQueryKey, "SYSTEM_ERROR", 2)
+	f.srv.RevokeTokens() // the token expires mid-run too
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 3}})
+	if err != nil || r.Count(recall.Recalled) != 3 {
+		t.Fatalf("%s, %v", r.Summary("en"), err)
+	}
+	// 3 QPS refusals, a 5xx, two answers with a per-key SYSTEM_ERROR for
+	// one key, then the last try for that key alone.
+	if r.Calls != 7 {
+		t.Errorf("%d calls, want 7", r.Calls)
+	}
+}
+
+func TestPermanentFailuresAreReportedPerKey(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 3)
+	f.srv.FailKey(es[0].ProcessQueryKey, "NOT_ALLOWED", 1)
+	r, _ := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 3}})
+	if r.Count(recall.Recalled) != 2 || r.Count(recall.Failed) != 1 || r.With(recall.Failed)[0].Reason != "NOT_ALLOWED" {
+		t.Errorf("%s: %+v", r.Summary("en"), r.With(recall.Failed))
+	}
+	// A failed key can be recalled again later.
+	r, _ = f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{es[0].ProcessQueryKey}}})
+	if r.Count(recall.Recalled) != 1 {
+		t.Errorf("retry of a failed key: %s", r.Summary("en"))
+	}
+	// A whole-call refusal (the seed's codes) marks every key of the call.
+	more := f.send(t, private, 2)
+	_ = f.srv.SetRobotState(f.client.RobotCode(), dingtalktest.RobotStopped)
+	r, _ = f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{more[0].ProcessQueryKey, more[1].ProcessQueryKey}}})
+	if r.Count(recall.Failed) != 2 || r.Items[0].Reason != "bot.stopped" {
+		t.Errorf("stopped bot: %s %+v", r.Summary("en"), r.Items)
+	}
+	if s := dingtalk.Explain(r.Items[0].Reason, "en"); s != "the bot has been disabled" {
+		t.Errorf("explained as %q", s)
+	}
+	e, _ := f.led.Get(tctx(t), more[0].ID)
+	if e.State != ledger.RecallFailed || e.Reason != "bot.stopped" {
+		t.Errorf("ledger says %s %s", e.State, e.Reason)
+	}
+}
+
+func TestCancelledBeforeTheCallLeavesMessagesRecallable(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, err := f.engine.Recall(ctx, recall.Request{Selection: recall.Selection{Chat: private, Last: 3}})
+	if err != nil || r.Count(recall.NotAttempted) != 3 || len(recallCalls(f)) != 0 {
+		t.Fatalf("%v %v", r.Summary("en"), err)
+	}
+	if c, _ := f.led.Counts(tctx(t)); c[ledger.Sent] != 3 || c[ledger.Recalling] != 0 {
+		t.Errorf("counts %v: nothing may stay recalling", c)
+	}
+}
+
+func TestNoAnswerEndsRecallFailedNotRecalling(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 1)
+	o := f.srv.Options()
+	slow := dingtalk.New(dingtalk.Config{BaseURL: f.srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, Timeout: 50 * time.Millisecond}, nil)
+	eng := recall.New(f.led, slow, zap.NewNop(), recall.Config{MaxAttempts: 2, BackoffBase: time.Millisecond})
+	f.srv.Fail(dingtalktest.PathPrivateRecall, dingtalktest.FaultHang, 2)
+	r, _ := eng.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 1}})
+	if r.Count(recall.Failed) != 1 || !strings.Contains(r.Items[0].Reason, "no answer") {
+		t.Errorf("%s %+v", r.Summary("en"), r.Items)
+	}
+	if c, _ := f.led.Counts(tctx(t)); c[ledger.RecallFailed] != 1 {
+		t.Errorf("counts %v", c)
+	}
+}
+
+func TestDryRunChangesNothing(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 25)
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 25}, DryRun: true})
+	if err != nil || r.Count(recall.WouldRecall) != 25 || r.Calls != 2 || len(recallCalls(f)) != 0 {
+		t.Fatalf("%s, %v", r.Summary("en"), err)
+	}
+	if c, _ := f.led.Counts(tctx(t)); c[ledger.Sent] != 25 {
+		t.Errorf("counts %v", c)
+	}
+	a, _ := f.led.Audit(tctx(t), 1)
+	if len(a) != 1 || a[0].Action != "dry_run" {
+		t.Errorf("audit %+v", a)
+	}
+}
+
+func TestBadSelections(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 1)
+	for _, tc := range []struct {
+		name string
+		sel  recall.Selection
+	}{
+		{"empty", recall.Selection{}},
+		{"negative N", recall.Selection{Chat: private, Last: -3}},
+		{"absurd N", recall.Selection{Chat: private, Last: 1 << 30}},
+		{"last without chat", recall.Selection{Last: 5}},
+		{"two at once", recall.Selection{Chat: private, Last: 5, BatchID: "b"}},
+		{"empty key", recall.Selection{Keys: []string{" "}}},
+		{"unknown batch", recall.Selection{BatchID: "b-nope"}},
+	} {
+		_, err := f.engine.Recall(tctx(t), recall.Request{Selection: tc.sel})
+		if !recall.IsSelectionError(err) {
+			t.Errorf("%s: err = %v, want a selection error", tc.name, err)
+		}
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: ledger.Chat{Family: ledger.Group, ConversationID: "never-seen"}, Last: 5}})
+	if err != nil || r.Requested() != 0 {
+		t.Errorf("unknown chat: %v, %v", r, err)
+	}
+	r, _ = f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{"key-of-another-robot"}}})
+	if r.Count(recall.NotFound) != 1 || len(recallCalls(f)) != 0 {
+		t.Errorf("foreign key: %s", r.Summary("en"))
+	}
+}
+
+func TestPendingIsReportedUnknown(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	_, _ = f.led.Append(tctx(t), ledger.Entry{Chat: private, MsgKey: "sampleText", Excerpt: "crashed mid-send"})
+	r, _ := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 5}})
+	if r.Count(recall.Unknown) != 1 {
+		t.Errorf("%s", r.Summary("en"))
+	}
+}
+
+func TestResumeTakesOverStaleClaims(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 2)
+	old := time.Now().Add(-time.Hour)
+	_, _, _, _ = f.led.Claim(tctx(t), []uint64{es[0].ID}, old)        // a crashed recall
+	_, _, _, _ = f.led.Claim(tctx(t), []uint64{es[1].ID}, time.Now()) // another instance, at work
+	r, err := f.engine.Resume(tctx(t))
+	if err != nil || r == nil || r.Count(recall.Recalled) != 1 {
+		t.Fatalf("Resume = %v, %v", r, err)
+	}
+	if e, _ := f.led.Get(tctx(t), es[1].ID); e.State != ledger.Recalling {
+		t.Errorf("fresh claim taken over: %s", e.State)
+	}
+}
+
+func TestSenderLedgersEveryOutcome(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	_ = f.srv.AddConversation("cidprivate", dingtalktest.KindPrivate, "")
+	e, err := f.sender.Send(tctx(t), private, dingtalk.Text("hello\nworld"), recall.SendOptions{Origin: ledger.OriginCommand, Actor: "m"})
+	if err != nil || e.State != ledger.Sent || e.ProcessQueryKey == "" || e.Excerpt != "hello world" {
+		t.Fatalf("sent %+v, %v", e, err)
+	}
+	e, err = f.sender.Send(tctx(t), ledger.Chat{Family: ledger.Group, ConversationID: "cidnope"}, dingtalk.Text("x"), recall.SendOptions{})
+	var ae *dingtalk.APIError
+	if !errors.As(err, &ae) || e.State != ledger.SendFailed || e.Reason != "invalid.openConversationId" {
+		t.Errorf("refused: %+v, %v", e, err)
+	}
+	o := f.srv.Options()
+	slow := dingtalk.New(dingtalk.Config{BaseURL: f.srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 50 * time.Millisecond}, nil)
+	_, _ = slow.SendGroup(tctx(t), "cidnope", dingtalk.Text("warm the token"))
+	f.srv.Fail(dingtalktest.PathPrivateSend, dingtalktest.FaultHang, 1)
+	e, err = recall.NewSender(f.led, slow, zap.NewNop(), recall.SenderConfig{}).Send(tctx(t), private, dingtalk.Text("x"), recall.SendOptions{})
+	if !errors.Is(err, recall.ErrOutcomeUnknown) || e.State != ledger.Pending {
+		t.Errorf("no answer: %+v, %v", e, err)
+	}
+	if _, err := f.sender.Send(tctx(t), private, dingtalk.Text("x"), recall.SendOptions{ExpiresIn: 25 * time.Hour}); err == nil || !strings.Contains(err.Error(), "recall window") {
+		t.Errorf("expiry beyond the window: %v", err)
+	}
+	if p, _ := f.led.InState(tctx(t), ledger.Pending, 10); len(p) != 1 {
+		t.Errorf("pending entries %d, want the one with no answer", len(p))
+	}
+}
+
+func TestBroadcastAndRecallTheBatch(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.srv.SetInvalidUser("ghost")
+	chats := []ledger.Chat{{Family: ledger.OTO, UserID: "a"}, {Family: ledger.OTO, UserID: "ghost"}, {Family: ledger.OTO, UserID: "b"}}
+	batch, results := f.sender.Broadcast(tctx(t), chats, dingtalk.Text("maintenance at 22:00"), recall.SendOptions{Origin: ledger.OriginAPI})
+	if results[0].Err != nil || results[2].Err != nil || results[1].Err == nil {
+		t.Fatalf("results %+v", results)
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{BatchID: batch}})
+	if err != nil || r.Count(recall.Recalled) != 2 || r.Count(recall.NeverSent) != 1 {
+		t.Errorf("batch recall: %s, %v", r.Summary("en"), err)
+	}
+}

@@ -1,0 +1,186 @@
+package recall
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/recallbot/recallbot/ledger"
+)
+
+var randRead = rand.Read
+
+// Selection says which messages to recall. Exactly one of Keys, Last,
+// Since, BatchID or IDs is used; Last and Since need Chat.
+type Selection struct {
+	Keys    []string
+	Chat    ledger.Chat
+	Last    int
+	Since   time.Time
+	BatchID string
+	IDs     []uint64
+}
+
+// SelectionError is a selection that cannot be carried out, in words.
+type SelectionError struct{ Msg string }
+
+func (e *SelectionError) Error() string { return e.Msg }
+
+// ErrEmptySelection is a selection that selects nothing at all.
+var ErrEmptySelection = &SelectionError{"the selection is empty: give keys, last N in a chat, a time, or a batch id"}
+
+func (s Selection) validate(max int) error {
+	set := 0
+	for _, b := range []bool{len(s.Keys) > 0, s.Last != 0, !s.Since.IsZero(), s.BatchID != "", len(s.IDs) > 0} {
+		if b {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		return ErrEmptySelection
+	case set > 1:
+		return &SelectionError{"give one of keys, last N, since, batch id or ids, not several"}
+	case s.Last < 0:
+		return &SelectionError{fmt.Sprintf("last %d: N must be a positive number", s.Last)}
+	case s.Last > max || len(s.Keys) > max || len(s.IDs) > max:
+		return &SelectionError{fmt.Sprintf("at most %d messages can be recalled at once", max)}
+	case (s.Last != 0 || !s.Since.IsZero()) && s.Chat.Validate() != nil:
+		return &SelectionError{"last N and since need a chat: " + s.Chat.Validate().Error()}
+	}
+	for _, k := range s.Keys {
+		if strings.TrimSpace(k) == "" {
+			return &SelectionError{"an empty key was given"}
+		}
+	}
+	return nil
+}
+
+// Describe is the selection in words, for receipts and the audit trail.
+func (s Selection) Describe() string {
+	switch {
+	case len(s.Keys) > 0:
+		return fmt.Sprintf("%d key(s)", len(s.Keys))
+	case s.Last > 0:
+		return fmt.Sprintf("last %d in %s", s.Last, s.Chat.Key())
+	case !s.Since.IsZero():
+		return fmt.Sprintf("since %s in %s", s.Since.Format(time.RFC3339), s.Chat.Key())
+	case s.BatchID != "":
+		return "batch " + s.BatchID
+	case len(s.IDs) > 0:
+		return fmt.Sprintf("%d ledger entr(ies)", len(s.IDs))
+	}
+	return "nothing"
+}
+
+// Outcome is what became of one selected message.
+type Outcome string
+
+// Outcomes, in the order receipts list them.
+const (
+	Recalled        Outcome = "recalled"
+	WouldRecall     Outcome = "would_recall" // dry run
+	AlreadyRecalled Outcome = "already_recalled"
+	TooOld          Outcome = "too_old"
+	Failed          Outcome = "failed"
+	Unknown         Outcome = "unknown"       // the send never returned a key
+	NeverSent       Outcome = "never_sent"    // DingTalk refused the send
+	InProgress      Outcome = "in_progress"   // another recall holds it
+	NotAttempted    Outcome = "not_attempted" // cancelled before its call
+	NotFound        Outcome = "not_found"     // a key the ledger does not know
+)
+
+var outcomeOrder = []Outcome{Recalled, WouldRecall, AlreadyRecalled, TooOld, Failed, Unknown, NeverSent, InProgress, NotAttempted, NotFound}
+
+// Item is one message of a receipt.
+type Item struct {
+	Entry   ledger.Entry `json:"entry,omitzero"`
+	Key     string       `json:"process_query_key,omitempty"`
+	Outcome Outcome      `json:"outcome"`
+	// Reason is DingTalk's code or reason for a failure.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Receipt accounts for every selected message.
+type Receipt struct {
+	Scope  string `json:"scope"`
+	DryRun bool   `json:"dry_run,omitempty"`
+	Items  []Item `json:"items"`
+	// Calls is the number of recall API calls made (or, for a dry run,
+	// that would be made).
+	Calls int `json:"calls"`
+	// AuditID is the audit record of this attempt.
+	AuditID uint64 `json:"audit_id,omitempty"`
+}
+
+// Requested is the number of messages the selection named.
+func (r *Receipt) Requested() int { return len(r.Items) }
+
+// Count is the number of items with an outcome.
+func (r *Receipt) Count(o Outcome) int {
+	n := 0
+	for _, it := range r.Items {
+		if it.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// With returns the items with an outcome.
+func (r *Receipt) With(o Outcome) []Item {
+	var out []Item
+	for _, it := range r.Items {
+		if it.Outcome == o {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+var outcomeWords = map[Outcome][2]string{
+	Recalled:        {"%d 条已撤回", "%d recalled"},
+	WouldRecall:     {"%d 条将被撤回", "%d would be recalled"},
+	AlreadyRecalled: {"%d 条此前已撤回", "%d already recalled"},
+	TooOld:          {"%d 条超过 24 小时无法撤回", "%d too old"},
+	Failed:          {"%d 条撤回失败", "%d failed"},
+	Unknown:         {"%d 条发送结果未知（没有消息 ID）", "%d with no key (send outcome unknown)"},
+	NeverSent:       {"%d 条当初未发送成功", "%d never sent"},
+	InProgress:      {"%d 条正在由另一次撤回处理", "%d being recalled by another request"},
+	NotAttempted:    {"%d 条未执行（已取消）", "%d not attempted (cancelled)"},
+	NotFound:        {"%d 条不在发送记录中", "%d not in the ledger"},
+}
+
+// Summary is the receipt in one line: "5 requested: 4 recalled, 1 too old"
+// or "5 条：4 条已撤回，1 条超过 24 小时无法撤回".
+func (r *Receipt) Summary(locale string) string {
+	var parts []string
+	for _, o := range outcomeOrder {
+		if n := r.Count(o); n > 0 {
+			w := outcomeWords[o][0]
+			if locale == "en" {
+				w = outcomeWords[o][1]
+			}
+			parts = append(parts, fmt.Sprintf(w, n))
+		}
+	}
+	if locale == "en" {
+		if len(parts) == 0 {
+			return "nothing to recall: " + r.Scope + " selects no messages"
+		}
+		return fmt.Sprintf("%d requested: %s", r.Requested(), strings.Join(parts, ", "))
+	}
+	if len(parts) == 0 {
+		return "没有可撤回的消息"
+	}
+	return fmt.Sprintf("%d 条：%s", r.Requested(), strings.Join(parts, "，"))
+}
+
+// IsSelectionError reports whether err is a problem with the selection
+// itself, to be shown to the person who made it.
+func IsSelectionError(err error) bool {
+	var se *SelectionError
+	return errors.As(err, &se)
+}
