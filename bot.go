@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
+	"time"
+
+	"go.uber.org/zap"
 )
 
-// runBot runs the bot until ctx ends.
+// shutdownGrace is how long running commands and recalls may take to
+// finish after SIGINT or SIGTERM.
+const shutdownGrace = 25 * time.Second
+
+// runBot runs the bot until ctx ends (SIGINT, SIGTERM), then shuts down in
+// order and returns nil.
 func runBot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run -config FILE", stderr)
 	path := fs.String("config", "config.yaml", "configuration file")
@@ -22,10 +29,18 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer log.Sync()
-	return errors.New("the bot itself is not built yet: see issue 5 (Stream listener and commands)")
-}
-
-// runDemo plays the whole job against the embedded emulator.
-func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("the demo comes with the bot: see issue 5")
+	app := NewApp(cfg, log)
+	if err := app.Open(ctx); err != nil {
+		log.Error("start failed", zap.Error(err))
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down", zap.Duration("grace", shutdownGrace))
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := app.Close(sctx); err != nil {
+		log.Warn("shutdown incomplete", zap.Error(err))
+	}
+	log.Info("stopped")
+	return nil
 }

@@ -497,7 +497,7 @@ func (s *Bolt) List(ctx context.Context, q Query) ([]Entry, error) {
 			if !q.Since.IsZero() && e.SentAt.Before(q.Since) {
 				return false
 			}
-			if wanted(q.States, e.State) {
+			if q.keep(e) {
 				out = append(out, e)
 			}
 			return len(out) < limit

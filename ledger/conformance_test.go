@@ -197,6 +197,10 @@ func TestListQueries(t *testing.T) {
 		if len(since) < 10 || since[len(since)-1].SentAt.Before(a[20].SentAt) {
 			t.Errorf("since = %d entries", len(since))
 		}
+		reply := mustAppend(t, s, Entry{Chat: chatA, Origin: OriginCommand, Excerpt: "a reply"})
+		if got, _ := s.List(ctx, Query{Chat: chatA, Limit: 1, SkipOrigin: OriginCommand}); len(got) != 1 || got[0].ID == reply.ID {
+			t.Errorf("SkipOrigin kept the reply: %v", excerpts(got))
+		}
 		none, err := s.List(ctx, Query{Chat: Chat{Family: Group, ConversationID: "never"}})
 		if err != nil || len(none) != 0 {
 			t.Errorf("unknown chat = %v, %v", none, err)

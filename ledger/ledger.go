@@ -159,6 +159,14 @@ type Query struct {
 	Since time.Time
 	// States keeps only entries in these states; empty keeps all.
 	States []State
+	// SkipOrigin leaves out entries of this origin (the bot's replies to
+	// commands, which "/recall last 5" is not about).
+	SkipOrigin Origin
+}
+
+// keep reports whether e passes the query's filters (not Since).
+func (q Query) keep(e Entry) bool {
+	return wanted(q.States, e.State) && (q.SkipOrigin == "" || e.Origin != q.SkipOrigin)
 }
 
 // Counts is the number of entries in each state.

@@ -404,7 +404,7 @@ func (s *Redis) List(ctx context.Context, q Query) ([]Entry, error) {
 			if !q.Since.IsZero() && e.SentAt.Before(q.Since) {
 				return out, nil
 			}
-			if wanted(q.States, e.State) {
+			if q.keep(e) {
 				out = append(out, e)
 				if len(out) == limit {
 					return out, nil

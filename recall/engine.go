@@ -198,17 +198,20 @@ func (e *Engine) Recall(ctx context.Context, req Request) (*Receipt, error) {
 	return r, e.audit(ctx, req, r)
 }
 
-// resolve loads the selected entries from the ledger.
+// resolve loads the selected entries from the ledger. "Last N" and "since"
+// leave out the bot's replies to commands: an admin asking for the last 5
+// means the last 5 messages the bot was asked to send, not its receipts
+// (which stay recallable by key).
 func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []string, error) {
 	notDone := []ledger.State{ledger.Pending, ledger.Sent, ledger.Recalling, ledger.RecallFailed, ledger.Expired}
 	switch {
 	case len(s.Keys) > 0:
 		return e.led.ByKeys(ctx, dedupe(s.Keys))
 	case s.Last > 0:
-		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Limit: s.Last, States: notDone})
+		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Limit: s.Last, States: notDone, SkipOrigin: ledger.OriginCommand})
 		return es, nil, err
 	case !s.Since.IsZero():
-		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Since: s.Since, Limit: e.cfg.MaxSelection, States: notDone})
+		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Since: s.Since, Limit: e.cfg.MaxSelection, States: notDone, SkipOrigin: ledger.OriginCommand})
 		return es, nil, err
 	case s.BatchID != "":
 		es, err := e.led.Batch(ctx, s.BatchID)

@@ -3,6 +3,7 @@ package dingtalktest
 import (
 	"net/http"
 	"sync"
+	"time"
 )
 
 // FaultKind is a way an OpenAPI call can go wrong.
@@ -26,14 +27,38 @@ const (
 const AnyAPI = "*"
 
 type faultSet struct {
-	mu    sync.Mutex
-	queue map[string][]FaultKind // path -> faults for the next calls, in order
-	keys  map[string][]string    // processQueryKey -> failedResult reasons for its next recalls
+	mu     sync.Mutex
+	queue  map[string][]FaultKind     // path -> faults for the next calls, in order
+	keys   map[string][]string        // processQueryKey -> failedResult reasons for its next recalls
+	delays map[string][]time.Duration // path -> delays before the next calls are answered
 }
 
 func (f *faultSet) init() {
 	f.queue = map[string][]FaultKind{}
 	f.keys = map[string][]string{}
+	f.delays = map[string][]time.Duration{}
+}
+
+// Delay makes the next n calls to path (or AnyAPI) wait d before they are
+// answered normally: a slow DingTalk. InFlight shows them waiting.
+func (s *Server) Delay(path string, d time.Duration, n int) {
+	s.faults.mu.Lock()
+	for range n {
+		s.faults.delays[path] = append(s.faults.delays[path], d)
+	}
+	s.faults.mu.Unlock()
+}
+
+func (f *faultSet) takeDelay(path string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, p := range []string{path, AnyAPI} {
+		if q := f.delays[p]; len(q) > 0 {
+			f.delays[p] = q[1:]
+			return q[0]
+		}
+	}
+	return 0
 }
 
 // Fail makes the next n calls to path (or AnyAPI) fail with kind. Faults

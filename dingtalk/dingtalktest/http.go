@@ -57,6 +57,20 @@ func (s *Server) CallsTo(path string) []Call {
 	return out
 }
 
+// InFlight is the number of OpenAPI calls being answered right now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
+}
+
+func (s *Server) track(delta int) {
+	s.mu.Lock()
+	s.inflight += delta
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
 // ResetCalls forgets the recorded calls.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
@@ -137,6 +151,17 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBodySize))
 		e := &exchange{s: s, r: r, w: w, body: body}
+		s.track(+1)
+		defer s.track(-1)
+		if d := s.faults.takeDelay(r.URL.Path); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+			case <-s.closed:
+			}
+			t.Stop()
+		}
 		switch {
 		case r.Method != http.MethodPost:
 			e.fail(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")

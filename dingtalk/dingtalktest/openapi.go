@@ -54,9 +54,18 @@ func (s *Server) handleAccessToken(e *exchange) {
 	if t == nil {
 		t = &token{value: randomID(16), app: a}
 		s.tokens[t.value] = t
+		s.issued = append(s.issued, t.value)
 	}
 	t.expires = now.Add(s.opts.TokenTTL)
 	e.reply(map[string]any{"accessToken": t.value, "expireIn": int(s.opts.TokenTTL / time.Second)})
+}
+
+// IssuedTokens lists every access token ever issued, revoked ones
+// included, so tests can check that none leaks into a log or a reply.
+func (s *Server) IssuedTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.issued...)
 }
 
 // RevokeTokens invalidates every access token issued so far: the next call

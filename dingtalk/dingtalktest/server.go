@@ -144,21 +144,23 @@ type Server struct {
 	http     *http.Server
 	url      string
 
-	mu      sync.Mutex
-	changed chan struct{}     // closed and replaced on every state change; see WaitUntil
-	offset  time.Duration     // added to opts.Now by Advance
-	apps    map[string]*app   // by clientId
-	robots  map[string]*robot // by robotCode
-	tokens  map[string]*token // by accessToken
-	tickets map[string]*ticket
-	convs   map[string]*conversation // by conversationId
-	otoCID  map[string]string        // userId -> its 1:1 conversation with the bot
-	keys    map[string]*keyRecord    // processQueryKey -> the messages it sent
-	users   userDirectory
-	calls   []Call
-	faults  faultSet
-	limits  map[string]*window // rate limit windows by app + path
-	stream  streamState
+	mu       sync.Mutex
+	changed  chan struct{}     // closed and replaced on every state change; see WaitUntil
+	offset   time.Duration     // added to opts.Now by Advance
+	apps     map[string]*app   // by clientId
+	robots   map[string]*robot // by robotCode
+	tokens   map[string]*token // by accessToken
+	issued   []string          // every token ever issued
+	tickets  map[string]*ticket
+	convs    map[string]*conversation // by conversationId
+	otoCID   map[string]string        // userId -> its 1:1 conversation with the bot
+	keys     map[string]*keyRecord    // processQueryKey -> the messages it sent
+	users    userDirectory
+	calls    []Call
+	inflight int
+	faults   faultSet
+	limits   map[string]*window // rate limit windows by app + path
+	stream   streamState
 
 	wg       sync.WaitGroup // background goroutines (connections, timers' work)
 	closed   chan struct{}

@@ -1,0 +1,515 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+const (
+	admin     = "manager4220"
+	admin2    = "ops0007"
+	stranger  = "intern001"
+	testToken = "test-http-token-0123456789"
+	privCID   = "cidPrivateChat=="
+)
+
+// syncBuffer is a log destination tests can read while the bot writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type harness struct {
+	t    *testing.T
+	srv  *dingtalktest.Server
+	app  *App
+	logs *syncBuffer
+	now  time.Duration // added to the bot's clock
+	mu   sync.Mutex
+}
+
+// start runs the real bot, wired as `recallbot run` wires it, against the
+// emulator over loopback.
+func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harness {
+	t.Helper()
+	if opts.QPS == 0 {
+		opts.QPS = -1 // pacing is measured by the recall benchmark
+	}
+	srv, err := dingtalktest.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	o := srv.Options()
+	cfg := DefaultConfig()
+	cfg.DingTalk = DingTalkConfig{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode,
+		APIBase: srv.URL(), QPS: 200, Timeout: 2 * time.Second, KeepAlive: 120 * time.Second}
+	cfg.Admins = []string{admin, admin2}
+	cfg.Ledger.Path = filepath.Join(t.TempDir(), "ledger.db")
+	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: testToken}
+	cfg.Locale = "en"
+	for _, f := range tune {
+		f(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, srv: srv, logs: &syncBuffer{}}
+	log, err := newLogger(LogConfig{Level: "debug", Format: "json"}, h.logs, cfg.secrets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app = NewApp(cfg, log)
+	h.app.Now = h.clock
+	if err := h.app.Open(h.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = h.app.Close(ctx)
+		h.checkNoSecrets()
+	})
+	_ = srv.AddConversation(privCID, dingtalktest.KindPrivate, "a person-to-person chat")
+	if err := srv.WaitUntil(h.ctx(), func() bool { return len(srv.Connections()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (h *harness) clock() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return time.Now().Add(h.now)
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.mu.Lock()
+	h.now += d
+	h.mu.Unlock()
+}
+
+func (h *harness) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	h.t.Cleanup(cancel)
+	return ctx
+}
+
+// checkNoSecrets: neither the client secret, the HTTP token nor any access
+// token the emulator issued reached a log line.
+func (h *harness) checkNoSecrets() {
+	logs := h.logs.String()
+	secrets := append([]string{h.app.Config.DingTalk.ClientSecret, testToken}, h.srv.IssuedTokens()...)
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			h.t.Errorf("a secret (%.6s…) reached the log", s)
+		}
+	}
+}
+
+// notify sends n messages into the private chat through the bot.
+func (h *harness) notify(n int) []ledger.Entry {
+	h.t.Helper()
+	var out []ledger.Entry
+	for i := range n {
+		e, err := h.app.Sender.Send(h.ctx(), ledger.Chat{Family: ledger.Private, ConversationID: privCID}, dingtalk.Text(fmt.Sprintf("notice %d", i+1)), recall.SendOptions{Origin: ledger.OriginAuto})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (h *harness) botReplies(cid string) []dingtalktest.Message {
+	c, _ := h.srv.Conversation(cid)
+	var out []dingtalktest.Message
+	for _, m := range c.Messages {
+		if m.FromBot() && m.MsgKey == "sampleMarkdown" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// say plays a user typing text in the private chat and returns the reply.
+func (h *harness) say(who, text string) string {
+	h.t.Helper()
+	before := len(h.botReplies(privCID))
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: who, Text: text}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(privCID)) > before }); err != nil {
+		h.t.Fatalf("no reply to %q: %v\nlogs:\n%s", text, err, h.logs.String())
+	}
+	rs := h.botReplies(privCID)
+	return rs[len(rs)-1].Text
+}
+
+func (h *harness) recalledCount() int {
+	n := 0
+	for _, m := range h.srv.BotMessages() {
+		if m.Recalled {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRecallLastN(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	es := h.notify(7)
+	_ = h.srv.AgeMessage(es[2].ProcessQueryKey, 25*time.Hour)
+	reply := h.say(admin, "/recall last 5")
+	if !strings.Contains(reply, "5 requested: 4 recalled, 1 too old") {
+		t.Errorf("reply:\n%s", reply)
+	}
+	if h.recalledCount() != 4 {
+		t.Errorf("%d messages recalled, want 4", h.recalledCount())
+	}
+	// Chinese, and case- and space-tolerant.
+	reply = h.say(admin, "  /撤回   最近 2 ")
+	if !strings.Contains(reply, "2 requested") {
+		t.Errorf("reply:\n%s", reply)
+	}
+}
+
+func TestNonAdminIsRefusedAndAudited(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.notify(2)
+	reply := h.say(stranger, "/recall last 2")
+	if !strings.Contains(reply, "only admins may recall") || h.recalledCount() != 0 {
+		t.Errorf("reply %q, %d recalled", reply, h.recalledCount())
+	}
+	if reply := h.say(stranger, "/audit"); !strings.Contains(reply, "only admins") {
+		t.Errorf("audit for a stranger: %q", reply)
+	}
+	recs, _ := h.app.Ledger.Audit(h.ctx(), 10)
+	if len(recs) != 2 || recs[0].Allowed || recs[0].Actor != stranger {
+		t.Errorf("audit = %+v", recs)
+	}
+	// Everyone may ask for help and see what the bot sent.
+	if reply := h.say(stranger, "/help"); strings.Contains(reply, "/recall last 5") || !strings.Contains(reply, "/sent") {
+		t.Errorf("help for a stranger: %q", reply)
+	}
+	if reply := h.say(stranger, "/sent 3"); !strings.Contains(reply, "notice 2") {
+		t.Errorf("sent: %q", reply)
+	}
+}
+
+func TestBadInputGetsAHelpLine(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.notify(1) // the bot knows the chat from what it sent there
+	for text, want := range map[string]string{
+		"hello":             "only handle commands",
+		"/frobnicate":       "unknown command /frobnicate",
+		"/recall last many": `"many" is not a number`,
+		"/recall last 500":  "At most 100 messages",
+	} {
+		if reply := h.say(admin, text); !strings.Contains(reply, want) {
+			t.Errorf("%q -> %q, want it to contain %q", text, reply, want)
+		}
+	}
+	before := len(h.botReplies(privCID))
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, MsgType: "picture"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(privCID)) > before })
+	if rs := h.botReplies(privCID); !strings.Contains(rs[len(rs)-1].Text, "only read text") {
+		t.Errorf("picture -> %q", rs[len(rs)-1].Text)
+	}
+	// A frame whose data is not JSON is ACKed with an error, never run.
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{SenderStaffID: admin, RawData: "{not json"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.StreamStats().NACKed >= 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.logs.String(), "malformed bot callback") {
+		t.Error("the malformed frame was not logged")
+	}
+}
+
+func TestConfirmFlow(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.notify(12)
+	reply := h.say(admin, "/recall last 12")
+	code := confirmCode(t, reply)
+	if h.recalledCount() != 0 || !strings.Contains(reply, "12 would be recalled") {
+		t.Fatalf("preview recalled something or says %q", reply)
+	}
+	h.notify(1) // a newer message: the confirmation must recall exactly the previewed set
+	if reply := h.say(admin2, "/confirm "+code); !strings.Contains(reply, "is not yours") {
+		t.Errorf("another admin's confirm: %q", reply)
+	}
+	if reply := h.say(admin, "/confirm "+strings.ToLower(code)); !strings.Contains(reply, "12 requested: 12 recalled") {
+		t.Errorf("confirm: %q", reply)
+	}
+	if h.recalledCount() != 12 {
+		t.Errorf("%d recalled, want exactly the 12 previewed", h.recalledCount())
+	}
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "unknown or has expired") {
+		t.Errorf("reuse: %q", reply)
+	}
+	// A code expires.
+	h.notify(11)
+	code = confirmCode(t, h.say(admin, "/recall last 11"))
+	h.advance(3 * time.Minute)
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "unknown or has expired") {
+		t.Errorf("expired: %q", reply)
+	}
+	// Cross-chat scopes always ask, whatever the count; --dry-run never recalls.
+	reply = h.say(admin, "/recall last 1 in "+privCID)
+	if confirmCode(t, reply) == "" {
+		t.Errorf("cross-chat: %q", reply)
+	}
+	if reply := h.say(admin, "/recall last 2 --dry-run"); !strings.Contains(reply, "Preview") || strings.Contains(reply, "/confirm") {
+		t.Errorf("dry run: %q", reply)
+	}
+}
+
+func confirmCode(t *testing.T, reply string) string {
+	t.Helper()
+	_, after, ok := strings.Cut(reply, "`/confirm ")
+	if !ok {
+		t.Fatalf("no confirmation code in %q", reply)
+	}
+	code, _, _ := strings.Cut(after, "`")
+	return code
+}
+
+func TestRedeliveredCommandRunsOnce(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.notify(3)
+	h.srv.DropACKs(1) // the bot ACKs; the ACK is lost; DingTalk pushes again
+	msgID, _ := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, Text: "/recall last 1"})
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(privCID)) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.RedeliverNow()
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { d, _ := h.srv.Delivery(msgID); return d.Attempts == 2 && d.ACKs == 1 }); err != nil {
+		d, _ := h.srv.Delivery(msgID)
+		t.Fatalf("delivery %+v, stream %+v: %v", d, h.srv.StreamStats(), err)
+	}
+	h.srv.DuplicateFrames(1)
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, Text: "/recall last 1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(privCID)) >= 2 && h.srv.StreamStats().ACKed >= 2 }); err != nil {
+		t.Fatal(err)
+	}
+	// Flush: a later command's reply proves the duplicates were handled.
+	h.say(admin, "/status")
+	if n := len(h.botReplies(privCID)); n != 3 {
+		t.Errorf("%d replies, want 3: each command once", n)
+	}
+	if got := h.recalledCount(); got != 2 {
+		t.Errorf("%d recalled, want 2", got)
+	}
+}
+
+func TestCommandsWorkAfterDisconnect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the SDK's reconnect backoff")
+	}
+	h := start(t, dingtalktest.Options{DisconnectGrace: 500 * time.Millisecond})
+	old := h.srv.Connections()[0].ID
+	_ = h.srv.Disconnect(old)
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { c := h.srv.Connections(); return len(c) == 1 && c[0].ID != old }); err != nil {
+		t.Fatal(err)
+	}
+	h.notify(1)
+	if reply := h.say(admin, "/recall last 1"); !strings.Contains(reply, "1 recalled") {
+		t.Errorf("after reconnect: %q", reply)
+	}
+	if !h.app.Listener.Connected() {
+		t.Error("readiness says disconnected")
+	}
+}
+
+// TestReadinessFollowsTheConnection also guards the SDK log formats the
+// Listener relies on (see handlers/sdklog.go).
+func TestReadinessFollowsTheConnection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the SDK's reconnect backoff")
+	}
+	h := start(t, dingtalktest.Options{})
+	if !h.app.Listener.Connected() || h.get("/readyz", "").StatusCode != 200 {
+		t.Fatal("not ready while connected")
+	}
+	_ = h.srv.Kill(h.srv.Connections()[0].ID)
+	if err := waitFor(h.ctx(), func() bool { return !h.app.Listener.Connected() }); err != nil {
+		t.Fatalf("readiness did not notice the drop: %v", err)
+	}
+	if r := h.get("/readyz", ""); r.StatusCode != 503 {
+		t.Errorf("/readyz = %d while disconnected", r.StatusCode)
+	}
+	if err := waitFor(h.ctx(), h.app.Listener.Connected); err != nil {
+		t.Fatalf("readiness did not notice the reconnect: %v", err)
+	}
+}
+
+// waitFor polls a condition the emulator cannot signal (state inside the
+// bot), with a short tick, until ctx ends.
+func waitFor(ctx context.Context, cond func() bool) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+func TestShutdownFinishesARunningRecall(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.notify(3)
+	h.srv.Delay(dingtalktest.PathPrivateRecall, 300*time.Millisecond, 1)
+	_, _ = h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, Text: "/recall last 3"})
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.InFlight() > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.app.Close(ctx); err != nil { // what SIGTERM does
+		t.Fatalf("Close: %v", err)
+	}
+	if h.recalledCount() != 3 || len(h.botReplies(privCID)) != 1 {
+		t.Errorf("after shutdown: %d recalled, %d replies", h.recalledCount(), len(h.botReplies(privCID)))
+	}
+}
+
+func (h *harness) do(method, path, token, body string) (*http.Response, map[string]any) {
+	h.t.Helper()
+	req, _ := http.NewRequest(method, "http://"+h.app.HTTPAddr()+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	if out == nil {
+		out = map[string]any{"raw": string(b)}
+	}
+	return resp, out
+}
+
+func (h *harness) get(path, token string) *http.Response {
+	r, _ := h.do(http.MethodGet, path, token, "")
+	return r
+}
+
+func TestHTTPAPI(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	// Authentication: every /v1 route, audited.
+	for _, tok := range []string{"", "wrong-token"} {
+		if r, body := h.do("POST", "/v1/messages", tok, `{}`); r.StatusCode != 401 || body["error"] == nil {
+			t.Errorf("token %q: %d %v", tok, r.StatusCode, body)
+		}
+	}
+	recs, _ := h.app.Ledger.Audit(h.ctx(), 5)
+	if len(recs) != 2 || recs[0].Action != "http.unauthorized" {
+		t.Errorf("audit %+v", recs)
+	}
+	// Send.
+	r, e := h.do("POST", "/v1/messages", testToken, `{"family":"private","conversation_id":"`+privCID+`","text":"from the API","client":"ci"}`)
+	key, _ := e["process_query_key"].(string)
+	if r.StatusCode != 200 || key == "" || e["state"] != "sent" || e["actor"] != "api:ci" {
+		t.Fatalf("send: %d %v", r.StatusCode, e)
+	}
+	if r, e := h.do("GET", "/v1/messages/"+url.PathEscape(key), testToken, ""); r.StatusCode != 200 || e["excerpt"] != "from the API" {
+		t.Errorf("get: %d %v", r.StatusCode, e)
+	}
+	if r, e := h.do("GET", "/v1/conversations/"+privCID+"/messages", testToken, ""); r.StatusCode != 200 || len(e["messages"].([]any)) != 1 {
+		t.Errorf("conversation: %d %v", r.StatusCode, e)
+	}
+	// Recall: dry run, then for real.
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"keys":["`+key+`"],"dry_run":true}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 would be recalled" {
+		t.Errorf("dry run: %d %v", r.StatusCode, rc)
+	}
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"conversation_id":"`+privCID+`","last":5}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled" {
+		t.Errorf("recall: %d %v", r.StatusCode, rc)
+	}
+	// Broadcast and batch recall.
+	r, b := h.do("POST", "/v1/broadcasts", testToken, `{"targets":[{"family":"oto","user_id":"a"},{"family":"oto","user_id":"b"}],"title":"Maintenance","text":"**22:00**"}`)
+	batch, _ := b["batch_id"].(string)
+	if r.StatusCode != 200 || b["sent"] != 2.0 || batch == "" {
+		t.Fatalf("broadcast: %d %v", r.StatusCode, b)
+	}
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"batch_id":"`+batch+`"}`); r.StatusCode != 200 || rc["summary"] != "2 requested: 2 recalled" {
+		t.Errorf("batch recall: %d %v", r.StatusCode, rc)
+	}
+	// Bad input: clear errors, nothing sent.
+	calls := len(h.srv.Calls())
+	for body, want := range map[string]string{
+		`{"family":"private","conversation_id":"x"`:                               "JSON object",
+		`{"family":"fax","conversation_id":"x","text":"t"}`:                       "not private, oto or group",
+		`{"family":"oto","text":"t"}`:                                             "user id",
+		`{"family":"group","conversation_id":"c","text":"t","colour":"red"}`:      "unknown field",
+		`{"family":"group","conversation_id":"c"}`:                                `"text"`,
+		`{"family":"group","conversation_id":"c","text":"t","expires_in":"25h"}`:  "recall window",
+		`{"family":"group","conversation_id":"c","text":"t","expires_in":"soon"}`: "positive duration",
+	} {
+		if r, e := h.do("POST", "/v1/messages", testToken, body); r.StatusCode != 400 || !strings.Contains(fmt.Sprint(e["error"]), want) {
+			t.Errorf("%s -> %d %v, want 400 mentioning %q", body, r.StatusCode, e, want)
+		}
+	}
+	if n := len(h.srv.Calls()) - calls; n != 0 {
+		t.Errorf("bad input made %d DingTalk calls", n)
+	}
+	if r, e := h.do("POST", "/v1/recalls", testToken, `{}`); r.StatusCode != 400 {
+		t.Errorf("empty recall: %d %v", r.StatusCode, e)
+	}
+	// DingTalk refusing is a 502 with its code and a sentence.
+	if r, e := h.do("POST", "/v1/messages", testToken, `{"family":"group","conversation_id":"cidUnknown","text":"t"}`); r.StatusCode != 502 ||
+		!strings.Contains(fmt.Sprint(e["error"]), "invalid.openConversationId") {
+		t.Errorf("refused: %d %v", r.StatusCode, e)
+	}
+	// Health and metrics need no token.
+	if r := h.get("/healthz", ""); r.StatusCode != 200 {
+		t.Errorf("healthz %d", r.StatusCode)
+	}
+	_, m := h.do("GET", "/metrics", "", "")
+	text := fmt.Sprint(m["raw"])
+	for _, name := range []string{"recallbot_messages_sent_total", "recallbot_recall_outcomes_total", "recallbot_dingtalk_api_calls_total",
+		"recallbot_stream_connected 1", `recallbot_ledger_entries{state="recalled"} 3`, "recallbot_http_unauthorized_total 2"} {
+		if !strings.Contains(text, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// demoClock is the clock the demo's bot and emulator share, so the demo can
+// let a day pass in a moment.
+type demoClock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *demoClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *demoClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+const (
+	demoChat   = "cidDemoPrivateChat=="
+	demoAdmin  = "manager4220"
+	demoIntern = "intern001"
+)
+
+// runDemo plays the whole job against the embedded emulator and prints it
+// as a chat transcript. With -interactive it keeps running for a person to
+// play the users.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "demo [-locale zh|en] [-interactive] [-v]", stderr)
+	locale := fs.String("locale", "zh", "reply language: zh or en")
+	interactive := fs.Bool("interactive", false, "keep running after the scene; play users through the emulator's control API")
+	verbose := fs.Bool("v", false, "show the bot's log")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *locale != "zh" && *locale != "en" {
+		return fmt.Errorf("-locale must be zh or en")
+	}
+	if !*interactive { // the scripted scene must end on its own
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+
+	clock := &demoClock{}
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{Now: clock.Now})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "recallbot-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	o := srv.Options()
+	cfg := DefaultConfig()
+	cfg.DingTalk = DingTalkConfig{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode,
+		APIBase: srv.URL(), QPS: 20, Timeout: 5 * time.Second, KeepAlive: 120 * time.Second}
+	cfg.Admins = []string{demoAdmin}
+	cfg.Ledger.Path = filepath.Join(dir, "ledger.db")
+	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: randomToken()}
+	cfg.Locale = *locale
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	logOut := io.Discard
+	if *verbose {
+		logOut = stderr
+	}
+	log, err := newLogger(LogConfig{Level: "info", Format: "console"}, logOut, cfg.secrets())
+	if err != nil {
+		return err
+	}
+	app := NewApp(cfg, log)
+	app.Now = clock.Now
+	if err := app.Open(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		_ = app.Close(sctx)
+	}()
+
+	d := &demo{out: stdout, srv: srv, app: app, clock: clock, locale: *locale}
+	if err := d.scene(ctx); err != nil {
+		return err
+	}
+	if !*interactive {
+		return nil
+	}
+	fmt.Fprintf(stdout, `
+The bot keeps running (Ctrl-C stops it). Play a user through the emulator's control API:
+
+  curl -s -XPOST %[1]s/sim/v1/conversations/%[2]s/messages \
+    -d '{"senderStaffId":"%[3]s","text":"/sent","conversationType":"1"}'
+  curl -s %[1]s/sim/v1/conversations/%[2]s        # the chat as its members see it
+
+Or send through the bot's HTTP API:
+
+  curl -s -H 'Authorization: Bearer %[4]s' -XPOST http://%[5]s/v1/messages \
+    -d '{"family":"private","conversation_id":"%[2]s","text":"hello from the API"}'
+`, srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, app.HTTPAddr())
+	<-ctx.Done()
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type demo struct {
+	out    io.Writer
+	srv    *dingtalktest.Server
+	app    *App
+	clock  *demoClock
+	locale string
+}
+
+func (d *demo) en() bool { return d.locale == "en" }
+
+func (d *demo) say(zh, en string, args ...any) {
+	s := zh
+	if d.en() {
+		s = en
+	}
+	fmt.Fprintf(d.out, "\n== "+s+"\n", args...)
+}
+
+var demoNotices = [][2]string{
+	{"[告警] db-7 磁盘使用率 91%", "[alert] db-7 disk at 91%"},
+	{"[告警] db-7 磁盘使用率 93%", "[alert] db-7 disk at 93%"},
+	{"[通知] 今晚 22:00 发布 v2.3", "[notice] v2.3 ships tonight at 22:00"},
+	{"[告警] db-7 磁盘使用率 97%，请处理", "[alert] db-7 disk at 97%, please act"},
+	{"[通知] 发布推迟到明晚（内容有误）", "[notice] release moved to tomorrow (wrong)"},
+	{"[告警] 测试告警，请忽略", "[alert] test alert, please ignore"},
+	{"[通知] 值班表：{{ .OnCall }}", "[notice] on call: {{ .OnCall }}"},
+}
+
+func (d *demo) scene(ctx context.Context) error {
+	d.say("DingTalk 模拟器 %s；机器人已通过 Stream 连接（账本：%s）",
+		"DingTalk emulator at %s; the bot is connected through Stream (ledger: %s)", d.srv.URL(), d.app.Config.Ledger.Path)
+	if err := d.srv.AddConversation(demoChat, dingtalktest.KindPrivate, "王经理 ↔ 李工"); err != nil {
+		return err
+	}
+	chat := ledger.Chat{Family: ledger.Private, ConversationID: demoChat}
+	d.say("机器人向一个单聊会话发送 7 条通知（privateChatMessages/send），前 3 条发于昨天",
+		"The bot sends 7 notifications into a one-to-one chat (privateChatMessages/send); the first 3 went out yesterday")
+	for i, n := range demoNotices {
+		if i == 3 {
+			d.clock.Advance(24*time.Hour + 5*time.Minute) // a day passes
+		}
+		text := n[0]
+		if d.en() {
+			text = n[1]
+		}
+		if _, err := d.app.Sender.Send(ctx, chat, dingtalk.Text(text), recall.SendOptions{Origin: ledger.OriginAuto, Actor: "monitoring"}); err != nil {
+			return fmt.Errorf("demo send: %w", err)
+		}
+	}
+	d.clock.Advance(2 * time.Minute)
+	d.printChat()
+
+	d.say("王经理（%s，管理员）在会话中输入：/recall last 5", "The manager (%s, an admin) types in the chat: /recall last 5", demoAdmin)
+	reply, err := d.command(ctx, demoAdmin, "/recall last 5")
+	if err != nil {
+		return err
+	}
+	d.say("机器人回复（回复本身也记入账本，可被撤回）：", "The bot answers (its reply is ledgered and recallable too):")
+	fmt.Fprintln(d.out, indent(reply))
+	d.say("会话中现在的样子（成员所见）：", "The chat as its members now see it:")
+	d.printChat()
+
+	d.say("实习生（%s，非管理员）输入：/recall last 5", "An intern (%s, not an admin) types: /recall last 5", demoIntern)
+	reply, err = d.command(ctx, demoIntern, "/recall last 5")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out, indent(reply))
+
+	d.say("审计记录（允许与拒绝的尝试都在案）：", "The audit trail (allowed and refused attempts alike):")
+	recs, err := d.app.Ledger.Audit(ctx, 10)
+	if err != nil {
+		return err
+	}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		verdict := "allowed"
+		if !r.Allowed {
+			verdict = "DENIED"
+		}
+		fmt.Fprintf(d.out, "  #%d %s %-8s %-7s %s (%d messages)\n", r.ID, r.Actor, r.Action, verdict, r.Scope, len(r.Outcomes))
+	}
+	return nil
+}
+
+// command plays a user typing text in the demo chat and returns the bot's
+// reply as the chat shows it.
+func (d *demo) command(ctx context.Context, who, text string) (string, error) {
+	before := len(d.botMessages())
+	if _, err := d.srv.PushMessage(dingtalktest.UserMessage{ConversationID: demoChat, ConversationType: "1", SenderStaffID: who, Text: text}); err != nil {
+		return "", err
+	}
+	if err := d.srv.WaitUntil(ctx, func() bool { return len(d.botMessages()) > before }); err != nil {
+		return "", fmt.Errorf("the bot did not answer %q: %w", text, err)
+	}
+	ms := d.botMessages()
+	return strings.TrimPrefix(ms[len(ms)-1].Text, "recallbot\n"), nil // the markdown title
+}
+
+func (d *demo) botMessages() []dingtalktest.Message {
+	c, _ := d.srv.Conversation(demoChat)
+	var out []dingtalktest.Message
+	for _, m := range c.Messages {
+		if m.FromBot() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (d *demo) printChat() {
+	c, _ := d.srv.Conversation(demoChat)
+	recalled := "（已撤回）"
+	if d.en() {
+		recalled = "(recalled)"
+	}
+	for _, m := range c.Messages {
+		who := "🤖 recallbot"
+		if !m.FromBot() {
+			who = "👤 " + m.Sender
+		}
+		text, _, _ := strings.Cut(m.Text, "\n")
+		if m.MsgKey == "sampleMarkdown" { // the bot's replies: title, then the receipt's first line
+			lines := strings.Split(m.Text, "\n")
+			if len(lines) > 1 {
+				text = lines[1]
+			}
+		}
+		if m.Recalled {
+			text = strikethrough(text) + " " + recalled
+		}
+		fmt.Fprintf(d.out, "  %s  %-16s %s\n", m.SentAt.Format("01-02 15:04"), who, text)
+	}
+}
+
+func strikethrough(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+		b.WriteRune('\u0336')
+	}
+	return b.String()
+}
+
+func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

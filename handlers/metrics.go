@@ -1,0 +1,122 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/recallbot/recallbot/ledger"
+)
+
+// Metrics are recallbot's Prometheus metrics, on a registry of their own.
+// A nil *Metrics records nothing.
+type Metrics struct {
+	Registry   *prometheus.Registry
+	sent       *prometheus.CounterVec
+	outcomes   *prometheus.CounterVec
+	apiCalls   *prometheus.CounterVec
+	apiSeconds *prometheus.HistogramVec
+	commands   *prometheus.CounterVec
+	cmdSeconds *prometheus.HistogramVec
+	httpDenied prometheus.Counter
+	autoRecall *prometheus.CounterVec
+}
+
+// NewMetrics registers the metrics. ledgerCounts, when set, is read at
+// every scrape for recallbot_ledger_entries.
+func NewMetrics(ledgerCounts func(context.Context) (ledger.Counts, error)) *Metrics {
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_messages_sent_total", Help: "Messages sent, by API family and result (ok, refused, unknown)."}, []string{"family", "result"})
+	m.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_recall_outcomes_total", Help: "Messages by recall outcome (recalled, too_old, failed, ...)."}, []string{"outcome"})
+	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_dingtalk_api_calls_total", Help: "DingTalk OpenAPI calls by API path and HTTP status (0: no answer)."}, []string{"api", "status"})
+	m.apiSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recallbot_dingtalk_api_call_seconds", Help: "DingTalk OpenAPI call latency.", Buckets: prometheus.DefBuckets}, []string{"api"})
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_commands_total", Help: "Chat commands by verb and outcome (ok, denied, usage, error, ignored)."}, []string{"verb", "outcome"})
+	m.cmdSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recallbot_command_seconds", Help: "Time from a command's arrival to its reply.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"verb"})
+	m.httpDenied = prometheus.NewCounter(prometheus.CounterOpts{Name: "recallbot_http_unauthorized_total", Help: "Local HTTP API requests refused for a missing or wrong token."})
+	m.autoRecall = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_auto_recalls_total", Help: "Automatic recall decisions by rule and mode (enforce, observe)."}, []string{"rule", "mode"})
+	m.Registry.MustRegister(m.sent, m.outcomes, m.apiCalls, m.apiSeconds, m.commands, m.cmdSeconds, m.httpDenied, m.autoRecall)
+	if ledgerCounts != nil {
+		m.Registry.MustRegister(ledgerCollector{counts: ledgerCounts, desc: prometheus.NewDesc("recallbot_ledger_entries", "Ledger entries by state.", []string{"state"}, nil)})
+	}
+	return m
+}
+
+// Sent counts one send.
+func (m *Metrics) Sent(family ledger.Family, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	m.sent.WithLabelValues(string(family), result).Inc()
+}
+
+// Outcome counts recall outcomes.
+func (m *Metrics) Outcome(outcome string, n int) {
+	if m != nil {
+		m.outcomes.WithLabelValues(outcome).Add(float64(n))
+	}
+}
+
+// APICall counts one DingTalk call.
+func (m *Metrics) APICall(path string, status int, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.apiCalls.WithLabelValues(path, strconv.Itoa(status)).Inc()
+	m.apiSeconds.WithLabelValues(path).Observe(d.Seconds())
+}
+
+// WatchConnected exports f as recallbot_stream_connected (1 while up).
+func (m *Metrics) WatchConnected(f func() bool) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_stream_connected", Help: "1 while the Stream connection is up."}, func() float64 {
+		if f() {
+			return 1
+		}
+		return 0
+	}))
+}
+
+// AutoRecall counts one automatic recall decision.
+func (m *Metrics) AutoRecall(rule, mode string) {
+	if m != nil {
+		m.autoRecall.WithLabelValues(rule, mode).Inc()
+	}
+}
+
+func (m *Metrics) command(verb, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.commands.WithLabelValues(verb, outcome).Inc()
+	if d > 0 {
+		m.cmdSeconds.WithLabelValues(verb).Observe(d.Seconds())
+	}
+}
+
+type ledgerCollector struct {
+	counts func(context.Context) (ledger.Counts, error)
+	desc   *prometheus.Desc
+}
+
+func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.counts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for _, st := range ledger.States {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[st]), string(st))
+	}
+}

@@ -1,0 +1,68 @@
+package handlers
+
+import "fmt"
+
+// texts are the bot's words, Chinese first, English second.
+var texts = map[string][2]string{
+	"help.all": {
+		"**recallbot 帮助**\n\n- `/sent [N]` 查看本会话中机器人最近发送的消息\n- `/status` 查看机器人状态\n- `/help` 显示本帮助",
+		"**recallbot help**\n\n- `/sent [N]` the bot's recent messages in this chat\n- `/status` the bot's state\n- `/help` this help",
+	},
+	"help.admin": {
+		"\n\n管理员命令：\n- `/recall last 5` 撤回本会话中机器人最近 5 条消息（也可 `/撤回 最近 5`）\n- `/recall since 30m` 撤回最近 30 分钟内的消息\n- `/recall batch 批次ID` 撤回一次群发的全部消息\n- `/recall 消息ID …` 按 processQueryKey 撤回\n- `/recall last 5 in 会话ID` 或 `to 员工ID`：其他会话\n- 加 `--dry-run` 或用 `/preview …` 只预览不撤回\n- `/confirm 确认码` 确认大批量或跨会话撤回（%s 内有效）\n- `/audit [N]` 查看撤回审计记录",
+		"\n\nAdmin commands:\n- `/recall last 5` recall the bot's last 5 messages in this chat\n- `/recall since 30m` recall what it sent in the last 30 minutes\n- `/recall batch BATCH_ID` recall one broadcast everywhere\n- `/recall KEY …` recall by processQueryKey\n- `/recall last 5 in CONVERSATION_ID` or `to STAFF_ID`: another chat\n- add `--dry-run`, or use `/preview …`, to see without recalling\n- `/confirm CODE` confirms a large or cross-chat recall (valid %s)\n- `/audit [N]` the recall audit trail",
+	},
+	"unknown":      {"无法识别的命令：%s。发送 `/help` 查看可用命令。", "I did not understand that: %s. Send `/help` for the commands."},
+	"not.command":  {"我只处理以 / 开头的命令。发送 `/help` 查看可用命令。", "I only handle commands that start with /. Send `/help` for the list."},
+	"not.text":     {"我只能处理文字命令。发送 `/help` 查看可用命令。", "I can only read text commands. Send `/help` for the list."},
+	"denied":       {"抱歉，只有管理员可以撤回消息或查看审计记录。本次尝试已记录。", "Sorry, only admins may recall messages or read the audit trail. This attempt has been recorded."},
+	"internal":     {"抱歉，出现内部错误（消息 %s）。请联系管理员。", "Sorry, something went wrong inside the bot (message %s). Please tell an admin."},
+	"receipt":      {"**撤回结果**：%s", "**Recall receipt**: %s"},
+	"preview":      {"**预览**（未撤回）：%s，需 %d 次接口调用", "**Preview** (nothing recalled): %s, %d API call(s)"},
+	"confirm.ask":  {"\n\n请在 %[2]s 内回复 `/confirm %[1]s` 确认撤回以上消息。", "\n\nReply `/confirm %[1]s` within %[2]s to recall exactly these messages."},
+	"confirm.none": {"确认码 %s 无效或已过期（确认码只能使用一次）。", "Code %s is unknown or has expired (codes work once)."},
+	"confirm.who":  {"确认码 %s 不是发给你的：只有发起预览的管理员可以确认。", "Code %s is not yours: only the admin who asked for the preview may confirm it."},
+	"nothing":      {"没有找到可撤回的消息：%s", "Nothing to recall: %s"},
+	"no.chat":      {"没有会话 %s 的发送记录。", "I have no record of messages in conversation %s."},
+	"max.last":     {"一次最多撤回 %d 条。", "At most %d messages at once."},
+	"sent.none":    {"本会话中还没有机器人发送的消息记录。", "The bot has sent nothing recorded in this chat."},
+	"sent.head":    {"**本会话最近 %d 条机器人消息**", "**The bot's last %d messages in this chat**"},
+	"audit.none":   {"还没有撤回记录。", "No recall attempts yet."},
+	"audit.head":   {"**最近 %d 条撤回记录**", "**The last %d recall attempts**"},
+	"status":       {"**状态**\n\n- Stream 连接：%s\n- 账本：%d 条记录（待确认 %d，撤回中 %d，撤回失败 %d）", "**Status**\n\n- Stream connection: %s\n- Ledger: %d entries (pending %d, recalling %d, recall failed %d)"},
+	"up":           {"已连接", "connected"},
+	"down":         {"未连接", "disconnected"},
+	"more":         {"… 以及另外 %d 条", "… and %d more"},
+	"left":         {"剩余 %s", "%s left"},
+	"too.old":      {"已超过撤回时限", "past the recall window"},
+}
+
+// say formats a text in the locale ("en" or anything else for Chinese).
+func say(locale, key string, args ...any) string {
+	t := texts[key]
+	s := t[0]
+	if locale == "en" {
+		s = t[1]
+	}
+	if len(args) == 0 {
+		return s
+	}
+	return fmt.Sprintf(s, args...)
+}
+
+var stateWords = map[string][2]string{
+	"pending": {"发送中/结果未知", "pending"}, "sent": {"已发送", "sent"}, "send_failed": {"发送失败", "send failed"},
+	"recalling": {"撤回中", "recalling"}, "recalled": {"已撤回", "recalled"}, "recall_failed": {"撤回失败", "recall failed"},
+	"expired": {"已超时", "expired"},
+}
+
+func stateWord(locale, st string) string {
+	w, ok := stateWords[st]
+	if !ok {
+		return st
+	}
+	if locale == "en" {
+		return w[1]
+	}
+	return w[0]
+}
