@@ -85,3 +85,19 @@ func TestConfigErrorsNeverShowSecrets(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add(minimal)
+	f.Add("dingtalk: {client_id: a}\n")
+	f.Add("admins: [${X}]\n")
+	f.Add("log: {level: info, format: json}\nlocale: en\n")
+	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef", "X": "x"})
+	f.Fuzz(func(t *testing.T, y string) {
+		cfg, err := ParseConfig([]byte(y), vars)
+		if err == nil {
+			if verr := cfg.Validate(); verr != nil {
+				t.Fatalf("ParseConfig(%q) returned an invalid config: %v", y, verr)
+			}
+		}
+	})
+}

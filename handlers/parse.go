@@ -204,6 +204,20 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 	return cmd, nil
 }
 
+func asUsage(err error, ue **UsageError) bool { return errors.As(err, ue) }
+
+// firstWord is a command's verb as typed, lower case, without the slash.
+func firstWord(text string) string {
+	fields := strings.Fields(strings.ReplaceAll(text, "／", "/"))
+	if len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
+		fields = fields[1:]
+	}
+	if len(fields) == 0 {
+		return ""
+	}
+	return strings.ToLower(strings.TrimPrefix(fields[0], "/"))
+}
+
 // count parses a positive count.
 func count(s string) (int, error) {
 	n, err := strconv.Atoi(s)

@@ -90,3 +90,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestOwns(t *testing.T) {
+	b := &Bot{}
+	for text, want := range map[string]bool{
+		"/recall last 5": true, "/撤回 最近 5": true, "/recall last": true, "/confirm AB12": true, "/sent": true, "/audit": true,
+		"/help": false, "/status": false, "/deploy prod": false, "hello": false, "": false,
+	} {
+		if got := b.Owns(text); got != want {
+			t.Errorf("Owns(%q) = %v, want %v", text, got, want)
+		}
+	}
+}

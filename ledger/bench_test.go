@@ -11,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // BenchmarkAppend compares durable appends: one writer, one transaction
@@ -82,41 +80,9 @@ func bigLedger(b *testing.B) string {
 			}
 		}
 		_ = os.Remove(bigPath)
-		s, err := Open(bigPath, BoltOptions{NoSync: true})
-		if err != nil {
+		if err := BuildSynthetic(bigPath, bigEntries, bigChats); err != nil {
 			b.Fatal(err)
 		}
-		start := time.Now().Add(-time.Hour)
-		const step = 50_000
-		for base := 0; base < bigEntries; base += step {
-			err := s.db.Update(func(tx *bolt.Tx) error {
-				for i := base; i < base+step; i++ {
-					id := uint64(i + 1)
-					e := Entry{ID: id, Chat: Chat{Family: Private, ConversationID: fmt.Sprintf("cid%05d", i%bigChats)},
-						ProcessQueryKey: fmt.Sprintf("key%08d", i), MsgKey: "sampleText", Excerpt: "disk 93% on db-7, please check",
-						ContentHash: "0123456789abcdef", SentAt: start.Add(time.Duration(i) * time.Millisecond), Origin: OriginAPI, State: Sent}
-					e.UpdatedAt = e.SentAt
-					if err := tx.Bucket(bEntries).Put(be64(id), encodeEntry(e)); err != nil {
-						return err
-					}
-					if err := tx.Bucket(bChats).Put(idKey(e.Chat.Key(), id), nil); err != nil {
-						return err
-					}
-					if err := tx.Bucket(bKeys).Put([]byte(e.ProcessQueryKey), be64(id)); err != nil {
-						return err
-					}
-				}
-				if err := tx.Bucket(bEntries).SetSequence(uint64(base + step)); err != nil {
-					return err
-				}
-				return bump(tx, Sent, step)
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-		_ = s.db.Sync()
-		_ = s.Close()
 	})
 	warm(b, bigPath)
 	return bigPath
