@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/handlers"
 	"github.com/recallbot/recallbot/ledger"
@@ -26,14 +27,16 @@ type App struct {
 	// time.Now (the demo shares a fake one with the emulator).
 	Now func() time.Time
 
-	Ledger   ledger.Store
-	Client   *dingtalk.Client
-	Sender   *recall.Sender
-	Engine   *recall.Engine
-	Bot      *handlers.Bot
-	Listener *handlers.Listener
-	Metrics  *handlers.Metrics
-	API      *handlers.API
+	Ledger ledger.Store
+	Client *dingtalk.Client
+	Sender *recall.Sender
+	Engine *recall.Engine
+	Bot    *handlers.Bot
+	// AutoRecall is nil when autorecall.enabled is false.
+	AutoRecall *autorecall.Service
+	Listener   *handlers.Listener
+	Metrics    *handlers.Metrics
+	API        *handlers.API
 
 	httpServer *http.Server
 	httpAddr   string
@@ -71,6 +74,16 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Sender.OnSend = a.Metrics.Sent
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
+	if cfg.AutoRecall.Enabled {
+		ac := cfg.AutoRecall
+		a.AutoRecall, err = autorecall.New(autorecall.Config{Rules: ac.rules(), MaxPerMinute: ac.MaxPerMinute, PauseFor: ac.PauseFor,
+			DuplicateWindow: ac.DuplicateWindow, OwnSecrets: cfg.secrets(), Admins: cfg.Admins, Locale: cfg.Locale, Now: a.Now},
+			a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
+		if err != nil {
+			return err
+		}
+		a.Sender.SetGuard(a.AutoRecall)
+	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Now: a.Now},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
@@ -91,6 +104,13 @@ func (a *App) Open(ctx context.Context) (err error) {
 		defer a.wg.Done()
 		a.resumeLoop(bg)
 	}()
+	if a.AutoRecall != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.AutoRecall.RunSelfDestruct(bg, cfg.AutoRecall.SelfDestructEvery)
+		}()
+	}
 
 	if cfg.HTTP.Listen != "" {
 		if err := a.serveHTTP(); err != nil {
@@ -113,7 +133,7 @@ func openLedger(ctx context.Context, c LedgerConfig) (ledger.Store, error) {
 
 func (a *App) serveHTTP() error {
 	a.API = &handlers.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale}
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 	"github.com/recallbot/recallbot/ledger"
@@ -511,5 +512,68 @@ func TestHTTPAPI(t *testing.T) {
 		if !strings.Contains(text, name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+}
+
+func TestAutoRecallOverHTTP(t *testing.T) {
+	h := start(t, dingtalktest.Options{}, func(c *Config) { c.AutoRecall.SelfDestructEvery = 10 * time.Millisecond })
+	send := func(body string) (int, map[string]any) {
+		r, e := h.do("POST", "/v1/messages", testToken, body)
+		return r.StatusCode, e
+	}
+	// A leaked secret is refused before it is sent.
+	if st, e := send(`{"family":"private","conversation_id":"` + privCID + `","text":"AWS key AKIAIOSFODNN7EXAMPLE"}`); st != 422 ||
+		!strings.Contains(fmt.Sprint(e["error"]), "secrets") {
+		t.Errorf("secret: %d %v", st, e)
+	}
+	if n := len(h.srv.CallsTo(dingtalktest.PathPrivateSend)); n != 0 {
+		t.Errorf("%d sends reached DingTalk", n)
+	}
+	// Supersede.
+	_, orig := send(`{"family":"private","conversation_id":"` + privCID + `","text":"release at 20:00"}`)
+	key := orig["process_query_key"].(string)
+	r, rep := h.do("POST", "/v1/messages/"+url.PathEscape(key)+"/replace", testToken, `{"text":"release at 22:00","client":"ci"}`)
+	if r.StatusCode != 200 || rep["original_recalled"] != true {
+		t.Fatalf("replace: %d %v", r.StatusCode, rep)
+	}
+	if m, _ := h.srv.Message(key); !m.Recalled {
+		t.Error("the original is still shown")
+	}
+	// Retract with a reason.
+	_, e := send(`{"family":"private","conversation_id":"` + privCID + `","text":"Q3 numbers: 1.2M"}`)
+	k2 := e["process_query_key"].(string)
+	if r, rc := h.do("POST", "/v1/messages/"+url.PathEscape(k2)+"/retract", testToken, `{}`); r.StatusCode != 400 {
+		t.Errorf("retract without a reason: %d %v", r.StatusCode, rc)
+	}
+	if r, rc := h.do("POST", "/v1/messages/"+url.PathEscape(k2)+"/retract", testToken, `{"reason":"wrong quarter"}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled" {
+		t.Errorf("retract: %d %v", r.StatusCode, rc)
+	}
+	if r, _ := h.do("POST", "/v1/messages/nope/retract", testToken, `{"reason":"x"}`); r.StatusCode != 404 {
+		t.Errorf("retract of an unknown key: %d", r.StatusCode)
+	}
+	// Self-destruct: recalled on time by the running bot.
+	_, e = send(`{"family":"private","conversation_id":"` + privCID + `","text":"one-time code 4821","expires_in":"30s"}`)
+	k3 := e["process_query_key"].(string)
+	if m, _ := h.srv.Message(k3); m.Recalled {
+		t.Fatal("recalled before its time")
+	}
+	h.advance(31 * time.Second)
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { m, _ := h.srv.Message(k3); return m.Recalled }); err != nil {
+		t.Fatalf("self-destruct did not fire: %v", err)
+	}
+	if r, st := h.do("GET", "/v1/autorecall", testToken, ""); r.StatusCode != 200 || st["paused"] != false {
+		t.Errorf("breaker state: %d %v", r.StatusCode, st)
+	}
+}
+
+func TestInvalidRuleStopsStartup(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DingTalk = DingTalkConfig{ClientID: "a", ClientSecret: "b", RobotCode: "c", APIBase: "http://127.0.0.1:1", QPS: 20, Timeout: time.Second, KeepAlive: time.Minute}
+	cfg.Admins = []string{admin}
+	cfg.HTTP.Listen = ""
+	cfg.AutoRecall.Rules = []autorecall.Rule{{Name: "hosts", Pattern: `db-(\d+`, Action: autorecall.Block, Mode: autorecall.Enforce}}
+	err := cfg.Validate()
+	if err == nil || !strings.Contains(err.Error(), "autorecall.rules[0] (hosts): invalid pattern at position 3") {
+		t.Errorf("Validate = %v", err)
 	}
 }

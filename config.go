@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/recallbot/recallbot/autorecall"
 )
 
 // Config is recallbot's configuration: one YAML file, defaults in code,
@@ -25,8 +27,27 @@ type Config struct {
 	HTTP   HTTPConfig   `yaml:"http"`
 	Log    LogConfig    `yaml:"log"`
 	// Locale is the language of replies: "zh" (default) or "en".
-	Locale string       `yaml:"locale"`
-	Recall RecallConfig `yaml:"recall"`
+	Locale     string           `yaml:"locale"`
+	Recall     RecallConfig     `yaml:"recall"`
+	AutoRecall AutoRecallConfig `yaml:"autorecall"`
+}
+
+// AutoRecallConfig configures the bot's recalls of its own mistakes.
+type AutoRecallConfig struct {
+	// Enabled turns the detectors, supersede/retract and self-destruct on.
+	Enabled bool `yaml:"enabled"`
+	// MaxPerMinute trips the circuit breaker.
+	MaxPerMinute int `yaml:"max_per_minute"`
+	// PauseFor is how long a tripped breaker pauses automatic recall.
+	PauseFor time.Duration `yaml:"pause_for"`
+	// DuplicateWindow: the same content to the same chat within it is a
+	// duplicate.
+	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// SelfDestructEvery is how often due self-destructs are recalled.
+	SelfDestructEvery time.Duration `yaml:"self_destruct_every"`
+	// Rules, in order; empty means the defaults (secrets and templates
+	// blocked, duplicates observed).
+	Rules []autorecall.Rule `yaml:"rules"`
 }
 
 // DingTalkConfig holds the app's credentials and where DingTalk is.
@@ -89,6 +110,8 @@ func DefaultConfig() Config {
 		Log:      LogConfig{Level: "info", Format: "json"},
 		Locale:   "zh",
 		Recall:   RecallConfig{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},
+		AutoRecall: AutoRecallConfig{Enabled: true, MaxPerMinute: 50, PauseFor: 10 * time.Minute, DuplicateWindow: time.Minute,
+			SelfDestructEvery: time.Second},
 	}
 }
 
@@ -134,6 +157,14 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 func checkKeys(n *yaml.Node, t reflect.Type, prefix string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice {
+		for i, item := range n.Content {
+			if err := checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
 		return nil
@@ -262,7 +293,24 @@ func (c Config) Validate() error {
 	if r.Window <= 0 {
 		bad("recall.window", "must be positive")
 	}
+	a := c.AutoRecall
+	if a.MaxPerMinute < 1 {
+		bad("autorecall.max_per_minute", "must be at least 1")
+	}
+	if a.PauseFor <= 0 || a.DuplicateWindow <= 0 || a.SelfDestructEvery <= 0 {
+		bad("autorecall", "pause_for, duplicate_window and self_destruct_every must be positive")
+	}
+	if err := autorecall.Validate(a.rules()); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+func (a AutoRecallConfig) rules() []autorecall.Rule {
+	if len(a.Rules) == 0 {
+		return autorecall.DefaultRules
+	}
+	return a.Rules
 }
 
 // secrets lists the values that must never reach a log line or a reply.

@@ -60,7 +60,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"short token", strings.Replace(minimal, "${TOKEN}", "short", 1), "http.token: must be at least 16 characters"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
-		{"bad api_base", minimal + "  \n", ""},
+		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in autorecall.rules[0]`},
+		{"bad rule pattern", minimal + "autorecall:\n  rules:\n    - {name: x, pattern: 'a(b', action: block, mode: enforce}\n", "autorecall.rules[0] (x): invalid pattern at position 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -158,7 +158,7 @@ var demoNotices = [][2]string{
 	{"[告警] db-7 磁盘使用率 97%，请处理", "[alert] db-7 disk at 97%, please act"},
 	{"[通知] 发布推迟到明晚（内容有误）", "[notice] release moved to tomorrow (wrong)"},
 	{"[告警] 测试告警，请忽略", "[alert] test alert, please ignore"},
-	{"[通知] 值班表：{{ .OnCall }}", "[notice] on call: {{ .OnCall }}"},
+	{"[通知] 今晚值班：张三（有误，应为李四）", "[notice] on call tonight: Zhang (wrong: it is Li)"},
 }
 
 func (d *demo) scene(ctx context.Context) error {

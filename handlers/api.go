@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
@@ -35,9 +36,8 @@ type API struct {
 	Ready func() bool
 	// Locale for the sentences in error messages; default "zh".
 	Locale string
-	// Extra routes (auto-recall's replace and retract) are mounted here,
-	// behind the same authentication.
-	Extra map[string]http.HandlerFunc
+	// AutoRecall, when set, serves replace, retract and the breaker.
+	AutoRecall *autorecall.Service
 }
 
 // maxBody bounds a request body.
@@ -60,8 +60,11 @@ func (a *API) Handler() http.Handler {
 		"GET /v1/audit":                       a.getAudit,
 		"GET /v1/entries/{state}":             a.getInState,
 	}
-	for pattern, h := range a.Extra {
-		v1[pattern] = h
+	if a.AutoRecall != nil {
+		v1["POST /v1/messages/{key}/replace"] = a.postReplace
+		v1["POST /v1/messages/{key}/retract"] = a.postRetract
+		v1["GET /v1/autorecall"] = a.getAutoRecall
+		v1["POST /v1/autorecall/resume"] = a.postResume
 	}
 	for pattern, h := range v1 {
 		mux.Handle(pattern, a.auth(h))
@@ -244,7 +247,10 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 func (a *API) sendError(w http.ResponseWriter, e ledger.Entry, err error) {
 	var ae *dingtalk.APIError
 	var re *dingtalk.RecipientError
+	var be *autorecall.BlockedError
 	switch {
+	case errors.As(err, &be):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "blocked", "rule": be.Rule, "message": be.Error()}})
 	case errors.Is(err, recall.ErrOutcomeUnknown):
 		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": map[string]string{"code": "outcome_unknown", "message": err.Error()}, "entry": e})
 	case errors.As(err, &ae), errors.As(err, &re):
@@ -492,4 +498,70 @@ func (m *Metrics) unauthorized() {
 	if m != nil {
 		m.httpDenied.Inc()
 	}
+}
+
+func (a *API) postReplace(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		MessageBody
+		Client string `json:"client,omitempty"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	m, err := req.Message()
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	actor := "api"
+	if req.Client != "" {
+		actor = "api:" + req.Client
+	}
+	rep, err := a.AutoRecall.Replace(r.Context(), r.PathValue("key"), m, actor)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
+	case err != nil && rep == nil:
+		a.sendError(w, ledger.Entry{}, err)
+	case err != nil:
+		writeJSON(w, http.StatusOK, map[string]any{"correction": rep.Correction, "original_recalled": false, "error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"correction": rep.Correction, "original_recalled": rep.OriginalRecalled, "recall": receiptJSON(rep.Recall, a.Locale)})
+	}
+}
+
+func (a *API) postRetract(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Reason string `json:"reason"`
+		Client string `json:"client,omitempty"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	actor := "api"
+	if req.Client != "" {
+		actor = "api:" + req.Client
+	}
+	rec, err := a.AutoRecall.Retract(r.Context(), r.PathValue("key"), req.Reason, actor)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
+	case recall.IsSelectionError(err):
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case err != nil:
+		a.Log.Error("retract failed", zap.Error(err))
+		apiError(w, http.StatusInternalServerError, "internal", "the retraction could not be completed; see the bot's log")
+	default:
+		writeJSON(w, http.StatusOK, receiptJSON(rec, a.Locale))
+	}
+}
+
+func (a *API) getAutoRecall(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"paused": a.AutoRecall.Paused()})
+}
+
+func (a *API) postResume(w http.ResponseWriter, r *http.Request) {
+	a.AutoRecall.Resume()
+	_, _ = a.Ledger.AppendAudit(r.Context(), ledger.AuditRecord{Actor: "api", Action: "autorecall.resume", Allowed: true, Scope: "circuit breaker"})
+	writeJSON(w, http.StatusOK, map[string]bool{"paused": false})
 }

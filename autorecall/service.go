@@ -1,0 +1,285 @@
+package autorecall
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// Config configures the Service; zero values are the defaults.
+type Config struct {
+	// Rules are the detectors, in order; nil means DefaultRules.
+	Rules []Rule
+	// MaxPerMinute is the circuit breaker: more automatic recalls than this
+	// in a minute pause automatic recall and alert the admins. Default 50.
+	MaxPerMinute int
+	// PauseFor is how long a tripped breaker pauses; default 10 minutes.
+	PauseFor time.Duration
+	// DuplicateWindow is how close two identical messages to one chat must
+	// be to count as a duplicate; default 60 s.
+	DuplicateWindow time.Duration
+	// OwnSecrets are the bot's credentials: a message containing one is
+	// always a leak.
+	OwnSecrets []string
+	// Admins are told about every incident, in their 1:1 chat with the bot.
+	Admins []string
+	// Locale of the admin reports: "zh" (default) or "en".
+	Locale string
+	Now    func() time.Time
+}
+
+// Metrics is what the Service counts (handlers.Metrics implements it).
+type Metrics interface {
+	AutoRecall(rule, mode string)
+}
+
+// Service applies the rules to every send (it is the Sender's guard),
+// supersedes, retracts and self-destructs messages.
+type Service struct {
+	cfg     Config
+	rules   []compiled
+	led     ledger.Store
+	sender  *recall.Sender
+	engine  *recall.Engine
+	log     *zap.Logger
+	metrics Metrics
+	breaker breaker
+}
+
+// New validates the rules and returns a Service. Install it with
+// sender.SetGuard. metrics may be nil.
+func New(cfg Config, led ledger.Store, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) (*Service, error) {
+	if cfg.Rules == nil {
+		cfg.Rules = DefaultRules
+	}
+	if cfg.MaxPerMinute <= 0 {
+		cfg.MaxPerMinute = 50
+	}
+	if cfg.PauseFor <= 0 {
+		cfg.PauseFor = 10 * time.Minute
+	}
+	if cfg.DuplicateWindow <= 0 {
+		cfg.DuplicateWindow = time.Minute
+	}
+	if cfg.Locale == "" {
+		cfg.Locale = "zh"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	rules, err := compile(cfg.Rules, cfg.OwnSecrets)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, rules: rules, led: led, sender: sender, engine: engine, log: log.Named("autorecall"), metrics: metrics}
+	s.breaker = breaker{max: cfg.MaxPerMinute, pause: cfg.PauseFor}
+	return s, nil
+}
+
+// BlockedError is a send a rule refused.
+type BlockedError struct {
+	Rule   string
+	Reason string
+}
+
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("blocked by rule %s: the message contains %s", e.Rule, e.Reason)
+}
+
+func (s *Service) count(rule string, mode Mode) {
+	if s.metrics != nil {
+		s.metrics.AutoRecall(rule, string(mode))
+	}
+}
+
+// findings runs the rules with action a against a message about to go (or
+// just gone) to chat; except is the entry not to count as its own duplicate.
+func (s *Service) findings(ctx context.Context, a Action, chat ledger.Chat, m dingtalk.Message, o recall.SendOptions, except uint64) []Finding {
+	var out []Finding
+	content := m.Content()
+	for _, r := range s.rules {
+		if r.Action != a {
+			continue
+		}
+		if r.duplicates {
+			if reason, ok := s.duplicate(ctx, chat, m, o, except); ok {
+				out = append(out, Finding{Rule: r.Rule, Reason: reason})
+			}
+			continue
+		}
+		if reason, ok := r.d.detect(content); ok {
+			out = append(out, Finding{Rule: r.Rule, Reason: reason})
+		}
+	}
+	return out
+}
+
+// duplicate looks in the ledger for the same content sent to the same chat
+// within the window: it sees what other instances sent too.
+func (s *Service) duplicate(ctx context.Context, chat ledger.Chat, m dingtalk.Message, o recall.SendOptions, except uint64) (string, bool) {
+	if o.Origin == ledger.OriginCommand {
+		return "", false // the bot's own replies repeat by design
+	}
+	hash := recall.ContentHash(m)
+	es, err := s.led.List(ctx, ledger.Query{Chat: chat, Since: s.cfg.Now().Add(-s.cfg.DuplicateWindow), Limit: 200,
+		States: []ledger.State{ledger.Pending, ledger.Sent}, SkipOrigin: ledger.OriginCommand})
+	if err != nil {
+		s.log.Warn("duplicate check skipped", zap.Error(err))
+		return "", false
+	}
+	for _, e := range es {
+		if e.ID != except && e.ContentHash == hash {
+			return fmt.Sprintf("the same content sent to this chat %s ago", s.cfg.Now().Sub(e.SentAt).Round(time.Second)), true
+		}
+	}
+	return "", false
+}
+
+// Before refuses a send that an enforced block rule matches.
+func (s *Service) Before(ctx context.Context, chat ledger.Chat, m dingtalk.Message, o recall.SendOptions) error {
+	for _, f := range s.findings(ctx, Block, chat, m, o, 0) {
+		s.count(f.Rule.Name, f.Rule.Mode)
+		if f.Rule.Mode == Observe {
+			s.log.Info("would block a message", zap.String("rule", f.Rule.Name), zap.String("reason", f.Reason), zap.String("chat", chat.Key()))
+			continue
+		}
+		s.log.Warn("message blocked", zap.String("rule", f.Rule.Name), zap.String("reason", f.Reason), zap.String("chat", chat.Key()), zap.String("actor", o.Actor))
+		_, err := s.led.AppendAudit(ctx, ledger.AuditRecord{At: s.cfg.Now(), Actor: "rule:" + f.Rule.Name, Action: "auto_block",
+			Scope: chat.Key(), Allowed: true, Note: f.Reason + "; sender " + o.Actor})
+		if err != nil {
+			s.log.Error("block not audited", zap.Error(err))
+		}
+		return &BlockedError{Rule: f.Rule.Name, Reason: f.Reason}
+	}
+	return nil
+}
+
+// After recalls a sent message that an enforced recall rule matches.
+func (s *Service) After(ctx context.Context, e ledger.Entry, m dingtalk.Message, o recall.SendOptions) {
+	fs := s.findings(ctx, Recall, e.Chat, m, o, e.ID)
+	var enforce *Finding
+	for i, f := range fs {
+		s.count(f.Rule.Name, f.Rule.Mode)
+		if f.Rule.Mode == Observe {
+			s.log.Info("would recall a message", zap.String("rule", f.Rule.Name), zap.String("reason", f.Reason), zap.Uint64("entry", e.ID))
+			continue
+		}
+		if enforce == nil {
+			enforce = &fs[i]
+		}
+	}
+	if enforce == nil {
+		return
+	}
+	s.autoRecall(ctx, enforce.Rule.Name, enforce.Reason, []uint64{e.ID})
+}
+
+// autoRecall recalls ids on a rule's behalf, within the breaker, and
+// reports the incident to the admins in one message.
+func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uint64) *recall.Receipt {
+	now := s.cfg.Now()
+	allowed, tripped := s.breaker.allow(now, len(ids))
+	if tripped {
+		s.log.Error("automatic recall paused: too many in a minute", zap.Int("max_per_minute", s.cfg.MaxPerMinute), zap.Duration("pause", s.cfg.PauseFor))
+		s.notify(ctx, s.say("paused", s.cfg.MaxPerMinute, s.cfg.PauseFor))
+	}
+	if !allowed {
+		s.log.Warn("automatic recall skipped: paused", zap.String("rule", rule), zap.Int("messages", len(ids)))
+		_, _ = s.led.AppendAudit(ctx, ledger.AuditRecord{At: now, Actor: "rule:" + rule, Action: "auto_recall", Scope: fmt.Sprintf("%d entr(ies)", len(ids)),
+			Allowed: false, Note: "circuit breaker open: " + reason})
+		return nil
+	}
+	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: ids}, Actor: "rule:" + rule, Action: "auto_recall", Note: reason})
+	if err != nil {
+		s.log.Error("automatic recall failed", zap.String("rule", rule), zap.Error(err))
+		return nil
+	}
+	s.log.Warn("automatic recall", zap.String("rule", rule), zap.String("reason", reason), zap.String("receipt", r.Summary("en")))
+	s.notify(ctx, s.say("incident", rule, reason, r.Summary(s.cfg.Locale), r.AuditID))
+	return r
+}
+
+// notify sends one report to every admin's 1:1 chat with the bot.
+func (s *Service) notify(ctx context.Context, text string) {
+	for _, a := range s.cfg.Admins {
+		_, err := s.sender.Send(context.WithoutCancel(ctx), ledger.Chat{Family: ledger.OTO, UserID: a}, dingtalk.Markdown("recallbot", text),
+			recall.SendOptions{Origin: ledger.OriginAuto, Actor: "autorecall", NoGuard: true})
+		if err != nil {
+			s.log.Error("admin not told about an automatic recall", zap.String("admin", a), zap.Error(err))
+		}
+	}
+}
+
+// Paused reports whether the breaker has paused automatic recall.
+func (s *Service) Paused() bool { return s.breaker.paused(s.cfg.Now()) }
+
+// Resume closes a tripped breaker before its pause ends.
+func (s *Service) Resume() { s.breaker.reset() }
+
+// breaker counts automatic recalls in a sliding minute.
+type breaker struct {
+	mu          sync.Mutex
+	max         int
+	pause       time.Duration
+	times       []time.Time // one per recalled message in the last minute
+	pausedUntil time.Time
+}
+
+// allow records n recalls at now and reports whether they may go ahead, and
+// whether this call tripped the breaker.
+func (b *breaker) allow(now time.Time, n int) (allowed, tripped bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Before(b.pausedUntil) {
+		return false, false
+	}
+	cut := 0
+	for cut < len(b.times) && now.Sub(b.times[cut]) >= time.Minute {
+		cut++
+	}
+	b.times = b.times[cut:]
+	if len(b.times)+n > b.max {
+		b.pausedUntil = now.Add(b.pause)
+		b.times = nil
+		return false, true
+	}
+	for range n {
+		b.times = append(b.times, now)
+	}
+	return true, false
+}
+
+func (b *breaker) paused(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return now.Before(b.pausedUntil)
+}
+
+func (b *breaker) reset() {
+	b.mu.Lock()
+	b.pausedUntil, b.times = time.Time{}, nil
+	b.mu.Unlock()
+}
+
+var texts = map[string][2]string{
+	"incident": {"🛡 **自动撤回**：规则 %s 发现问题（%s），已处理：%s（审计 #%d）",
+		"🛡 **Automatic recall**: rule %s found %s; %s (audit #%d)"},
+	"paused": {"⚠️ **自动撤回已暂停**：一分钟内超过 %d 条。暂停 %s，期间只记录不撤回。请检查规则。",
+		"⚠️ **Automatic recall paused**: more than %d in a minute. Paused for %s: rules only log meanwhile. Please check the rules."},
+	"expiry.failed": {"⏰ 到期自动撤回未完成：%s（审计 #%d）", "⏰ Self-destruct did not complete: %s (audit #%d)"},
+}
+
+func (s *Service) say(key string, args ...any) string {
+	t := texts[key]
+	if s.cfg.Locale == "en" {
+		return fmt.Sprintf(t[1], args...)
+	}
+	return fmt.Sprintf(t[0], args...)
+}
