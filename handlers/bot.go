@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/patrickmn/go-cache"
@@ -83,7 +84,8 @@ type Bot struct {
 	log     *zap.Logger
 	metrics *Metrics
 	seen    *cache.Cache // a local front for the ledger's command dedupe
-	status  func() bool  // the Stream connection, for /status
+	handled atomic.Int64
+	status  func() bool // the Stream connection, for /status
 	verbs   map[Verb]func(context.Context, *request) (string, error)
 }
 
@@ -91,7 +93,7 @@ type Bot struct {
 func NewBot(cfg Config, led ledger.Store, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics *Metrics) *Bot {
 	cfg.setDefaults()
 	b := &Bot{cfg: cfg, led: led, sender: sender, engine: engine, log: log.Named("bot"), metrics: metrics,
-		seen: cache.New(10*time.Minute, 10*time.Minute), status: func() bool { return false }}
+		seen: cache.New(10*time.Minute, 0), status: func() bool { return false }}
 	b.verbs = map[Verb]func(context.Context, *request) (string, error){
 		VerbHelp:    b.help,
 		VerbRecall:  b.recall,
@@ -159,6 +161,11 @@ func (b *Bot) once(ctx context.Context, msgID string) (bool, error) {
 	first, err := b.led.ClaimOnce(ctx, "cmd", msgID, b.cfg.DedupeTTL)
 	if err == nil {
 		b.seen.SetDefault(msgID, true)
+		// No janitor goroutine (the Bot has no lifecycle to stop one):
+		// expired ids are swept every thousand commands instead.
+		if b.handled.Add(1)%1000 == 0 {
+			b.seen.DeleteExpired()
+		}
 	}
 	return first, err
 }

@@ -1,0 +1,119 @@
+// Package ledgertest starts a real redis-server for tests of the shared
+// ledger: on a free loopback port, in a temporary directory, with AOF and
+// fsync on every write (the configuration the README recommends).
+package ledgertest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Redis is a running redis-server.
+type Redis struct {
+	URL string
+	cmd *exec.Cmd
+	dir string
+}
+
+// Stop kills the server and removes its directory.
+func (r *Redis) Stop() {
+	if r == nil || r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+	_ = os.RemoveAll(r.dir)
+}
+
+// SkipReason is why Redis tests cannot run here, or "".
+func SkipReason() string {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return "redis-server not found: install it (apt-get install redis-server, as .ci/run does) to run the Redis ledger tests"
+	}
+	return ""
+}
+
+// Start starts a redis-server and waits until it accepts connections.
+func Start() (*Redis, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("%s", SkipReason())
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	dir, err := os.MkdirTemp("", "recallbot-redis-")
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "notice")
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			if !signalled && strings.Contains(sc.Text(), "Ready to accept connections") {
+				ready <- true
+				signalled = true
+			}
+		}
+		if !signalled {
+			ready <- false
+		}
+	}()
+	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), cmd: cmd, dir: dir}
+	select {
+	case ok := <-ready:
+		if ok {
+			return r, nil
+		}
+	case <-time.After(20 * time.Second):
+	}
+	r.Stop()
+	return nil, fmt.Errorf("redis-server did not start")
+}
+
+var shared struct {
+	once sync.Once
+	r    *Redis
+	err  error
+}
+
+// Shared returns one redis-server for the whole test binary, started on
+// first use; StopShared (from TestMain) stops it. Without redis-server the
+// test is skipped with a message saying how to enable it, except under CI,
+// where that is a failure.
+func Shared(t testing.TB) *Redis {
+	t.Helper()
+	if reason := SkipReason(); reason != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs the Redis tests: %s", reason)
+		}
+		t.Skip(reason)
+	}
+	shared.once.Do(func() { shared.r, shared.err = Start() })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.r
+}
+
+// StopShared stops the shared server, if one was started.
+func StopShared() { shared.r.Stop() }
