@@ -112,6 +112,7 @@ func startProc(t *testing.T, srv *dingtalktest.Server, cfgPath, addr string) *pr
 	cmd := exec.Command(binary(t), "run", "-config", cfgPath)
 	cmd.Env = append(os.Environ(), "DINGTALK_CLIENT_SECRET="+srv.Options().ClientSecret, "RECALLBOT_HTTP_TOKEN="+testToken)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

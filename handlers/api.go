@@ -251,6 +251,9 @@ func (a *API) sendError(w http.ResponseWriter, e ledger.Entry, err error) {
 	switch {
 	case errors.As(err, &be):
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "blocked", "rule": be.Rule, "message": be.Error()}})
+	case errors.Is(err, recall.ErrLedgerUnavailable):
+		a.Log.Error("send refused: ledger unavailable", zap.Error(err))
+		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger is unavailable; nothing was sent")
 	case errors.Is(err, recall.ErrOutcomeUnknown):
 		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": map[string]string{"code": "outcome_unknown", "message": err.Error()}, "entry": e})
 	case errors.As(err, &ae), errors.As(err, &re):

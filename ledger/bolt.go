@@ -423,8 +423,10 @@ func (s *Bolt) ByKeys(ctx context.Context, keys []string) (found []Entry, missin
 func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err error) {
 	idx := tx.Bucket(bKeys).Cursor()
 	ids := make([]uint64, 0, len(sorted))
+	var at []byte
 	for _, k := range sorted {
-		ck, v := idx.Seek([]byte(k))
+		ck, v := seekNear(idx, at, []byte(k))
+		at = ck
 		if v == nil || string(ck) != k {
 			missing = append(missing, k)
 			continue
@@ -434,8 +436,10 @@ func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err 
 	slices.Sort(ids)
 	found = make([]Entry, 0, len(ids))
 	entries := tx.Bucket(bEntries).Cursor()
+	at = nil
 	for _, id := range ids {
-		k, v := entries.Seek(be64(id))
+		k, v := seekNear(entries, at, be64(id))
+		at = k
 		if v == nil || binary.BigEndian.Uint64(k) != id {
 			return nil, nil, fmt.Errorf("ledger: key index names entry %d, which is missing", id)
 		}
@@ -446,6 +450,23 @@ func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err 
 		found = append(found, e)
 	}
 	return found, missing, nil
+}
+
+// nearSteps is how far seekNear walks before it seeks.
+const nearSteps = 8
+
+// seekNear moves c, positioned at cur, to the first key at or after target.
+// Sorted lookups of neighbouring keys (a broadcast's entries have
+// consecutive IDs) then cost a step each instead of a search from the root.
+func seekNear(c *bolt.Cursor, cur, target []byte) (k, v []byte) {
+	if cur != nil && bytes.Compare(cur, target) < 0 {
+		for range nearSteps {
+			if k, v = c.Next(); k == nil || bytes.Compare(k, target) >= 0 {
+				return k, v
+			}
+		}
+	}
+	return c.Seek(target)
 }
 
 // walkBack calls fn for each index entry under prefix with an ID below

@@ -138,7 +138,7 @@ func countCalls(entries []ledger.Entry) int {
 		family ledger.Family
 		id     string
 	}
-	per := map[conv]int{}
+	per := make(map[conv]int, len(entries))
 	for _, en := range entries {
 		c := conv{en.Chat.Family, en.Chat.ConversationID}
 		if c.family == ledger.OTO {

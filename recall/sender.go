@@ -92,6 +92,10 @@ func (s *Sender) SetGuard(g Guard) { s.guard = g }
 // the chat without a key. Its entry stays pending and is surfaced.
 var ErrOutcomeUnknown = errors.New("the send got no answer: the message may have been delivered without a key")
 
+// ErrLedgerUnavailable marks a send refused because the ledger could not
+// record it: the bot never sends what it cannot record.
+var ErrLedgerUnavailable = errors.New("the ledger is unavailable; nothing was sent")
+
 // excerptRunes is how much of a message the ledger keeps for previews.
 const excerptRunes = 80
 
@@ -136,7 +140,7 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 	}
 	e, err := s.led.Append(ctx, e)
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("send not attempted: %w", err)
+		return ledger.Entry{}, fmt.Errorf("%w: %v", ErrLedgerUnavailable, err)
 	}
 	key, sendErr := s.call(ctx, chat, m)
 	// From here on the outcome must reach the ledger even if the caller

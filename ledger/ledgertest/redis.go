@@ -59,6 +59,7 @@ func Start() (*Redis, error) {
 	}
 	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "notice")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		_ = os.RemoveAll(dir)
