@@ -103,7 +103,10 @@ locale: en
 // connection and its HTTP API answers.
 func startProc(t *testing.T, srv *dingtalktest.Server, cfgPath, addr string) *proc {
 	t.Helper()
-	before := len(srv.Connections())
+	before := map[string]bool{}
+	for _, c := range srv.Connections() {
+		before[c.ID] = true // may include a killed process's socket the emulator has not seen close yet
+	}
 	logPath := filepath.Join(filepath.Dir(cfgPath), fmt.Sprintf("bot-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(logPath)
 	if err != nil {
@@ -121,7 +124,15 @@ func startProc(t *testing.T, srv *dingtalktest.Server, cfgPath, addr string) *pr
 	t.Cleanup(p.kill)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := srv.WaitUntil(ctx, func() bool { return len(srv.Connections()) > before || p.exited() }); err != nil || p.exited() {
+	connected := func() bool {
+		for _, c := range srv.Connections() {
+			if !before[c.ID] {
+				return true
+			}
+		}
+		return false
+	}
+	if err := srv.WaitUntil(ctx, func() bool { return connected() || p.exited() }); err != nil || p.exited() {
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("bot did not connect (%v):\n%s", err, b)
 	}
