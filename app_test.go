@@ -48,12 +48,11 @@ func (s *syncBuffer) String() string {
 }
 
 type harness struct {
-	t    *testing.T
-	srv  *dingtalktest.Server
-	app  *App
-	logs *syncBuffer
-	now  time.Duration // added to the bot's clock
-	mu   sync.Mutex
+	t     *testing.T
+	srv   *dingtalktest.Server
+	app   *App
+	logs  *syncBuffer
+	clock demoClock // the bot's clock; the emulator keeps real time
 }
 
 // start runs the real bot, wired as `recallbot run` wires it, against the
@@ -68,10 +67,8 @@ func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harn
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	o := srv.Options()
-	cfg := DefaultConfig()
-	cfg.DingTalk = DingTalkConfig{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode,
-		APIBase: srv.URL(), QPS: 200, Timeout: 2 * time.Second, KeepAlive: 120 * time.Second}
+	cfg := emulatorConfig(srv, 200)
+	cfg.DingTalk.Timeout = 2 * time.Second
 	cfg.Admins = []string{admin, admin2}
 	cfg.Ledger.Path = filepath.Join(t.TempDir(), "ledger.db")
 	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: testToken}
@@ -88,7 +85,7 @@ func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harn
 		t.Fatal(err)
 	}
 	h.app = NewApp(cfg, log)
-	h.app.Now = h.clock
+	h.app.Now = h.clock.Now
 	if err := h.app.Open(h.ctx()); err != nil {
 		t.Fatal(err)
 	}
@@ -105,17 +102,7 @@ func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harn
 	return h
 }
 
-func (h *harness) clock() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return time.Now().Add(h.now)
-}
-
-func (h *harness) advance(d time.Duration) {
-	h.mu.Lock()
-	h.now += d
-	h.mu.Unlock()
-}
+func (h *harness) advance(d time.Duration) { h.clock.Advance(d) }
 
 func (h *harness) ctx() context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -46,10 +46,7 @@ func benchBot(b *testing.B, ledgerPath string) (*dingtalktest.Server, *App) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = srv.Close() })
-	o := srv.Options()
-	cfg := DefaultConfig()
-	cfg.DingTalk = DingTalkConfig{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode,
-		APIBase: srv.URL(), QPS: 100000, Timeout: 5 * time.Second, KeepAlive: 120 * time.Second}
+	cfg := emulatorConfig(srv, 100000)
 	cfg.Admins = []string{admin}
 	cfg.Ledger.Path = ledgerPath
 	cfg.HTTP.Listen = ""

@@ -74,10 +74,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer os.RemoveAll(dir)
-	o := srv.Options()
-	cfg := DefaultConfig()
-	cfg.DingTalk = DingTalkConfig{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode,
-		APIBase: srv.URL(), QPS: 20, Timeout: 5 * time.Second, KeepAlive: 120 * time.Second}
+	cfg := emulatorConfig(srv, 20)
 	cfg.Admins = []string{demoAdmin}
 	cfg.Ledger.Path = filepath.Join(dir, "ledger.db")
 	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: randomToken()}
@@ -125,6 +122,16 @@ Or send through the bot's HTTP API:
 `, srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, app.HTTPAddr())
 	<-ctx.Done()
 	return nil
+}
+
+// emulatorConfig is the default configuration pointed at an emulator, with
+// the client pacing itself at qps.
+func emulatorConfig(srv *dingtalktest.Server, qps float64) Config {
+	o := srv.Options()
+	cfg := DefaultConfig()
+	cfg.DingTalk = DingTalkConfig{ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode,
+		APIBase: srv.URL(), QPS: qps, Timeout: 5 * time.Second, KeepAlive: 120 * time.Second}
+	return cfg
 }
 
 func randomToken() string {

@@ -202,11 +202,16 @@ type sendRequest struct {
 	Client    string `json:"client,omitempty"`     // who is sending, for the ledger and audit
 }
 
-func (a *API) sendOptions(client, batch, expires string) (recall.SendOptions, error) {
-	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: "api", BatchID: batch}
-	if client != "" {
-		o.Actor = "api:" + client
+// actor names an API caller in the ledger and the audit trail.
+func actor(client string) string {
+	if client == "" {
+		return "api"
 	}
+	return "api:" + client
+}
+
+func (a *API) sendOptions(client, batch, expires string) (recall.SendOptions, error) {
+	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: actor(client), BatchID: batch}
 	if expires != "" {
 		d, err := time.ParseDuration(expires)
 		if err != nil || d <= 0 {
@@ -351,11 +356,7 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	actor := "api"
-	if req.Client != "" {
-		actor = "api:" + req.Client
-	}
-	rec, err := a.Engine.Recall(r.Context(), recall.Request{Selection: sel, Actor: actor, DryRun: req.DryRun})
+	rec, err := a.Engine.Recall(r.Context(), recall.Request{Selection: sel, Actor: actor(req.Client), DryRun: req.DryRun})
 	switch {
 	case recall.IsSelectionError(err):
 		apiError(w, http.StatusBadRequest, "bad_selection", err.Error())
@@ -516,11 +517,7 @@ func (a *API) postReplace(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	actor := "api"
-	if req.Client != "" {
-		actor = "api:" + req.Client
-	}
-	rep, err := a.AutoRecall.Replace(r.Context(), r.PathValue("key"), m, actor)
+	rep, err := a.AutoRecall.Replace(r.Context(), r.PathValue("key"), m, actor(req.Client))
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
@@ -541,11 +538,7 @@ func (a *API) postRetract(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	actor := "api"
-	if req.Client != "" {
-		actor = "api:" + req.Client
-	}
-	rec, err := a.AutoRecall.Retract(r.Context(), r.PathValue("key"), req.Reason, actor)
+	rec, err := a.AutoRecall.Retract(r.Context(), r.PathValue("key"), req.Reason, actor(req.Client))
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
 		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
