@@ -564,3 +564,52 @@ func TestInvalidRuleStopsStartup(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+// TestEveryCommandForm drives each selection the chat command offers, in a
+// one-to-one chat and in a group where the bot is @-mentioned.
+func TestEveryCommandForm(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	es := h.notify(4)
+	if reply := h.say(admin, "/recall "+es[0].ProcessQueryKey); !strings.Contains(reply, "1 requested: 1 recalled") {
+		t.Errorf("by key: %q", reply)
+	}
+	if reply := h.say(admin, "/recall since 30m"); !strings.Contains(reply, "3 requested: 3 recalled") {
+		t.Errorf("since: %q", reply)
+	}
+	// A broadcast, recalled everywhere by its batch id (cross-chat: confirm).
+	r, b := h.do("POST", "/v1/broadcasts", testToken, `{"targets":[{"family":"oto","user_id":"u1"},{"family":"oto","user_id":"u2"}],"text":"maintenance"}`)
+	if r.StatusCode != 200 {
+		t.Fatalf("broadcast: %v", b)
+	}
+	code := confirmCode(t, h.say(admin, "/recall batch "+b["batch_id"].(string)))
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "2 requested: 2 recalled") {
+		t.Errorf("batch: %q", reply)
+	}
+	// Another user's 1:1 chat with the bot.
+	_, _ = h.do("POST", "/v1/messages", testToken, `{"family":"oto","user_id":"u3","text":"for u3"}`)
+	code = confirmCode(t, h.say(admin, "/recall last 1 to u3"))
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "1 requested: 1 recalled") {
+		t.Errorf("to: %q", reply)
+	}
+	if reply := h.say(admin, "/audit 3"); !strings.Contains(reply, admin+" recall") {
+		t.Errorf("audit: %q", reply)
+	}
+	if reply := h.say(stranger, "/status"); !strings.Contains(reply, "Stream connection: connected") {
+		t.Errorf("status: %q", reply)
+	}
+	// In a group, when the bot is @-mentioned (the text arrives with a leading space).
+	const gid = "cidTeamGroup"
+	_ = h.srv.AddConversation(gid, dingtalktest.KindGroup, "team")
+	for i := range 2 {
+		_, _ = h.do("POST", "/v1/messages", testToken, fmt.Sprintf(`{"family":"group","conversation_id":"%s","text":"group %d"}`, gid, i))
+	}
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: gid, ConversationType: "2", SenderStaffID: admin, Text: "/recall last 2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(gid)) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if reply := h.botReplies(gid)[0].Text; !strings.Contains(reply, "2 requested: 2 recalled") {
+		t.Errorf("group: %q", reply)
+	}
+}
