@@ -46,6 +46,32 @@ func (s *Server) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
+// CountCalls is the number of recorded calls to one path, without copying
+// them: cheap enough for a WaitUntil condition re-checked on every change.
+func (s *Server) CountCalls(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for i := range s.calls {
+		if s.calls[i].Path == path {
+			n++
+		}
+	}
+	return n
+}
+
+// LastCall is the most recent recorded call to path.
+func (s *Server) LastCall(path string) (Call, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.calls) - 1; i >= 0; i-- {
+		if s.calls[i].Path == path {
+			return s.calls[i], true
+		}
+	}
+	return Call{}, false
+}
+
 // CallsTo returns the recorded calls to one path.
 func (s *Server) CallsTo(path string) []Call {
 	var out []Call
