@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -387,6 +386,7 @@ func (s *Bolt) ByKey(ctx context.Context, key string) (Entry, error) {
 func (s *Bolt) ByKeys(ctx context.Context, keys []string) (found []Entry, missing []string, err error) {
 	sorted := slices.Clone(keys)
 	slices.Sort(sorted)
+	sorted = slices.Compact(sorted) // a key asked twice is found once
 	parts := 1
 	if len(sorted) >= 2000 {
 		parts = min(runtime.GOMAXPROCS(0), 4)
@@ -411,28 +411,39 @@ func (s *Bolt) ByKeys(ctx context.Context, keys []string) (found []Entry, missin
 		}()
 	}
 	wg.Wait()
-	found = make([]Entry, 0, len(keys))
 	for _, r := range results {
 		if r.err != nil {
 			return nil, nil, r.err
 		}
-		found = append(found, r.found...)
 		missing = append(missing, r.missing...)
-	}
-	if parts > 1 {
-		slices.SortFunc(found, func(a, b Entry) int { return cmp.Compare(a.ID, b.ID) })
+		found = mergeByID(found, r.found)
 	}
 	return found, missing, nil
 }
 
+// mergeByID merges two lists sorted by ID (each part's lookups come back in
+// ID order), copying each entry once rather than sorting the whole.
+func mergeByID(a, b []Entry) []Entry {
+	if len(a) == 0 {
+		return b
+	}
+	out := make([]Entry, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if a[0].ID <= b[0].ID {
+			out, a = append(out, a[0]), a[1:]
+		} else {
+			out, b = append(out, b[0]), b[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // byKeys looks up sorted keys in one read transaction.
 func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err error) {
-	idx := tx.Bucket(bKeys).Cursor()
+	idx := near{c: tx.Bucket(bKeys).Cursor()}
 	ids := make([]uint64, 0, len(sorted))
-	var at []byte
 	for _, k := range sorted {
-		ck, v := seekNear(idx, at, []byte(k))
-		at = ck
+		ck, v := idx.seek([]byte(k))
 		if v == nil || string(ck) != k {
 			missing = append(missing, k)
 			continue
@@ -441,11 +452,9 @@ func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err 
 	}
 	slices.Sort(ids)
 	found = make([]Entry, 0, len(ids))
-	entries := tx.Bucket(bEntries).Cursor()
-	at = nil
+	entries := near{c: tx.Bucket(bEntries).Cursor()}
 	for _, id := range ids {
-		k, v := seekNear(entries, at, be64(id))
-		at = k
+		k, v := entries.seek(be64(id))
 		if v == nil || binary.BigEndian.Uint64(k) != id {
 			return nil, nil, fmt.Errorf("ledger: key index names entry %d, which is missing", id)
 		}
@@ -458,21 +467,39 @@ func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err 
 	return found, missing, nil
 }
 
-// nearSteps is how far seekNear walks before it seeks.
-const nearSteps = 8
+// near is a cursor for lookups in ascending order. When the next target is
+// close (a broadcast's entries have consecutive IDs) it steps there with
+// Next instead of searching from the root; when stepping keeps missing
+// (targets far apart) it stops trying for a while, so spread lookups pay
+// almost nothing for it.
+type near struct {
+	c     *bolt.Cursor
+	at    []byte
+	pause int // lookups left before stepping is tried again
+}
 
-// seekNear moves c, positioned at cur, to the first key at or after target.
-// Sorted lookups of neighbouring keys (a broadcast's entries have
-// consecutive IDs) then cost a step each instead of a search from the root.
-func seekNear(c *bolt.Cursor, cur, target []byte) (k, v []byte) {
-	if cur != nil && bytes.Compare(cur, target) < 0 {
+// nearSteps is how far near walks before it seeks; nearPause is how many
+// lookups it seeks directly after a walk that failed.
+const (
+	nearSteps = 4
+	nearPause = 32
+)
+
+func (n *near) seek(target []byte) (k, v []byte) {
+	if n.at != nil && n.pause == 0 && bytes.Compare(n.at, target) < 0 {
 		for range nearSteps {
-			if k, v = c.Next(); k == nil || bytes.Compare(k, target) >= 0 {
+			if k, v = n.c.Next(); k == nil || bytes.Compare(k, target) >= 0 {
+				n.at = k
 				return k, v
 			}
 		}
+		n.pause = nearPause
+	} else if n.pause > 0 {
+		n.pause--
 	}
-	return c.Seek(target)
+	k, v = n.c.Seek(target)
+	n.at = k
+	return k, v
 }
 
 // walkBack calls fn for each index entry under prefix with an ID below

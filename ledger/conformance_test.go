@@ -80,7 +80,7 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || got.ID != e.ID || got.Excerpt != "hello" || got.Actor != "manager4220" || got.Origin != OriginCommand {
 			t.Errorf("ByKey = %+v, %v", got, err)
 		}
-		found, miss, err := s.ByKeys(ctx, []string{"k1", "nope"})
+		found, miss, err := s.ByKeys(ctx, []string{"k1", "nope", "k1"})
 		if err != nil || len(found) != 1 || found[0].ID != e.ID || len(miss) != 1 || miss[0] != "nope" {
 			t.Errorf("ByKeys = %v %v %v", found, miss, err)
 		}

@@ -218,7 +218,8 @@ type Store interface {
 	Get(ctx context.Context, id uint64) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
 	// ByKeys looks up many keys at once; keys the ledger does not know are
-	// returned in missing.
+	// returned in missing. A key given twice is found once; entries come
+	// back in ID order.
 	ByKeys(ctx context.Context, keys []string) (found []Entry, missing []string, err error)
 	List(ctx context.Context, q Query) ([]Entry, error)
 	Batch(ctx context.Context, batchID string) ([]Entry, error)

@@ -360,6 +360,7 @@ func (s *Redis) ByKeys(ctx context.Context, keys []string) (found []Entry, missi
 	if len(keys) == 0 {
 		return nil, nil, nil
 	}
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
 	rk := make([]string, len(keys))
 	for i, k := range keys {
 		rk[i] = s.k("k", k)

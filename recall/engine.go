@@ -206,7 +206,7 @@ func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []st
 	notDone := []ledger.State{ledger.Pending, ledger.Sent, ledger.Recalling, ledger.RecallFailed, ledger.Expired}
 	switch {
 	case len(s.Keys) > 0:
-		return e.led.ByKeys(ctx, dedupe(s.Keys))
+		return e.led.ByKeys(ctx, s.Keys) // ByKeys finds a key given twice once
 	case s.Last > 0:
 		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Limit: s.Last, States: notDone, SkipOrigin: ledger.OriginCommand})
 		return es, nil, err
@@ -235,18 +235,6 @@ func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []st
 		}
 		return out, missing, nil
 	}
-}
-
-func dedupe(keys []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, k := range keys {
-		if !seen[k] {
-			seen[k] = true
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 // classify decides an entry's fate before any call; WouldRecall means it
