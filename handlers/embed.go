@@ -19,18 +19,9 @@ func FromSDK(d *chatbot.BotCallbackDataModel) Message {
 
 // Owns reports whether text is one of recallbot's own commands (/recall,
 // /preview, /confirm, /sent, /audit and their Chinese forms), which a host
-// bot should hand to Handle. /help and /status are left to the host.
+// bot should hand to Handle, malformed ones included (recallbot answers
+// them with its usage). /help and /status are left to the host.
 func (b *Bot) Owns(text string) bool {
-	cmd, err := Parse(text)
-	if err != nil {
-		var ue *UsageError
-		if !asUsage(err, &ue) {
-			return false
-		}
-		// A malformed /recall is still ours to answer.
-		name := firstWord(text)
-		v, ok := verbs[name]
-		return ok && v != VerbHelp && v != VerbStatus
-	}
-	return cmd.Verb != VerbHelp && cmd.Verb != VerbStatus
+	v, ok := verbs[commandWord(text)]
+	return ok && v != VerbHelp && v != VerbStatus
 }

@@ -89,15 +89,14 @@ func Parse(text string) (Command, error) {
 	if len(text) > maxCommandLen {
 		return Command{}, &UsageError{"the command is too long"}
 	}
-	text = strings.ReplaceAll(text, "／", "/")
-	fields := strings.Fields(text)
-	if len(fields) > 0 && strings.HasPrefix(fields[0], "@") { // "@recallbot /recall last 5"
-		fields = fields[1:]
-	}
-	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") || len(fields[0]) == 1 {
+	name := commandWord(text) // "@recallbot /recall last 5" too
+	if name == "" {
 		return Command{}, ErrNotACommand
 	}
-	name := strings.ToLower(strings.TrimPrefix(fields[0], "/"))
+	fields := strings.Fields(strings.ReplaceAll(text, "／", "/"))
+	if strings.HasPrefix(fields[0], "@") {
+		fields = fields[1:]
+	}
 	v, ok := verbs[name]
 	if !ok {
 		return Command{}, &UsageError{fmt.Sprintf("unknown command /%s", name)}
@@ -204,15 +203,14 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 	return cmd, nil
 }
 
-func asUsage(err error, ue **UsageError) bool { return errors.As(err, ue) }
-
-// firstWord is a command's verb as typed, lower case, without the slash.
-func firstWord(text string) string {
+// commandWord is a command's verb as typed, lower case, without the slash;
+// "" when text is not a command.
+func commandWord(text string) string {
 	fields := strings.Fields(strings.ReplaceAll(text, "／", "/"))
 	if len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
 		fields = fields[1:]
 	}
-	if len(fields) == 0 {
+	if len(fields) == 0 || !strings.HasPrefix(fields[0], "/") {
 		return ""
 	}
 	return strings.ToLower(strings.TrimPrefix(fields[0], "/"))
