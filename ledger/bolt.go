@@ -260,25 +260,11 @@ func putChanged(tx *bolt.Tx, old, e Entry) error {
 
 // Transition changes an entry's state.
 func (s *Bolt) Transition(ctx context.Context, id uint64, t Transition) (Entry, error) {
-	var out Entry
-	err := s.update(func(tx *bolt.Tx) error {
-		old, err := getEntry(tx, id)
-		if err != nil {
-			return err
-		}
-		e, changed, err := apply(old, t)
-		out = e
-		if err != nil || !changed {
-			return err
-		}
-		if e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
-			if other := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey)); other != nil {
-				return fmt.Errorf("ledger: processQueryKey already belongs to entry %d", binary.BigEndian.Uint64(other))
-			}
-		}
-		return putChanged(tx, old, e)
-	})
-	return out, err
+	es, errs, err := s.TransitionAll(ctx, []Change{{ID: id, Transition: t}})
+	if err != nil {
+		return Entry{}, err
+	}
+	return es[0], errs[0]
 }
 
 // TransitionAll applies many transitions in one transaction.
@@ -287,23 +273,34 @@ func (s *Bolt) TransitionAll(ctx context.Context, changes []Change) ([]Entry, []
 	errs := make([]error, len(changes))
 	err := s.update(func(tx *bolt.Tx) error {
 		for i, c := range changes {
-			old, err := getEntry(tx, c.ID)
-			if err != nil {
-				errs[i] = err
-				continue
-			}
-			e, changed, err := apply(old, c.Transition)
+			old, e, changed, err := change(tx, c)
 			out[i], errs[i] = e, err
-			if err != nil || !changed {
-				continue
-			}
-			if err := putChanged(tx, old, e); err != nil {
-				return err
+			if changed {
+				if err := putChanged(tx, old, e); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
 	return out, errs, err
+}
+
+// change applies one transition to the entry as the transaction sees it.
+// A processQueryKey can belong to one entry only.
+func change(tx *bolt.Tx, c Change) (old, e Entry, changed bool, err error) {
+	if old, err = getEntry(tx, c.ID); err != nil {
+		return old, old, false, err
+	}
+	if e, changed, err = apply(old, c.Transition); err != nil || !changed {
+		return old, e, false, err
+	}
+	if e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
+		if other := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey)); other != nil {
+			return old, old, false, fmt.Errorf("ledger: processQueryKey already belongs to entry %d", binary.BigEndian.Uint64(other))
+		}
+	}
+	return old, e, true, nil
 }
 
 // Link records that newID corrects oldID.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,9 +128,19 @@ func TestInvalidTransitions(t *testing.T) {
 		for _, tt := range tests {
 			_, err := s.Transition(ctx, tt.id, tt.to)
 			var te *TransitionError
-			if !errors.As(err, &te) || !contains(te.Why, tt.wantWhy) {
+			if !errors.As(err, &te) || !strings.Contains(te.Why, tt.wantWhy) {
 				t.Errorf("Transition(%d, %+v) = %v, want a TransitionError saying %q", tt.id, tt.to, err, tt.wantWhy)
 			}
+		}
+		a, b := mustAppend(t, s, Entry{Chat: chatA}), mustAppend(t, s, Entry{Chat: chatA})
+		if _, err := s.Transition(ctx, a.ID, Transition{To: Sent, Key: "dup"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Transition(ctx, b.ID, Transition{To: Sent, Key: "dup"}); err == nil || !strings.Contains(err.Error(), "already belongs to entry") {
+			t.Errorf("a second entry took key dup: %v", err)
+		}
+		if _, errs, _ := s.TransitionAll(ctx, []Change{{ID: b.ID, Transition: Transition{To: Sent, Key: "dup"}}}); errs[0] == nil {
+			t.Error("TransitionAll let a second entry take key dup")
 		}
 		if _, err := s.Transition(ctx, 424242, Transition{To: Sent, Key: "k"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown id: %v", err)

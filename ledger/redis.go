@@ -167,33 +167,11 @@ func (s *Redis) get(ctx context.Context, c redis.Cmdable, id uint64) (Entry, err
 
 // Transition changes an entry's state.
 func (s *Redis) Transition(ctx context.Context, id uint64, t Transition) (Entry, error) {
-	var out Entry
-	keys := []string{s.ek(id)}
-	if t.Key != "" {
-		keys = append(keys, s.k("k", t.Key))
+	es, errs, err := s.TransitionAll(ctx, []Change{{ID: id, Transition: t}})
+	if err != nil {
+		return Entry{}, err
 	}
-	err := s.optimistic(ctx, func(tx *redis.Tx) error {
-		old, err := s.get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		e, changed, err := apply(old, t)
-		out = e
-		if err != nil || !changed {
-			return err
-		}
-		if e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
-			if other, err := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); err == nil {
-				return fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
-			}
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			s.queueChange(ctx, p, old, e)
-			return nil
-		})
-		return err
-	}, keys...)
-	return out, err
+	return es[0], errs[0]
 }
 
 // TransitionAll applies many transitions in one MULTI.
@@ -203,10 +181,13 @@ func (s *Redis) TransitionAll(ctx context.Context, changes []Change) ([]Entry, [
 	if len(changes) == 0 {
 		return out, errs, nil
 	}
-	keys := make([]string, len(changes))
+	keys := make([]string, 0, len(changes))
 	list := make([]uint64, len(changes))
 	for i, c := range changes {
-		keys[i], list[i] = s.ek(c.ID), c.ID
+		keys, list[i] = append(keys, s.ek(c.ID)), c.ID
+		if c.Key != "" {
+			keys = append(keys, s.k("k", c.Key)) // a key can belong to one entry only
+		}
 	}
 	err := s.optimistic(ctx, func(tx *redis.Tx) error {
 		found, _, err := s.mget(ctx, tx, list)
@@ -226,6 +207,11 @@ func (s *Redis) TransitionAll(ctx context.Context, changes []Change) ([]Entry, [
 				continue
 			}
 			e, changed, err := apply(old, c.Transition)
+			if err == nil && changed && e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
+				if other, gerr := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); gerr == nil {
+					e, changed, err = old, false, fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
+				}
+			}
 			out[i], errs[i] = e, err
 			if err == nil && changed {
 				todo = append(todo, change{old, e})
