@@ -115,31 +115,31 @@ func (e *Engine) Plan(ctx context.Context, s Selection) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Receipt{Scope: s.Describe(), DryRun: true, Items: make([]Item, 0, len(entries)+len(missing))}
+	r := &Receipt{Scope: s.Describe(), DryRun: true, Items: make([]Item, len(entries), len(entries)+len(missing))}
 	now := e.cfg.Now()
-	candidates := make([]ledger.Entry, 0, len(entries))
-	for _, en := range entries {
-		it := e.classify(en, now)
-		if it.Outcome == WouldRecall {
-			candidates = append(candidates, en)
-		}
-		r.Items = append(r.Items, it)
+	for i := range entries {
+		r.Items[i] = e.classify(&entries[i], now)
 	}
 	for _, k := range missing {
 		r.Items = append(r.Items, Item{Key: k, Outcome: NotFound})
 	}
-	r.Calls = countCalls(candidates)
+	r.Calls = countCalls(r.Items)
 	return r, nil
 }
 
-// countCalls is len(chunk(entries)) without building the chunks.
-func countCalls(entries []ledger.Entry) int {
+// countCalls is the number of recall calls the WouldRecall items need:
+// len(chunk(…)) without building the chunks.
+func countCalls(items []Item) int {
 	type conv struct {
 		family ledger.Family
 		id     string
 	}
-	per := make(map[conv]int, len(entries))
-	for _, en := range entries {
+	per := map[conv]int{}
+	for i := range items {
+		if items[i].Outcome != WouldRecall {
+			continue
+		}
+		en := &items[i].Entry
 		c := conv{en.Chat.Family, en.Chat.ConversationID}
 		if c.family == ledger.OTO {
 			c.id = ""
@@ -239,8 +239,8 @@ func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []st
 
 // classify decides an entry's fate before any call; WouldRecall means it
 // is a candidate.
-func (e *Engine) classify(en ledger.Entry, now time.Time) Item {
-	it := Item{Entry: en, Key: en.ProcessQueryKey, Reason: en.Reason}
+func (e *Engine) classify(en *ledger.Entry, now time.Time) Item {
+	it := Item{Entry: *en, Key: en.ProcessQueryKey, Reason: en.Reason}
 	switch en.State {
 	case ledger.Recalled:
 		it.Outcome = AlreadyRecalled
@@ -320,8 +320,8 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 			continue
 		}
 		claimed = append(claimed, c...)
-		for _, en := range others { // changed since they were read
-			out[en.ID] = e.classify(en, now)
+		for i := range others { // changed since they were read
+			out[others[i].ID] = e.classify(&others[i], now)
 		}
 	}
 	groups := chunk(claimed)
