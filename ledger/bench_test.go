@@ -71,7 +71,7 @@ var bigPath string
 // 1,000,000 sent entries across 10,000 conversations.
 func bigLedger(b *testing.B) string {
 	bigOnce.Do(func() {
-		bigPath = filepath.Join(os.TempDir(), "recallbot-bench-1m-v1.db")
+		bigPath = filepath.Join(os.TempDir(), "recallbot-bench-1m-v2.db")
 		if s, err := Open(bigPath, BoltOptions{}); err == nil {
 			c, _ := s.Counts(context.Background())
 			_ = s.Close()

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -24,7 +25,7 @@ var (
 	bMeta      = []byte("meta")
 	bEntries   = []byte("entries")  // id -> encoded entry
 	bChats     = []byte("chats")    // chatKey 0x00 id -> nil
-	bKeys      = []byte("keys")     // processQueryKey -> id
+	bKeys      = []byte("keys")     // processQueryKey -> id, then the encoded entry (a covering index)
 	bBatches   = []byte("batches")  // batchID 0x00 id -> nil
 	bExpiries  = []byte("expiries") // expiresAt(ns) id -> nil, while recallable
 	bStates    = []byte("states")   // state 0x00 id -> nil, for tracked states
@@ -219,16 +220,38 @@ func getEntry(tx *bolt.Tx, id uint64) (Entry, error) {
 	return decodeEntry(v)
 }
 
+// putEntry writes an entry and, once it has a processQueryKey, its copy in
+// the key index. The key index covers the entry so that looking up by key
+// (a recall of 10,000 keys) takes one B+tree search per key, not two; the
+// price is one more value written per transition of a sent message.
+func putEntry(tx *bolt.Tx, e Entry) error {
+	enc := encodeEntry(e)
+	if err := tx.Bucket(bEntries).Put(be64(e.ID), enc); err != nil {
+		return err
+	}
+	if e.ProcessQueryKey == "" {
+		return nil
+	}
+	return tx.Bucket(bKeys).Put([]byte(e.ProcessQueryKey), append(be64(e.ID), enc...))
+}
+
+// keyEntry reads a key index value: the entry it covers, or, for a value
+// holding only the ID, the entry itself.
+func keyEntry(tx *bolt.Tx, v []byte) (Entry, error) {
+	if len(v) > 8 {
+		return decodeEntry(v[8:])
+	}
+	if len(v) < 8 {
+		return Entry{}, errCorrupt
+	}
+	return getEntry(tx, binary.BigEndian.Uint64(v))
+}
+
 // putChanged writes e (whose previous version is old) and keeps every index
 // in step with the change.
 func putChanged(tx *bolt.Tx, old, e Entry) error {
-	if err := tx.Bucket(bEntries).Put(be64(e.ID), encodeEntry(e)); err != nil {
+	if err := putEntry(tx, e); err != nil {
 		return err
-	}
-	if old.ProcessQueryKey == "" && e.ProcessQueryKey != "" {
-		if err := tx.Bucket(bKeys).Put([]byte(e.ProcessQueryKey), be64(e.ID)); err != nil {
-			return err
-		}
 	}
 	if old.State != e.State {
 		if tracked(old.State) {
@@ -315,10 +338,10 @@ func (s *Bolt) Link(ctx context.Context, oldID, newID uint64) error {
 			return err
 		}
 		o.SupersededBy, n.Supersedes = newID, oldID
-		if err := tx.Bucket(bEntries).Put(be64(oldID), encodeEntry(o)); err != nil {
+		if err := putEntry(tx, o); err != nil {
 			return err
 		}
-		return tx.Bucket(bEntries).Put(be64(newID), encodeEntry(n))
+		return putEntry(tx, n)
 	})
 }
 
@@ -369,7 +392,7 @@ func (s *Bolt) ByKey(ctx context.Context, key string) (Entry, error) {
 			return &NotFoundError{"message with processQueryKey " + key}
 		}
 		var err error
-		e, err = getEntry(tx, binary.BigEndian.Uint64(v))
+		e, err = keyEntry(tx, v)
 		return err
 	})
 	return e, err
@@ -435,27 +458,30 @@ func mergeByID(a, b []Entry) []Entry {
 	return append(append(out, a...), b...)
 }
 
-// byKeys looks up sorted keys in one read transaction.
+// byKeys looks up sorted keys in one read transaction and returns their
+// entries in ID order.
 func byKeys(tx *bolt.Tx, sorted []string) (found []Entry, missing []string, err error) {
 	idx := near{c: tx.Bucket(bKeys).Cursor()}
-	ids := make([]uint64, 0, len(sorted))
+	type hit struct {
+		id uint64
+		v  []byte // valid for the transaction
+	}
+	hits := make([]hit, 0, len(sorted))
 	for _, k := range sorted {
 		ck, v := idx.seek([]byte(k))
 		if v == nil || string(ck) != k {
 			missing = append(missing, k)
 			continue
 		}
-		ids = append(ids, binary.BigEndian.Uint64(v))
-	}
-	slices.Sort(ids)
-	found = make([]Entry, 0, len(ids))
-	entries := near{c: tx.Bucket(bEntries).Cursor()}
-	for _, id := range ids {
-		k, v := entries.seek(be64(id))
-		if v == nil || binary.BigEndian.Uint64(k) != id {
-			return nil, nil, fmt.Errorf("ledger: key index names entry %d, which is missing", id)
+		if len(v) < 8 {
+			return nil, nil, fmt.Errorf("ledger: key index value for %s: %w", k, errCorrupt)
 		}
-		e, err := decodeEntry(v)
+		hits = append(hits, hit{binary.BigEndian.Uint64(v), v})
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.id, b.id) })
+	found = make([]Entry, 0, len(hits))
+	for _, h := range hits {
+		e, err := keyEntry(tx, h.v)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -843,8 +869,11 @@ func (s *Bolt) Check(ctx context.Context) error {
 			}
 			if e.ProcessQueryKey != "" {
 				v := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey))
-				if v == nil || binary.BigEndian.Uint64(v) != e.ID {
+				if len(v) < 8 || binary.BigEndian.Uint64(v) != e.ID {
 					return fmt.Errorf("entry %d missing from the key index", e.ID)
+				}
+				if covered, err := keyEntry(tx, v); err != nil || covered != e {
+					return fmt.Errorf("entry %d differs from its copy in the key index", e.ID)
 				}
 				keyIdx++
 			}

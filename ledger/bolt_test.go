@@ -179,3 +179,20 @@ func TestCodecRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyIndexHoldingOnlyAnID: a key index value of just the entry's ID
+// (as the first files were written) is still read, through the entries.
+func TestKeyIndexHoldingOnlyAnID(t *testing.T) {
+	s, _ := Open(filepath.Join(t.TempDir(), "l.db"), BoltOptions{})
+	defer s.Close()
+	e := mustSend(t, s, chatA, "old format")
+	_ = s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bKeys).Put([]byte(e.ProcessQueryKey), be64(e.ID)) })
+	got, err := s.ByKey(context.Background(), e.ProcessQueryKey)
+	found, _, err2 := s.ByKeys(context.Background(), []string{e.ProcessQueryKey})
+	if err != nil || err2 != nil || got.Excerpt != "old format" || len(found) != 1 || found[0].ID != e.ID {
+		t.Errorf("ByKey = %+v, %v; ByKeys = %+v, %v", got, err, found, err2)
+	}
+	if err := s.Check(context.Background()); err != nil {
+		t.Error(err)
+	}
+}

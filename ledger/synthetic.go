@@ -34,13 +34,10 @@ func BuildSynthetic(path string, n, chats int) error {
 					ProcessQueryKey: fmt.Sprintf("key%08d", i), MsgKey: "sampleText", Excerpt: "disk 93% on db-7, please check",
 					ContentHash: "0123456789abcdef", SentAt: start.Add(time.Duration(i) * time.Millisecond), Origin: OriginAPI, State: Sent}
 				e.UpdatedAt = e.SentAt
-				if err := tx.Bucket(bEntries).Put(be64(id), encodeEntry(e)); err != nil {
+				if err := putEntry(tx, e); err != nil {
 					return err
 				}
 				if err := tx.Bucket(bChats).Put(idKey(e.Chat.Key(), id), nil); err != nil {
-					return err
-				}
-				if err := tx.Bucket(bKeys).Put([]byte(e.ProcessQueryKey), be64(id)); err != nil {
 					return err
 				}
 			}
