@@ -1,0 +1,239 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// RecallBody is a recall request: the same selections as the chat command.
+type RecallBody struct {
+	Family         ledger.Family `json:"family,omitempty"` // with conversation_id; default: whichever the ledger knows
+	ConversationID string        `json:"conversation_id,omitempty"`
+	UserID         string        `json:"user_id,omitempty"` // an oto chat
+	Last           int           `json:"last,omitempty"`
+	Since          string        `json:"since,omitempty"` // a duration back from now ("30m") or an RFC 3339 time
+	Keys           []string      `json:"keys,omitempty"`
+	BatchID        string        `json:"batch_id,omitempty"`
+	DryRun         bool          `json:"dry_run,omitempty"`
+	Client         string        `json:"client,omitempty"`
+}
+
+func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
+	var req RecallBody
+	if !decode(w, r, &req) {
+		return
+	}
+	sel, err := a.selection(r.Context(), req)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	rec, err := a.Engine.Recall(r.Context(), recall.Request{Selection: sel, Actor: actor(req.Client), DryRun: req.DryRun})
+	switch {
+	case recall.IsSelectionError(err):
+		apiError(w, http.StatusBadRequest, "bad_selection", err.Error())
+		return
+	case err != nil:
+		a.Log.Error("recall failed", zap.Error(err))
+		apiError(w, http.StatusInternalServerError, "internal", "the recall could not be completed; see the bot's log")
+		return
+	}
+	writeJSON(w, http.StatusOK, receiptJSON(rec, a.Locale))
+}
+
+func (a *API) selection(ctx context.Context, req RecallBody) (recall.Selection, error) {
+	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last}
+	if req.Since != "" {
+		if d, err := time.ParseDuration(req.Since); err == nil && d > 0 {
+			sel.Since = time.Now().Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, req.Since); err == nil {
+			sel.Since = t
+		} else {
+			return sel, fmt.Errorf("since %q is neither a duration (30m) nor an RFC 3339 time", req.Since)
+		}
+	}
+	switch {
+	case req.UserID != "":
+		sel.Chat = ledger.Chat{Family: ledger.OTO, UserID: req.UserID}
+	case req.ConversationID != "" && req.Family != "":
+		sel.Chat = ledger.Chat{Family: req.Family, ConversationID: req.ConversationID}
+	case req.ConversationID != "":
+		chat, err := a.findChat(ctx, req.ConversationID)
+		if err != nil {
+			return sel, err
+		}
+		sel.Chat = chat
+	}
+	return sel, nil
+}
+
+// findChat finds which family a conversation id belongs to.
+func (a *API) findChat(ctx context.Context, id string) (ledger.Chat, error) {
+	for _, f := range []ledger.Family{ledger.Private, ledger.Group} {
+		c := ledger.Chat{Family: f, ConversationID: id}
+		if es, err := a.Ledger.List(ctx, ledger.Query{Chat: c, Limit: 1}); err == nil && len(es) > 0 {
+			return c, nil
+		}
+	}
+	return ledger.Chat{}, fmt.Errorf("the ledger has no messages in conversation %s (for a user's 1:1 chat, use user_id)", id)
+}
+
+// receiptJSON is a receipt with its summary and per-outcome counts.
+func receiptJSON(r *recall.Receipt, locale string) map[string]any {
+	counts := map[string]int{}
+	for _, it := range r.Items {
+		counts[string(it.Outcome)]++
+	}
+	items := make([]map[string]any, len(r.Items))
+	for i, it := range r.Items {
+		m := map[string]any{"outcome": it.Outcome, "process_query_key": it.Key}
+		if it.Entry.ID != 0 {
+			m["entry_id"], m["excerpt"], m["sent_at"], m["chat"] = it.Entry.ID, it.Entry.Excerpt, it.Entry.SentAt, it.Entry.Chat
+		}
+		if it.Reason != "" {
+			m["reason"], m["explanation"] = it.Reason, dingtalk.Explain(it.Reason, locale)
+		}
+		items[i] = m
+	}
+	return map[string]any{"scope": r.Scope, "dry_run": r.DryRun, "requested": r.Requested(), "counts": counts,
+		"calls": r.Calls, "summary": r.Summary(locale), "audit_id": r.AuditID, "items": items}
+}
+
+func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	before, _ := strconv.ParseUint(q.Get("before"), 10, 64)
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	var chat ledger.Chat
+	switch f := ledger.Family(q.Get("family")); f {
+	case ledger.OTO:
+		chat = ledger.Chat{Family: f, UserID: id}
+	case ledger.Private, ledger.Group:
+		chat = ledger.Chat{Family: f, ConversationID: id}
+	case "":
+		c, err := a.findChat(r.Context(), id)
+		if err != nil {
+			apiError(w, http.StatusNotFound, "unknown_conversation", err.Error())
+			return
+		}
+		chat = c
+	default:
+		apiError(w, http.StatusBadRequest, "bad_request", "family is private, oto or group")
+		return
+	}
+	es, err := a.Ledger.List(r.Context(), ledger.Query{Chat: chat, Limit: limit, Before: before})
+	if err != nil {
+		a.Log.Error("listing a conversation", zap.Error(err))
+		apiError(w, http.StatusInternalServerError, "internal", "the ledger could not be read")
+		return
+	}
+	if es == nil {
+		es = []ledger.Entry{}
+	}
+	writeJSON(w, 200, map[string]any{"chat": chat, "messages": es})
+}
+
+func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
+	e, err := a.Ledger.ByKey(r.Context(), r.PathValue("key"))
+	if errors.Is(err, ledger.ErrNotFound) {
+		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
+		return
+	}
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "internal", "the ledger could not be read")
+		return
+	}
+	writeJSON(w, 200, e)
+}
+
+func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
+	n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	recs, err := a.Ledger.Audit(r.Context(), min(max(n, 1), 500))
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "internal", "the audit trail could not be read")
+		return
+	}
+	writeJSON(w, 200, map[string]any{"records": recs})
+}
+
+// getInState lists entries that need attention: pending (send outcome
+// unknown), recalling, recall_failed.
+func (a *API) getInState(w http.ResponseWriter, r *http.Request) {
+	es, err := a.Ledger.InState(r.Context(), ledger.State(r.PathValue("state")), 500)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	writeJSON(w, 200, map[string]any{"entries": es})
+}
+
+func (a *API) postReplace(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		MessageBody
+		Client string `json:"client,omitempty"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	m, err := req.Message()
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	rep, err := a.AutoRecall.Replace(r.Context(), r.PathValue("key"), m, actor(req.Client))
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
+	case err != nil && rep == nil:
+		a.sendError(w, ledger.Entry{}, err)
+	case err != nil:
+		writeJSON(w, http.StatusOK, map[string]any{"correction": rep.Correction, "original_recalled": false, "error": err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"correction": rep.Correction, "original_recalled": rep.OriginalRecalled, "recall": receiptJSON(rep.Recall, a.Locale)})
+	}
+}
+
+func (a *API) postRetract(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Reason string `json:"reason"`
+		Client string `json:"client,omitempty"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	rec, err := a.AutoRecall.Retract(r.Context(), r.PathValue("key"), req.Reason, actor(req.Client))
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", "no message with that process_query_key")
+	case recall.IsSelectionError(err):
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case err != nil:
+		a.Log.Error("retract failed", zap.Error(err))
+		apiError(w, http.StatusInternalServerError, "internal", "the retraction could not be completed; see the bot's log")
+	default:
+		writeJSON(w, http.StatusOK, receiptJSON(rec, a.Locale))
+	}
+}
+
+func (a *API) getAutoRecall(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"paused": a.AutoRecall.Paused()})
+}
+
+func (a *API) postResume(w http.ResponseWriter, r *http.Request) {
+	a.AutoRecall.Resume()
+	_, _ = a.Ledger.AppendAudit(r.Context(), ledger.AuditRecord{Actor: "api", Action: "autorecall.resume", Allowed: true, Scope: "circuit breaker"})
+	writeJSON(w, http.StatusOK, map[string]bool{"paused": false})
+}

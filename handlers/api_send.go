@@ -1,0 +1,203 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/autorecall"
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// Target is a chat in API requests.
+type Target struct {
+	Family         ledger.Family `json:"family"`
+	ConversationID string        `json:"conversation_id,omitempty"`
+	UserID         string        `json:"user_id,omitempty"`
+}
+
+func (t Target) chat() ledger.Chat {
+	return ledger.Chat{Family: t.Family, ConversationID: t.ConversationID, UserID: t.UserID}
+}
+
+// MessageBody is a message in API requests: text (sent as markdown when a
+// title is given) or an explicit template.
+type MessageBody struct {
+	Text     string          `json:"text,omitempty"`
+	Title    string          `json:"title,omitempty"`
+	MsgKey   string          `json:"msg_key,omitempty"`
+	MsgParam json.RawMessage `json:"msg_param,omitempty"`
+}
+
+// Message converts the body to a DingTalk message.
+func (b MessageBody) Message() (dingtalk.Message, error) {
+	switch {
+	case b.MsgKey != "" && b.Text != "":
+		return dingtalk.Message{}, errors.New(`give "text" or "msg_key" with "msg_param", not both`)
+	case b.MsgKey != "":
+		m := dingtalk.Message{MsgKey: b.MsgKey, MsgParam: b.MsgParam}
+		if s, ok := unquote(b.MsgParam); ok { // msg_param given as a JSON string, DingTalk style
+			m.MsgParam = json.RawMessage(s)
+		}
+		return m, m.Validate()
+	case strings.TrimSpace(b.Text) == "":
+		return dingtalk.Message{}, errors.New(`"text" (or "msg_key" and "msg_param") is required`)
+	case b.Title != "":
+		return dingtalk.Markdown(b.Title, b.Text), nil
+	}
+	return dingtalk.Text(b.Text), nil
+}
+
+func unquote(raw json.RawMessage) (string, bool) {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	return "", false
+}
+
+type sendRequest struct {
+	Target
+	MessageBody
+	BatchID   string `json:"batch_id,omitempty"`
+	ExpiresIn string `json:"expires_in,omitempty"` // a Go duration: "90s", "2h"
+	Client    string `json:"client,omitempty"`     // who is sending, for the ledger and audit
+}
+
+// actor names an API caller in the ledger and the audit trail.
+func actor(client string) string {
+	if client == "" {
+		return "api"
+	}
+	return "api:" + client
+}
+
+func (a *API) sendOptions(client, batch, expires string) (recall.SendOptions, error) {
+	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: actor(client), BatchID: batch}
+	if expires != "" {
+		d, err := time.ParseDuration(expires)
+		if err != nil || d <= 0 {
+			return o, fmt.Errorf("expires_in %q is not a positive duration such as 90s or 2h", expires)
+		}
+		o.ExpiresIn = d
+	}
+	return o, nil
+}
+
+func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
+	var req sendRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	m, err := req.Message()
+	if err == nil {
+		err = req.chat().Validate()
+	}
+	o, oerr := a.sendOptions(req.Client, req.BatchID, req.ExpiresIn)
+	if err == nil {
+		err = oerr
+	}
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	e, err := a.Sender.Send(r.Context(), req.chat(), m, o)
+	if err != nil {
+		a.sendError(w, e, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// sendError maps a failed send to a status: 400 for what the caller can
+// fix, 502 when DingTalk refused, 504 when the outcome is unknown.
+func (a *API) sendError(w http.ResponseWriter, e ledger.Entry, err error) {
+	var ae *dingtalk.APIError
+	var re *dingtalk.RecipientError
+	var be *autorecall.BlockedError
+	switch {
+	case errors.As(err, &be):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "blocked", "rule": be.Rule, "message": be.Error()}})
+	case errors.Is(err, recall.ErrLedgerUnavailable):
+		a.Log.Error("send refused: ledger unavailable", zap.Error(err))
+		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger is unavailable; nothing was sent")
+	case errors.Is(err, recall.ErrOutcomeUnknown):
+		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": map[string]string{"code": "outcome_unknown", "message": err.Error()}, "entry": e})
+	case errors.As(err, &ae), errors.As(err, &re):
+		code := "dingtalk_refused"
+		if ae != nil && ae.Code != "" {
+			code = ae.Code
+		}
+		writeJSON(w, http.StatusBadGateway, map[string]any{"error": map[string]string{"code": code, "message": dingtalk.Describe(err, a.Locale)}, "entry": e})
+	case e.ID == 0:
+		apiError(w, http.StatusBadRequest, "refused", err.Error())
+	default:
+		a.Log.Error("send failed", zap.Error(err))
+		apiError(w, http.StatusInternalServerError, "internal", "the send could not be completed; see the bot's log")
+	}
+}
+
+func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Targets []Target `json:"targets"`
+		MessageBody
+		BatchID   string `json:"batch_id,omitempty"`
+		ExpiresIn string `json:"expires_in,omitempty"`
+		Client    string `json:"client,omitempty"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	m, err := req.Message()
+	if err == nil && (len(req.Targets) == 0 || len(req.Targets) > 10_000) {
+		err = errors.New("targets must list 1 to 10,000 chats")
+	}
+	var chats []ledger.Chat
+	for i, t := range req.Targets {
+		if err == nil {
+			if verr := t.chat().Validate(); verr != nil {
+				err = fmt.Errorf("targets[%d]: %w", i, verr)
+			}
+		}
+		chats = append(chats, t.chat())
+	}
+	o, oerr := a.sendOptions(req.Client, req.BatchID, req.ExpiresIn)
+	if err == nil {
+		err = oerr
+	}
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	batch, results := a.Sender.Broadcast(r.Context(), chats, m, o)
+	type result struct {
+		Target Target        `json:"target"`
+		Entry  *ledger.Entry `json:"entry,omitempty"`
+		Error  string        `json:"error,omitempty"`
+	}
+	out := make([]result, len(results))
+	sent := 0
+	for i, res := range results {
+		out[i].Target = req.Targets[i]
+		if res.Entry.ID != 0 {
+			e := res.Entry
+			out[i].Entry = &e
+		}
+		if res.Err != nil {
+			out[i].Error = dingtalk.Describe(res.Err, a.Locale)
+			if errors.Is(res.Err, recall.ErrOutcomeUnknown) {
+				out[i].Error = res.Err.Error()
+			}
+		} else {
+			sent++
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"batch_id": batch, "sent": sent, "failed": len(results) - sent, "results": out})
+}

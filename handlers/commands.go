@@ -1,0 +1,263 @@
+package handlers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+func (b *Bot) help(_ context.Context, req *request) (string, error) {
+	s := say(b.cfg.Locale, "help.all")
+	if b.isAdmin(req.msg.SenderStaffID) {
+		s += say(b.cfg.Locale, "help.admin", b.cfg.ConfirmTTL)
+	}
+	return s, nil
+}
+
+// selection turns a recall command into a selection, resolving "in" and
+// "to" to a chat.
+func (b *Bot) selection(ctx context.Context, req *request) (recall.Selection, error) {
+	c := req.cmd
+	chat := req.chat
+	switch {
+	case c.To != "":
+		chat = ledger.Chat{Family: ledger.OTO, UserID: c.To}
+	case c.In != "":
+		found := false
+		for _, f := range []ledger.Family{ledger.Group, ledger.Private} {
+			cand := ledger.Chat{Family: f, ConversationID: c.In}
+			if es, err := b.led.List(ctx, ledger.Query{Chat: cand, Limit: 1}); err == nil && len(es) > 0 {
+				chat, found = cand, true
+				break
+			}
+		}
+		if !found {
+			return recall.Selection{}, &UsageError{say(b.cfg.Locale, "no.chat", c.In)}
+		}
+	}
+	switch {
+	case c.Last > 0:
+		if c.Last > b.cfg.MaxLast {
+			return recall.Selection{}, &UsageError{say(b.cfg.Locale, "max.last", b.cfg.MaxLast)}
+		}
+		return recall.Selection{Chat: chat, Last: c.Last}, nil
+	case c.Since > 0:
+		return recall.Selection{Chat: chat, Since: b.cfg.Now().Add(-c.Since)}, nil
+	case c.BatchID != "":
+		return recall.Selection{BatchID: c.BatchID}, nil
+	}
+	return recall.Selection{Keys: c.Keys}, nil
+}
+
+// confirmation is what /confirm will recall: exactly the previewed entries.
+type confirmation struct {
+	Admin   string    `json:"admin"`
+	IDs     []uint64  `json:"ids"`
+	Scope   string    `json:"scope"`
+	Expires time.Time `json:"expires"`
+}
+
+func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
+	sel, err := b.selection(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	loc := b.cfg.Locale
+	actor := req.msg.SenderStaffID
+	plan, err := b.engine.Plan(ctx, sel)
+	if err != nil {
+		return "", err
+	}
+	if plan.Requested() == 0 {
+		return say(loc, "nothing", sel.Describe()), nil
+	}
+	would := plan.Count(recall.WouldRecall)
+	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || req.cmd.CrossChat())
+	if req.cmd.DryRun || needsConfirm {
+		r, err := b.engine.Recall(ctx, recall.Request{Selection: sel, Actor: actor, DryRun: true})
+		if err != nil {
+			return "", err
+		}
+		text := say(loc, "preview", r.Summary(loc), r.Calls) + "\n\n" + b.itemLines(r.Items)
+		if !req.cmd.DryRun {
+			code, err := b.newConfirmation(ctx, actor, r)
+			if err != nil {
+				return "", err
+			}
+			text += say(loc, "confirm.ask", code, b.cfg.ConfirmTTL)
+		}
+		return text, nil
+	}
+	r, err := b.engine.Recall(ctx, recall.Request{Selection: sel, Actor: actor})
+	if err != nil {
+		return "", err
+	}
+	return b.receiptText(r), nil
+}
+
+func (b *Bot) receiptText(r *recall.Receipt) string {
+	return say(b.cfg.Locale, "receipt", r.Summary(b.cfg.Locale)) + "\n\n" + b.itemLines(r.Items)
+}
+
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I
+
+func newCode() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return string(b[:])
+}
+
+func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Receipt) (string, error) {
+	c := confirmation{Admin: admin, Scope: r.Scope, Expires: b.cfg.Now().Add(b.cfg.ConfirmTTL)}
+	for _, it := range r.With(recall.WouldRecall) {
+		c.IDs = append(c.IDs, it.Entry.ID)
+	}
+	v, err := json.Marshal(c)
+	if err != nil {
+		return "", err
+	}
+	code := newCode()
+	return code, b.led.PutTemp(ctx, "confirm", code, v, b.cfg.ConfirmTTL)
+}
+
+func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
+	loc := b.cfg.Locale
+	v, ok, err := b.led.TakeTemp(ctx, "confirm", req.cmd.Code)
+	if err != nil {
+		return "", err
+	}
+	var c confirmation
+	if !ok || json.Unmarshal(v, &c) != nil || !b.cfg.Now().Before(c.Expires) {
+		return say(loc, "confirm.none", req.cmd.Code), nil
+	}
+	if c.Admin != req.msg.SenderStaffID {
+		// Not consumed by the wrong person: put it back for its owner.
+		if left := c.Expires.Sub(b.cfg.Now()); left > 0 {
+			_ = b.led.PutTemp(ctx, "confirm", req.cmd.Code, v, left)
+		}
+		b.auditDenied(ctx, req, b.log)
+		return say(loc, "confirm.who", req.cmd.Code), nil
+	}
+	r, err := b.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: req.msg.SenderStaffID, Note: "confirmed " + req.cmd.Code + ": " + c.Scope})
+	if err != nil {
+		return "", err
+	}
+	return b.receiptText(r), nil
+}
+
+// maxLines bounds the messages listed in one reply.
+const maxLines = 20
+
+var outcomeMarks = map[recall.Outcome]string{
+	recall.Recalled: "✅", recall.WouldRecall: "🔸", recall.AlreadyRecalled: "☑️", recall.TooOld: "⌛",
+	recall.Failed: "❌", recall.Unknown: "❔", recall.NeverSent: "➖", recall.InProgress: "⏳",
+	recall.NotAttempted: "⏸", recall.NotFound: "❓",
+}
+
+func (b *Bot) itemLines(items []recall.Item) string {
+	loc := b.cfg.Locale
+	var lines []string
+	now := b.cfg.Now()
+	for i, it := range items {
+		if i == maxLines {
+			lines = append(lines, say(loc, "more", len(items)-maxLines))
+			break
+		}
+		line := outcomeMarks[it.Outcome] + " "
+		if it.Entry.ID != 0 {
+			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + it.Entry.Excerpt
+		} else {
+			line += it.Key
+		}
+		switch {
+		case it.Outcome == recall.WouldRecall:
+			if left := it.Entry.SentAt.Add(b.cfg.Window).Sub(now); left > 0 {
+				line += " · " + say(loc, "left", left.Round(time.Minute))
+			}
+		case it.Outcome == recall.TooOld:
+			line += " · " + say(loc, "too.old")
+		case it.Reason != "" && it.Outcome != recall.Recalled:
+			line += " · " + dingtalk.Explain(it.Reason, loc)
+		}
+		lines = append(lines, "- "+line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
+	n := min(max(req.cmd.N, 10), 50)
+	if req.cmd.N > 0 {
+		n = min(req.cmd.N, 50)
+	}
+	es, err := b.led.List(ctx, ledger.Query{Chat: req.chat, Limit: n, SkipOrigin: ledger.OriginCommand})
+	if err != nil {
+		return "", err
+	}
+	loc := b.cfg.Locale
+	if len(es) == 0 {
+		return say(loc, "sent.none"), nil
+	}
+	lines := []string{say(loc, "sent.head", len(es)), ""}
+	for i, e := range es {
+		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), stateWord(loc, string(e.State)), e.Excerpt))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
+	n := 10
+	if req.cmd.N > 0 {
+		n = min(req.cmd.N, 50)
+	}
+	recs, err := b.led.Audit(ctx, n)
+	if err != nil {
+		return "", err
+	}
+	loc := b.cfg.Locale
+	if len(recs) == 0 {
+		return say(loc, "audit.none"), nil
+	}
+	lines := []string{say(loc, "audit.head", len(recs)), ""}
+	for _, r := range recs {
+		counts := map[string]int{}
+		for _, o := range r.Outcomes {
+			o, _, _ = strings.Cut(o, ":")
+			counts[o]++
+		}
+		var parts []string
+		for _, o := range []string{"recalled", "would_recall", "already_recalled", "too_old", "failed", "unknown"} {
+			if counts[o] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", o, counts[o]))
+			}
+		}
+		allowed := ""
+		if !r.Allowed {
+			allowed = " ⛔"
+		}
+		lines = append(lines, fmt.Sprintf("- %s %s %s%s · %s · %s", r.At.Local().Format("01-02 15:04"), r.Actor, r.Action, allowed, r.Scope, strings.Join(parts, ", ")))
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
+	c, err := b.led.Counts(ctx)
+	if err != nil {
+		return "", err
+	}
+	loc := b.cfg.Locale
+	conn := say(loc, "down")
+	if b.status() {
+		conn = say(loc, "up")
+	}
+	return say(loc, "status", conn, c.Total(), c[ledger.Pending], c[ledger.Recalling], c[ledger.RecallFailed]), nil
+}

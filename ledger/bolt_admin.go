@@ -1,0 +1,264 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func tempKey(ns, id string) []byte { return append(append([]byte(ns), 0), id...) }
+
+// ClaimOnce reports whether id is claimed in ns for the first time.
+func (s *Bolt) ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error) {
+	first := false
+	err := s.update(func(tx *bolt.Tx) error {
+		first = false
+		b := tx.Bucket(bTemp)
+		k := tempKey(ns, id)
+		now := s.now()
+		if v := b.Get(k); len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+			return nil
+		}
+		first = true
+		return b.Put(k, be64(uint64(now.Add(ttl).UnixNano())))
+	})
+	return first, err
+}
+
+// PutTemp stores a value for ttl.
+func (s *Bolt) PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error {
+	return s.update(func(tx *bolt.Tx) error {
+		v := append(be64(uint64(s.now().Add(ttl).UnixNano())), value...)
+		return tx.Bucket(bTemp).Put(tempKey(ns, id), v)
+	})
+}
+
+// TakeTemp returns a live value and deletes it.
+func (s *Bolt) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error) {
+	var out []byte
+	var ok bool
+	err := s.update(func(tx *bolt.Tx) error {
+		out, ok = nil, false
+		b := tx.Bucket(bTemp)
+		k := tempKey(ns, id)
+		v := b.Get(k)
+		if len(v) < 8 {
+			return nil
+		}
+		if int64(binary.BigEndian.Uint64(v)) > s.now().UnixNano() {
+			out, ok = append([]byte(nil), v[8:]...), true
+		}
+		return b.Delete(k)
+	})
+	return out, ok, err
+}
+
+// AppendAudit appends a record to the audit trail.
+func (s *Bolt) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+	if r.At.IsZero() {
+		r.At = s.now()
+	}
+	var out AuditRecord
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAudit)
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		r := r
+		r.ID = id
+		v, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		out = r
+		return b.Put(be64(id), v)
+	})
+	return out, err
+}
+
+// Audit returns the newest records first.
+func (s *Bolt) Audit(ctx context.Context, limit int) ([]AuditRecord, error) {
+	limit = limitOr(limit, 20)
+	var out []AuditRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bAudit).Cursor()
+		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
+			var r AuditRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("ledger: corrupt audit record %x: %w", k, err)
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// pruneStep is how many records one prune transaction deletes: small, so
+// that a writer waits at most one short transaction.
+const pruneStep = 500
+
+// Prune deletes what is older than cutoff, pruneStep records at a time.
+func (s *Bolt) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, more := 0, false
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			n, more = 0, false
+			c := tx.Bucket(bEntries).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.First() {
+				e, err := decodeEntry(v)
+				if err != nil {
+					return err
+				}
+				if !e.SentAt.Before(cutoff) {
+					return nil
+				}
+				if n == pruneStep {
+					more = true
+					return nil
+				}
+				if err := deleteEntry(tx, e); err != nil {
+					return err
+				}
+				n++
+			}
+			return nil
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("ledger prune: %w", err)
+		}
+		if !more {
+			break
+		}
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		a := tx.Bucket(bAudit).Cursor()
+		for k, v := a.First(); k != nil; k, v = a.First() {
+			var r AuditRecord
+			if json.Unmarshal(v, &r) == nil && !r.At.Before(cutoff) {
+				break
+			}
+			if err := a.Delete(); err != nil {
+				return err
+			}
+		}
+		t := tx.Bucket(bTemp).Cursor()
+		now := uint64(s.now().UnixNano())
+		for k, v := t.First(); k != nil; k, v = t.Next() {
+			if len(v) < 8 || binary.BigEndian.Uint64(v) <= now {
+				if err := t.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return total, err
+}
+
+func deleteEntry(tx *bolt.Tx, e Entry) error {
+	dels := []struct {
+		b []byte
+		k []byte
+	}{
+		{bEntries, be64(e.ID)},
+		{bChats, idKey(e.Chat.Key(), e.ID)},
+	}
+	if e.ProcessQueryKey != "" {
+		dels = append(dels, struct{ b, k []byte }{bKeys, []byte(e.ProcessQueryKey)})
+	}
+	if e.BatchID != "" {
+		dels = append(dels, struct{ b, k []byte }{bBatches, idKey(e.BatchID, e.ID)})
+	}
+	if !e.ExpiresAt.IsZero() {
+		dels = append(dels, struct{ b, k []byte }{bExpiries, expiryKey(e.ExpiresAt, e.ID)})
+	}
+	if tracked(e.State) {
+		dels = append(dels, struct{ b, k []byte }{bStates, idKey(string(e.State), e.ID)})
+	}
+	for _, d := range dels {
+		if err := tx.Bucket(d.b).Delete(d.k); err != nil {
+			return err
+		}
+	}
+	return bump(tx, e.State, -1)
+}
+
+// Check runs bbolt's own consistency check, then verifies that every entry
+// decodes and that the indexes and counters agree with the entries.
+func (s *Bolt) Check(ctx context.Context) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("ledger %s: bbolt check: %w", s.path, errors.Join(errs...))
+		}
+		counts := Counts{}
+		var chatIdx, keyIdx int
+		err := tx.Bucket(bEntries).ForEach(func(k, v []byte) error {
+			e, err := decodeEntry(v)
+			if err != nil {
+				return fmt.Errorf("entry %x: %w", k, err)
+			}
+			if e.ID != binary.BigEndian.Uint64(k) {
+				return fmt.Errorf("entry %x carries id %d", k, e.ID)
+			}
+			counts[e.State]++
+			if _, ok := hasKey(tx.Bucket(bChats), idKey(e.Chat.Key(), e.ID)); !ok {
+				return fmt.Errorf("entry %d missing from its chat index", e.ID)
+			}
+			if e.ProcessQueryKey != "" {
+				v := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey))
+				if len(v) < 8 || binary.BigEndian.Uint64(v) != e.ID {
+					return fmt.Errorf("entry %d missing from the key index", e.ID)
+				}
+				if covered, err := keyEntry(tx, v); err != nil || covered != e {
+					return fmt.Errorf("entry %d differs from its copy in the key index", e.ID)
+				}
+				keyIdx++
+			}
+			chatIdx++
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("ledger %s: %w", s.path, err)
+		}
+		if n := tx.Bucket(bChats).Stats().KeyN; n != chatIdx {
+			return fmt.Errorf("ledger %s: chat index has %d entries for %d entries", s.path, n, chatIdx)
+		}
+		if n := tx.Bucket(bKeys).Stats().KeyN; n != keyIdx {
+			return fmt.Errorf("ledger %s: key index has %d keys for %d sent entries", s.path, n, keyIdx)
+		}
+		for _, st := range States {
+			var stored int64
+			if v := tx.Bucket(bCounts).Get([]byte(st)); len(v) == 8 {
+				stored = int64(binary.BigEndian.Uint64(v))
+			}
+			if stored != counts[st] {
+				return fmt.Errorf("ledger %s: counter %s is %d, entries say %d", s.path, st, stored, counts[st])
+			}
+		}
+		return nil
+	})
+}
+
+// hasKey reports whether k is present, also when its value is empty (Get
+// returns nil for both an absent key and a nil value).
+func hasKey(b *bolt.Bucket, k []byte) ([]byte, bool) {
+	ck, v := b.Cursor().Seek(k)
+	return v, bytes.Equal(ck, k)
+}

@@ -1,0 +1,173 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ClaimOnce reports whether id is claimed in ns for the first time.
+func (s *Redis) ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error) {
+	return s.c.SetNX(ctx, s.k("t", ns, id), "1", ttl).Result()
+}
+
+// PutTemp stores a value for ttl.
+func (s *Redis) PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error {
+	return s.c.Set(ctx, s.k("t", ns, id), value, ttl).Err()
+}
+
+// TakeTemp returns a live value and deletes it.
+func (s *Redis) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error) {
+	b, err := s.c.GetDel(ctx, s.k("t", ns, id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, false, nil
+	}
+	return b, err == nil, err
+}
+
+// AppendAudit appends a record to the audit trail.
+func (s *Redis) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	id, err := s.c.Incr(ctx, s.k("a", "seq")).Uint64()
+	if err != nil {
+		return AuditRecord{}, err
+	}
+	r.ID = id
+	b, err := json.Marshal(r)
+	if err != nil {
+		return AuditRecord{}, err
+	}
+	err = s.c.ZAdd(ctx, s.k("a"), redis.Z{Score: float64(id), Member: b}).Err()
+	return r, err
+}
+
+// Audit returns the newest records first.
+func (s *Redis) Audit(ctx context.Context, limit int) ([]AuditRecord, error) {
+	vals, err := s.c.ZRevRange(ctx, s.k("a"), 0, int64(limitOr(limit, 20))-1).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AuditRecord, 0, len(vals))
+	for _, v := range vals {
+		var r AuditRecord
+		if err := json.Unmarshal([]byte(v), &r); err != nil {
+			return nil, fmt.Errorf("ledger: corrupt audit record: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Prune deletes what is older than cutoff, pruneStep entries at a time.
+// Temporary values expire by themselves (Redis TTLs).
+func (s *Redis) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	total := 0
+	max := "(" + strconv.FormatInt(cutoff.UnixMilli(), 10)
+	for {
+		members, err := s.c.ZRangeByScore(ctx, s.k("all"), &redis.ZRangeBy{Min: "-inf", Max: max, Count: pruneStep}).Result()
+		if err != nil {
+			return total, err
+		}
+		if len(members) == 0 {
+			break
+		}
+		for _, id := range ids(members) {
+			err := s.optimistic(ctx, func(tx *redis.Tx) error {
+				e, err := s.get(ctx, tx, id)
+				if errors.Is(err, ErrNotFound) {
+					return tx.ZRem(ctx, s.k("all"), strconv.FormatUint(id, 10)).Err()
+				}
+				if err != nil {
+					return err
+				}
+				_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+					s.queueDelete(ctx, p, e)
+					return nil
+				})
+				return err
+			}, s.ek(id))
+			if err != nil {
+				return total, fmt.Errorf("ledger prune: %w", err)
+			}
+			total++
+		}
+	}
+	// Audit records are scored by id; drop those written before cutoff.
+	vals, err := s.c.ZRangeWithScores(ctx, s.k("a"), 0, pruneStep).Result()
+	if err != nil {
+		return total, err
+	}
+	for _, z := range vals {
+		var r AuditRecord
+		if m, ok := z.Member.(string); ok && json.Unmarshal([]byte(m), &r) == nil && r.At.Before(cutoff) {
+			s.c.ZRem(ctx, s.k("a"), m)
+		}
+	}
+	return total, nil
+}
+
+func (s *Redis) queueDelete(ctx context.Context, p redis.Pipeliner, e Entry) {
+	m := strconv.FormatUint(e.ID, 10)
+	p.Del(ctx, s.ek(e.ID))
+	p.ZRem(ctx, s.k("c", e.Chat.Key()), m)
+	p.ZRem(ctx, s.k("all"), m)
+	if e.ProcessQueryKey != "" {
+		p.Del(ctx, s.k("k", e.ProcessQueryKey))
+	}
+	if e.BatchID != "" {
+		p.ZRem(ctx, s.k("b", e.BatchID), m)
+	}
+	p.ZRem(ctx, s.k("x"), m)
+	if tracked(e.State) {
+		p.SRem(ctx, s.k("s", string(e.State)), m)
+	}
+	p.HIncrBy(ctx, s.k("n"), string(e.State), -1)
+}
+
+// Check verifies that every entry decodes and that indexes and counters
+// agree with the entries.
+func (s *Redis) Check(ctx context.Context) error {
+	members, err := s.c.ZRange(ctx, s.k("all"), 0, -1).Result()
+	if err != nil {
+		return err
+	}
+	counts := Counts{}
+	list := ids(members)
+	for i := 0; i < len(list); i += 1000 {
+		found, missing, err := s.mget(ctx, s.c, list[i:min(i+1000, len(list))])
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("ledger redis: index lists entry %d, which is missing", missing[0])
+		}
+		for _, e := range found {
+			counts[e.State]++
+			if _, err := s.c.ZScore(ctx, s.k("c", e.Chat.Key()), strconv.FormatUint(e.ID, 10)).Result(); err != nil {
+				return fmt.Errorf("ledger redis: entry %d missing from its chat index", e.ID)
+			}
+			if e.ProcessQueryKey != "" {
+				if id, err := s.c.Get(ctx, s.k("k", e.ProcessQueryKey)).Uint64(); err != nil || id != e.ID {
+					return fmt.Errorf("ledger redis: entry %d missing from the key index", e.ID)
+				}
+			}
+		}
+	}
+	stored, err := s.Counts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, st := range States {
+		if stored[st] != counts[st] {
+			return fmt.Errorf("ledger redis: counter %s is %d, entries say %d", st, stored[st], counts[st])
+		}
+	}
+	return nil
+}
