@@ -23,6 +23,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.DurationVar(&o.RecallWindow, "recall-window", 24*time.Hour, "how long messages stay recallable")
 	fs.DurationVar(&o.PingInterval, "ping-interval", 30*time.Second, "SYSTEM ping cadence (0: never)")
 	fs.IntVar(&o.QPS, "qps", 20, "calls per second per app and API (-1: unlimited)")
+	fs.IntVar(&o.MaxCalls, "max-calls", 100_000, "recorded calls kept for /sim/v1/calls (oldest dropped)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -232,6 +232,9 @@ func (s *Server) record(e *exchange) {
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
+	if m := s.opts.MaxCalls; m > 0 && len(s.calls) > m {
+		s.calls = append(s.calls[:0], s.calls[len(s.calls)-m:]...)
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 }

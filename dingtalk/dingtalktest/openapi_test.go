@@ -367,3 +367,13 @@ func TestCallsAreRecordedWithoutSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxCallsKeepsTheNewest(t *testing.T) {
+	srv := newServer(t, dingtalktest.Options{MaxCalls: 3})
+	for range 5 {
+		accessToken(t, srv)
+	}
+	if calls := srv.Calls(); len(calls) != 3 || srv.CountCalls(dingtalktest.PathAccessToken) != 3 {
+		t.Errorf("%d calls kept, want 3", len(calls))
+	}
+}

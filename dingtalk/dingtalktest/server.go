@@ -86,6 +86,10 @@ type Options struct {
 	// platform); default false.
 	RecallAlreadyRecalledSucceeds bool
 
+	// MaxCalls bounds the recorded calls (oldest dropped first) for a
+	// long-running sim; default 0, unbounded.
+	MaxCalls int
+
 	// Now is the clock; default time.Now. Advance shifts it.
 	Now func() time.Time
 	// Logf, when set, receives one line per notable event.
