@@ -196,3 +196,47 @@ func TestKeyIndexHoldingOnlyAnID(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPruneAlongsideWriters prunes thousands of old entries while writers
+// append: pruning works in transactions of pruneStep entries, so the
+// writers' appends interleave with it, and the store stays consistent.
+func TestPruneAlongsideWriters(t *testing.T) {
+	s, _ := Open(filepath.Join(t.TempDir(), "l.db"), BoltOptions{})
+	defer s.Close()
+	ctx := context.Background()
+	old := time.Now().Add(-60 * 24 * time.Hour)
+	_ = s.db.Update(func(tx *bolt.Tx) error {
+		for i := range 3 * pruneStep {
+			id, _ := tx.Bucket(bEntries).NextSequence()
+			e := Entry{ID: id, Chat: chatA, SentAt: old.Add(time.Duration(i)), State: Sent, ProcessQueryKey: fmt.Sprint("old", i), UpdatedAt: old}
+			if err := putEntry(tx, e); err != nil {
+				return err
+			}
+			_ = tx.Bucket(bChats).Put(idKey(e.Chat.Key(), id), nil)
+		}
+		return bump(tx, Sent, 3*pruneStep)
+	})
+	done := make(chan struct{})
+	var appended int
+	go func() {
+		defer close(done)
+		for range 200 {
+			if _, err := s.Append(ctx, Entry{Chat: chatB, MsgKey: "sampleText"}); err != nil {
+				t.Error(err)
+				return
+			}
+			appended++
+		}
+	}()
+	n, err := s.Prune(ctx, time.Now().Add(-30*24*time.Hour))
+	<-done
+	if err != nil || n != 3*pruneStep {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	if c, _ := s.Counts(ctx); c.Total() != int64(appended) || c[Pending] != 200 {
+		t.Errorf("counts %v after pruning, %d appended", c, appended)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}
