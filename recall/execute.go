@@ -3,7 +3,6 @@ package recall
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -116,6 +115,7 @@ func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
 	}
 	calls := 0
 	var lastErr error
+	keyReason := map[string]string{} // a key's last per-key failure, while it is retried
 	for attempt := 0; len(todo) > 0; attempt++ {
 		if attempt > 0 {
 			if attempt >= e.cfg.MaxAttempts || e.wait(ctx, attempt, lastErr) != nil {
@@ -139,15 +139,19 @@ func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
 			break
 		}
 		var retry []string
-		done := map[string]bool{}
+		asked := make(map[string]bool, len(todo))
+		for _, k := range todo {
+			asked[k] = true
+		}
 		for _, k := range res.Recalled {
-			if _, ok := byKey[k]; ok && !done[k] {
+			if asked[k] { // only keys this call carried, each once
 				settle(k, Recalled, "")
-				done[k] = true
+				delete(asked, k)
 			}
 		}
+		lastErr = nil
 		for _, k := range todo {
-			if done[k] {
+			if !asked[k] {
 				continue
 			}
 			reason, ok := res.Failed[k]
@@ -157,7 +161,7 @@ func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
 				settle(k, Failed, reason)
 			case dingtalk.RetryableReason(reason):
 				retry = append(retry, k)
-				lastErr = fmt.Errorf("per-key %s", reason)
+				keyReason[k] = reason
 			case reason == "EXPIRED" || e.cfg.Now().Sub(byKey[k].SentAt) > e.cfg.Window:
 				settle(k, TooOld, reason)
 			default:
@@ -170,10 +174,12 @@ func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
 	// transiently, or the context ended before it could be made.
 	for _, k := range todo {
 		switch {
-		case lastErr == nil:
-			settle(k, NotAttempted, "cancelled before the call")
-		default:
+		case lastErr != nil: // the last call failed as a whole
 			settle(k, Failed, failReason(lastErr))
+		case keyReason[k] != "": // the last answer failed this key
+			settle(k, Failed, keyReason[k])
+		default:
+			settle(k, NotAttempted, "cancelled before the call")
 		}
 	}
 	e.record(ctx, items)

@@ -377,3 +377,19 @@ func TestBroadcastAndRecallTheBatch(t *testing.T) {
 		t.Errorf("batch recall: %s, %v", r.Summary("en"), err)
 	}
 }
+
+func TestPerKeyFailureOutlastingRetriesKeepsItsReason(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 2)
+	f.srv.FailKey(es[0].ProcessQueryKey, "SYSTEM_ERROR", 100)
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 2}})
+	if err != nil || r.Count(recall.Recalled) != 1 || r.Count(recall.Failed) != 1 {
+		t.Fatalf("%s, %v", r.Summary("en"), err)
+	}
+	if it := r.With(recall.Failed)[0]; it.Reason != "SYSTEM_ERROR" {
+		t.Errorf("reason %q, want DingTalk's own SYSTEM_ERROR", it.Reason)
+	}
+	if got := dingtalk.Explain(r.With(recall.Failed)[0].Reason, "en"); got != "a DingTalk system error" {
+		t.Errorf("explained as %q", got)
+	}
+}
