@@ -613,3 +613,23 @@ func TestEveryCommandForm(t *testing.T) {
 		t.Errorf("group: %q", reply)
 	}
 }
+
+// TestChineseReplies: the default locale answers in Chinese, usage errors
+// included.
+func TestChineseReplies(t *testing.T) {
+	h := start(t, dingtalktest.Options{}, func(c *Config) { c.Locale = "zh" })
+	h.notify(2)
+	for text, want := range map[string]string{
+		"/recall last 0":    `"0" 不是有效的消息条数（至少 1）`,
+		"/撤回 最近 2":          "2 条：2 条已撤回",
+		"/frobnicate":       "未知命令 /frobnicate",
+		"/recall batch b-x": "批次 b-x 下没有发送记录",
+	} {
+		if reply := h.say(admin, text); !strings.Contains(reply, want) {
+			t.Errorf("%q -> %q, want %q", text, reply, want)
+		}
+	}
+	if reply := h.say(stranger, "/recall last 1"); !strings.Contains(reply, "只有管理员可以撤回") {
+		t.Errorf("refusal: %q", reply)
+	}
+}

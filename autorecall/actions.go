@@ -50,7 +50,7 @@ func (s *Service) Replace(ctx context.Context, key string, m dingtalk.Message, a
 // found a mistake, with the reason on the record.
 func (s *Service) Retract(ctx context.Context, key, reason, actor string) (*recall.Receipt, error) {
 	if reason == "" {
-		return nil, &recall.SelectionError{Msg: "a retraction needs a reason"}
+		return nil, &recall.SelectionError{Msg: "a retraction needs a reason", Zh: "撤回需要说明原因"}
 	}
 	if _, err := s.led.ByKey(ctx, key); err != nil {
 		return nil, err

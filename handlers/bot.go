@@ -179,7 +179,7 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case errors.Is(err, ErrNotACommand):
 		return say(loc, "not.command"), "none", "not_command"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", ue.Msg), "none", "usage"
+		return say(loc, "unknown", ue.In(loc)), "none", "usage"
 	}
 	req.cmd = cmd
 	if adminOnly[cmd.Verb] && !b.isAdmin(req.msg.SenderStaffID) {
@@ -187,11 +187,14 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 		return say(loc, "denied"), cmd.Verb, "denied"
 	}
 	reply, err = b.verbs[cmd.Verb](ctx, req)
+	var se *recall.SelectionError
 	switch {
 	case err == nil:
 		return reply, cmd.Verb, "ok"
-	case recall.IsSelectionError(err), errors.As(err, &ue):
-		return say(loc, "unknown", err.Error()), cmd.Verb, "usage"
+	case errors.As(err, &ue):
+		return say(loc, "unknown", ue.In(loc)), cmd.Verb, "usage"
+	case errors.As(err, &se):
+		return say(loc, "unknown", se.In(loc)), cmd.Verb, "usage"
 	}
 	log.Error("command failed", zap.String("verb", string(cmd.Verb)), zap.Error(err))
 	return say(loc, "internal", req.msg.MsgID), cmd.Verb, "error"

@@ -39,13 +39,13 @@ func (b *Bot) selection(ctx context.Context, req *request) (recall.Selection, er
 			}
 		}
 		if !found {
-			return recall.Selection{}, &UsageError{say(b.cfg.Locale, "no.chat", c.In)}
+			return recall.Selection{}, &UsageError{Msg: say("en", "no.chat", c.In), Zh: say("zh", "no.chat", c.In)}
 		}
 	}
 	switch {
 	case c.Last > 0:
 		if c.Last > b.cfg.MaxLast {
-			return recall.Selection{}, &UsageError{say(b.cfg.Locale, "max.last", b.cfg.MaxLast)}
+			return recall.Selection{}, &UsageError{Msg: say("en", "max.last", b.cfg.MaxLast), Zh: say("zh", "max.last", b.cfg.MaxLast)}
 		}
 		return recall.Selection{Chat: chat, Last: c.Last}, nil
 	case c.Since > 0:

@@ -49,10 +49,26 @@ type Command struct {
 func (c Command) CrossChat() bool { return c.In != "" || c.To != "" || c.BatchID != "" }
 
 // UsageError is a command that could not be understood; its message is
-// shown to the user verbatim.
-type UsageError struct{ Msg string }
+// shown to the user verbatim, in the bot's language.
+type UsageError struct {
+	Msg string // English
+	Zh  string // Chinese; "" falls back to Msg
+}
 
 func (e *UsageError) Error() string { return e.Msg }
+
+// In returns the message in locale ("en", or Chinese otherwise).
+func (e *UsageError) In(locale string) string {
+	if locale != "en" && e.Zh != "" {
+		return e.Zh
+	}
+	return e.Msg
+}
+
+// usage builds a UsageError from an English and a Chinese format.
+func usage(en, zh string, args ...any) *UsageError {
+	return &UsageError{Msg: fmt.Sprintf(en, args...), Zh: fmt.Sprintf(zh, args...)}
+}
 
 // ErrNotACommand is text that is not a command at all.
 var ErrNotACommand = errors.New("not a command")
@@ -87,7 +103,7 @@ const maxCommandLen = 4096
 // a *UsageError saying why.
 func Parse(text string) (Command, error) {
 	if len(text) > maxCommandLen {
-		return Command{}, &UsageError{"the command is too long"}
+		return Command{}, usage("the command is too long", "命令太长")
 	}
 	name := commandWord(text) // "@recallbot /recall last 5" too
 	if name == "" {
@@ -99,7 +115,7 @@ func Parse(text string) (Command, error) {
 	}
 	v, ok := verbs[name]
 	if !ok {
-		return Command{}, &UsageError{fmt.Sprintf("unknown command /%s", name)}
+		return Command{}, usage("unknown command /%s", "未知命令 /%s", name)
 	}
 	cmd := Command{Verb: v, DryRun: name == "preview" || name == "预览"}
 	args := fields[1:]
@@ -108,7 +124,7 @@ func Parse(text string) (Command, error) {
 		return cmd, nil
 	case VerbSent, VerbAudit:
 		if len(args) > 1 {
-			return Command{}, &UsageError{fmt.Sprintf("/%s takes at most one number", name)}
+			return Command{}, usage("/%s takes at most one number", "/%s 最多带一个数字", name)
 		}
 		if len(args) == 1 {
 			n, err := count(args[0])
@@ -120,7 +136,7 @@ func Parse(text string) (Command, error) {
 		return cmd, nil
 	case VerbConfirm:
 		if len(args) != 1 {
-			return Command{}, &UsageError{"/confirm takes the code from the preview, e.g. /confirm 4821"}
+			return Command{}, usage("/confirm takes the code from the preview, e.g. /confirm 4821", "/confirm 后面跟预览中的确认码，例如 /confirm 4821")
 		}
 		cmd.Code = strings.ToUpper(args[0])
 		return cmd, nil
@@ -137,7 +153,7 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 			cmd.DryRun = true
 		case wordIn[a] || wordTo[a]:
 			if i+1 >= len(args) || !idShape.MatchString(args[i+1]) {
-				return Command{}, &UsageError{fmt.Sprintf("%q needs a conversation or staff id after it", args[i])}
+				return Command{}, usage("%q needs a conversation or staff id after it", "%q 后面需要会话 ID 或员工 ID", args[i])
 			}
 			if wordIn[a] {
 				cmd.In = args[i+1]
@@ -150,16 +166,16 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		}
 	}
 	if cmd.In != "" && cmd.To != "" {
-		return Command{}, &UsageError{`use "in CONVERSATION" or "to STAFF_ID", not both`}
+		return Command{}, usage(`use "in CONVERSATION" or "to STAFF_ID", not both`, "in 会话ID 与 to 员工ID 只能用一个")
 	}
 	if len(rest) == 0 {
-		return Command{}, &UsageError{"say what to recall: /recall last 5, /recall since 30m, /recall batch ID or /recall KEY"}
+		return Command{}, usage("say what to recall: /recall last 5, /recall since 30m, /recall batch ID or /recall KEY", "请说明撤回哪些消息：/recall last 5、/recall since 30m、/recall batch 批次ID 或 /recall 消息ID")
 	}
 	head := strings.ToLower(rest[0])
 	switch {
 	case wordLast[head]:
 		if len(rest) != 2 {
-			return Command{}, &UsageError{"/recall last takes one number, e.g. /recall last 5"}
+			return Command{}, usage("/recall last takes one number, e.g. /recall last 5", "/recall last 后面跟一个数字，例如 /recall last 5")
 		}
 		n, err := count(rest[1])
 		if err != nil {
@@ -168,7 +184,7 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		cmd.Last = n
 	case wordSince[head]:
 		if len(rest) != 2 {
-			return Command{}, &UsageError{"/recall since takes one duration, e.g. /recall since 30m"}
+			return Command{}, usage("/recall since takes one duration, e.g. /recall since 30m", "/recall since 后面跟一个时长，例如 /recall since 30m")
 		}
 		d, err := duration(rest[1])
 		if err != nil {
@@ -177,27 +193,27 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		cmd.Since = d
 	case wordBatch[head]:
 		if len(rest) != 2 || !idShape.MatchString(rest[1]) {
-			return Command{}, &UsageError{"/recall batch takes one batch id"}
+			return Command{}, usage("/recall batch takes one batch id", "/recall batch 后面跟一个批次 ID")
 		}
 		cmd.BatchID = rest[1]
 	default:
 		if n, err := strconv.Atoi(head); err == nil && len(rest) == 1 { // "/撤回 5"
 			if n < 1 {
-				return Command{}, &UsageError{"the number of messages must be at least 1"}
+				return Command{}, usage("the number of messages must be at least 1", "消息条数至少为 1")
 			}
 			cmd.Last = n
 			break
 		}
 		for _, k := range rest {
 			if !keyShape.MatchString(k) {
-				return Command{}, &UsageError{fmt.Sprintf("%q is not a message key; try /recall last 5", k)}
+				return Command{}, usage("%q is not a message key; try /recall last 5", "%q 不是消息 ID；试试 /recall last 5", k)
 			}
 			cmd.Keys = append(cmd.Keys, k)
 		}
 	}
 	if cmd.In != "" || cmd.To != "" {
 		if cmd.BatchID != "" || len(cmd.Keys) > 0 {
-			return Command{}, &UsageError{`"in" and "to" go with last N or since, not with keys or a batch`}
+			return Command{}, usage(`"in" and "to" go with last N or since, not with keys or a batch`, "in 和 to 只能与 last N 或 since 一起使用")
 		}
 	}
 	return cmd, nil
@@ -220,7 +236,7 @@ func commandWord(text string) string {
 func count(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return 0, &UsageError{fmt.Sprintf("%q is not a number of messages (1 or more)", s)}
+		return 0, usage("%q is not a number of messages (1 or more)", "%q 不是有效的消息条数（至少 1）", s)
 	}
 	return n, nil
 }
@@ -240,7 +256,7 @@ func duration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil || d <= 0 {
-		return 0, &UsageError{fmt.Sprintf("%q is not a duration such as 30m or 2h", s)}
+		return 0, usage("%q is not a duration such as 30m or 2h", "%q 不是有效时长，例如 30m 或 2h", s)
 	}
 	return d, nil
 }

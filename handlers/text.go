@@ -12,7 +12,7 @@ var texts = map[string][2]string{
 		"\n\n管理员命令：\n- `/recall last 5` 撤回本会话中机器人最近 5 条消息（也可 `/撤回 最近 5`）\n- `/recall since 30m` 撤回最近 30 分钟内的消息\n- `/recall batch 批次ID` 撤回一次群发的全部消息\n- `/recall 消息ID …` 按 processQueryKey 撤回\n- `/recall last 5 in 会话ID` 或 `to 员工ID`：其他会话\n- 加 `--dry-run` 或用 `/preview …` 只预览不撤回\n- `/confirm 确认码` 确认大批量或跨会话撤回（%s 内有效）\n- `/audit [N]` 查看撤回审计记录",
 		"\n\nAdmin commands:\n- `/recall last 5` recall the bot's last 5 messages in this chat\n- `/recall since 30m` recall what it sent in the last 30 minutes\n- `/recall batch BATCH_ID` recall one broadcast everywhere\n- `/recall KEY …` recall by processQueryKey\n- `/recall last 5 in CONVERSATION_ID` or `to STAFF_ID`: another chat\n- add `--dry-run`, or use `/preview …`, to see without recalling\n- `/confirm CODE` confirms a large or cross-chat recall (valid %s)\n- `/audit [N]` the recall audit trail",
 	},
-	"unknown":      {"无法识别的命令：%s。发送 `/help` 查看可用命令。", "I did not understand that: %s. Send `/help` for the commands."},
+	"unknown":      {"命令有误：%s。发送 `/help` 查看用法。", "That did not work: %s. Send `/help` for the commands."},
 	"not.command":  {"我只处理以 / 开头的命令。发送 `/help` 查看可用命令。", "I only handle commands that start with /. Send `/help` for the list."},
 	"not.text":     {"我只能处理文字命令。发送 `/help` 查看可用命令。", "I can only read text commands. Send `/help` for the list."},
 	"denied":       {"抱歉，只有管理员可以撤回消息或查看审计记录。本次尝试已记录。", "Sorry, only admins may recall messages or read the audit trail. This attempt has been recorded."},

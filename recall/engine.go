@@ -214,7 +214,7 @@ func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []st
 	case s.BatchID != "":
 		es, err := e.led.Batch(ctx, s.BatchID)
 		if err == nil && len(es) == 0 {
-			return nil, nil, &SelectionError{fmt.Sprintf("no messages were sent under batch %s", s.BatchID)}
+			return nil, nil, &SelectionError{Msg: fmt.Sprintf("no messages were sent under batch %s", s.BatchID), Zh: fmt.Sprintf("批次 %s 下没有发送记录", s.BatchID)}
 		}
 		return es, nil, err
 	default:

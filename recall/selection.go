@@ -24,12 +24,23 @@ type Selection struct {
 }
 
 // SelectionError is a selection that cannot be carried out, in words.
-type SelectionError struct{ Msg string }
+type SelectionError struct {
+	Msg string // English
+	Zh  string // Chinese; "" falls back to Msg
+}
 
 func (e *SelectionError) Error() string { return e.Msg }
 
+// In returns the message in locale ("en", or Chinese otherwise).
+func (e *SelectionError) In(locale string) string {
+	if locale != "en" && e.Zh != "" {
+		return e.Zh
+	}
+	return e.Msg
+}
+
 // ErrEmptySelection is a selection that selects nothing at all.
-var ErrEmptySelection = &SelectionError{"the selection is empty: give keys, last N in a chat, a time, or a batch id"}
+var ErrEmptySelection = &SelectionError{Msg: "the selection is empty: give keys, last N in a chat, a time, or a batch id", Zh: "没有选择任何消息：请给出消息 ID、最近 N 条、时间或批次 ID"}
 
 func (s Selection) validate(max int) error {
 	set := 0
@@ -42,17 +53,17 @@ func (s Selection) validate(max int) error {
 	case set == 0:
 		return ErrEmptySelection
 	case set > 1:
-		return &SelectionError{"give one of keys, last N, since, batch id or ids, not several"}
+		return &SelectionError{Msg: "give one of keys, last N, since, batch id or ids, not several", Zh: "消息 ID、最近 N 条、时间、批次只能选一种"}
 	case s.Last < 0:
-		return &SelectionError{fmt.Sprintf("last %d: N must be a positive number", s.Last)}
+		return &SelectionError{Msg: fmt.Sprintf("last %d: N must be a positive number", s.Last), Zh: fmt.Sprintf("最近 %d 条：N 必须是正数", s.Last)}
 	case s.Last > max || len(s.Keys) > max || len(s.IDs) > max:
-		return &SelectionError{fmt.Sprintf("at most %d messages can be recalled at once", max)}
+		return &SelectionError{Msg: fmt.Sprintf("at most %d messages can be recalled at once", max), Zh: fmt.Sprintf("一次最多撤回 %d 条", max)}
 	case (s.Last != 0 || !s.Since.IsZero()) && s.Chat.Validate() != nil:
-		return &SelectionError{"last N and since need a chat: " + s.Chat.Validate().Error()}
+		return &SelectionError{Msg: "last N and since need a chat: " + s.Chat.Validate().Error(), Zh: "最近 N 条和按时间撤回需要指定会话"}
 	}
 	for _, k := range s.Keys {
 		if strings.TrimSpace(k) == "" {
-			return &SelectionError{"an empty key was given"}
+			return &SelectionError{Msg: "an empty key was given", Zh: "消息 ID 不能为空"}
 		}
 	}
 	return nil
