@@ -161,6 +161,16 @@ func (h *harness) say(who, text string) string {
 	return rs[len(rs)-1].Text
 }
 
+// loggedDuplicate reports whether the bot logged msgID as a duplicate.
+func (h *harness) loggedDuplicate(msgID string) bool {
+	for _, line := range strings.Split(h.logs.String(), "\n") {
+		if strings.Contains(line, "duplicate delivery ignored") && strings.Contains(line, msgID) {
+			return true
+		}
+	}
+	return false
+}
+
 func (h *harness) recalledCount() int {
 	n := 0
 	for _, m := range h.srv.BotMessages() {
@@ -305,6 +315,9 @@ func TestRedeliveredCommandRunsOnce(t *testing.T) {
 	if err := h.srv.WaitUntil(h.ctx(), func() bool { d, _ := h.srv.Delivery(msgID); return d.Attempts == 2 && d.ACKs == 1 }); err != nil {
 		d, _ := h.srv.Delivery(msgID)
 		t.Fatalf("delivery %+v, stream %+v: %v", d, h.srv.StreamStats(), err)
+	}
+	if err := waitFor(h.ctx(), func() bool { return h.loggedDuplicate(msgID) }); err != nil {
+		t.Fatalf("the redelivery was not recognised: %v", err)
 	}
 	h.srv.DuplicateFrames(1)
 	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, Text: "/recall last 1"}); err != nil {
@@ -631,5 +644,42 @@ func TestChineseReplies(t *testing.T) {
 	}
 	if reply := h.say(stranger, "/recall last 1"); !strings.Contains(reply, "只有管理员可以撤回") {
 		t.Errorf("refusal: %q", reply)
+	}
+}
+
+// TestRedeliveryAfterARestartRunsOnce: the command's msgId is on the ledger
+// file, so a redelivery that reaches the bot after it restarted is ignored.
+func TestRedeliveryAfterARestartRunsOnce(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.notify(2)
+	h.srv.DropACKs(1)
+	msgID, _ := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, Text: "/recall last 1"})
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(privCID)) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.app.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The same process restarts on the same ledger file.
+	log, _ := newLogger(LogConfig{Level: "info", Format: "json"}, h.logs, h.app.Config.secrets())
+	h.app = NewApp(h.app.Config, log)
+	h.app.Now = h.clock.Now
+	if err := h.app.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.RedeliverNow()
+	if err := h.srv.WaitUntil(ctx, func() bool { d, _ := h.srv.Delivery(msgID); return d.Attempts == 2 && d.ACKs == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, func() bool { return h.loggedDuplicate(msgID) }); err != nil {
+		t.Fatalf("the redelivered command was not recognised: %v", err)
+	}
+	if n := len(h.botReplies(privCID)); n != 1 {
+		t.Errorf("%d replies, want 1: the redelivered command ran again after the restart", n)
+	}
+	if n := h.recalledCount(); n != 1 {
+		t.Errorf("%d recalled, want 1", n)
 	}
 }
