@@ -229,22 +229,19 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 	}
 	lines := []string{say(loc, "audit.head", len(recs)), ""}
 	for _, r := range recs {
-		counts := map[string]int{}
-		for _, o := range r.Outcomes {
-			o, _, _ = strings.Cut(o, ":")
-			counts[o]++
-		}
-		var parts []string
-		for _, o := range []string{"recalled", "would_recall", "already_recalled", "too_old", "failed", "unknown"} {
-			if counts[o] > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d", o, counts[o]))
-			}
-		}
-		allowed := ""
+		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), r.Actor, r.Action, r.Scope)
 		if !r.Allowed {
-			allowed = " ⛔"
+			line += " ⛔"
 		}
-		lines = append(lines, fmt.Sprintf("- %s %s %s%s · %s · %s", r.At.Local().Format("01-02 15:04"), r.Actor, r.Action, allowed, r.Scope, strings.Join(parts, ", ")))
+		if len(r.Outcomes) > 0 { // the receipt's own summary, in the bot's language
+			rec := &recall.Receipt{Scope: r.Scope}
+			for _, o := range r.Outcomes {
+				o, _, _ = strings.Cut(o, ":")
+				rec.Items = append(rec.Items, recall.Item{Outcome: recall.Outcome(o)})
+			}
+			line += " · " + rec.Summary(loc)
+		}
+		lines = append(lines, line)
 	}
 	return strings.Join(lines, "\n"), nil
 }
