@@ -81,7 +81,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 	would := plan.Count(recall.WouldRecall)
 	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || req.cmd.CrossChat())
 	if req.cmd.DryRun || needsConfirm {
-		r, err := b.engine.Recall(ctx, recall.Request{Selection: sel, Actor: actor, DryRun: true})
+		r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, DryRun: true}, plan)
 		if err != nil {
 			return "", err
 		}
@@ -95,7 +95,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		}
 		return text, nil
 	}
-	r, err := b.engine.Recall(ctx, recall.Request{Selection: sel, Actor: actor})
+	r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor}, plan)
 	if err != nil {
 		return "", err
 	}

@@ -159,6 +159,15 @@ func (e *Engine) Recall(ctx context.Context, req Request) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.Execute(ctx, req, r)
+}
+
+// Execute carries out a plan that Plan made for req's selection, for a
+// caller that has looked at the plan first (the bot decides on it whether
+// to ask for a confirmation) and should not read the ledger twice. The
+// plan becomes the receipt. Entries that changed since the plan are
+// classified again when they are claimed.
+func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt, error) {
 	if req.DryRun {
 		return r, e.audit(ctx, req, r)
 	}
