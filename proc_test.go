@@ -178,6 +178,17 @@ func (p *proc) stop() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// loggedDuplicate reports whether the process logged msgID as a duplicate.
+func (p *proc) loggedDuplicate(msgID string) bool {
+	b, _ := os.ReadFile(p.log)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "duplicate delivery ignored") && strings.Contains(line, msgID) {
+			return true
+		}
+	}
+	return false
+}
+
 // api calls the process's HTTP API.
 func (p *proc) api(method, path, body string) (int, string) {
 	req, _ := http.NewRequest(method, "http://"+p.addr+path, strings.NewReader(body))

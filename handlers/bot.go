@@ -107,9 +107,16 @@ func (b *Bot) SetConnected(f func() bool) { b.status = f }
 
 // request is one command being handled.
 type request struct {
-	msg  Message
-	cmd  Command
-	chat ledger.Chat // the chat the command was typed in
+	msg      Message
+	cmd      Command
+	parseErr error
+	chat     ledger.Chat // the chat the command was typed in
+	// deferOnce: a direct recall records its msgId in the same commit as
+	// its claim (one fsync less before DingTalk is called), not up front.
+	deferOnce bool
+	claimed   bool // the msgId is recorded for this delivery
+	duplicate bool // another delivery of the msgId got there first
+	log       *zap.Logger
 }
 
 func (b *Bot) isAdmin(staffID string) bool {
@@ -120,22 +127,26 @@ func (b *Bot) isAdmin(staffID string) bool {
 var adminOnly = map[Verb]bool{VerbRecall: true, VerbConfirm: true, VerbAudit: true}
 
 // Handle runs one message: once per msgId, however often DingTalk delivers
-// it, on this instance or another sharing the ledger.
+// it, on this instance or another sharing the ledger, before or after a
+// restart.
 func (b *Bot) Handle(ctx context.Context, m Message) {
 	start := b.cfg.Now()
 	log := b.log.With(zap.String("msg_id", m.MsgID), zap.String("sender", m.SenderStaffID), zap.String("conversation", m.ConversationID))
-	first, err := b.once(ctx, m.MsgID)
-	if err != nil {
-		log.Error("command dedupe failed; not running it", zap.Error(err))
+	req := &request{msg: m, log: log}
+	if _, seen := b.seen.Get(m.MsgID); seen && m.MsgID != "" {
+		b.duplicate(req, log)
 		return
 	}
-	if !first {
-		log.Info("duplicate delivery ignored")
-		b.metrics.command("duplicate", "ignored", 0)
+	req.cmd, req.parseErr = parse(m)
+	req.deferOnce = req.parseErr == nil && req.cmd.Verb == VerbRecall && !req.cmd.DryRun && b.isAdmin(m.SenderStaffID)
+	if !req.deferOnce && !b.claim(ctx, req, log) {
 		return
 	}
-	req := &request{msg: m, chat: b.chatOf(ctx, m)}
+	req.chat = b.chatOf(ctx, m)
 	reply, verb, outcome := b.run(ctx, req, log)
+	if req.duplicate || (!req.claimed && !b.claim(ctx, req, log)) {
+		return
+	}
 	if reply != "" {
 		if _, err := b.sender.Send(ctx, req.chat, dingtalk.Markdown("recallbot", reply), recall.SendOptions{Origin: ledger.OriginCommand, Actor: m.SenderStaffID, NoGuard: true}); err != nil {
 			log.Error("reply not sent", zap.Error(err))
@@ -145,6 +156,46 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 	d := b.cfg.Now().Sub(start)
 	b.metrics.command(string(verb), outcome, d)
 	log.Info("command handled", zap.String("verb", string(verb)), zap.String("outcome", outcome), zap.Duration("took", d))
+}
+
+// parse reads a message as a command; non-text messages are errNotText.
+func parse(m Message) (Command, error) {
+	if m.MsgType != "" && m.MsgType != "text" {
+		return Command{}, errNotText
+	}
+	return Parse(m.Text)
+}
+
+var errNotText = errors.New("not a text message")
+
+// claim records the delivery's msgId and reports whether it is the first;
+// a later one is logged and dropped.
+func (b *Bot) claim(ctx context.Context, req *request, log *zap.Logger) bool {
+	first, err := b.once(ctx, req.msg.MsgID)
+	switch {
+	case err != nil:
+		log.Error("command dedupe failed; not running it", zap.Error(err))
+		return false
+	case !first:
+		b.duplicate(req, log)
+		return false
+	}
+	req.claimed = true
+	return true
+}
+
+func (b *Bot) duplicate(req *request, log *zap.Logger) {
+	req.duplicate = true
+	log.Info("duplicate delivery ignored")
+	b.metrics.command("duplicate", "ignored", 0)
+}
+
+// onceFor is the one-time record a deferred recall makes with its claim.
+func (b *Bot) onceFor(req *request) ledger.Once {
+	if !req.deferOnce || req.claimed || req.msg.MsgID == "" {
+		return ledger.Once{}
+	}
+	return ledger.Once{NS: "cmd", ID: req.msg.MsgID, TTL: b.cfg.DedupeTTL}
 }
 
 // once reports whether msgID is seen for the first time.
@@ -157,31 +208,34 @@ func (b *Bot) once(ctx context.Context, msgID string) (bool, error) {
 	}
 	first, err := b.led.ClaimOnce(ctx, "cmd", msgID, b.cfg.DedupeTTL)
 	if err == nil {
-		b.seen.SetDefault(msgID, true)
-		// No janitor goroutine (the Bot has no lifecycle to stop one):
-		// expired ids are swept every thousand commands instead.
-		if b.handled.Add(1)%1000 == 0 {
-			b.seen.DeleteExpired()
-		}
+		b.remember(msgID)
 	}
 	return first, err
+}
+
+// remember notes a msgId in the local front of the dedupe.
+func (b *Bot) remember(msgID string) {
+	b.seen.SetDefault(msgID, true)
+	// No janitor goroutine (the Bot has no lifecycle to stop one): expired
+	// ids are swept every thousand commands instead.
+	if b.handled.Add(1)%1000 == 0 {
+		b.seen.DeleteExpired()
+	}
 }
 
 // run parses, authorizes and dispatches; it returns the reply.
 func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply string, verb Verb, outcome string) {
 	loc := b.cfg.Locale
-	if req.msg.MsgType != "" && req.msg.MsgType != "text" {
-		return say(loc, "not.text"), "none", "not_text"
-	}
-	cmd, err := Parse(req.msg.Text)
+	cmd, err := req.cmd, req.parseErr
 	var ue *UsageError
 	switch {
+	case errors.Is(err, errNotText):
+		return say(loc, "not.text"), "none", "not_text"
 	case errors.Is(err, ErrNotACommand):
 		return say(loc, "not.command"), "none", "not_command"
 	case errors.As(err, &ue):
 		return say(loc, "unknown", ue.In(loc)), "none", "usage"
 	}
-	req.cmd = cmd
 	if adminOnly[cmd.Verb] && !b.isAdmin(req.msg.SenderStaffID) {
 		b.auditDenied(ctx, req, log)
 		return say(loc, "denied"), cmd.Verb, "denied"

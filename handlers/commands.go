@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -81,6 +82,9 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 	would := plan.Count(recall.WouldRecall)
 	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || req.cmd.CrossChat())
 	if req.cmd.DryRun || needsConfirm {
+		if req.deferOnce && !req.claimed && !b.claim(ctx, req, req.log) {
+			return "", nil // a repeated delivery: no second code, no reply
+		}
 		r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, DryRun: true}, plan)
 		if err != nil {
 			return "", err
@@ -95,9 +99,18 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		}
 		return text, nil
 	}
-	r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor}, plan)
+	once := b.onceFor(req)
+	r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, Once: once}, plan)
+	if errors.Is(err, recall.ErrDuplicate) {
+		b.duplicate(req, req.log)
+		return "", nil
+	}
 	if err != nil {
 		return "", err
+	}
+	if once.ID != "" {
+		req.claimed = true
+		b.remember(once.ID)
 	}
 	return b.receiptText(r), nil
 }

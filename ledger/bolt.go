@@ -341,8 +341,21 @@ func (s *Bolt) Link(ctx context.Context, oldID, newID uint64) error {
 
 // Claim moves recallable entries to recalling.
 func (s *Bolt) Claim(ctx context.Context, ids []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error) {
+	_, claimed, others, missing, err = s.ClaimFor(ctx, Once{}, ids, at)
+	return claimed, others, missing, err
+}
+
+// ClaimFor claims entries for a one-time request, in one transaction.
+func (s *Bolt) ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Time) (first bool, claimed, others []Entry, missing []uint64, err error) {
 	err = s.update(func(tx *bolt.Tx) error {
-		claimed, others, missing = nil, nil, nil
+		first, claimed, others, missing = false, nil, nil, nil
+		if once.ID != "" {
+			var err error
+			if first, err = claimTemp(tx, once, s.now()); err != nil || !first {
+				return err
+			}
+		}
+		first = true
 		for _, id := range ids {
 			old, err := getEntry(tx, id)
 			if errors.Is(err, ErrNotFound) {
@@ -367,5 +380,5 @@ func (s *Bolt) Claim(ctx context.Context, ids []uint64, at time.Time) (claimed, 
 		}
 		return nil
 	})
-	return claimed, others, missing, err
+	return first, claimed, others, missing, err
 }

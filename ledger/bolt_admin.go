@@ -17,18 +17,22 @@ func tempKey(ns, id string) []byte { return append(append([]byte(ns), 0), id...)
 // ClaimOnce reports whether id is claimed in ns for the first time.
 func (s *Bolt) ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error) {
 	first := false
-	err := s.update(func(tx *bolt.Tx) error {
-		first = false
-		b := tx.Bucket(bTemp)
-		k := tempKey(ns, id)
-		now := s.now()
-		if v := b.Get(k); len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
-			return nil
-		}
-		first = true
-		return b.Put(k, be64(uint64(now.Add(ttl).UnixNano())))
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		first, err = claimTemp(tx, Once{NS: ns, ID: id, TTL: ttl}, s.now())
+		return err
 	})
 	return first, err
+}
+
+// claimTemp records once unless a live record exists, and reports whether
+// it did.
+func claimTemp(tx *bolt.Tx, once Once, now time.Time) (bool, error) {
+	b := tx.Bucket(bTemp)
+	k := tempKey(once.NS, once.ID)
+	if v := b.Get(k); len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano() {
+		return false, nil
+	}
+	return true, b.Put(k, be64(uint64(now.Add(once.TTL).UnixNano())))
 }
 
 // PutTemp stores a value for ttl.

@@ -416,3 +416,33 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	})
 }
+
+func TestClaimFor(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		a, b := mustSend(t, s, chatA, "a"), mustSend(t, s, chatA, "b")
+		once := Once{NS: "cmd", ID: "msg-1", TTL: time.Minute}
+		first, claimed, _, _, err := s.ClaimFor(ctx, once, []uint64{a.ID}, time.Now())
+		if err != nil || !first || len(claimed) != 1 {
+			t.Fatalf("first ClaimFor = %v %v %v", first, claimed, err)
+		}
+		// The same request again (a redelivery, another instance): nothing.
+		first, claimed, _, _, err = s.ClaimFor(ctx, once, []uint64{b.ID}, time.Now())
+		if err != nil || first || len(claimed) != 0 {
+			t.Errorf("repeated ClaimFor = %v %v %v", first, claimed, err)
+		}
+		if e, _ := s.Get(ctx, b.ID); e.State != Sent {
+			t.Errorf("a repeated request claimed %d", b.ID)
+		}
+		if again, _ := s.ClaimOnce(ctx, "cmd", "msg-1", time.Minute); again {
+			t.Error("ClaimOnce did not see ClaimFor's record")
+		}
+		// No entries: only the request is recorded.
+		if first, _, _, _, err := s.ClaimFor(ctx, Once{NS: "cmd", ID: "msg-2", TTL: time.Minute}, nil, time.Now()); err != nil || !first {
+			t.Errorf("ClaimFor with no entries = %v, %v", first, err)
+		}
+		if again, _ := s.ClaimOnce(ctx, "cmd", "msg-2", time.Minute); again {
+			t.Error("the request without entries was not recorded")
+		}
+	})
+}

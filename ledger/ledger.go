@@ -148,6 +148,12 @@ type Change struct {
 	Transition
 }
 
+// Once names a one-time claim: an id in a namespace, remembered for TTL.
+type Once struct {
+	NS, ID string
+	TTL    time.Duration
+}
+
 // Query selects entries of one chat, newest first.
 type Query struct {
 	Chat Chat
@@ -214,6 +220,11 @@ type Store interface {
 	// to recalling and returns it in claimed; every other entry is returned
 	// unchanged in others. Unknown ids are in missing.
 	Claim(ctx context.Context, ids []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error)
+	// ClaimFor is Claim made on behalf of a one-time request (see
+	// ClaimOnce), recorded in the same write: a command's dedupe and its
+	// effect become durable together, in one commit. If once was claimed
+	// before, first is false and nothing is claimed.
+	ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Time) (first bool, claimed, others []Entry, missing []uint64, err error)
 
 	Get(ctx context.Context, id uint64) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)

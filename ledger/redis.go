@@ -281,21 +281,39 @@ func (s *Redis) mget(ctx context.Context, c redis.Cmdable, list []uint64) (found
 
 // Claim moves recallable entries to recalling.
 func (s *Redis) Claim(ctx context.Context, list []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error) {
-	keys := make([]string, len(list))
-	for i, id := range list {
-		keys[i] = s.ek(id)
+	_, claimed, others, missing, err = s.ClaimFor(ctx, Once{}, list, at)
+	return claimed, others, missing, err
+}
+
+// ClaimFor claims entries for a one-time request in one MULTI, watching
+// the request's record so that two instances cannot both take it.
+func (s *Redis) ClaimFor(ctx context.Context, once Once, list []uint64, at time.Time) (first bool, claimed, others []Entry, missing []uint64, err error) {
+	keys := make([]string, 0, len(list)+1)
+	for _, id := range list {
+		keys = append(keys, s.ek(id))
+	}
+	onceKey := ""
+	if once.ID != "" {
+		onceKey = s.k("t", once.NS, once.ID)
+		keys = append(keys, onceKey)
 	}
 	if len(keys) == 0 {
-		return nil, nil, nil, nil
+		return true, nil, nil, nil, nil
 	}
 	err = s.optimistic(ctx, func(tx *redis.Tx) error {
-		claimed, others = nil, nil
-		var found []Entry
-		var err error
-		found, missing, err = s.mget(ctx, tx, list)
+		first, claimed, others, missing = false, nil, nil, nil
+		if onceKey != "" {
+			n, err := tx.Exists(ctx, onceKey).Result()
+			if err != nil || n > 0 {
+				return err
+			}
+		}
+		first = true
+		found, miss, err := s.mget(ctx, tx, list)
 		if err != nil {
 			return err
 		}
+		missing = miss
 		type change struct{ old, e Entry }
 		var changes []change
 		for _, old := range found {
@@ -310,10 +328,13 @@ func (s *Redis) Claim(ctx context.Context, list []uint64, at time.Time) (claimed
 			changes = append(changes, change{old, e})
 			claimed = append(claimed, e)
 		}
-		if len(changes) == 0 {
+		if len(changes) == 0 && onceKey == "" {
 			return nil
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if onceKey != "" {
+				p.Set(ctx, onceKey, "1", once.TTL)
+			}
 			for _, c := range changes {
 				s.queueChange(ctx, p, c.old, c.e)
 			}
@@ -321,5 +342,5 @@ func (s *Redis) Claim(ctx context.Context, list []uint64, at time.Time) (claimed
 		})
 		return err
 	}, keys...)
-	return claimed, others, missing, err
+	return first, claimed, others, missing, err
 }

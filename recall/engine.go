@@ -100,7 +100,14 @@ type Request struct {
 	DryRun bool
 	// Note goes into the audit record (a reason, a rule's finding).
 	Note string
+	// Once, when its ID is set, makes the recall a one-time request (a
+	// chat command's msgId): recorded in the same write as the claim, and
+	// refused with ErrDuplicate if it was carried out before.
+	Once ledger.Once
 }
+
+// ErrDuplicate is a one-time request (Request.Once) carried out before.
+var ErrDuplicate = errors.New("this request was carried out before")
 
 // Plan resolves a selection and classifies every message: the receipt a
 // recall would produce, with WouldRecall for what it would call DingTalk
@@ -183,12 +190,15 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 			expired = append(expired, ledger.Change{ID: it.Entry.ID, Transition: ledger.Transition{To: ledger.Expired, Reason: "past the recall window", At: now}})
 		}
 	}
+	outcomes, calls, err := e.execute(ctx, candidates, now, req.Once)
+	if err != nil {
+		return nil, err
+	}
 	if len(expired) > 0 {
 		if _, _, err := e.led.TransitionAll(context.WithoutCancel(ctx), expired); err != nil {
 			e.log.Warn("marking expired entries", zap.Error(err))
 		}
 	}
-	outcomes, calls := e.execute(ctx, candidates, now)
 	r.Calls = calls
 	for i := range r.Items {
 		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {

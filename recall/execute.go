@@ -3,6 +3,7 @@ package recall
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -54,15 +55,31 @@ const claimStep = 1000
 // execute claims the candidates, calls DingTalk for them and records each
 // outcome in the ledger. It returns the outcome by entry id and the number
 // of calls made.
-func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time) (map[uint64]Item, int) {
+//
+// With once set, the first claim records it in the same write; if it was
+// recorded before, nothing is done and ErrDuplicate returned.
+func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once) (map[uint64]Item, int, error) {
 	out := make(map[uint64]Item, len(candidates))
 	var claimed []ledger.Entry
-	for i := 0; i < len(candidates); i += claimStep {
+	for i := 0; i == 0 || i < len(candidates); i += claimStep {
 		ids := make([]uint64, 0, claimStep)
 		for _, en := range candidates[i:min(i+claimStep, len(candidates))] {
 			ids = append(ids, en.ID)
 		}
-		c, others, _, err := e.led.Claim(ctx, ids, now)
+		var c, others []ledger.Entry
+		var err error
+		if i == 0 && once.ID != "" {
+			var first bool
+			first, c, others, _, err = e.led.ClaimFor(ctx, once, ids, now)
+			if err != nil {
+				return nil, 0, fmt.Errorf("recording the request: %w", err)
+			}
+			if !first {
+				return nil, 0, ErrDuplicate
+			}
+		} else if len(ids) > 0 {
+			c, others, _, err = e.led.Claim(ctx, ids, now)
+		}
 		if err != nil {
 			e.log.Error("claiming entries for recall", zap.Error(err))
 			for _, id := range ids {
@@ -96,7 +113,7 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 		}()
 	}
 	wg.Wait()
-	return out, calls
+	return out, calls, nil
 }
 
 // recallGroup recalls one chunk, retrying transient failures, and records

@@ -393,3 +393,25 @@ func TestPerKeyFailureOutlastingRetriesKeepsItsReason(t *testing.T) {
 		t.Errorf("explained as %q", got)
 	}
 }
+
+func TestOnceMakesARecallOneTime(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 3)
+	req := recall.Request{Selection: recall.Selection{Chat: private, Last: 1}, Once: ledger.Once{NS: "cmd", ID: "msg-7", TTL: time.Hour}}
+	r, err := f.engine.Recall(tctx(t), req)
+	if err != nil || r.Count(recall.Recalled) != 1 {
+		t.Fatalf("first: %v, %v", r, err)
+	}
+	calls := len(recallCalls(f))
+	if r, err := f.engine.Recall(tctx(t), req); !errors.Is(err, recall.ErrDuplicate) || r != nil || len(recallCalls(f)) != calls {
+		t.Errorf("second: %v, %v, %d new calls", r, err, len(recallCalls(f))-calls)
+	}
+	// A one-time request with nothing to recall is recorded all the same.
+	empty := recall.Request{Selection: recall.Selection{Keys: []string{"unknown-key"}}, Once: ledger.Once{NS: "cmd", ID: "msg-8", TTL: time.Hour}}
+	if _, err := f.engine.Recall(tctx(t), empty); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Recall(tctx(t), empty); !errors.Is(err, recall.ErrDuplicate) {
+		t.Errorf("repeated empty request: %v", err)
+	}
+}
