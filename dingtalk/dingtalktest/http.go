@@ -12,6 +12,9 @@ import (
 
 // Paths of the emulated OpenAPI. Their spelling follows the official SDK,
 // including oToMessages for send and otoMessages for recall (spec §1).
+// They are written out here rather than taken from package dingtalk on
+// purpose: a path the client misspelt must fail against the emulator, as
+// it would against DingTalk.
 const (
 	PathAccessToken    = "/v1.0/oauth2/accessToken"
 	PathGatewayOpen    = "/v1.0/gateway/connections/open"
