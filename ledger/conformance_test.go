@@ -154,10 +154,6 @@ func TestInvalidTransitions(t *testing.T) {
 	})
 }
 
-func contains(s, sub string) bool {
-	return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub)))
-}
-
 func TestTransitionAll(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
 		ctx := context.Background()
