@@ -28,6 +28,7 @@ type App struct {
 	Now func() time.Time
 
 	Ledger ledger.Store
+	Spool  *ledger.Spool
 	Client *dingtalk.Client
 	Sender *recall.Sender
 	Engine *recall.Engine
@@ -40,8 +41,11 @@ type App struct {
 
 	httpServer *http.Server
 	httpAddr   string
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	httpCancel context.CancelFunc // cancels the HTTP handlers' contexts
+	httpWork   sync.WaitGroup     // HTTP handlers running
+	cancel     context.CancelFunc // stops the background loops
+	bg         sync.WaitGroup     // the background loops
+	serving    sync.WaitGroup     // the HTTP server's Serve
 }
 
 // NewApp returns an App for cfg; Open starts it.
@@ -52,9 +56,9 @@ func NewApp(cfg Config, log *zap.Logger) *App {
 // HTTPAddr is the address the local HTTP API listens on, once open.
 func (a *App) HTTPAddr() string { return a.httpAddr }
 
-// Open opens the ledger, builds the client, sender, engine and bot,
-// connects Stream and serves the HTTP API. On error, what was opened is
-// closed.
+// Open opens the ledger and the spool (replaying what the spool holds),
+// builds the client, sender, engine and bot, connects Stream and serves the
+// HTTP API. On error, what was opened is closed.
 func (a *App) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -63,15 +67,22 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}()
 	cfg := a.Config
 	handlers.RouteSDKLogs(a.Log)
-	if a.Ledger, err = openLedger(ctx, cfg.Ledger); err != nil {
+	routeRedisLogs(a.Log)
+	if err := a.openLedger(ctx); err != nil {
 		return err
 	}
+	redactor := autorecall.NewRedactor(cfg.secrets())
+	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
 	a.Metrics = handlers.NewMetrics(a.Ledger.Counts)
 	a.Client = dingtalk.New(dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}, nil)
 	a.Client.OnCall = a.Metrics.APICall
 	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Now: a.Now})
 	a.Sender.OnSend = a.Metrics.Sent
+	a.Sender.UseSpool(a.Spool)
+	if err := a.Sender.ReplaySpool(ctx); err != nil {
+		a.Log.Error("spool not fully replayed at start", zap.String("spool", a.Spool.Path()), zap.Error(err))
+	}
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
 	if cfg.AutoRecall.Enabled {
@@ -85,7 +96,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		a.Sender.SetGuard(a.AutoRecall)
 	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
-		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Now: a.Now},
+		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = handlers.NewListener(handlers.StreamConfig{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive}, a.Bot.Handle, a.Log)
@@ -94,22 +105,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		ledger.Retention{Age: cfg.Ledger.Retention}.Run(bg, a.Ledger, a.Log.Named("ledger"))
-	}()
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.resumeLoop(bg)
-	}()
+	a.loop(func() { ledger.Retention{Age: cfg.Ledger.Retention}.Run(bg, a.Ledger, a.Log.Named("ledger")) })
+	a.loop(func() { a.resumeLoop(bg) })
+	a.loop(func() { a.housekeeping(bg) })
 	if a.AutoRecall != nil {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			a.AutoRecall.RunSelfDestruct(bg, cfg.AutoRecall.SelfDestructEvery)
-		}()
+		a.loop(func() { a.AutoRecall.RunSelfDestruct(bg, cfg.AutoRecall.SelfDestructEvery) })
 	}
 
 	if cfg.HTTP.Listen != "" {
@@ -124,25 +124,69 @@ func (a *App) Open(ctx context.Context) (err error) {
 	return nil
 }
 
-func openLedger(ctx context.Context, c LedgerConfig) (ledger.Store, error) {
+// openLedger opens the configured store and the spool. It sets a.Ledger
+// only to a store that opened: a failed Open must leave nothing for Close
+// to close (a typed nil in the interface would panic there).
+func (a *App) openLedger(ctx context.Context) error {
+	c := a.Config.Ledger
 	if c.RedisURL != "" {
-		return ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{})
+		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{})
+		if err != nil {
+			return err
+		}
+		a.Ledger = s
+	} else {
+		s, err := ledger.Open(c.Path, ledger.BoltOptions{})
+		if err != nil {
+			return err
+		}
+		a.Ledger = s
 	}
-	return ledger.Open(c.Path, ledger.BoltOptions{})
+	sp, err := ledger.OpenSpool(c.spoolPath())
+	if err != nil {
+		return err
+	}
+	a.Spool = sp
+	return nil
 }
+
+// loop runs fn in a background goroutine that Close waits for.
+func (a *App) loop(fn func()) {
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		fn()
+	}()
+}
+
+// maxHeaderBytes bounds a request's line and headers; larger ones are
+// refused (431) before any handler runs.
+const maxHeaderBytes = 16 << 10
 
 func (a *App) serveHTTP() error {
 	a.API = &handlers.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall}
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
 	}
 	a.httpAddr = ln.Addr().String()
-	a.httpServer = &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	a.wg.Add(1)
+	base, cancel := context.WithCancel(context.Background())
+	a.httpCancel = cancel
+	h := a.API.Handler()
+	a.httpServer = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.httpWork.Add(1)
+			defer a.httpWork.Done()
+			h.ServeHTTP(w, r)
+		}),
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+	a.serving.Add(1)
 	go func() {
-		defer a.wg.Done()
+		defer a.serving.Done()
 		if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.Log.Error("http server stopped", zap.Error(err))
 		}
@@ -150,8 +194,8 @@ func (a *App) serveHTTP() error {
 	return nil
 }
 
-// resumeLoop takes over recalls a crash left unfinished, at start and then
-// every minute (a claim counts as stale after two minutes).
+// resumeLoop takes over recalls a stopped bot left unfinished, at start and
+// then every minute (a claim lapses 30 s after its owner stops renewing).
 func (a *App) resumeLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -171,22 +215,128 @@ func (a *App) resumeLoop(ctx context.Context) {
 	}
 }
 
-// Close stops intake first (Stream, then HTTP), lets running commands and
-// recalls finish until ctx ends, then closes the ledger.
-func (a *App) Close(ctx context.Context) error {
-	var errs []error
-	if a.Listener != nil {
-		errs = append(errs, a.Listener.Stop(ctx))
+// housekeeping replays the spool into the ledger every two seconds while
+// it holds keys, writes the per-minute summary of refused HTTP requests,
+// and every minute closes pending sends older than the recall window as
+// unknown.
+func (a *App) housekeeping(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	var lastClose time.Time
+	var replayErr string
+	for {
+		if err := a.Sender.ReplaySpool(ctx); err != nil && ctx.Err() == nil {
+			if err.Error() != replayErr { // log a failure when it changes, not every tick
+				a.Log.Warn("spool not replayed yet", zap.Int("waiting", a.Spool.Waiting()), zap.Error(err))
+			}
+			replayErr = err.Error()
+		} else {
+			replayErr = ""
+		}
+		if a.API != nil {
+			a.API.FlushDenied(ctx)
+		}
+		if time.Since(lastClose) >= time.Minute {
+			lastClose = time.Now()
+			if _, err := a.Sender.CloseStale(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Warn("closing stale pending sends", zap.Error(err))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	if a.httpServer != nil {
-		errs = append(errs, a.httpServer.Shutdown(ctx))
+}
+
+// closeHardLimit bounds how long Close waits, after ctx ended and the work
+// was cancelled, for it to return before the ledger is closed anyway. A
+// cancelled send still records a key it already has (the ledger, then the
+// spool, in at most the sender's RecordFor).
+const closeHardLimit = 10 * time.Second
+
+// Close shuts down in reverse order of intake, under ctx's deadline: it
+// stops both intakes at once (Stream and HTTP: no new commands, no new
+// requests) and the background loops, waits for what is running to
+// finish, and when ctx ends cancels it and waits for it to return. Only
+// then does it close the spool and the ledger, so a send that got its key
+// records it.
+func (a *App) Close(ctx context.Context) error {
+	var mu sync.Mutex
+	var errs []error
+	note := func(err error) {
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
 	}
 	if a.cancel != nil {
 		a.cancel()
 	}
-	a.wg.Wait()
+	var drain sync.WaitGroup
+	if a.Listener != nil {
+		drain.Add(1)
+		go func() { defer drain.Done(); note(a.Listener.Stop(ctx)) }()
+	}
+	if a.httpServer != nil {
+		drain.Add(1)
+		go func() {
+			defer drain.Done()
+			if err := a.httpServer.Shutdown(ctx); err != nil {
+				note(fmt.Errorf("http: requests cut short: %w", err))
+			}
+			a.httpCancel()
+			waitGroup(&a.httpWork, closeHardLimit, func() { note(errors.New("http: requests still running; closing the ledger under them")) })
+		}()
+	}
+	drain.Wait()
+	waitGroup(&a.bg, closeHardLimit, func() { note(errors.New("background work still running; closing the ledger under it")) })
+	a.serving.Wait()
+	if a.Spool != nil {
+		note(a.Spool.Close())
+	}
 	if a.Ledger != nil {
-		errs = append(errs, a.Ledger.Close())
+		note(a.Ledger.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// waitGroup waits for wg, at most d; if that is not enough it calls late and
+// returns.
+func waitGroup(wg *sync.WaitGroup, d time.Duration, late func()) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		late()
+	}
+}
+
+// redactingLedger passes every audit record through the redactor on its
+// way into the ledger: whatever a stranger or an admin typed (a token, a
+// secret pasted into a command) is never written down.
+type redactingLedger struct {
+	ledger.Store
+	redact func(string) string
+}
+
+func (l redactingLedger) AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error) {
+	r.Actor, r.Scope, r.Note = l.redact(r.Actor), l.redact(r.Scope), l.redact(r.Note)
+	if len(r.Outcomes) > 0 {
+		out := make(map[string]string, len(r.Outcomes))
+		for k, v := range r.Outcomes {
+			rk := l.redact(k)
+			if _, dup := out[rk]; dup || rk != k && rk == autorecall.Redacted {
+				rk = fmt.Sprintf("%s#%d", autorecall.Redacted, len(out)+1)
+			}
+			out[rk] = l.redact(v)
+		}
+		r.Outcomes = out
+	}
+	return l.Store.AppendAudit(ctx, r)
 }

@@ -209,7 +209,7 @@ func TestNonAdminIsRefusedAndAudited(t *testing.T) {
 	if reply := h.say(stranger, "/audit"); !strings.Contains(reply, "only admins") {
 		t.Errorf("audit for a stranger: %q", reply)
 	}
-	recs, _ := h.app.Ledger.Audit(h.ctx(), 10)
+	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 10})
 	if len(recs) != 2 || recs[0].Allowed || recs[0].Actor != stranger {
 		t.Errorf("audit = %+v", recs)
 	}
@@ -283,11 +283,28 @@ func TestConfirmFlow(t *testing.T) {
 	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "unknown or has expired") {
 		t.Errorf("expired: %q", reply)
 	}
-	// Cross-chat scopes always ask, whatever the count; --dry-run never recalls.
-	reply = h.say(admin, "/recall last 1 in "+privCID)
-	if confirmCode(t, reply) == "" {
-		t.Errorf("cross-chat: %q", reply)
+	// A recall that reaches another chat always asks, whatever the count
+	// and whatever the words: "in" another chat, or a key of another
+	// chat's message. The same chat named with "in" does not.
+	const gid = "cidOtherGroup"
+	_ = h.srv.AddConversation(gid, dingtalktest.KindGroup, "another group")
+	ge, err := h.app.Sender.Send(h.ctx(), ledger.Chat{Family: ledger.Group, ConversationID: gid}, dingtalk.Text("group notice"), recall.SendOptions{Origin: ledger.OriginAuto})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if reply := h.say(admin, "/recall last 1 in "+gid); confirmCode(t, reply) == "" {
+		t.Errorf("in another chat: %q", reply)
+	}
+	if reply := h.say(admin, "/recall "+ge.ProcessQueryKey); confirmCode(t, reply) == "" {
+		t.Errorf("a key of another chat's message ran without /confirm: %q", reply)
+	}
+	if m, _ := h.srv.Message(ge.ProcessQueryKey); m.Recalled {
+		t.Error("the other chat's message was recalled before /confirm")
+	}
+	if reply := h.say(admin, "/recall last 1 in "+privCID); !strings.Contains(reply, "1 requested: 1 recalled") {
+		t.Errorf("in this chat: %q", reply)
+	}
+	// --dry-run never recalls.
 	if reply := h.say(admin, "/recall last 2 --dry-run"); !strings.Contains(reply, "Preview") || strings.Contains(reply, "/confirm") {
 		t.Errorf("dry run: %q", reply)
 	}
@@ -443,9 +460,14 @@ func TestHTTPAPI(t *testing.T) {
 			t.Errorf("token %q: %d %v", tok, r.StatusCode, body)
 		}
 	}
-	recs, _ := h.app.Ledger.Audit(h.ctx(), 5)
-	if len(recs) != 2 || recs[0].Action != "http.unauthorized" {
-		t.Errorf("audit %+v", recs)
+	// Refusals go to the access trail, the first per source and minute in
+	// full; the recall trail stays clean.
+	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5, Trail: ledger.TrailAccess})
+	if len(recs) != 1 || recs[0].Action != "http.unauthorized" || recs[0].Scope != "POST /v1/messages" {
+		t.Errorf("access audit %+v", recs)
+	}
+	if recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5}); len(recs) != 0 {
+		t.Errorf("recall audit %+v", recs)
 	}
 	// Send.
 	r, e := h.do("POST", "/v1/messages", testToken, `{"family":"private","conversation_id":"`+privCID+`","text":"from the API","client":"ci"}`)

@@ -71,8 +71,23 @@ type DingTalkConfig struct {
 type LedgerConfig struct {
 	Path     string `yaml:"path"`
 	RedisURL string `yaml:"redis_url"`
+	// Spool is the local file where keys wait while the ledger cannot
+	// take them; default path + ".spool", or recallbot.spool with Redis.
+	// Each process needs its own.
+	Spool string `yaml:"spool"`
 	// Retention is how long entries are kept for audit and receipts.
 	Retention time.Duration `yaml:"retention"`
+}
+
+// spoolPath is the spool file the configuration names.
+func (c LedgerConfig) spoolPath() string {
+	switch {
+	case c.Spool != "":
+		return c.Spool
+	case c.RedisURL == "":
+		return c.Path + ".spool"
+	}
+	return "recallbot.spool"
 }
 
 // HTTPConfig is the local HTTP API.

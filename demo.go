@@ -210,7 +210,7 @@ func (d *demo) scene(ctx context.Context) error {
 	fmt.Fprintln(d.out, indent(reply))
 
 	d.say("审计记录（允许与拒绝的尝试都在案）：", "The audit trail (allowed and refused attempts alike):")
-	recs, err := d.app.Ledger.Audit(ctx, 10)
+	recs, err := d.app.Ledger.Audit(ctx, ledger.AuditQuery{Limit: 10})
 	if err != nil {
 		return err
 	}

@@ -163,7 +163,7 @@ func TestSurvivesFaults(t *testing.T) {
 			t.Errorf("%q: ledger says %s, the chat says recalled=%v", m.Text, e.State, m.Recalled)
 		}
 	}
-	recs, _ := led.Audit(ctx, 1000)
+	recs, _ := led.Audit(ctx, ledger.AuditQuery{Limit: 1000})
 	receipts := 0
 	for _, r := range recs {
 		for key, outcome := range r.Outcomes {

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 
+	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
@@ -89,4 +93,24 @@ func (c redactCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Ch
 func (c redactCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 	e.Message = c.r.r.Replace(e.Message)
 	return c.Core.Write(e, c.r.fields(fs))
+}
+
+// redisLog routes go-redis's own logging (pool and connection trouble) into
+// zap, so that it neither lands in the JSON stream as plain text nor
+// repeats itself without limit: the latest call of routeRedisLogs wins.
+type redisLog struct{ log atomic.Pointer[zap.SugaredLogger] }
+
+var redisLogs redisLog
+
+var routeRedisOnce sync.Once
+
+func routeRedisLogs(log *zap.Logger) {
+	redisLogs.log.Store(log.Named("redis").Sugar())
+	routeRedisOnce.Do(func() { redis.SetLogger(&redisLogs) })
+}
+
+func (r *redisLog) Printf(_ context.Context, format string, v ...any) {
+	if l := r.log.Load(); l != nil {
+		l.Warnf(format, v...)
+	}
 }

@@ -86,12 +86,13 @@ func procConfig(t *testing.T, srv *dingtalktest.Server, dir, ledgerLine, addr st
 admins: [%s]
 ledger:
   %s
+  spool: %s
 http:
   listen: %s
   token: ${RECALLBOT_HTTP_TOKEN}
 log: {level: info, format: json}
 locale: en
-`, o.ClientID, o.RobotCode, o.CoolAppCode, srv.URL(), admin, ledgerLine, addr)
+`, o.ClientID, o.RobotCode, o.CoolAppCode, srv.URL(), admin, ledgerLine, filepath.Join(dir, "spool-"+strings.ReplaceAll(addr, ":", "-")), addr)
 	path := filepath.Join(dir, fmt.Sprintf("config-%s.yaml", strings.ReplaceAll(addr, ":", "-")))
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)

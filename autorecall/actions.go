@@ -3,6 +3,7 @@ package autorecall
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -81,15 +82,22 @@ func (s *Service) RunSelfDestruct(ctx context.Context, every time.Duration) {
 }
 
 // SelfDestructDue recalls the messages due now, once; RunSelfDestruct calls
-// it on every tick.
+// it on every tick. A message whose recall failed for good (DingTalk
+// refused it, or it is past the window) leaves the due list and is
+// reported to the admins once; one that failed for a reason that may pass
+// (DingTalk unreachable, a system error) is tried again later, backing off
+// (twice the time it is overdue, 5 s to 10 minutes), and reported only
+// when it fails for good.
 func (s *Service) SelfDestructDue(ctx context.Context) *recall.Receipt {
-	due, err := s.led.Due(ctx, s.cfg.Now(), 1000)
+	now := s.cfg.Now()
+	due, err := s.led.Due(ctx, now, 1000)
 	if err != nil || len(due) == 0 {
 		if err != nil && ctx.Err() == nil {
-			s.log.Warn("reading due self-destructs", zap.Error(err))
+			s.dueErrors.log(s.log, "reading due self-destructs", err)
 		}
 		return nil
 	}
+	s.dueErrors.reset()
 	ids := make([]uint64, len(due))
 	for i, e := range due {
 		ids[i] = e.ID
@@ -102,8 +110,55 @@ func (s *Service) SelfDestructDue(ctx context.Context) *recall.Receipt {
 	}
 	s.count("self-destruct", Enforce)
 	s.log.Info("self-destruct", zap.String("receipt", r.Summary("en")))
-	if n := len(r.Items) - r.Count(recall.Recalled) - r.Count(recall.AlreadyRecalled) - r.Count(recall.InProgress); n > 0 {
+	final := 0
+	for _, it := range r.Items {
+		switch {
+		case it.Outcome == recall.Failed && it.Transient, it.Outcome == recall.NotAttempted:
+			overdue := max(now.Sub(it.Entry.DueAt), 0)
+			next := now.Add(min(max(2*overdue, 5*time.Second), 10*time.Minute))
+			s.reschedule(ctx, it.Entry.ID, next)
+		case it.Outcome == recall.Failed, it.Outcome == recall.Unknown, it.Outcome == recall.NeverSent:
+			s.reschedule(ctx, it.Entry.ID, time.Time{}) // for good: off the due list
+			final++
+		case it.Outcome == recall.TooOld:
+			final++ // expired: off the due list by its state
+		}
+	}
+	if final > 0 {
 		s.notify(ctx, s.say("expiry.failed", r.Summary(s.cfg.Locale), r.AuditID))
 	}
 	return r
+}
+
+func (s *Service) reschedule(ctx context.Context, id uint64, at time.Time) {
+	if err := s.led.Reschedule(context.WithoutCancel(ctx), id, at); err != nil {
+		s.log.Error("self-destruct not rescheduled", zap.Uint64("entry", id), zap.Error(err))
+	}
+}
+
+// errorLog logs a repeated error when it changes, and otherwise once a
+// minute with how often it repeated, so that an outage does not write a
+// line every second.
+type errorLog struct {
+	mu      sync.Mutex
+	last    string
+	at      time.Time
+	repeats int
+}
+
+func (l *errorLog) log(log *zap.Logger, msg string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err.Error() == l.last && time.Since(l.at) < time.Minute {
+		l.repeats++
+		return
+	}
+	log.Warn(msg, zap.Error(err), zap.Int("repeats", l.repeats))
+	l.last, l.at, l.repeats = err.Error(), time.Now(), 0
+}
+
+func (l *errorLog) reset() {
+	l.mu.Lock()
+	l.last, l.repeats = "", 0
+	l.mu.Unlock()
 }

@@ -51,6 +51,9 @@ type Service struct {
 	log     *zap.Logger
 	metrics Metrics
 	breaker breaker
+	// dueErrors rate-limits the log of a ledger that cannot list due
+	// self-destructs (every tick during an outage).
+	dueErrors errorLog
 }
 
 // New validates the rules and returns a Service. Install it with

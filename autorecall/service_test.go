@@ -127,7 +127,7 @@ func TestBlockEnforceRefusesBeforeSending(t *testing.T) {
 	if c, _ := f.led.Counts(ctx(t)); c.Total() != 0 {
 		t.Errorf("a blocked message is in the ledger: %v", c)
 	}
-	a, _ := f.led.Audit(ctx(t), 1)
+	a, _ := f.led.Audit(ctx(t), ledger.AuditQuery{Limit: 1})
 	if len(a) != 1 || a[0].Actor != "rule:secrets" || a[0].Action != "auto_block" {
 		t.Errorf("audit %+v", a)
 	}
@@ -164,7 +164,7 @@ func TestRecallEnforceSendsThenRecallsAndReportsOnce(t *testing.T) {
 	if len(reports) != 1 || !strings.Contains(reports[0], "rule templates found an unrendered {{ }} template; 1 requested: 1 recalled") {
 		t.Errorf("admin reports %q", reports)
 	}
-	a, _ := f.led.Audit(ctx(t), 1)
+	a, _ := f.led.Audit(ctx(t), ledger.AuditQuery{Limit: 1})
 	if a[0].Actor != "rule:templates" || a[0].Action != "auto_recall" || a[0].Note != "an unrendered {{ }} template" {
 		t.Errorf("audit %+v", a[0])
 	}
@@ -267,7 +267,7 @@ func TestRetract(t *testing.T) {
 	if err != nil || r.Count(recall.Recalled) != 1 {
 		t.Fatalf("Retract = %v, %v", r, err)
 	}
-	a, _ := f.led.Audit(ctx(t), 1)
+	a, _ := f.led.Audit(ctx(t), ledger.AuditQuery{Limit: 1})
 	if a[0].Action != "retract" || a[0].Note != "the report used last month's data" || a[0].Actor != "api:billing" {
 		t.Errorf("audit %+v", a[0])
 	}

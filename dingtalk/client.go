@@ -4,11 +4,14 @@
 // per-API rate limiter, and fails with *APIError when DingTalk answers
 // anything but 2xx.
 //
-// The client never retries a send: a retried send is a duplicate message
-// in someone's chat. The one exception is an InvalidAuthentication answer,
-// which means the call was rejected before anything happened: the token is
-// dropped, refreshed, and the call made once more. Callers decide about
-// other retries with Retryable.
+// The client never retries a call DingTalk may have acted on: a retried
+// send is a duplicate message in someone's chat. It retries only answers
+// that say the call was refused before anything happened: InvalidAuthentication
+// (the token is dropped, refreshed, and the call made once more) and the
+// per-app rate limit (403 QpsLimit…, retried after DingTalk's one-second
+// window, paced). Callers decide about other retries with Retryable, and
+// tell a call that never left (NotSent) from one whose fate is unknown
+// (Ambiguous).
 package dingtalk
 
 import (
@@ -18,8 +21,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -38,6 +45,10 @@ type Config struct {
 	Timeout time.Duration
 	// QPS paces each API; default 20 (DingTalk's per-app, per-API limit).
 	QPS float64
+	// QPSRetries bounds how often one call refused by the rate limit is
+	// made again; default 5. The refusal is definite (nothing happened),
+	// so this is safe for sends too.
+	QPSRetries int
 }
 
 // Client calls the DingTalk OpenAPI. It is safe for concurrent use.
@@ -48,7 +59,7 @@ type Client struct {
 	tokens tokenCache
 
 	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	limiters map[string]*pacer
 
 	// OnCall, when set, is told about every HTTP call: its path, the HTTP
 	// status (0 for a transport error) and how long it took. Metrics hook.
@@ -63,10 +74,13 @@ func New(cfg Config, hc *http.Client) *Client {
 	if cfg.QPS <= 0 {
 		cfg.QPS = 20
 	}
+	if cfg.QPSRetries <= 0 {
+		cfg.QPSRetries = 5
+	}
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	c := &Client{cfg: cfg, hc: hc, now: time.Now, limiters: map[string]*rate.Limiter{}}
+	c := &Client{cfg: cfg, hc: hc, now: time.Now, limiters: map[string]*pacer{}}
 	c.tokens.init()
 	return c
 }
@@ -74,33 +88,83 @@ func New(cfg Config, hc *http.Client) *Client {
 // RobotCode is the bot this client sends as.
 func (c *Client) RobotCode() string { return c.cfg.RobotCode }
 
-// limiter returns the pacing limiter for one API path.
-func (c *Client) limiter(path string) *rate.Limiter {
+// pacer paces one API: a token bucket at the configured rate, and after a
+// rate-limit refusal a pause of DingTalk's one-second window for every
+// caller of that API, so that the refusals do not repeat.
+type pacer struct {
+	lim      *rate.Limiter
+	pauseEnd atomic.Int64 // unix nanoseconds; calls wait until then
+}
+
+// wait blocks until a call may go, or returns ctx's error.
+func (p *pacer) wait(ctx context.Context) error {
+	if d := time.Until(time.Unix(0, p.pauseEnd.Load())); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return p.lim.Wait(ctx)
+}
+
+// pause holds every caller back for d from now (jittered by up to a
+// tenth, so that waiting callers do not all go at once).
+func (p *pacer) pause(d time.Duration) {
+	end := time.Now().Add(d + rand.N(d/10+1)).UnixNano()
+	for {
+		cur := p.pauseEnd.Load()
+		if cur >= end || p.pauseEnd.CompareAndSwap(cur, end) {
+			return
+		}
+	}
+}
+
+// limiter returns the pacer for one API path.
+func (c *Client) limiter(path string) *pacer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.limiters[path]
 	if !ok {
-		l = rate.NewLimiter(rate.Limit(c.cfg.QPS), 1)
+		l = &pacer{lim: rate.NewLimiter(rate.Limit(c.cfg.QPS), 1)}
 		c.limiters[path] = l
 	}
 	return l
 }
 
-// call makes one authenticated OpenAPI call: pace, token, POST, and on
-// InvalidAuthentication one refresh and one more try.
-func (c *Client) call(ctx context.Context, path string, in, out any) error {
-	for attempt := 0; ; attempt++ {
+// qpsWindow is DingTalk's rate-limit window: "the limit window is 1 s,
+// sleep 1 s and retry" (the throttling guide).
+const qpsWindow = time.Second
+
+// call makes one authenticated OpenAPI call: pace, token, request. On
+// InvalidAuthentication it refreshes the token and tries once more; on a
+// rate-limit refusal it pauses the API for DingTalk's window and tries
+// again, up to QPSRetries times. Both answers mean DingTalk did nothing.
+// Anything that fails before the request is written in full is a
+// *NotSentError.
+func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	refreshed, qpsTries := false, 0
+	for {
 		tok, err := c.token(ctx)
 		if err != nil {
-			return err
+			return &NotSentError{Path: path, Err: fmt.Errorf("getting an access token: %w", err)}
 		}
-		if err := c.limiter(path).Wait(ctx); err != nil {
-			return fmt.Errorf("dingtalk %s: %w", path, err)
+		p := c.limiter(path)
+		if err := p.wait(ctx); err != nil {
+			return &NotSentError{Path: path, Err: fmt.Errorf("waiting for the rate limit: %w", err)}
 		}
-		err = c.post(ctx, path, tok, in, out)
+		err = c.do(ctx, method, path, query, tok, in, out)
 		var ae *APIError
-		if attempt == 0 && errors.As(err, &ae) && ae.Code == "InvalidAuthentication" {
+		switch {
+		case !refreshed && errors.As(err, &ae) && ae.Code == "InvalidAuthentication":
+			refreshed = true
 			c.tokens.drop(tok)
+			continue
+		case IsQPS(err) && qpsTries < c.cfg.QPSRetries:
+			qpsTries++
+			p.pause(qpsWindow)
 			continue
 		}
 		return err
@@ -110,20 +174,38 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 // maxResponse caps what is read of an answer.
 const maxResponse = 1 << 20
 
-// post sends one JSON request. The token travels in a header only, so it
-// never appears in a URL, and so never in an error.
-func (c *Client) post(ctx context.Context, path, token string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("dingtalk %s: %w", path, err)
+// do sends one request with a JSON body (POST) or query parameters (GET).
+// The token travels in a header only, so it never appears in a URL, and so
+// never in an error.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("dingtalk %s: %w", path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	if err := ctx.Err(); err != nil {
+		return &NotSentError{Path: path, Err: err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("dingtalk %s: %w", path, err)
+	var written atomic.Bool // the whole request reached the socket: DingTalk may act on it
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
+		written.Store(i.Err == nil)
+	}})
+	u := c.cfg.BaseURL + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return &NotSentError{Path: path, Err: err}
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	req.Header.Set("Accept", "application/json")
 	if token != "" {
 		req.Header.Set("x-acs-dingtalk-access-token", token)
@@ -132,6 +214,9 @@ func (c *Client) post(ctx context.Context, path, token string, in, out any) erro
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.observe(path, 0, start)
+		if !written.Load() {
+			return &NotSentError{Path: path, Err: unwrapURL(err)}
+		}
 		return &TransportError{Path: path, Err: unwrapURL(err)}
 	}
 	defer resp.Body.Close()

@@ -185,9 +185,10 @@ func TestNonJSONAndTransportErrors(t *testing.T) {
 	if !errors.As(err, &te) || !dingtalk.Retryable(err) {
 		t.Errorf("hang: %v", err)
 	}
-	srv.Fail(dingtalktest.PathOTORecall, dingtalktest.FaultQPS, 1)
-	_, err = c.RecallOTO(ctx(t), []string{"abc"})
-	if !dingtalk.IsQPS(err) || !dingtalk.Retryable(err) {
+	once := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPSRetries: 1}, nil)
+	srv.Fail(dingtalktest.PathOTORecall, dingtalktest.FaultQPS, 2)
+	_, err = once.RecallOTO(ctx(t), []string{"abc"})
+	if !dingtalk.IsQPS(err) || !dingtalk.Retryable(err) || dingtalk.Ambiguous(err) {
 		t.Errorf("qps: %v", err)
 	}
 	if _, err := c.SendGroup(ctx(t), "cidnope", dingtalk.Text("x")); dingtalk.Retryable(err) {

@@ -32,8 +32,9 @@ func (e *APIError) Error() string {
 	return s
 }
 
-// TransportError is a call that got no answer: connection refused or
-// reset, a timeout. The outcome of such a send is unknown.
+// TransportError is a call whose request was written in full but that got
+// no answer: the connection reset, a timeout. DingTalk may have acted on
+// it: the outcome of such a send is unknown.
 type TransportError struct {
 	Path string
 	Err  error
@@ -43,6 +44,42 @@ func (e *TransportError) Error() string {
 	return fmt.Sprintf("dingtalk %s: no answer: %v", e.Path, e.Err)
 }
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// NotSentError is a call that never reached DingTalk in full: no access
+// token could be had, the rate-limit wait or the caller's context ended
+// first, or the connection failed before the request was written. DingTalk
+// cannot have acted on it.
+type NotSentError struct {
+	Path string
+	Err  error
+}
+
+func (e *NotSentError) Error() string {
+	return fmt.Sprintf("dingtalk %s: not sent: %v", e.Path, e.Err)
+}
+func (e *NotSentError) Unwrap() error { return e.Err }
+
+// NotSent reports whether err says the call never reached DingTalk.
+func NotSent(err error) bool {
+	var ns *NotSentError
+	return errors.As(err, &ns)
+}
+
+// Ambiguous reports whether DingTalk may have acted on a call that failed:
+// the request was written but no answer came, DingTalk answered 5xx, or it
+// answered 2xx with a body that could not be read. A 4xx, a rate-limit
+// refusal and a call that was never sent are definite.
+func Ambiguous(err error) bool {
+	if err == nil || NotSent(err) {
+		return false
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.Status >= 500 || ae.Status < 300)
+}
 
 func newAPIError(path string, resp *http.Response, body []byte) *APIError {
 	e := &APIError{Path: path, Status: resp.StatusCode, RequestID: resp.Header.Get("x-acs-request-id")}
@@ -73,15 +110,16 @@ func snippet(b []byte) string {
 }
 
 // Retryable reports whether err is worth trying again later: a 5xx, a QPS
-// refusal, or no answer at all. Refusals that would only repeat themselves
-// (4xx) are not. Sends must not be retried on this alone: see Client.
+// refusal, no answer at all, or a call that could not be sent (other than
+// for a refused token). Refusals that would only repeat themselves (4xx)
+// are not. Sends must not be retried on this alone: see Ambiguous.
 func Retryable(err error) bool {
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ae.Status >= 500 || ae.Code == "system.error" || strings.HasPrefix(ae.Code, "Forbidden.AccessDenied.QpsLimit")
 	}
 	var te *TransportError
-	return errors.As(err, &te)
+	return errors.As(err, &te) || NotSent(err)
 }
 
 // IsQPS reports whether err is DingTalk's rate limit.
@@ -90,11 +128,32 @@ func IsQPS(err error) bool {
 	return errors.As(err, &ae) && strings.HasPrefix(ae.Code, "Forbidden.AccessDenied.QpsLimit")
 }
 
-// RetryableReason reports whether a recall's per-key failedResult reason
-// is a transient one (DingTalk documents only SYSTEM_ERROR).
-func RetryableReason(reason string) bool {
-	r := strings.ToLower(strings.ReplaceAll(reason, "_", " "))
-	return r == "system error"
+// Reason is what recallbot makes of a per-key failedResult reason of a
+// recall. DingTalk documents only SYSTEM_ERROR ("system error" in the oto
+// API's example); the rest are the emulator's inferred strings, and any
+// reason not listed here is ReasonUnknown: the caller asks DingTalk's
+// query APIs rather than guess.
+type Reason int
+
+// Reason kinds.
+const (
+	ReasonUnknown         Reason = iota // not a string recallbot can read: ask
+	ReasonTransient                     // SYSTEM_ERROR: try again
+	ReasonAlreadyRecalled               // the message was recalled before
+	ReasonExpired                       // past the recall window
+)
+
+// ReasonKind classifies a failedResult reason.
+func ReasonKind(reason string) Reason {
+	switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(reason), "_", " ")) {
+	case "system error":
+		return ReasonTransient
+	case "already recalled":
+		return ReasonAlreadyRecalled
+	case "expired":
+		return ReasonExpired
+	}
+	return ReasonUnknown
 }
 
 // sentence is an error code in words an admin understands.
@@ -151,6 +210,11 @@ var sentences = map[string]sentence{
 	"NOT_FOUND":        {"钉钉找不到这条消息", "DingTalk does not know this message"},
 	"EXPIRED":          {"超过 24 小时，无法撤回", "older than 24 hours: it can no longer be recalled"},
 	"ALREADY_RECALLED": {"已经撤回过", "it was already recalled"},
+	// Query APIs.
+	"processQueryKey.expireTime":        {"消息查询数据尚未生成或已过期（超过 24 小时）", "DingTalk has no query data for this message yet, or it is older than 24 hours"},
+	"invalidParameter.pageSize.invalid": {"每页最多查询 200 人", "at most 200 readers per page"},
+	"invalidParameter.cursor.invalid":   {"分页标记无效", "the page token is not valid"},
+	"openConversationId.notExisted":     {"会话不存在", "the conversation does not exist"},
 }
 
 // Explain says what a code means, in "zh" or "en". Unknown codes are
@@ -185,9 +249,15 @@ func Describe(err error, locale string) string {
 	var te *TransportError
 	if errors.As(err, &te) {
 		if locale == "en" {
-			return "DingTalk could not be reached"
+			return "DingTalk did not answer"
 		}
-		return "无法连接钉钉"
+		return "钉钉没有应答"
+	}
+	if NotSent(err) {
+		if locale == "en" {
+			return "DingTalk could not be reached; nothing was sent"
+		}
+		return "无法连接钉钉，消息未发送"
 	}
 	var re *RecipientError
 	if errors.As(err, &re) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 )
 
@@ -17,6 +18,9 @@ const (
 	PathOTORecall     = "/v1.0/robot/otoMessages/batchRecall"
 	PathGroupSend     = "/v1.0/robot/groupMessages/send"
 	PathGroupRecall   = "/v1.0/robot/groupMessages/recall"
+	PathOTOQuery      = "/v1.0/robot/oToMessages/readStatus"
+	PathPrivateQuery  = "/v1.0/robot/privateChatMessages/query"
+	PathGroupQuery    = "/v1.0/robot/groupMessages/query"
 )
 
 // MaxRecallKeys is the most keys one recall call may carry: DingTalk
@@ -115,7 +119,7 @@ func (c *Client) SendPrivate(ctx context.Context, conversationID string, m Messa
 	}
 	b.OpenConversationID, b.CoolAppCode = conversationID, c.cfg.CoolAppCode
 	var a keyAnswer
-	if err := c.call(ctx, PathPrivateSend, b, &a); err != nil {
+	if err := c.call(ctx, http.MethodPost, PathPrivateSend, nil, b, &a); err != nil {
 		return "", err
 	}
 	return a.key(PathPrivateSend)
@@ -129,7 +133,7 @@ func (c *Client) SendGroup(ctx context.Context, conversationID string, m Message
 	}
 	b.OpenConversationID = conversationID
 	var a keyAnswer
-	if err := c.call(ctx, PathGroupSend, b, &a); err != nil {
+	if err := c.call(ctx, http.MethodPost, PathGroupSend, nil, b, &a); err != nil {
 		return "", err
 	}
 	return a.key(PathGroupSend)
@@ -177,7 +181,7 @@ func (c *Client) SendOTO(ctx context.Context, userID string, m Message) (string,
 	}
 	b.UserIDs = []string{userID}
 	var a keyAnswer
-	if err := c.call(ctx, PathOTOSend, b, &a); err != nil {
+	if err := c.call(ctx, http.MethodPost, PathOTOSend, nil, b, &a); err != nil {
 		return "", err
 	}
 	if slices.Contains(a.InvalidStaffIDList, userID) {
@@ -206,7 +210,7 @@ func (c *Client) recall(ctx context.Context, path, conversationID string, keys [
 		return RecallResult{}, fmt.Errorf("dingtalk %s: %d keys; a recall takes 1 to %d", path, len(keys), MaxRecallKeys)
 	}
 	var r RecallResult
-	err := c.call(ctx, path, recallBody{OpenConversationID: conversationID, RobotCode: c.cfg.RobotCode, ProcessQueryKeys: keys}, &r)
+	err := c.call(ctx, http.MethodPost, path, nil, recallBody{OpenConversationID: conversationID, RobotCode: c.cfg.RobotCode, ProcessQueryKeys: keys}, &r)
 	return r, err
 }
 

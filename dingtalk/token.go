@@ -3,6 +3,7 @@ package dingtalk
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -55,10 +56,10 @@ func (c *Client) token(ctx context.Context) (string, error) {
 		ExpireIn    int64  `json:"expireIn"`
 	}
 	in := map[string]string{"appKey": c.cfg.ClientID, "appSecret": c.cfg.ClientSecret}
-	if err := c.limiter(pathAccessToken).Wait(ctx); err != nil {
+	if err := c.limiter(pathAccessToken).wait(ctx); err != nil {
 		return "", err
 	}
-	if err := c.post(ctx, pathAccessToken, "", in, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, pathAccessToken, nil, "", in, &out); err != nil {
 		return "", err
 	}
 	if out.AccessToken == "" || out.ExpireIn <= 0 {

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -34,10 +35,18 @@ type API struct {
 	Locale string
 	// AutoRecall, when set, serves replace, retract and the breaker.
 	AutoRecall *autorecall.Service
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	denied deniedLog
 }
 
 // maxBody bounds a request body.
 const maxBody = 1 << 20
+
+// maxURL bounds a request's URL; longer ones are refused with 414 before
+// anything else (nothing of them is written anywhere).
+const maxURL = 2048
 
 // Handler returns the API's routes.
 func (a *API) Handler() http.Handler {
@@ -55,6 +64,7 @@ func (a *API) Handler() http.Handler {
 		"GET /v1/messages/{key...}":           a.getMessage,
 		"GET /v1/audit":                       a.getAudit,
 		"GET /v1/entries/{state}":             a.getInState,
+		"POST /v1/entries/{id}/resolve":       a.postResolve,
 	}
 	if a.AutoRecall != nil {
 		v1["POST /v1/messages/{key}/replace"] = a.postReplace
@@ -66,7 +76,13 @@ func (a *API) Handler() http.Handler {
 		mux.Handle(pattern, a.auth(h))
 	}
 	mux.HandleFunc("/", notFound)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.RequestURI) > maxURL {
+			apiError(w, http.StatusRequestURITooLong, "uri_too_long", fmt.Sprintf("the URL is longer than %d bytes", maxURL))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
@@ -91,12 +107,7 @@ func (a *API) auth(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
 		if a.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
-			a.Metrics.unauthorized()
-			_, err := a.Ledger.AppendAudit(r.Context(), ledger.AuditRecord{Actor: "http:" + r.RemoteAddr, Action: "http.unauthorized",
-				Scope: r.Method + " " + r.URL.Path, Allowed: false, Note: tokenProblem(got)})
-			if err != nil {
-				a.Log.Error("unauthorized request not audited", zap.Error(err))
-			}
+			a.refuse(r, tokenProblem(got))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recallbot"`)
 			apiError(w, http.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer token is required")
 			return

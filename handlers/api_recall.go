@@ -55,7 +55,7 @@ func (a *API) selection(ctx context.Context, req RecallBody) (recall.Selection, 
 	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last}
 	if req.Since != "" {
 		if d, err := time.ParseDuration(req.Since); err == nil && d > 0 {
-			sel.Since = time.Now().Add(-d)
+			sel.Since = a.now().Add(-d)
 		} else if t, err := time.Parse(time.RFC3339, req.Since); err == nil {
 			sel.Since = t
 		} else {
@@ -161,12 +161,55 @@ func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
 	n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	recs, err := a.Ledger.Audit(r.Context(), min(max(n, 1), 500))
+	trail := r.URL.Query().Get("trail")
+	if trail != "" && trail != ledger.TrailAccess {
+		apiError(w, http.StatusBadRequest, "bad_request", `trail is empty (recalls) or "access" (refused requests)`)
+		return
+	}
+	if n == 0 {
+		n = 20
+	}
+	recs, err := a.Ledger.Audit(r.Context(), ledger.AuditQuery{Limit: min(max(n, 1), 500), Trail: trail})
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "internal", "the audit trail could not be read")
 		return
 	}
+	if recs == nil {
+		recs = []ledger.AuditRecord{}
+	}
 	writeJSON(w, 200, map[string]any{"records": recs})
+}
+
+// postResolve settles a pending entry: {"state": "sent", "process_query_key":
+// "…"}, {"state": "send_failed"} or {"state": "unknown"}, with an optional
+// "note" and "client"; audited.
+func (a *API) postResolve(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		apiError(w, http.StatusBadRequest, "bad_request", "the entry id must be a positive number")
+		return
+	}
+	var req struct {
+		State  ledger.State `json:"state"`
+		Key    string       `json:"process_query_key,omitempty"`
+		Note   string       `json:"note,omitempty"`
+		Client string       `json:"client,omitempty"`
+	}
+	if !decode(w, r, &req) {
+		return
+	}
+	e, err := a.Sender.Resolve(r.Context(), id, recall.Resolution{To: req.State, Key: req.Key, Actor: actor(req.Client), Note: req.Note})
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no entry %d", id))
+	case recall.IsSelectionError(err):
+		apiError(w, http.StatusConflict, "cannot_resolve", err.Error())
+	case err != nil && e.ID == 0:
+		a.Log.Error("resolve failed", zap.Error(err))
+		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger could not be updated")
+	default:
+		writeJSON(w, http.StatusOK, e)
+	}
 }
 
 // getInState lists entries that need attention: pending (send outcome
@@ -176,6 +219,9 @@ func (a *API) getInState(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
+	}
+	if es == nil {
+		es = []ledger.Entry{}
 	}
 	writeJSON(w, 200, map[string]any{"entries": es})
 }

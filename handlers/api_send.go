@@ -109,15 +109,30 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := a.Sender.Send(r.Context(), req.chat(), m, o)
-	if err != nil {
+	switch {
+	case errors.Is(err, recall.ErrRecordDelayed):
+		writeJSON(w, http.StatusAccepted, delayed(e))
+	case err != nil:
 		a.sendError(w, e, err)
-		return
+	default:
+		writeJSON(w, http.StatusOK, e)
 	}
-	writeJSON(w, http.StatusOK, e)
+}
+
+// delayed is the answer to a send that went out while the ledger could not
+// take its key: 202, the entry with its key, and record_delayed.
+func delayed(e ledger.Entry) any {
+	return struct {
+		ledger.Entry
+		RecordDelayed bool   `json:"record_delayed"`
+		Message       string `json:"message"`
+	}{e, true, recall.ErrRecordDelayed.Error()}
 }
 
 // sendError maps a failed send to a status: 400 for what the caller can
-// fix, 502 when DingTalk refused, 504 when the outcome is unknown.
+// fix, 422 when a rule blocked it, 502 when DingTalk refused, 503 when it
+// was not sent (the ledger or DingTalk could not be reached), 504 when the
+// outcome is unknown.
 func (a *API) sendError(w http.ResponseWriter, e ledger.Entry, err error) {
 	var ae *dingtalk.APIError
 	var re *dingtalk.RecipientError
@@ -128,6 +143,10 @@ func (a *API) sendError(w http.ResponseWriter, e ledger.Entry, err error) {
 	case errors.Is(err, recall.ErrLedgerUnavailable):
 		a.Log.Error("send refused: ledger unavailable", zap.Error(err))
 		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger is unavailable; nothing was sent")
+	case errors.Is(err, recall.ErrNotSent) && errors.As(err, &ae):
+		writeJSON(w, http.StatusBadGateway, map[string]any{"error": map[string]string{"code": ae.Code, "message": dingtalk.Describe(err, a.Locale) + "; nothing was sent"}, "entry": e})
+	case errors.Is(err, recall.ErrNotSent):
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": map[string]string{"code": "not_sent", "message": dingtalk.Describe(err, a.Locale)}, "entry": e})
 	case errors.Is(err, recall.ErrOutcomeUnknown):
 		writeJSON(w, http.StatusGatewayTimeout, map[string]any{"error": map[string]string{"code": "outcome_unknown", "message": err.Error()}, "entry": e})
 	case errors.As(err, &ae), errors.As(err, &re):

@@ -45,7 +45,11 @@ type Config struct {
 	// DedupeTTL is how long a command's msgId is remembered; default 24 h
 	// (DingTalk redelivers within minutes).
 	DedupeTTL time.Duration
-	Now       func() time.Time
+	// Redact replaces secrets in a reply before it is sent (an admin who
+	// pastes a secret into a command must not see it repeated to the
+	// chat); nil sends replies as they are.
+	Redact func(string) string
+	Now    func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -69,6 +73,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Redact == nil {
+		c.Redact = func(s string) string { return s }
 	}
 }
 
@@ -147,15 +154,25 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 	if req.duplicate || (!req.claimed && !b.claim(ctx, req, log)) {
 		return
 	}
-	if reply != "" {
-		if _, err := b.sender.Send(ctx, req.chat, dingtalk.Markdown("recallbot", reply), recall.SendOptions{Origin: ledger.OriginCommand, Actor: m.SenderStaffID, NoGuard: true}); err != nil {
-			log.Error("reply not sent", zap.Error(err))
-			outcome = "reply_failed"
-		}
+	if reply != "" && !b.reply(ctx, req, reply) {
+		outcome = "reply_failed"
 	}
 	d := b.cfg.Now().Sub(start)
 	b.metrics.command(string(verb), outcome, d)
 	log.Info("command handled", zap.String("verb", string(verb)), zap.String("outcome", outcome), zap.Duration("took", d))
+}
+
+// reply sends text to the chat the command came from, with secrets
+// redacted. A reply goes out even while the ledger is down: its key then
+// waits in the spool.
+func (b *Bot) reply(ctx context.Context, req *request, text string) bool {
+	_, err := b.sender.Send(ctx, req.chat, dingtalk.Markdown("recallbot", b.cfg.Redact(text)),
+		recall.SendOptions{Origin: ledger.OriginCommand, Actor: req.msg.SenderStaffID, NoGuard: true, SpoolIfLedgerDown: true})
+	if err != nil && !errors.Is(err, recall.ErrRecordDelayed) {
+		req.log.Error("reply not sent", zap.Error(err))
+		return false
+	}
+	return true
 }
 
 // parse reads a message as a command; non-text messages are errNotText.
@@ -169,12 +186,19 @@ func parse(m Message) (Command, error) {
 var errNotText = errors.New("not a text message")
 
 // claim records the delivery's msgId and reports whether it is the first;
-// a later one is logged and dropped.
+// a later one is logged and dropped. If the ledger cannot record it, the
+// command is not run (it could run twice) and the sender is told to try
+// again.
 func (b *Bot) claim(ctx context.Context, req *request, log *zap.Logger) bool {
 	first, err := b.once(ctx, req.msg.MsgID)
 	switch {
 	case err != nil:
-		log.Error("command dedupe failed; not running it", zap.Error(err))
+		log.Error("command dedupe failed: the ledger is unavailable; not running it", zap.Error(err))
+		if req.chat.Family == "" {
+			req.chat = b.chatOf(ctx, req.msg)
+		}
+		b.reply(ctx, req, say(b.cfg.Locale, "ledger.down"))
+		b.metrics.command("none", "ledger_down", 0)
 		return false
 	case !first:
 		b.duplicate(req, log)
@@ -223,10 +247,17 @@ func (b *Bot) remember(msgID string) {
 	}
 }
 
-// run parses, authorizes and dispatches; it returns the reply.
+// run parses, authorizes and dispatches; it returns the reply. Whatever a
+// user typed that comes back in the reply is escaped (md).
 func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply string, verb Verb, outcome string) {
 	loc := b.cfg.Locale
 	cmd, err := req.cmd, req.parseErr
+	// An admin verb from someone who is not an admin is refused and
+	// audited however it goes on: "/recall", "/recall last abc" too.
+	if v := verbs[commandWord(req.msg.Text)]; adminOnly[v] && !b.isAdmin(req.msg.SenderStaffID) && !errors.Is(err, errNotText) {
+		b.auditDenied(ctx, req, log)
+		return say(loc, "denied"), v, "denied"
+	}
 	var ue *UsageError
 	switch {
 	case errors.Is(err, errNotText):
@@ -234,11 +265,7 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case errors.Is(err, ErrNotACommand):
 		return say(loc, "not.command"), "none", "not_command"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", ue.In(loc)), "none", "usage"
-	}
-	if adminOnly[cmd.Verb] && !b.isAdmin(req.msg.SenderStaffID) {
-		b.auditDenied(ctx, req, log)
-		return say(loc, "denied"), cmd.Verb, "denied"
+		return say(loc, "unknown", md(ue.In(loc))), "none", "usage"
 	}
 	reply, err = b.verbs[cmd.Verb](ctx, req)
 	var se *recall.SelectionError
@@ -246,21 +273,39 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case err == nil:
 		return reply, cmd.Verb, "ok"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", ue.In(loc)), cmd.Verb, "usage"
+		return say(loc, "unknown", md(ue.In(loc))), cmd.Verb, "usage"
 	case errors.As(err, &se):
-		return say(loc, "unknown", se.In(loc)), cmd.Verb, "usage"
+		return say(loc, "unknown", md(se.In(loc))), cmd.Verb, "usage"
 	}
 	log.Error("command failed", zap.String("verb", string(cmd.Verb)), zap.Error(err))
-	return say(loc, "internal", req.msg.MsgID), cmd.Verb, "error"
+	if !b.ledgerUp(ctx) {
+		return say(loc, "ledger.down"), cmd.Verb, "ledger_down"
+	}
+	return say(loc, "internal", md(req.msg.MsgID)), cmd.Verb, "error"
 }
 
+// ledgerUp reports whether the ledger answers a read.
+func (b *Bot) ledgerUp(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := b.led.Counts(ctx)
+	return err == nil
+}
+
+// maxAuditedText bounds how much of a refused command the audit keeps.
+const maxAuditedText = 200
+
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
+	text := strings.TrimSpace(req.msg.Text)
+	if len(text) > maxAuditedText {
+		text = strings.ToValidUTF8(text[:maxAuditedText], "") + "…"
+	}
 	_, err := b.led.AppendAudit(ctx, ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
-		Scope: strings.TrimSpace(req.msg.Text), Allowed: false, Note: "not an admin; in " + req.chat.Key()})
+		Scope: text, Allowed: false, Note: "not an admin; in " + req.chat.Key()})
 	if err != nil {
 		log.Error("denied attempt not audited", zap.Error(err))
 	}
-	log.Warn("recall refused: not an admin", zap.String("command", strings.TrimSpace(req.msg.Text)))
+	log.Warn("admin command refused: not an admin", zap.String("command", b.cfg.Redact(text)))
 }
 
 // chatOf is the chat a message came from: a group, a person-to-person chat

@@ -77,10 +77,10 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		return "", err
 	}
 	if plan.Requested() == 0 {
-		return say(loc, "nothing", sel.Describe()), nil
+		return say(loc, "nothing", md(sel.Describe())), nil
 	}
 	would := plan.Count(recall.WouldRecall)
-	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || req.cmd.CrossChat())
+	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || reachesBeyond(plan, req.chat))
 	if req.cmd.DryRun || needsConfirm {
 		if req.deferOnce && !req.claimed && !b.claim(ctx, req, req.log) {
 			return "", nil // a repeated delivery: no second code, no reply
@@ -115,6 +115,19 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 	return b.receiptText(r), nil
 }
 
+// reachesBeyond reports whether a plan would recall a message of another
+// chat than the one the command was typed in: decided by the messages
+// themselves, whatever the command's words (a key typed in chat A may
+// belong to group B).
+func reachesBeyond(plan *recall.Receipt, here ledger.Chat) bool {
+	for _, it := range plan.Items {
+		if it.Outcome == recall.WouldRecall && it.Entry.Chat.Key() != here.Key() {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *Bot) receiptText(r *recall.Receipt) string {
 	return say(b.cfg.Locale, "receipt", r.Summary(b.cfg.Locale)) + "\n\n" + b.itemLines(r.Items)
 }
@@ -145,21 +158,23 @@ func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Recei
 
 func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	loc := b.cfg.Locale
-	v, ok, err := b.led.TakeTemp(ctx, "confirm", req.cmd.Code)
+	me := req.msg.SenderStaffID
+	var c confirmation
+	mine := func(v []byte) bool { // only its owner consumes a code
+		c = confirmation{}
+		return json.Unmarshal(v, &c) == nil && c.Admin == me && b.cfg.Now().Before(c.Expires)
+	}
+	_, found, taken, err := b.led.TakeTempIf(ctx, "confirm", req.cmd.Code, mine)
 	if err != nil {
 		return "", err
 	}
-	var c confirmation
-	if !ok || json.Unmarshal(v, &c) != nil || !b.cfg.Now().Before(c.Expires) {
-		return say(loc, "confirm.none", req.cmd.Code), nil
-	}
-	if c.Admin != req.msg.SenderStaffID {
-		// Not consumed by the wrong person: put it back for its owner.
-		if left := c.Expires.Sub(b.cfg.Now()); left > 0 {
-			_ = b.led.PutTemp(ctx, "confirm", req.cmd.Code, v, left)
-		}
+	switch {
+	case found && !taken && c.Admin != "" && c.Admin != me:
+		// Someone else's code: refused and audited, left intact for its owner.
 		b.auditDenied(ctx, req, b.log)
-		return say(loc, "confirm.who", req.cmd.Code), nil
+		return say(loc, "confirm.who", md(req.cmd.Code)), nil
+	case !taken:
+		return say(loc, "confirm.none", md(req.cmd.Code)), nil
 	}
 	r, err := b.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: req.msg.SenderStaffID, Note: "confirmed " + req.cmd.Code + ": " + c.Scope})
 	if err != nil {
@@ -188,9 +203,9 @@ func (b *Bot) itemLines(items []recall.Item) string {
 		}
 		line := outcomeMarks[it.Outcome] + " "
 		if it.Entry.ID != 0 {
-			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + it.Entry.Excerpt
+			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + md(it.Entry.Excerpt)
 		} else {
-			line += it.Key
+			line += md(it.Key)
 		}
 		switch {
 		case it.Outcome == recall.WouldRecall:
@@ -222,7 +237,7 @@ func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 	}
 	lines := []string{say(loc, "sent.head", len(es)), ""}
 	for i, e := range es {
-		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), stateWord(loc, string(e.State)), e.Excerpt))
+		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), stateWord(loc, string(e.State)), md(e.Excerpt)))
 	}
 	return strings.Join(lines, "\n"), nil
 }
@@ -232,7 +247,7 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 	if req.cmd.N > 0 {
 		n = min(req.cmd.N, 50)
 	}
-	recs, err := b.led.Audit(ctx, n)
+	recs, err := b.led.Audit(ctx, ledger.AuditQuery{Limit: n})
 	if err != nil {
 		return "", err
 	}
@@ -242,7 +257,7 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 	}
 	lines := []string{say(loc, "audit.head", len(recs)), ""}
 	for _, r := range recs {
-		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), r.Actor, r.Action, r.Scope)
+		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), md(r.Actor), r.Action, md(r.Scope))
 		if !r.Allowed {
 			line += " ⛔"
 		}

@@ -44,10 +44,6 @@ type Command struct {
 	N int
 }
 
-// CrossChat reports whether the command reaches beyond the chat it was
-// typed in.
-func (c Command) CrossChat() bool { return c.In != "" || c.To != "" || c.BatchID != "" }
-
 // UsageError is a command that could not be understood; its message is
 // shown to the user verbatim, in the bot's language.
 type UsageError struct {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -158,8 +159,15 @@ type callback struct {
 }
 
 // DecodeCallback turns a frame's data into a Message, or says what is
-// wrong with it.
+// wrong with it. Decoding is strict about the fields it reads: Go's JSON
+// decoder matches keys without regard to case and lets a later key win,
+// so a frame carrying both senderStaffId and senderStaffID would run as
+// whoever the second one names. A field given twice, or spelled other than
+// DingTalk spells it, is refused.
 func DecodeCallback(data string) (Message, error) {
+	if err := strictKeys([]byte(data), callbackKeys); err != nil {
+		return Message{}, err
+	}
 	var cb callback
 	if err := json.Unmarshal([]byte(data), &cb); err != nil {
 		return Message{}, fmt.Errorf("callback data is not a JSON object: %w", err)
@@ -198,4 +206,55 @@ func (l *Listener) onFrame(ctx context.Context, df *payload.DataFrame) (*payload
 	case <-ctx.Done(): // the socket dropped: no ACK, DingTalk redelivers
 		return nil, ctx.Err()
 	}
+}
+
+// callbackKeys are the keys DecodeCallback reads, as DingTalk spells them;
+// for "text", the keys of the object inside.
+var callbackKeys = map[string][]string{
+	"msgId": nil, "conversationId": nil, "conversationType": nil, "senderStaffId": nil, "senderNick": nil,
+	"msgtype": nil, "createAt": nil, "text": {"content"},
+}
+
+// strictKeys checks that data is a JSON object in which every key that
+// matches a wanted key without regard to case is spelled exactly as wanted
+// and appears once (and likewise inside the nested objects wanted names).
+func strictKeys(data []byte, wanted map[string][]string) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return errors.New("callback data is not a JSON object")
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("callback data is not a JSON object: %w", err)
+		}
+		key, _ := t.(string)
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return fmt.Errorf("callback data is not a JSON object: %w", err)
+		}
+		for w, inner := range wanted {
+			if !strings.EqualFold(key, w) {
+				continue
+			}
+			switch {
+			case key != w:
+				return fmt.Errorf("callback field %q is not DingTalk's spelling %q", key, w)
+			case seen[w]:
+				return fmt.Errorf("callback field %q appears twice", w)
+			}
+			seen[w] = true
+			if len(inner) > 0 && len(val) > 0 && val[0] == '{' {
+				sub := map[string][]string{}
+				for _, k := range inner {
+					sub[k] = nil
+				}
+				if err := strictKeys(val, sub); err != nil {
+					return fmt.Errorf("%s: %w", w, err)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 package handlers
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // texts are the bot's words, Chinese first, English second.
 var texts = map[string][2]string{
@@ -35,7 +38,21 @@ var texts = map[string][2]string{
 	"more":         {"… 以及另外 %d 条", "… and %d more"},
 	"left":         {"剩余 %s", "%s left"},
 	"too.old":      {"已超过撤回时限", "past the recall window"},
+	"ledger.down":  {"抱歉，机器人的发送记录（账本）暂时不可用，本条命令没有执行。请稍后重试。", "Sorry, the bot's ledger is unavailable right now, so the command was not run. Please try again in a minute."},
 }
+
+// md makes text that came from outside (what a user typed, a message
+// excerpt, an id) safe inside a markdown reply: markdown's punctuation
+// becomes its full-width twin, so nothing a user types turns into a link,
+// an image or formatting, "://" loses the colon a linkifier looks for, and
+// line breaks become spaces. It reads the same to a person.
+func md(s string) string { return mdEscaper.Replace(s) }
+
+var mdEscaper = strings.NewReplacer(
+	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
+	"*", "＊", "_", "＿", "`", "｀", "#", "＃", "!", "！", "|", "｜", "~", "～", "\\", "＼",
+	"://", "：//", "\r\n", " ", "\n", " ", "\r", " ",
+)
 
 // say formats a text in the locale ("en" or anything else for Chinese).
 func say(locale, key string, args ...any) string {
@@ -53,7 +70,7 @@ func say(locale, key string, args ...any) string {
 var stateWords = map[string][2]string{
 	"pending": {"发送中/结果未知", "pending"}, "sent": {"已发送", "sent"}, "send_failed": {"发送失败", "send failed"},
 	"recalling": {"撤回中", "recalling"}, "recalled": {"已撤回", "recalled"}, "recall_failed": {"撤回失败", "recall failed"},
-	"expired": {"已超时", "expired"},
+	"expired": {"已超时", "expired"}, "unknown": {"结果未知（已关闭）", "outcome never known"},
 }
 
 func stateWord(locale, st string) string {

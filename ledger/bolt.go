@@ -21,19 +21,23 @@ var (
 	bChats     = []byte("chats")    // chatKey 0x00 id -> nil
 	bKeys      = []byte("keys")     // processQueryKey -> id, then the encoded entry (a covering index)
 	bBatches   = []byte("batches")  // batchID 0x00 id -> nil
-	bExpiries  = []byte("expiries") // expiresAt(ns) id -> nil, while recallable
+	bExpiries  = []byte("expiries") // dueAt(ns) id -> nil, while due (see Entry.DueAt)
 	bStates    = []byte("states")   // state 0x00 id -> nil, for tracked states
 	bCounts    = []byte("counts")   // state -> count
 	bTemp      = []byte("temp")     // ns 0x00 id -> expiry(ns) value
-	bAudit     = []byte("audit")    // id -> JSON
-	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit}
+	bAudit     = []byte("audit")    // id -> JSON, the recall trail
+	bAccess    = []byte("access")   // id -> JSON, the access trail (TrailAccess)
+	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess}
 
 	magicKey   = []byte("magic")
 	magicValue = []byte("recallbot-ledger")
 	versionKey = []byte("version")
 )
 
-const schemaVersion = 1
+// schemaVersion is the ledger format this code writes. Version 1 files
+// are upgraded on open (entries of codec version 1 still decode); a newer
+// version is refused, so an older recallbot never misreads a newer file.
+const schemaVersion = 2
 
 // Bolt is the embedded ledger: one bbolt file, durable when a call returns.
 type Bolt struct {
@@ -65,11 +69,21 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 		opts.Now = time.Now
 	}
 	existed := false
-	if fi, err := os.Stat(path); err == nil {
-		existed = fi.Size() > 0
-		if fi.IsDir() {
-			return nil, fmt.Errorf("ledger %s is a directory, not a ledger file", path)
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil, fmt.Errorf("ledger %s is a directory, not a ledger file; fix ledger.path", path)
+	case err == nil && fi.Size() > 0:
+		existed = true
+		if err := checkBoltFile(path, fi.Size()); err != nil {
+			return nil, fmt.Errorf("ledger %s is not a recallbot ledger or is corrupt: %v; move it aside or fix ledger.path", path, err)
 		}
+	case errors.Is(err, os.ErrNotExist):
+		if err := checkParent(path); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      opts.LockTimeout,
@@ -105,13 +119,20 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 		if !bytes.Equal(meta.Get(magicKey), magicValue) {
 			return fmt.Errorf("ledger %s is a bbolt file of another program", path)
 		}
-		if v := meta.Get(versionKey); len(v) != 8 || binary.BigEndian.Uint64(v) != schemaVersion {
-			return fmt.Errorf("ledger %s has schema version %x; this recallbot reads version %d", path, v, schemaVersion)
+		v := meta.Get(versionKey)
+		if len(v) != 8 || binary.BigEndian.Uint64(v) > schemaVersion || binary.BigEndian.Uint64(v) == 0 {
+			return fmt.Errorf("ledger %s has schema version %x; this recallbot reads versions 1 to %d (is it a newer recallbot's?)", path, v, schemaVersion)
 		}
 		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil {
+			if tx.Bucket(name) == nil && !bytes.Equal(name, bAccess) {
 				return fmt.Errorf("ledger %s is damaged: bucket %s is missing", path, name)
 			}
+		}
+		if binary.BigEndian.Uint64(v) < schemaVersion { // upgrade: version 2 adds the access trail
+			if _, err := tx.CreateBucketIfNotExists(bAccess); err != nil {
+				return err
+			}
+			return meta.Put(versionKey, be64(schemaVersion))
 		}
 		return nil
 	})
@@ -156,7 +177,7 @@ func idKey(prefix string, id uint64) []byte {
 	return append(k, be64(id)...)
 }
 
-func expiryKey(t time.Time, id uint64) []byte {
+func dueKey(t time.Time, id uint64) []byte {
 	return append(be64(uint64(t.UnixNano())), be64(id)...)
 }
 
@@ -198,7 +219,7 @@ func (s *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
 			return err
 		}
 		out = e
-		return bump(tx, Pending, 1)
+		return bump(tx, Pending, 1) // not due while pending: putDue indexes it once it is sent
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger append: %w", err)
@@ -265,12 +286,21 @@ func putChanged(tx *bolt.Tx, old, e Entry) error {
 			return err
 		}
 	}
-	if !e.ExpiresAt.IsZero() {
-		k := expiryKey(e.ExpiresAt, e.ID)
-		if e.State.Recallable() {
-			return tx.Bucket(bExpiries).Put(k, nil)
+	return putDue(tx, old, e)
+}
+
+// putDue keeps the due index in step with e's DueAt and state.
+func putDue(tx *bolt.Tx, old, e Entry) error {
+	if old.due() == e.due() && old.DueAt.Equal(e.DueAt) {
+		return nil
+	}
+	if old.due() {
+		if err := tx.Bucket(bExpiries).Delete(dueKey(old.DueAt, old.ID)); err != nil {
+			return err
 		}
-		return tx.Bucket(bExpiries).Delete(k)
+	}
+	if e.due() {
+		return tx.Bucket(bExpiries).Put(dueKey(e.DueAt, e.ID), nil)
 	}
 	return nil
 }
@@ -340,13 +370,13 @@ func (s *Bolt) Link(ctx context.Context, oldID, newID uint64) error {
 }
 
 // Claim moves recallable entries to recalling.
-func (s *Bolt) Claim(ctx context.Context, ids []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error) {
-	_, claimed, others, missing, err = s.ClaimFor(ctx, Once{}, ids, at)
+func (s *Bolt) Claim(ctx context.Context, ids []uint64, by Claimant) (claimed, others []Entry, missing []uint64, err error) {
+	_, claimed, others, missing, err = s.ClaimFor(ctx, Once{}, ids, by)
 	return claimed, others, missing, err
 }
 
 // ClaimFor claims entries for a one-time request, in one transaction.
-func (s *Bolt) ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Time) (first bool, claimed, others []Entry, missing []uint64, err error) {
+func (s *Bolt) ClaimFor(ctx context.Context, once Once, ids []uint64, by Claimant) (first bool, claimed, others []Entry, missing []uint64, err error) {
 	err = s.update(func(tx *bolt.Tx) error {
 		first, claimed, others, missing = false, nil, nil, nil
 		if once.ID != "" {
@@ -356,6 +386,11 @@ func (s *Bolt) ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Ti
 			}
 		}
 		first = true
+		if len(ids) > 0 && by.Owner != "" {
+			if err := putTemp(tx, LeaseNS, by.Owner, nil, s.now().Add(by.LeaseTTL)); err != nil {
+				return err
+			}
+		}
 		for _, id := range ids {
 			old, err := getEntry(tx, id)
 			if errors.Is(err, ErrNotFound) {
@@ -369,7 +404,7 @@ func (s *Bolt) ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Ti
 				others = append(others, old)
 				continue
 			}
-			e, _, err := apply(old, Transition{To: Recalling, At: at})
+			e, err := claim(old, by)
 			if err != nil {
 				return err
 			}
@@ -381,4 +416,59 @@ func (s *Bolt) ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Ti
 		return nil
 	})
 	return first, claimed, others, missing, err
+}
+
+// TakeOver moves lapsed claims to by.Owner, in one transaction.
+func (s *Bolt) TakeOver(ctx context.Context, ids []uint64, by Claimant, staleBefore time.Time) ([]Entry, error) {
+	var taken []Entry
+	err := s.update(func(tx *bolt.Tx) error {
+		taken = nil
+		now := s.now()
+		alive := func(owner string) bool {
+			v := tx.Bucket(bTemp).Get(tempKey(LeaseNS, owner))
+			return len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano()
+		}
+		for _, id := range ids {
+			old, err := getEntry(tx, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if !lapsed(old, alive, staleBefore) || old.ClaimedBy == by.Owner {
+				continue
+			}
+			e := old
+			e.ClaimedBy, e.UpdatedAt = by.Owner, norm(by.At)
+			if err := putEntry(tx, e); err != nil {
+				return err
+			}
+			taken = append(taken, e)
+		}
+		if len(taken) > 0 && by.Owner != "" {
+			return putTemp(tx, LeaseNS, by.Owner, nil, now.Add(by.LeaseTTL))
+		}
+		return nil
+	})
+	return taken, err
+}
+
+// Reschedule sets an entry's next self-destruct try.
+func (s *Bolt) Reschedule(ctx context.Context, id uint64, at time.Time) error {
+	return s.update(func(tx *bolt.Tx) error {
+		old, err := getEntry(tx, id)
+		if err != nil {
+			return err
+		}
+		e := old
+		e.DueAt = norm(at)
+		if old.DueAt.Equal(e.DueAt) {
+			return nil
+		}
+		if err := putEntry(tx, e); err != nil {
+			return err
+		}
+		return putDue(tx, old, e)
+	})
 }

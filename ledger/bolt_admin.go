@@ -37,40 +37,64 @@ func claimTemp(tx *bolt.Tx, once Once, now time.Time) (bool, error) {
 
 // PutTemp stores a value for ttl.
 func (s *Bolt) PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error {
-	return s.update(func(tx *bolt.Tx) error {
-		v := append(be64(uint64(s.now().Add(ttl).UnixNano())), value...)
-		return tx.Bucket(bTemp).Put(tempKey(ns, id), v)
-	})
+	return s.update(func(tx *bolt.Tx) error { return putTemp(tx, ns, id, value, s.now().Add(ttl)) })
+}
+
+func putTemp(tx *bolt.Tx, ns, id string, value []byte, expires time.Time) error {
+	v := append(be64(uint64(expires.UnixNano())), value...)
+	return tx.Bucket(bTemp).Put(tempKey(ns, id), v)
 }
 
 // TakeTemp returns a live value and deletes it.
 func (s *Bolt) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error) {
-	var out []byte
-	var ok bool
-	err := s.update(func(tx *bolt.Tx) error {
-		out, ok = nil, false
+	v, found, _, err := s.TakeTempIf(ctx, ns, id, func([]byte) bool { return true })
+	return v, found, err
+}
+
+// TakeTempIf returns a live value and deletes it if take says so.
+func (s *Bolt) TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error) {
+	err = s.update(func(tx *bolt.Tx) error {
+		value, found, taken = nil, false, false
 		b := tx.Bucket(bTemp)
 		k := tempKey(ns, id)
 		v := b.Get(k)
 		if len(v) < 8 {
 			return nil
 		}
-		if int64(binary.BigEndian.Uint64(v)) > s.now().UnixNano() {
-			out, ok = append([]byte(nil), v[8:]...), true
+		if int64(binary.BigEndian.Uint64(v)) <= s.now().UnixNano() {
+			return b.Delete(k) // expired: gone for everyone
 		}
-		return b.Delete(k)
+		value, found = append([]byte(nil), v[8:]...), true
+		if taken = take(value); taken {
+			return b.Delete(k)
+		}
+		return nil
 	})
-	return out, ok, err
+	return value, found, taken, err
 }
 
-// AppendAudit appends a record to the audit trail.
+func auditBucket(trail string) ([]byte, error) {
+	switch trail {
+	case "":
+		return bAudit, nil
+	case TrailAccess:
+		return bAccess, nil
+	}
+	return nil, fmt.Errorf("ledger: no audit trail %q", trail)
+}
+
+// AppendAudit appends a record to its audit trail.
 func (s *Bolt) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
 	if r.At.IsZero() {
 		r.At = s.now()
 	}
+	bucket, err := auditBucket(r.Trail)
+	if err != nil {
+		return AuditRecord{}, err
+	}
 	var out AuditRecord
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bAudit)
+	err = s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucket)
 		id, err := b.NextSequence()
 		if err != nil {
 			return err
@@ -87,12 +111,16 @@ func (s *Bolt) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, err
 	return out, err
 }
 
-// Audit returns the newest records first.
-func (s *Bolt) Audit(ctx context.Context, limit int) ([]AuditRecord, error) {
-	limit = limitOr(limit, 20)
+// Audit returns the newest records of a trail first.
+func (s *Bolt) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
+	limit := limitOr(q.Limit, 20)
+	bucket, err := auditBucket(q.Trail)
+	if err != nil {
+		return nil, err
+	}
 	var out []AuditRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bAudit).Cursor()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			var r AuditRecord
 			if err := json.Unmarshal(v, &r); err != nil {
@@ -148,14 +176,16 @@ func (s *Bolt) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 		}
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		a := tx.Bucket(bAudit).Cursor()
-		for k, v := a.First(); k != nil; k, v = a.First() {
-			var r AuditRecord
-			if json.Unmarshal(v, &r) == nil && !r.At.Before(cutoff) {
-				break
-			}
-			if err := a.Delete(); err != nil {
-				return err
+		for _, trail := range [][]byte{bAudit, bAccess} {
+			a := tx.Bucket(trail).Cursor()
+			for k, v := a.First(); k != nil; k, v = a.First() {
+				var r AuditRecord
+				if json.Unmarshal(v, &r) == nil && !r.At.Before(cutoff) {
+					break
+				}
+				if err := a.Delete(); err != nil {
+					return err
+				}
 			}
 		}
 		t := tx.Bucket(bTemp).Cursor()
@@ -186,8 +216,8 @@ func deleteEntry(tx *bolt.Tx, e Entry) error {
 	if e.BatchID != "" {
 		dels = append(dels, struct{ b, k []byte }{bBatches, idKey(e.BatchID, e.ID)})
 	}
-	if !e.ExpiresAt.IsZero() {
-		dels = append(dels, struct{ b, k []byte }{bExpiries, expiryKey(e.ExpiresAt, e.ID)})
+	if e.due() {
+		dels = append(dels, struct{ b, k []byte }{bExpiries, dueKey(e.DueAt, e.ID)})
 	}
 	if tracked(e.State) {
 		dels = append(dels, struct{ b, k []byte }{bStates, idKey(string(e.State), e.ID)})
@@ -212,7 +242,7 @@ func (s *Bolt) Check(ctx context.Context) error {
 			return fmt.Errorf("ledger %s: bbolt check: %w", s.path, errors.Join(errs...))
 		}
 		counts := Counts{}
-		var chatIdx, keyIdx int
+		var chatIdx, keyIdx, dueIdx int
 		err := tx.Bucket(bEntries).ForEach(func(k, v []byte) error {
 			e, err := decodeEntry(v)
 			if err != nil {
@@ -235,6 +265,12 @@ func (s *Bolt) Check(ctx context.Context) error {
 				}
 				keyIdx++
 			}
+			if e.due() {
+				if _, ok := hasKey(tx.Bucket(bExpiries), dueKey(e.DueAt, e.ID)); !ok {
+					return fmt.Errorf("entry %d missing from the due index", e.ID)
+				}
+				dueIdx++
+			}
 			chatIdx++
 			return nil
 		})
@@ -243,6 +279,9 @@ func (s *Bolt) Check(ctx context.Context) error {
 		}
 		if n := tx.Bucket(bChats).Stats().KeyN; n != chatIdx {
 			return fmt.Errorf("ledger %s: chat index has %d entries for %d entries", s.path, n, chatIdx)
+		}
+		if n := tx.Bucket(bExpiries).Stats().KeyN; n != dueIdx {
+			return fmt.Errorf("ledger %s: due index has %d entries for %d due entries", s.path, n, dueIdx)
 		}
 		if n := tx.Bucket(bKeys).Stats().KeyN; n != keyIdx {
 			return fmt.Errorf("ledger %s: key index has %d keys for %d sent entries", s.path, n, keyIdx)

@@ -10,7 +10,13 @@ import (
 // strings as uvarint length + bytes, times as varint Unix nanoseconds (0 for
 // the zero time). Both stores use it; it decodes 20 entries in a few
 // microseconds, which "last 20" depends on.
-const codecVersion = 1
+//
+// Version 2 appends ClaimedBy and DueAt. Version 1 entries still decode:
+// their due time was their expiry.
+const (
+	codecV1      = 1
+	codecVersion = 2
+)
 
 func encodeEntry(e Entry) []byte {
 	b := make([]byte, 0, 96+len(e.Chat.ConversationID)+len(e.Chat.UserID)+len(e.ProcessQueryKey)+len(e.Excerpt)+len(e.ContentHash)+len(e.Reason)+len(e.Actor)+len(e.BatchID))
@@ -29,7 +35,8 @@ func encodeEntry(e Entry) []byte {
 	b = appendTime(b, e.UpdatedAt)
 	b = binary.AppendUvarint(b, e.Supersedes)
 	b = binary.AppendUvarint(b, e.SupersededBy)
-	return b
+	b = appendString(b, e.ClaimedBy)
+	return appendTime(b, e.DueAt)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -95,7 +102,7 @@ func (d *decoder) time() time.Time {
 }
 
 func decodeEntry(b []byte) (Entry, error) {
-	if len(b) == 0 || b[0] != codecVersion {
+	if len(b) == 0 || (b[0] != codecVersion && b[0] != codecV1) {
 		return Entry{}, errCorrupt
 	}
 	d := &decoder{s: string(b[1:])}
@@ -118,6 +125,14 @@ func decodeEntry(b []byte) (Entry, error) {
 	e.UpdatedAt = d.time()
 	e.Supersedes = d.uvarint()
 	e.SupersededBy = d.uvarint()
+	if b[0] == codecV1 {
+		if e.State.Recallable() || e.State == Recalling {
+			e.DueAt = e.ExpiresAt
+		}
+	} else {
+		e.ClaimedBy = d.string()
+		e.DueAt = d.time()
+	}
 	if d.err == nil && len(d.s) != 0 {
 		d.err = errCorrupt
 	}

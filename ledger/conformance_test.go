@@ -40,6 +40,9 @@ var (
 	chatU = Chat{Family: OTO, UserID: "user1"}
 )
 
+// by is a claimant for tests: one owner with a long lease.
+func by(at time.Time) Claimant { return Claimant{Owner: "test-owner", At: at, LeaseTTL: time.Hour} }
+
 func mustAppend(t testing.TB, s Store, e Entry) Entry {
 	t.Helper()
 	out, err := s.Append(context.Background(), e)
@@ -85,19 +88,19 @@ func TestLifecycle(t *testing.T) {
 		if err != nil || len(found) != 1 || found[0].ID != e.ID || len(miss) != 1 || miss[0] != "nope" {
 			t.Errorf("ByKeys = %v %v %v", found, miss, err)
 		}
-		claimed, others, missing, err := s.Claim(ctx, []uint64{e.ID, 9999}, time.Now())
+		claimed, others, missing, err := s.Claim(ctx, []uint64{e.ID, 9999}, by(time.Now()))
 		if err != nil || len(claimed) != 1 || len(others) != 0 || len(missing) != 1 || missing[0] != 9999 {
 			t.Fatalf("Claim = %v %v %v %v", claimed, others, missing, err)
 		}
 		// A second claim finds it recalling: not handed out again.
-		claimed, others, _, _ = s.Claim(ctx, []uint64{e.ID}, time.Now())
+		claimed, others, _, _ = s.Claim(ctx, []uint64{e.ID}, by(time.Now()))
 		if len(claimed) != 0 || len(others) != 1 || others[0].State != Recalling {
 			t.Errorf("second Claim = %v %v", claimed, others)
 		}
 		if _, err := s.Transition(ctx, e.ID, Transition{To: Recalled}); err != nil {
 			t.Fatal(err)
 		}
-		claimed, others, _, _ = s.Claim(ctx, []uint64{e.ID}, time.Now())
+		claimed, others, _, _ = s.Claim(ctx, []uint64{e.ID}, by(time.Now()))
 		if len(claimed) != 0 || others[0].State != Recalled {
 			t.Errorf("Claim of a recalled entry = %v %v", claimed, others)
 		}
@@ -113,7 +116,7 @@ func TestInvalidTransitions(t *testing.T) {
 		ctx := context.Background()
 		p := mustAppend(t, s, Entry{Chat: chatA, MsgKey: "sampleText"})
 		r := mustSend(t, s, chatA, "x")
-		_, _, _, _ = s.Claim(ctx, []uint64{r.ID}, time.Now())
+		_, _, _, _ = s.Claim(ctx, []uint64{r.ID}, by(time.Now()))
 		_, _ = s.Transition(ctx, r.ID, Transition{To: Recalled})
 		tests := []struct {
 			id      uint64
@@ -158,7 +161,7 @@ func TestTransitionAll(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
 		ctx := context.Background()
 		a, b := mustSend(t, s, chatA, "a"), mustSend(t, s, chatA, "b")
-		_, _, _, _ = s.Claim(ctx, []uint64{a.ID, b.ID}, time.Now())
+		_, _, _, _ = s.Claim(ctx, []uint64{a.ID, b.ID}, by(time.Now()))
 		got, errs, err := s.TransitionAll(ctx, []Change{
 			{a.ID, Transition{To: Recalled}},
 			{b.ID, Transition{To: RecallFailed, Reason: "SYSTEM_ERROR"}},
@@ -194,7 +197,7 @@ func TestListQueries(t *testing.T) {
 		if len(page2) != 5 || page2[0].ID != a[24].ID {
 			t.Errorf("page 2 = %v", excerpts(page2))
 		}
-		_, _, _, _ = s.Claim(ctx, []uint64{a[29].ID, a[28].ID}, time.Now())
+		_, _, _, _ = s.Claim(ctx, []uint64{a[29].ID, a[28].ID}, by(time.Now()))
 		_, _ = s.Transition(ctx, a[29].ID, Transition{To: Recalled})
 		live, _ := s.List(ctx, Query{Chat: chatA, Limit: 3, States: []State{Sent, RecallFailed}})
 		if len(live) != 3 || live[0].ID != a[27].ID {
@@ -247,7 +250,7 @@ func TestBatchDueInState(t *testing.T) {
 			t.Fatalf("Due = %v, %v", due, err)
 		}
 		// Once recalled, an entry is no longer due.
-		_, _, _, _ = s.Claim(ctx, []uint64{due[0].ID}, now)
+		_, _, _, _ = s.Claim(ctx, []uint64{due[0].ID}, by(now))
 		_, _ = s.Transition(ctx, due[0].ID, Transition{To: Recalled})
 		if due, _ = s.Due(ctx, now, 10); len(due) != 1 {
 			t.Errorf("Due after recall = %d entries", len(due))
@@ -311,7 +314,7 @@ func TestAuditTrail(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got, err := s.Audit(ctx, 3)
+		got, err := s.Audit(ctx, AuditQuery{Limit: 3})
 		if err != nil || len(got) != 3 || got[0].Scope != "last 4" || got[0].Outcomes["k"] != "recalled" || got[0].At.IsZero() {
 			t.Errorf("Audit = %+v, %v", got, err)
 		}
@@ -338,7 +341,7 @@ func TestPrune(t *testing.T) {
 		if got, _ := s.List(ctx, Query{Chat: chatA}); len(got) != 1 || got[0].ID != keep.ID {
 			t.Errorf("after prune = %v", excerpts(got))
 		}
-		if a, _ := s.Audit(ctx, 10); len(a) != 0 {
+		if a, _ := s.Audit(ctx, AuditQuery{Limit: 10}); len(a) != 0 {
 			t.Errorf("old audit kept: %+v", a)
 		}
 		if c, _ := s.Counts(ctx); c.Total() != 1 {
@@ -391,7 +394,7 @@ func TestConcurrentUse(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < len(all); i += 7 {
-					claimed, _, _, err := s.Claim(ctx, all[i:min(i+7, len(all))], time.Now())
+					claimed, _, _, err := s.Claim(ctx, all[i:min(i+7, len(all))], by(time.Now()))
 					if err != nil {
 						t.Error(err)
 						return
@@ -418,12 +421,12 @@ func TestClaimFor(t *testing.T) {
 		ctx := context.Background()
 		a, b := mustSend(t, s, chatA, "a"), mustSend(t, s, chatA, "b")
 		once := Once{NS: "cmd", ID: "msg-1", TTL: time.Minute}
-		first, claimed, _, _, err := s.ClaimFor(ctx, once, []uint64{a.ID}, time.Now())
+		first, claimed, _, _, err := s.ClaimFor(ctx, once, []uint64{a.ID}, by(time.Now()))
 		if err != nil || !first || len(claimed) != 1 {
 			t.Fatalf("first ClaimFor = %v %v %v", first, claimed, err)
 		}
 		// The same request again (a redelivery, another instance): nothing.
-		first, claimed, _, _, err = s.ClaimFor(ctx, once, []uint64{b.ID}, time.Now())
+		first, claimed, _, _, err = s.ClaimFor(ctx, once, []uint64{b.ID}, by(time.Now()))
 		if err != nil || first || len(claimed) != 0 {
 			t.Errorf("repeated ClaimFor = %v %v %v", first, claimed, err)
 		}
@@ -434,7 +437,7 @@ func TestClaimFor(t *testing.T) {
 			t.Error("ClaimOnce did not see ClaimFor's record")
 		}
 		// No entries: only the request is recorded.
-		if first, _, _, _, err := s.ClaimFor(ctx, Once{NS: "cmd", ID: "msg-2", TTL: time.Minute}, nil, time.Now()); err != nil || !first {
+		if first, _, _, _, err := s.ClaimFor(ctx, Once{NS: "cmd", ID: "msg-2", TTL: time.Minute}, nil, by(time.Now())); err != nil || !first {
 			t.Errorf("ClaimFor with no entries = %v, %v", first, err)
 		}
 		if again, _ := s.ClaimOnce(ctx, "cmd", "msg-2", time.Minute); again {

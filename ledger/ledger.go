@@ -74,14 +74,16 @@ type State string
 
 // The states and their transitions:
 //
-//	pending -> sent | send_failed
+//	pending -> sent | send_failed | unknown
+//	unknown -> sent (the key turned up after all, e.g. from the spool)
 //	sent -> recalling | expired
 //	recalling -> recalled | recall_failed | expired | sent (the recall call was never made)
 //	recall_failed -> recalling | expired
 const (
 	Pending      State = "pending"       // written before the send API call; outcome unknown until it returns
 	Sent         State = "sent"          // DingTalk returned its processQueryKey
-	SendFailed   State = "send_failed"   // DingTalk refused it; nothing to recall
+	SendFailed   State = "send_failed"   // DingTalk refused it, or it never left: nothing to recall
+	Unknown      State = "unknown"       // closed without an answer: it may be in the chat, with no key
 	Recalling    State = "recalling"     // claimed by a recall in progress
 	Recalled     State = "recalled"      // DingTalk confirmed the recall
 	RecallFailed State = "recall_failed" // DingTalk refused the recall; Reason says why
@@ -89,10 +91,11 @@ const (
 )
 
 // States lists every state, in life order.
-var States = []State{Pending, Sent, SendFailed, Recalling, Recalled, RecallFailed, Expired}
+var States = []State{Pending, Sent, SendFailed, Unknown, Recalling, Recalled, RecallFailed, Expired}
 
 var transitions = map[State][]State{
-	Pending:      {Sent, SendFailed},
+	Pending:      {Sent, SendFailed, Unknown},
+	Unknown:      {Sent},
 	Sent:         {Recalling, Expired},
 	Recalling:    {Recalled, RecallFailed, Expired, Sent},
 	RecallFailed: {Recalling, Expired},
@@ -132,15 +135,43 @@ type Entry struct {
 	UpdatedAt       time.Time `json:"updated_at"`
 	Supersedes      uint64    `json:"supersedes,omitempty"`    // the entry this one corrects
 	SupersededBy    uint64    `json:"superseded_by,omitempty"` // the correction of this one
+	// ClaimedBy is the recall engine that last claimed the entry (see
+	// Claimant); while the entry is recalling, only that owner may settle
+	// it, and another may take it over only when the owner's lease is gone.
+	ClaimedBy string `json:"claimed_by,omitempty"`
+	// DueAt is when a self-destruct is next tried: ExpiresAt at first,
+	// later after a transient failure, zero once nothing more is to be
+	// tried. Due lists recallable entries whose DueAt has come.
+	DueAt time.Time `json:"due_at,omitzero"`
 }
 
 // Transition is a requested change of an entry's state.
 type Transition struct {
 	To     State
 	Key    string    // the processQueryKey, required for pending -> sent
-	Reason string    // for send_failed, recall_failed, expired
+	Reason string    // for send_failed, recall_failed, expired, unknown
 	At     time.Time // default: now
+	// Owner, when set, is the claimant settling a recalling entry: the
+	// transition is refused if another owner holds the claim (it took
+	// the claim over after this owner's lease lapsed).
+	Owner string
 }
+
+// Claimant is who claims entries for a recall: a recall engine, named
+// uniquely per process, holding a lease in the ledger (namespace LeaseNS)
+// that it renews while it works. Claims of an owner whose lease has lapsed
+// may be taken over (TakeOver); claims of a live owner never are.
+type Claimant struct {
+	Owner string
+	At    time.Time
+	// LeaseTTL is how long the owner's lease lives from At unless renewed;
+	// the claim writes it in the same commit.
+	LeaseTTL time.Duration
+}
+
+// LeaseNS is the temporary-value namespace of claim leases: one record per
+// owner, renewed with PutTemp(ctx, LeaseNS, owner, nil, ttl).
+const LeaseNS = "lease"
 
 // Change is one transition of TransitionAll.
 type Change struct {
@@ -199,6 +230,23 @@ type AuditRecord struct {
 	// without one) to its outcome.
 	Outcomes map[string]string `json:"outcomes,omitempty"`
 	Note     string            `json:"note,omitempty"`
+	// Trail is where the record is kept: the recall trail ("", what
+	// /audit shows) or TrailAccess (refused HTTP requests and other
+	// noise an outsider can cause), kept apart so that a flood of noise
+	// never buries a real record.
+	Trail string `json:"trail,omitempty"`
+}
+
+// TrailAccess is the audit trail of refused access: unauthenticated HTTP
+// requests, aggregated per minute.
+const TrailAccess = "access"
+
+// AuditQuery selects audit records, newest first.
+type AuditQuery struct {
+	// Limit caps the result; 0 means 20.
+	Limit int
+	// Trail is "" for the recall trail or TrailAccess.
+	Trail string
 }
 
 // Store is a ledger. Implementations are safe for concurrent use; every
@@ -217,14 +265,24 @@ type Store interface {
 	// Link records that entry newID corrects entry oldID.
 	Link(ctx context.Context, oldID, newID uint64) error
 	// Claim atomically moves each recallable entry (sent, recall_failed)
-	// to recalling and returns it in claimed; every other entry is returned
-	// unchanged in others. Unknown ids are in missing.
-	Claim(ctx context.Context, ids []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error)
+	// to recalling, owned by by.Owner, and returns it in claimed; every
+	// other entry is returned unchanged in others. Unknown ids are in
+	// missing. The owner's lease is written in the same commit.
+	Claim(ctx context.Context, ids []uint64, by Claimant) (claimed, others []Entry, missing []uint64, err error)
 	// ClaimFor is Claim made on behalf of a one-time request (see
 	// ClaimOnce), recorded in the same write: a command's dedupe and its
 	// effect become durable together, in one commit. If once was claimed
 	// before, first is false and nothing is claimed.
-	ClaimFor(ctx context.Context, once Once, ids []uint64, at time.Time) (first bool, claimed, others []Entry, missing []uint64, err error)
+	ClaimFor(ctx context.Context, once Once, ids []uint64, by Claimant) (first bool, claimed, others []Entry, missing []uint64, err error)
+	// TakeOver atomically moves to by.Owner the recalling entries among
+	// ids whose owner's lease has lapsed (compare-and-swap: a claim that
+	// another caller took over first, or whose owner renewed, is left
+	// alone). Claims with no owner (from older versions) count as lapsed
+	// once their UpdatedAt is before staleBefore.
+	TakeOver(ctx context.Context, ids []uint64, by Claimant, staleBefore time.Time) ([]Entry, error)
+	// Reschedule sets when an entry's self-destruct is next tried; the
+	// zero time takes it off the due list.
+	Reschedule(ctx context.Context, id uint64, at time.Time) error
 
 	Get(ctx context.Context, id uint64) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
@@ -234,8 +292,8 @@ type Store interface {
 	ByKeys(ctx context.Context, keys []string) (found []Entry, missing []string, err error)
 	List(ctx context.Context, q Query) ([]Entry, error)
 	Batch(ctx context.Context, batchID string) ([]Entry, error)
-	// Due returns entries whose ExpiresAt is at or before now and which
-	// are still sent or recall_failed, soonest first.
+	// Due returns entries whose DueAt is at or before now and which are
+	// still sent or recall_failed, soonest first.
 	Due(ctx context.Context, now time.Time, limit int) ([]Entry, error)
 	// InState returns entries in state pending, recalling or
 	// recall_failed (the states that need attention), oldest first.
@@ -249,10 +307,15 @@ type Store interface {
 	// (single use).
 	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
 	TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error)
+	// TakeTempIf is TakeTemp for a caller that must look first: the live
+	// value is returned, and deleted only if take(value) says so, in one
+	// atomic step (a confirmation code someone else tries stays intact
+	// for its owner).
+	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
 
 	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
-	// Audit returns the most recent records, newest first.
-	Audit(ctx context.Context, limit int) ([]AuditRecord, error)
+	// Audit returns the most recent records of one trail, newest first.
+	Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 
 	// Prune deletes entries sent and audit records written before
 	// cutoff, and expired temporary values. It works in small steps so
@@ -297,6 +360,9 @@ func apply(e Entry, t Transition) (Entry, bool, error) {
 		}
 		return e, false, &TransitionError{e.ID, e.State, t.To, "it is already " + string(t.To) + " with other data"}
 	}
+	if e.State == Recalling && t.Owner != "" && e.ClaimedBy != "" && e.ClaimedBy != t.Owner {
+		return e, false, &TransitionError{e.ID, e.State, t.To, "another recall (" + e.ClaimedBy + ") took the claim over"}
+	}
 	allowed := false
 	for _, s := range transitions[e.State] {
 		allowed = allowed || s == t.To
@@ -313,7 +379,7 @@ func apply(e Entry, t Transition) (Entry, bool, error) {
 		}
 		return e, false, &TransitionError{e.ID, e.State, t.To, why}
 	}
-	if t.To == Sent && e.State == Pending {
+	if t.To == Sent && (e.State == Pending || e.State == Unknown) {
 		if t.Key == "" {
 			return e, false, &TransitionError{e.ID, e.State, t.To, "a sent entry needs its processQueryKey"}
 		}
@@ -323,8 +389,34 @@ func apply(e Entry, t Transition) (Entry, bool, error) {
 		e.Reason = t.Reason
 	}
 	e.State, e.UpdatedAt = t.To, t.At
+	if !e.State.Recallable() && e.State != Recalling {
+		e.DueAt = time.Time{} // nothing more to try
+	}
 	return e, true, nil
 }
+
+// claim moves a recallable entry to recalling for by.
+func claim(e Entry, by Claimant) (Entry, error) {
+	e, _, err := apply(e, Transition{To: Recalling, At: by.At})
+	e.ClaimedBy = by.Owner
+	return e, err
+}
+
+// lapsed reports whether a recalling entry's claim may be taken over: its
+// owner's lease is gone (alive reports it), or, for an ownerless claim of
+// an older version, it is older than staleBefore.
+func lapsed(e Entry, alive func(owner string) bool, staleBefore time.Time) bool {
+	if e.State != Recalling {
+		return false
+	}
+	if e.ClaimedBy == "" {
+		return e.UpdatedAt.Before(staleBefore)
+	}
+	return !alive(e.ClaimedBy)
+}
+
+// due reports whether e belongs in the due index.
+func (e Entry) due() bool { return !e.DueAt.IsZero() && e.State.Recallable() }
 
 // prepare validates a new entry and fills its defaults.
 func prepare(e Entry) (Entry, error) {
@@ -341,7 +433,8 @@ func prepare(e Entry) (Entry, error) {
 		e.Origin = OriginAPI
 	}
 	e.SentAt, e.ExpiresAt = norm(e.SentAt), norm(e.ExpiresAt)
-	e.ID, e.State, e.UpdatedAt, e.ProcessQueryKey = 0, Pending, e.SentAt, ""
+	e.ID, e.State, e.UpdatedAt, e.ProcessQueryKey, e.ClaimedBy = 0, Pending, e.SentAt, "", ""
+	e.DueAt = e.ExpiresAt
 	return e, nil
 }
 

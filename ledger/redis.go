@@ -30,7 +30,12 @@ type RedisOptions struct {
 	Prefix string
 }
 
-const redisMagic = "recallbot-ledger/1"
+// redisMagic marks a recallbot ledger under the prefix. Version 1 ledgers
+// are upgraded on open (see schemaVersion); newer ones are refused.
+const (
+	redisMagicV1 = "recallbot-ledger/1"
+	redisMagic   = "recallbot-ledger/2"
+)
 
 // OpenRedis connects to the Redis at url (redis://[:password@]host:port/db)
 // and checks that its keys under the prefix belong to a recallbot ledger.
@@ -51,9 +56,16 @@ func OpenRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, erro
 	}
 	if !ok {
 		v, err := c.Get(ctx, s.k("meta")).Result()
+		if err == nil && v == redisMagicV1 {
+			err = c.Set(ctx, s.k("meta"), redisMagic, 0).Err()
+			v = redisMagic
+		}
 		if err != nil || v != redisMagic {
 			_ = c.Close()
-			return nil, fmt.Errorf("ledger redis %s: key %s holds %q, not a recallbot ledger of this version", o.Addr, s.k("meta"), v)
+			if err != nil {
+				return nil, fmt.Errorf("ledger redis %s: reading key %s: %w", o.Addr, s.k("meta"), err)
+			}
+			return nil, fmt.Errorf("ledger redis %s: key %s holds %.40q, not a recallbot ledger of this version; use another database or ledger prefix", o.Addr, s.k("meta"), v)
 		}
 	}
 	return s, nil
@@ -131,9 +143,9 @@ func (s *Redis) queueChange(ctx context.Context, p redis.Pipeliner, old, e Entry
 		p.HIncrBy(ctx, s.k("n"), string(old.State), -1)
 		p.HIncrBy(ctx, s.k("n"), string(e.State), 1)
 	}
-	if !e.ExpiresAt.IsZero() {
-		if e.State.Recallable() {
-			p.ZAdd(ctx, s.k("x"), redis.Z{Score: float64(e.ExpiresAt.UnixMilli()), Member: m})
+	if old.due() != e.due() || !old.DueAt.Equal(e.DueAt) {
+		if e.due() {
+			p.ZAdd(ctx, s.k("x"), redis.Z{Score: float64(e.DueAt.UnixMilli()), Member: m})
 		} else {
 			p.ZRem(ctx, s.k("x"), m)
 		}
@@ -280,14 +292,14 @@ func (s *Redis) mget(ctx context.Context, c redis.Cmdable, list []uint64) (found
 }
 
 // Claim moves recallable entries to recalling.
-func (s *Redis) Claim(ctx context.Context, list []uint64, at time.Time) (claimed, others []Entry, missing []uint64, err error) {
-	_, claimed, others, missing, err = s.ClaimFor(ctx, Once{}, list, at)
+func (s *Redis) Claim(ctx context.Context, list []uint64, by Claimant) (claimed, others []Entry, missing []uint64, err error) {
+	_, claimed, others, missing, err = s.ClaimFor(ctx, Once{}, list, by)
 	return claimed, others, missing, err
 }
 
 // ClaimFor claims entries for a one-time request in one MULTI, watching
 // the request's record so that two instances cannot both take it.
-func (s *Redis) ClaimFor(ctx context.Context, once Once, list []uint64, at time.Time) (first bool, claimed, others []Entry, missing []uint64, err error) {
+func (s *Redis) ClaimFor(ctx context.Context, once Once, list []uint64, by Claimant) (first bool, claimed, others []Entry, missing []uint64, err error) {
 	keys := make([]string, 0, len(list)+1)
 	for _, id := range list {
 		keys = append(keys, s.ek(id))
@@ -321,7 +333,7 @@ func (s *Redis) ClaimFor(ctx context.Context, once Once, list []uint64, at time.
 				others = append(others, old)
 				continue
 			}
-			e, _, err := apply(old, Transition{To: Recalling, At: at})
+			e, err := claim(old, by)
 			if err != nil {
 				return err
 			}
@@ -335,6 +347,9 @@ func (s *Redis) ClaimFor(ctx context.Context, once Once, list []uint64, at time.
 			if onceKey != "" {
 				p.Set(ctx, onceKey, "1", once.TTL)
 			}
+			if len(changes) > 0 && by.Owner != "" {
+				p.Set(ctx, s.k("t", LeaseNS, by.Owner), "", by.LeaseTTL)
+			}
 			for _, c := range changes {
 				s.queueChange(ctx, p, c.old, c.e)
 			}
@@ -343,4 +358,80 @@ func (s *Redis) ClaimFor(ctx context.Context, once Once, list []uint64, at time.
 		return err
 	}, keys...)
 	return first, claimed, others, missing, err
+}
+
+// TakeOver moves lapsed claims to by.Owner. It watches the entries and
+// their owners' leases, so a renewal or another takeover between the read
+// and the write makes it start over.
+func (s *Redis) TakeOver(ctx context.Context, list []uint64, by Claimant, staleBefore time.Time) ([]Entry, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(list))
+	for i, id := range list {
+		keys[i] = s.ek(id)
+	}
+	var taken []Entry
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		taken = nil
+		found, _, err := s.mget(ctx, tx, list)
+		if err != nil {
+			return err
+		}
+		owners := map[string]bool{}
+		for _, e := range found {
+			if e.State == Recalling && e.ClaimedBy != "" {
+				owners[e.ClaimedBy] = false
+			}
+		}
+		for o := range owners {
+			if err := tx.Watch(ctx, s.k("t", LeaseNS, o)).Err(); err != nil {
+				return err
+			}
+			n, err := tx.Exists(ctx, s.k("t", LeaseNS, o)).Result()
+			if err != nil {
+				return err
+			}
+			owners[o] = n > 0
+		}
+		alive := func(o string) bool { return owners[o] }
+		for _, e := range found {
+			if lapsed(e, alive, staleBefore) && e.ClaimedBy != by.Owner {
+				e.ClaimedBy, e.UpdatedAt = by.Owner, norm(by.At)
+				taken = append(taken, e)
+			}
+		}
+		if len(taken) == 0 {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, e := range taken {
+				p.Set(ctx, s.ek(e.ID), encodeEntry(e), 0)
+			}
+			p.Set(ctx, s.k("t", LeaseNS, by.Owner), "", by.LeaseTTL)
+			return nil
+		})
+		return err
+	}, keys...)
+	return taken, err
+}
+
+// Reschedule sets an entry's next self-destruct try.
+func (s *Redis) Reschedule(ctx context.Context, id uint64, at time.Time) error {
+	return s.optimistic(ctx, func(tx *redis.Tx) error {
+		old, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		e := old
+		e.DueAt = norm(at)
+		if old.DueAt.Equal(e.DueAt) {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.queueChange(ctx, p, old, e)
+			return nil
+		})
+		return err
+	}, s.ek(id))
 }

@@ -30,12 +30,54 @@ func (s *Redis) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, erro
 	return b, err == nil, err
 }
 
-// AppendAudit appends a record to the audit trail.
+// TakeTempIf returns a live value and deletes it if take says so, under
+// WATCH so that a value changed meanwhile is looked at again.
+func (s *Redis) TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error) {
+	key := s.k("t", ns, id)
+	err = s.optimistic(ctx, func(tx *redis.Tx) error {
+		value, found, taken = nil, false, false
+		b, err := tx.Get(ctx, key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		value, found = b, true
+		if !take(b) {
+			return nil
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Del(ctx, key)
+			return nil
+		})
+		taken = err == nil
+		return err
+	}, key)
+	return value, found, taken, err
+}
+
+// auditKey is the sorted set of one trail.
+func (s *Redis) auditKey(trail string) (string, error) {
+	switch trail {
+	case "":
+		return s.k("a"), nil
+	case TrailAccess:
+		return s.k("access"), nil
+	}
+	return "", fmt.Errorf("ledger: no audit trail %q", trail)
+}
+
+// AppendAudit appends a record to its audit trail.
 func (s *Redis) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error) {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
-	id, err := s.c.Incr(ctx, s.k("a", "seq")).Uint64()
+	key, err := s.auditKey(r.Trail)
+	if err != nil {
+		return AuditRecord{}, err
+	}
+	id, err := s.c.Incr(ctx, key+":seq").Uint64()
 	if err != nil {
 		return AuditRecord{}, err
 	}
@@ -44,13 +86,17 @@ func (s *Redis) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 	if err != nil {
 		return AuditRecord{}, err
 	}
-	err = s.c.ZAdd(ctx, s.k("a"), redis.Z{Score: float64(id), Member: b}).Err()
+	err = s.c.ZAdd(ctx, key, redis.Z{Score: float64(id), Member: b}).Err()
 	return r, err
 }
 
-// Audit returns the newest records first.
-func (s *Redis) Audit(ctx context.Context, limit int) ([]AuditRecord, error) {
-	vals, err := s.c.ZRevRange(ctx, s.k("a"), 0, int64(limitOr(limit, 20))-1).Result()
+// Audit returns the newest records of a trail first.
+func (s *Redis) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
+	key, err := s.auditKey(q.Trail)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := s.c.ZRevRange(ctx, key, 0, int64(limitOr(q.Limit, 20))-1).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -99,15 +145,30 @@ func (s *Redis) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 			total++
 		}
 	}
-	// Audit records are scored by id; drop those written before cutoff.
-	vals, err := s.c.ZRangeWithScores(ctx, s.k("a"), 0, pruneStep).Result()
-	if err != nil {
-		return total, err
-	}
-	for _, z := range vals {
-		var r AuditRecord
-		if m, ok := z.Member.(string); ok && json.Unmarshal([]byte(m), &r) == nil && r.At.Before(cutoff) {
-			s.c.ZRem(ctx, s.k("a"), m)
+	// Audit records are scored by id, so in time order: drop the oldest
+	// while they are older than cutoff.
+	for _, key := range []string{s.k("a"), s.k("access")} {
+		for {
+			vals, err := s.c.ZRange(ctx, key, 0, pruneStep-1).Result()
+			if err != nil {
+				return total, err
+			}
+			var old []any
+			for _, m := range vals {
+				var r AuditRecord
+				if json.Unmarshal([]byte(m), &r) == nil && !r.At.Before(cutoff) {
+					break
+				}
+				old = append(old, m)
+			}
+			if len(old) > 0 {
+				if err := s.c.ZRem(ctx, key, old...).Err(); err != nil {
+					return total, err
+				}
+			}
+			if len(old) < pruneStep {
+				break
+			}
 		}
 	}
 	return total, nil

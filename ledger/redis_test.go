@@ -71,7 +71,7 @@ func TestTwoRedisClientsClaimOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			claimed, _, _, err := s.Claim(context.Background(), list, time.Now())
+			claimed, _, _, err := s.Claim(context.Background(), list, by(time.Now()))
 			if err != nil {
 				t.Error(err)
 			}

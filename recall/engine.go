@@ -20,6 +20,15 @@ type RecallAPI interface {
 	RecallGroup(ctx context.Context, conversationID string, keys []string) (dingtalk.RecallResult, error)
 }
 
+// StatusAPI asks DingTalk what became of a message. When the RecallAPI
+// given to New has these methods too (*dingtalk.Client does), the engine
+// uses them to settle outcomes DingTalk's recall answer leaves unclear.
+type StatusAPI interface {
+	QueryOTO(ctx context.Context, key string) (dingtalk.MessageStatus, error)
+	QueryPrivate(ctx context.Context, conversationID, key string) (dingtalk.MessageStatus, error)
+	QueryGroup(ctx context.Context, conversationID, key string) (dingtalk.MessageStatus, error)
+}
+
 // Config tunes an Engine; the zero value is the default.
 type Config struct {
 	// Window is DingTalk's recall window: older messages are reported too
@@ -37,10 +46,20 @@ type Config struct {
 	BackoffBase, BackoffMax time.Duration
 	// MaxSelection caps one recall; default 100,000.
 	MaxSelection int
-	// StaleClaim is how long an entry may stay recalling before Resume
-	// takes it over; default 2 minutes.
+	// Owner names this engine on its claims; unique per process. Default:
+	// hostname, process id and a random suffix.
+	Owner string
+	// LeaseTTL is how long this engine's claims stay its own without a
+	// renewal; it renews every third of it while it recalls. Default 30 s.
+	// Only claims whose owner's lease has lapsed are taken over (Resume).
+	LeaseTTL time.Duration
+	// StaleClaim is how old a claim without an owner (written by an older
+	// recallbot) must be before Resume takes it over; default 2 minutes.
 	StaleClaim time.Duration
-	Now        func() time.Time
+	// VerifyTimeout bounds asking DingTalk about one message whose recall
+	// outcome is unclear; default 10 s.
+	VerifyTimeout time.Duration
+	Now           func() time.Time
 }
 
 // Engine recalls messages: it resolves a selection from the ledger, claims
@@ -48,10 +67,12 @@ type Config struct {
 // conversation, retries what is transient, records every outcome in the
 // ledger and the audit trail, and returns a receipt.
 type Engine struct {
-	led ledger.Store
-	api RecallAPI
-	log *zap.Logger
-	cfg Config
+	led    ledger.Store
+	api    RecallAPI
+	status StatusAPI // nil when api cannot query
+	log    *zap.Logger
+	cfg    Config
+	lease  lease
 
 	// OnOutcome, when set, is told how many messages ended in each
 	// outcome of every recall (metrics).
@@ -81,11 +102,25 @@ func New(led ledger.Store, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	if cfg.StaleClaim <= 0 {
 		cfg.StaleClaim = 2 * time.Minute
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = 30 * time.Second
+	}
+	if cfg.VerifyTimeout <= 0 {
+		cfg.VerifyTimeout = 10 * time.Second
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = NewOwner()
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Engine{led: led, api: api, log: log.Named("recall"), cfg: cfg}
+	e := &Engine{led: led, api: api, log: log.Named("recall").With(zap.String("owner", cfg.Owner)), cfg: cfg}
+	e.status, _ = api.(StatusAPI)
+	return e
 }
+
+// Owner is the name this engine claims entries under.
+func (e *Engine) Owner() string { return e.cfg.Owner }
 
 // Request is one recall: what, who asked, and whether to only preview.
 type Request struct {
@@ -205,14 +240,19 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 			r.Items[i] = it
 		}
 	}
-	if e.OnOutcome != nil {
-		for _, o := range outcomeOrder {
-			if n := r.Count(o); n > 0 {
-				e.OnOutcome(o, n)
-			}
+	e.countOutcomes(r)
+	return r, e.audit(ctx, req, r)
+}
+
+func (e *Engine) countOutcomes(r *Receipt) {
+	if e.OnOutcome == nil {
+		return
+	}
+	for _, o := range outcomeOrder {
+		if n := r.Count(o); n > 0 {
+			e.OnOutcome(o, n)
 		}
 	}
-	return r, e.audit(ctx, req, r)
 }
 
 // resolve loads the selected entries from the ledger. "Last N" and "since"
@@ -310,31 +350,39 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 	return nil
 }
 
-// Resume takes over entries left recalling by a crash or a shutdown (older
-// than StaleClaim) and recalls them, so no key stays recalling forever. A
-// fresh claim may belong to another instance at work, and is left alone.
+// Resume takes over entries left recalling by an engine that stopped (a
+// crash, a shutdown, a lost connection to the ledger): only claims whose
+// owner's lease has lapsed, compare-and-swap, so a live owner's work is
+// never recalled twice and two engines resuming at once split the claims
+// between them. It then finishes those recalls, knowing the stopped engine
+// may have made its call unheard.
 func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
 	stuck, err := e.led.InState(ctx, ledger.Recalling, e.cfg.MaxSelection)
 	if err != nil {
 		return nil, err
 	}
-	cutoff := e.cfg.Now().Add(-e.cfg.StaleClaim)
-	var changes []ledger.Change
+	var ids []uint64
 	for _, en := range stuck {
-		if en.UpdatedAt.Before(cutoff) {
-			changes = append(changes, ledger.Change{ID: en.ID, Transition: ledger.Transition{To: ledger.Sent}})
+		if en.ClaimedBy != e.cfg.Owner {
+			ids = append(ids, en.ID)
 		}
 	}
-	if len(changes) == 0 {
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].ID < changes[j].ID })
-	if _, _, err := e.led.TransitionAll(ctx, changes); err != nil {
+	now := e.cfg.Now()
+	taken, err := e.led.TakeOver(ctx, ids, e.claimant(now), now.Add(-e.cfg.StaleClaim))
+	if err != nil || len(taken) == 0 {
 		return nil, err
 	}
-	ids := make([]uint64, len(changes))
-	for i, c := range changes {
-		ids[i] = c.ID
+	e.lease.renewed(time.Now())
+	sort.Slice(taken, func(i, j int) bool { return taken[i].ID < taken[j].ID })
+	r := &Receipt{Scope: fmt.Sprintf("%d interrupted recall(s)", len(taken))}
+	items, calls := e.recallClaimed(ctx, taken, true)
+	for _, en := range taken {
+		r.Items = append(r.Items, items[en.ID])
 	}
-	return e.Recall(ctx, Request{Selection: Selection{IDs: ids}, Actor: "system", Action: "resume", Note: "recalls interrupted by a shutdown or crash"})
+	r.Calls = calls
+	e.countOutcomes(r)
+	return r, e.audit(ctx, Request{Actor: "system", Action: "resume", Note: "recalls interrupted by a stopped bot"}, r)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,11 @@ func chunk(entries []ledger.Entry) []group {
 // claimStep bounds one Claim, so one transaction stays short.
 const claimStep = 1000
 
+// claimant is this engine claiming at now.
+func (e *Engine) claimant(now time.Time) ledger.Claimant {
+	return ledger.Claimant{Owner: e.cfg.Owner, At: now, LeaseTTL: e.cfg.LeaseTTL}
+}
+
 // execute claims the candidates, calls DingTalk for them and records each
 // outcome in the ledger. It returns the outcome by entry id and the number
 // of calls made.
@@ -61,6 +67,7 @@ const claimStep = 1000
 func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once) (map[uint64]Item, int, error) {
 	out := make(map[uint64]Item, len(candidates))
 	var claimed []ledger.Entry
+	by := e.claimant(now)
 	for i := 0; i == 0 || i < len(candidates); i += claimStep {
 		ids := make([]uint64, 0, claimStep)
 		for _, en := range candidates[i:min(i+claimStep, len(candidates))] {
@@ -70,7 +77,7 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 		var err error
 		if i == 0 && once.ID != "" {
 			var first bool
-			first, c, others, _, err = e.led.ClaimFor(ctx, once, ids, now)
+			first, c, others, _, err = e.led.ClaimFor(ctx, once, ids, by)
 			if err != nil {
 				return nil, 0, fmt.Errorf("recording the request: %w", err)
 			}
@@ -78,7 +85,7 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 				return nil, 0, ErrDuplicate
 			}
 		} else if len(ids) > 0 {
-			c, others, _, err = e.led.Claim(ctx, ids, now)
+			c, others, _, err = e.led.Claim(ctx, ids, by)
 		}
 		if err != nil {
 			e.log.Error("claiming entries for recall", zap.Error(err))
@@ -87,23 +94,43 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 			}
 			continue
 		}
+		if len(c) > 0 {
+			e.lease.renewed(time.Now()) // the claim wrote the lease
+		}
 		claimed = append(claimed, c...)
 		for i := range others { // changed since they were read
 			out[others[i].ID] = e.classify(&others[i], now)
 		}
 	}
-	groups := chunk(claimed)
+	items, calls := e.recallClaimed(ctx, claimed, false)
+	for id, it := range items {
+		out[id] = it
+	}
+	return out, calls, nil
+}
+
+// recallClaimed recalls entries this engine holds claims on, a few
+// conversations' chunks at a time, while its lease is kept alive. resumed
+// says the claims were taken over from an engine that stopped: its last
+// call for them may have taken effect unheard.
+func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resumed bool) (map[uint64]Item, int) {
+	out := make(map[uint64]Item, len(claimed))
+	if len(claimed) == 0 {
+		return out, 0
+	}
+	release := e.lease.hold(e)
+	defer release()
 	var mu sync.Mutex
 	calls := 0
 	sem := make(chan struct{}, e.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for _, g := range groups {
+	for _, g := range chunk(claimed) {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			items, n := e.recallGroup(ctx, g)
+			items, n := e.recallGroup(ctx, g, resumed)
 			mu.Lock()
 			defer mu.Unlock()
 			calls += n
@@ -113,22 +140,46 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 		}()
 	}
 	wg.Wait()
-	return out, calls, nil
+	return out, calls
 }
 
-// recallGroup recalls one chunk, retrying transient failures, and records
-// the outcomes. No entry is left recalling: each ends recalled,
-// recall_failed, expired, or back to sent when its call was never made.
-func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
+// ReasonUnconfirmed starts the ledger reason of a recall whose call got no
+// answer and whose outcome DingTalk could not be asked about: the message
+// may be gone. A later recall that hears "already recalled" for it knows
+// the earlier call did it.
+const ReasonUnconfirmed = "unconfirmed"
+
+// mayHaveApplied reports whether an earlier call for en may have recalled
+// it without our hearing of it: its claim was taken over from an engine
+// that stopped mid-call, or an earlier recall ended unconfirmed.
+func mayHaveApplied(en ledger.Entry, resumed bool) bool {
+	return resumed || strings.HasPrefix(en.Reason, ReasonUnconfirmed)
+}
+
+// recallGroup recalls one chunk, retrying what is transient, and records
+// the outcomes. Every outcome is what DingTalk said or, where its answer
+// was missing or in words we cannot be sure of, what its query APIs say:
+// after a call that may have taken effect unheard (a timeout, a 5xx),
+// "already recalled" means this recall did it. Where nobody can tell, the
+// entry ends recall_failed with a reason starting ReasonUnconfirmed. No
+// entry is left recalling.
+func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool) ([]Item, int) {
 	byKey := make(map[string]ledger.Entry, len(g.entries))
 	todo := make([]string, 0, len(g.entries))
+	maybe := map[string]bool{} // a call may have recalled it unheard
 	for _, en := range g.entries {
 		byKey[en.ProcessQueryKey] = en
 		todo = append(todo, en.ProcessQueryKey)
+		maybe[en.ProcessQueryKey] = mayHaveApplied(en, resumed)
 	}
 	var items []Item
 	settle := func(key string, o Outcome, reason string) {
-		items = append(items, Item{Entry: byKey[key], Key: key, Outcome: o, Reason: reason})
+		items = append(items, Item{Entry: byKey[key], Key: key, Outcome: o, Reason: reason,
+			Transient: o == Failed && strings.HasPrefix(reason, ReasonUnconfirmed)})
+	}
+	transient := func(key, reason string) { // a failure that may pass
+		settle(key, Failed, reason)
+		items[len(items)-1].Transient = true
 	}
 	calls := 0
 	var lastErr error
@@ -141,21 +192,26 @@ func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
 		} else if ctx.Err() != nil {
 			break
 		}
+		if !e.lease.fresh(time.Now(), e.cfg.LeaseTTL) {
+			lastErr = errLeaseLost
+			break
+		}
 		res, err := e.call(ctx, g, todo)
 		calls++
 		if err != nil {
 			lastErr = err
+			if dingtalk.Ambiguous(err) {
+				for _, k := range todo {
+					maybe[k] = true
+				}
+			}
 			if dingtalk.Retryable(err) && ctx.Err() == nil {
 				e.logRetry(g, attempt, err)
 				continue
 			}
-			for _, k := range todo {
-				settle(k, Failed, failReason(err))
-			}
-			todo = nil
 			break
 		}
-		var retry []string
+		lastErr = nil
 		asked := make(map[string]bool, len(todo))
 		for _, k := range todo {
 			asked[k] = true
@@ -166,41 +222,113 @@ func (e *Engine) recallGroup(ctx context.Context, g group) ([]Item, int) {
 				delete(asked, k)
 			}
 		}
-		lastErr = nil
+		var retry []string
 		for _, k := range todo {
 			if !asked[k] {
 				continue
 			}
 			reason, ok := res.Failed[k]
-			switch {
-			case !ok:
-				reason = "no result for this key in DingTalk's answer"
-				settle(k, Failed, reason)
-			case dingtalk.RetryableReason(reason):
+			switch kind := dingtalk.ReasonKind(reason); {
+			case ok && kind == dingtalk.ReasonTransient:
 				retry = append(retry, k)
 				keyReason[k] = reason
-			case reason == "EXPIRED" || e.cfg.Now().Sub(byKey[k].SentAt) > e.cfg.Window:
+			case ok && kind == dingtalk.ReasonAlreadyRecalled:
+				settle(k, e.alreadyRecalled(maybe[k]), "")
+			case ok && kind == dingtalk.ReasonExpired, e.cfg.Now().Sub(byKey[k].SentAt) > e.cfg.Window:
 				settle(k, TooOld, reason)
-			default:
-				settle(k, Failed, reason)
+			default: // a reason we cannot read, or no answer for the key: ask
+				if !ok {
+					reason = "no result for this key in DingTalk's answer"
+				}
+				o, why := e.verify(ctx, g, byKey[k], reason, maybe[k])
+				settle(k, o, why)
 			}
 		}
 		todo = retry
 	}
-	// Whatever is left was never recalled: its last call failed
-	// transiently, or the context ended before it could be made.
+	// Whatever is left was not recalled as far as we heard: its last call
+	// failed, or the context ended or the lease lapsed before a call.
 	for _, k := range todo {
 		switch {
-		case lastErr != nil: // the last call failed as a whole
-			settle(k, Failed, failReason(lastErr))
-		case keyReason[k] != "": // the last answer failed this key
-			settle(k, Failed, keyReason[k])
+		case maybe[k] && ctx.Err() != nil: // unknown, and no time to ask
+			o, why := e.unverified(failReason(lastErr), true)
+			settle(k, o, why)
+		case maybe[k]:
+			o, why := e.verify(ctx, g, byKey[k], failReason(lastErr), true)
+			settle(k, o, why)
+		case lastErr != nil && lastErr != errLeaseLost && !dingtalk.NotSent(lastErr):
+			if dingtalk.Retryable(lastErr) {
+				transient(k, failReason(lastErr))
+			} else {
+				settle(k, Failed, failReason(lastErr))
+			}
+		case keyReason[k] != "": // the last answer failed this key, transiently
+			transient(k, keyReason[k])
+		case lastErr == errLeaseLost:
+			settle(k, NotAttempted, "this bot could not renew its claim on the message")
+		case lastErr != nil:
+			settle(k, NotAttempted, "not sent to DingTalk: "+failReason(lastErr))
 		default:
 			settle(k, NotAttempted, "cancelled before the call")
 		}
 	}
 	e.record(ctx, items)
 	return items, calls
+}
+
+// errLeaseLost stops a recall whose engine could not renew its lease:
+// another engine may take its claims over, and two must never call for
+// the same key.
+var errLeaseLost = errors.New("the claim lease could not be renewed")
+
+// alreadyRecalled is the outcome of DingTalk saying a key was recalled
+// before: this recall's doing if an earlier call of it may have applied.
+func (e *Engine) alreadyRecalled(maybe bool) Outcome {
+	if maybe {
+		return Recalled
+	}
+	return AlreadyRecalled
+}
+
+// verify asks DingTalk what became of a message whose recall failed for a
+// reason we cannot be sure of (or got no answer). RECALLED means it is gone
+// (this recall's doing if an earlier call may have applied); SUCCESS means
+// it is still shown, and the failure stands. If DingTalk cannot be asked,
+// an outcome that may have applied is recorded as unconfirmed.
+func (e *Engine) verify(ctx context.Context, g group, en ledger.Entry, reason string, maybe bool) (Outcome, string) {
+	if e.status == nil {
+		return e.unverified(reason, maybe)
+	}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.VerifyTimeout)
+	defer cancel()
+	var st dingtalk.MessageStatus
+	var err error
+	switch g.family {
+	case ledger.OTO:
+		st, err = e.status.QueryOTO(qctx, en.ProcessQueryKey)
+	case ledger.Private:
+		st, err = e.status.QueryPrivate(qctx, g.conv, en.ProcessQueryKey)
+	default:
+		st, err = e.status.QueryGroup(qctx, g.conv, en.ProcessQueryKey)
+	}
+	var ae *dingtalk.APIError
+	switch {
+	case err == nil && st.SendStatus == dingtalk.StatusRecalled:
+		return e.alreadyRecalled(maybe), ""
+	case err == nil:
+		return Failed, reason
+	case errors.As(err, &ae) && ae.Code == "processQueryKey.expireTime" && e.cfg.Now().Sub(en.SentAt) > e.cfg.Window/2:
+		return TooOld, reason
+	}
+	e.log.Warn("recall outcome could not be checked with DingTalk", zap.String("reason", reason), zap.Error(err))
+	return e.unverified(reason, maybe)
+}
+
+func (e *Engine) unverified(reason string, maybe bool) (Outcome, string) {
+	if maybe {
+		return Failed, ReasonUnconfirmed + ": " + reason
+	}
+	return Failed, reason
 }
 
 func (e *Engine) call(ctx context.Context, g group, keys []string) (dingtalk.RecallResult, error) {
@@ -238,12 +366,13 @@ func (e *Engine) logRetry(g group, attempt int, err error) {
 	}
 }
 
-// record writes the outcomes to the ledger in one write.
+// record writes the outcomes to the ledger in one write, as the claims'
+// owner: a claim another engine took over is left to it.
 func (e *Engine) record(ctx context.Context, items []Item) {
 	changes := make([]ledger.Change, 0, len(items))
 	now := e.cfg.Now()
 	for _, it := range items {
-		t := ledger.Transition{At: now, Reason: it.Reason}
+		t := ledger.Transition{At: now, Reason: it.Reason, Owner: e.cfg.Owner}
 		switch it.Outcome {
 		case Recalled:
 			t.To, t.Reason = ledger.Recalled, ""
@@ -255,6 +384,9 @@ func (e *Engine) record(ctx context.Context, items []Item) {
 			t.To = ledger.RecallFailed
 		}
 		changes = append(changes, ledger.Change{ID: it.Entry.ID, Transition: t})
+	}
+	if len(changes) == 0 {
+		return
 	}
 	_, errs, err := e.led.TransitionAll(context.WithoutCancel(ctx), changes)
 	if err == nil {

@@ -192,7 +192,7 @@ func TestOneTooOldAccordingToDingTalk(t *testing.T) {
 func TestTransientFailuresAreRetried(t *testing.T) {
 	f := newFixture(t, dingtalktest.Options{})
 	es := f.send(t, private, 3)
-	f.srv.Fail(dingtalktest.PathPrivateRecall, dingtalktest.FaultQPS, 3)
+	f.srv.Fail(dingtalktest.PathPrivateRecall, dingtalktest.FaultQPS, 1)
 	f.srv.Fail(dingtalktest.PathPrivateRecall, dingtalktest.FaultServerError, 1)
 	f.srv.FailKey(es[1].ProcessQueryKey, "SYSTEM_ERROR", 2)
 	f.srv.RevokeTokens() // the token expires mid-run too
@@ -200,10 +200,14 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 	if err != nil || r.Count(recall.Recalled) != 3 {
 		t.Fatalf("%s, %v", r.Summary("en"), err)
 	}
-	// 3 QPS refusals, a 5xx, two answers with a per-key SYSTEM_ERROR for
+	// The QPS refusal is retried inside the client, after DingTalk's window;
+	// the engine sees a 5xx, two answers with a per-key SYSTEM_ERROR for
 	// one key, then the last try for that key alone.
-	if r.Calls != 7 {
-		t.Errorf("%d calls, want 7", r.Calls)
+	if r.Calls != 4 {
+		t.Errorf("%d calls, want 4", r.Calls)
+	}
+	if n := len(recallCalls(f)); n != 6 {
+		t.Errorf("%d recall requests, want 6 (one refused for the revoked token, one for QPS)", n)
 	}
 }
 
@@ -276,7 +280,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	if c, _ := f.led.Counts(tctx(t)); c[ledger.Sent] != 25 {
 		t.Errorf("counts %v", c)
 	}
-	a, _ := f.led.Audit(tctx(t), 1)
+	a, _ := f.led.Audit(tctx(t), ledger.AuditQuery{Limit: 1})
 	if len(a) != 1 || a[0].Action != "dry_run" {
 		t.Errorf("audit %+v", a)
 	}
@@ -321,18 +325,34 @@ func TestPendingIsReportedUnknown(t *testing.T) {
 	}
 }
 
-func TestResumeTakesOverStaleClaims(t *testing.T) {
+// TestResumeTakesOverOnlyLapsedClaims: a claim is taken over only when its
+// owner's lease has lapsed (or, for a claim without an owner, from an older
+// recallbot, when it is stale). A live owner's claim is never taken, however
+// long it has been held.
+func TestResumeTakesOverOnlyLapsedClaims(t *testing.T) {
 	f := newFixture(t, dingtalktest.Options{})
-	es := f.send(t, private, 2)
+	es := f.send(t, private, 3)
 	old := time.Now().Add(-time.Hour)
-	_, _, _, _ = f.led.Claim(tctx(t), []uint64{es[0].ID}, old)        // a crashed recall
-	_, _, _, _ = f.led.Claim(tctx(t), []uint64{es[1].ID}, time.Now()) // another instance, at work
+	claim := func(e ledger.Entry, owner string, ttl time.Duration) {
+		t.Helper()
+		if c, _, _, err := f.led.Claim(tctx(t), []uint64{e.ID}, ledger.Claimant{Owner: owner, At: old, LeaseTTL: ttl}); err != nil || len(c) != 1 {
+			t.Fatalf("claim %d: %v", e.ID, err)
+		}
+	}
+	claim(es[0], "crashed", time.Nanosecond) // its lease is gone
+	claim(es[1], "alive", time.Hour)         // an hour into a long recall, still renewing
+	claim(es[2], "", 0)                      // an older recallbot's claim, an hour old
 	r, err := f.engine.Resume(tctx(t))
-	if err != nil || r == nil || r.Count(recall.Recalled) != 1 {
+	if err != nil || r == nil || r.Count(recall.Recalled) != 2 {
 		t.Fatalf("Resume = %v, %v", r, err)
 	}
-	if e, _ := f.led.Get(tctx(t), es[1].ID); e.State != ledger.Recalling {
-		t.Errorf("fresh claim taken over: %s", e.State)
+	if e, _ := f.led.Get(tctx(t), es[1].ID); e.State != ledger.Recalling || e.ClaimedBy != "alive" {
+		t.Errorf("a live claim was taken over: %s by %s", e.State, e.ClaimedBy)
+	}
+	for _, e := range []ledger.Entry{es[0], es[2]} {
+		if got, _ := f.led.Get(tctx(t), e.ID); got.State != ledger.Recalled || got.ClaimedBy != f.engine.Owner() {
+			t.Errorf("entry %d: %s by %s", e.ID, got.State, got.ClaimedBy)
+		}
 	}
 }
 

@@ -112,6 +112,10 @@ type Item struct {
 	Outcome Outcome      `json:"outcome"`
 	// Reason is DingTalk's code or reason for a failure.
 	Reason string `json:"reason,omitempty"`
+	// Transient marks a failure that may pass (DingTalk unreachable or
+	// erring, or an outcome that could not be confirmed): trying again
+	// later may succeed. Other failures are DingTalk's final word.
+	Transient bool `json:"transient,omitempty"`
 }
 
 // Receipt accounts for every selected message.

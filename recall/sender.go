@@ -45,6 +45,11 @@ type SendOptions struct {
 	ExpiresIn time.Duration
 	// NoGuard skips the guard (the bot's own notices about its guard).
 	NoGuard bool
+	// SpoolIfLedgerDown lets the send go ahead when the ledger cannot take
+	// its pending entry, journaling it in the spool instead (the bot's
+	// "the ledger is unavailable, try again" reply). Without it, such a
+	// send is refused with ErrLedgerUnavailable.
+	SpoolIfLedgerDown bool
 }
 
 // SenderConfig tunes a Sender; the zero value is the default.
@@ -54,7 +59,10 @@ type SenderConfig struct {
 	Window time.Duration
 	// Concurrency bounds Broadcast's parallel sends; default 4.
 	Concurrency int
-	Now         func() time.Time
+	// RecordFor bounds how long a key DingTalk returned is retried into an
+	// unavailable ledger before it is written to the spool; default 5 s.
+	RecordFor time.Duration
+	Now       func() time.Time
 }
 
 // Sender sends messages and ledgers every one: the entry is written as
@@ -66,6 +74,7 @@ type Sender struct {
 	log   *zap.Logger
 	cfg   SenderConfig
 	guard Guard
+	spool *ledger.Spool
 
 	// OnSend, when set, is told the outcome of every send (metrics).
 	OnSend func(family ledger.Family, err error)
@@ -79,6 +88,9 @@ func NewSender(led ledger.Store, api SendAPI, log *zap.Logger, cfg SenderConfig)
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 4
 	}
+	if cfg.RecordFor <= 0 {
+		cfg.RecordFor = 5 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -88,13 +100,51 @@ func NewSender(led ledger.Store, api SendAPI, log *zap.Logger, cfg SenderConfig)
 // SetGuard installs the guard that inspects every send.
 func (s *Sender) SetGuard(g Guard) { s.guard = g }
 
-// ErrOutcomeUnknown marks a send that got no answer: the message may be in
-// the chat without a key. Its entry stays pending and is surfaced.
+// UseSpool gives the Sender a spool for keys the ledger cannot take (see
+// ledger.Spool). Without one, such a key is only logged.
+func (s *Sender) UseSpool(sp *ledger.Spool) { s.spool = sp }
+
+// ErrOutcomeUnknown marks a send that may have reached DingTalk but got no
+// answer it could read: the message may be in the chat without a key. Its
+// entry stays pending and is surfaced.
 var ErrOutcomeUnknown = errors.New("the send got no answer: the message may have been delivered without a key")
 
 // ErrLedgerUnavailable marks a send refused because the ledger could not
 // record it: the bot never sends what it cannot record.
 var ErrLedgerUnavailable = errors.New("the ledger is unavailable; nothing was sent")
+
+// ErrNotSent marks a send that never reached DingTalk (DingTalk
+// unreachable, no access token, the caller gave up while it waited for the
+// rate limit): nothing was sent, and its entry is send_failed.
+var ErrNotSent = errors.New("nothing was sent")
+
+// ErrRecordDelayed marks a send that succeeded while the ledger could not
+// take its key: the key is in the local spool, fsynced, and reaches the
+// ledger when it is back (ReplaySpool). Until then a recall by that key
+// finds nothing.
+var ErrRecordDelayed = errors.New("sent; the ledger was unavailable, so the key waits in the local spool until it is back")
+
+// selfDestructMargin is how much of DingTalk's recall window a
+// self-destruct must leave for the recall itself: an expiry at the very
+// edge of the window would race DingTalk's own clock.
+const selfDestructMargin = time.Minute
+
+// MaxExpiry is the longest expires_in a send may ask for.
+func (s *Sender) MaxExpiry() time.Duration { return s.cfg.Window - selfDestructMargin }
+
+// ReplaySpool moves spooled keys into the ledger, if any wait. Sends call
+// it first, so that keys reach the ledger before new work; the bot also
+// calls it on start and every few seconds.
+func (s *Sender) ReplaySpool(ctx context.Context) error {
+	if s.spool.Waiting() == 0 {
+		return nil
+	}
+	n, err := s.spool.Replay(ctx, s.led)
+	if n > 0 {
+		s.log.Info("spooled keys replayed into the ledger", zap.Int("records", n))
+	}
+	return err
+}
 
 // excerptRunes is how much of a message the ledger keeps for previews.
 const excerptRunes = 80
@@ -115,8 +165,10 @@ func ContentHash(m dingtalk.Message) string {
 }
 
 // Send sends m to chat. It returns the ledger entry even on failure: sent
-// with its key, send_failed when DingTalk refused (nothing to recall), or
-// pending with ErrOutcomeUnknown when DingTalk did not answer.
+// with its key; send_failed when DingTalk refused or the call never left
+// (ErrNotSent); or pending with ErrOutcomeUnknown when DingTalk may have
+// acted but its answer was lost. A sent entry whose key the ledger could
+// not take comes back with ErrRecordDelayed: the message went out.
 func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message, o SendOptions) (ledger.Entry, error) {
 	if err := chat.Validate(); err != nil {
 		return ledger.Entry{}, err
@@ -124,8 +176,9 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 	if err := m.Validate(); err != nil {
 		return ledger.Entry{}, err
 	}
-	if o.ExpiresIn < 0 || o.ExpiresIn > s.cfg.Window {
-		return ledger.Entry{}, fmt.Errorf("expires_in %s is outside DingTalk's recall window of %s: the message could not be recalled then", o.ExpiresIn, s.cfg.Window)
+	if o.ExpiresIn < 0 || o.ExpiresIn > s.MaxExpiry() {
+		return ledger.Entry{}, fmt.Errorf("expires_in %s is too long: a self-destruct must come at least %s before DingTalk's recall window of %s ends (at most %s)",
+			o.ExpiresIn, selfDestructMargin, s.cfg.Window, s.MaxExpiry())
 	}
 	if s.guard != nil && !o.NoGuard {
 		if err := s.guard.Before(ctx, chat, m, o); err != nil {
@@ -138,9 +191,20 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 	if o.ExpiresIn > 0 {
 		e.ExpiresAt = now.Add(o.ExpiresIn)
 	}
-	e, err := s.led.Append(ctx, e)
+	seq := uint64(0)
+	err := s.ReplaySpool(ctx) // keys waiting in the spool go first
+	if err == nil {
+		e, err = s.led.Append(ctx, e)
+	}
 	if err != nil {
-		return ledger.Entry{}, fmt.Errorf("%w: %v", ErrLedgerUnavailable, err)
+		if !o.SpoolIfLedgerDown || s.spool == nil {
+			return ledger.Entry{}, fmt.Errorf("%w: %w", ErrLedgerUnavailable, err)
+		}
+		// Journal the intent locally instead; it reaches the ledger later.
+		seq = s.spool.NextSeq()
+		if serr := s.spool.Add(ledger.SpoolRecord{Seq: seq, Entry: e}); serr != nil {
+			return ledger.Entry{}, fmt.Errorf("%w: %w (and the spool: %v)", ErrLedgerUnavailable, err, serr)
+		}
 	}
 	key, sendErr := s.call(ctx, chat, m)
 	// From here on the outcome must reach the ledger even if the caller
@@ -153,25 +217,43 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 	var re *dingtalk.RecipientError
 	switch {
 	case sendErr == nil:
-		sent, err := s.markSent(wctx, e.ID, key)
+		sent, err := s.markSent(wctx, e, key, seq)
 		if err != nil {
-			return e, err
+			return sent, err
 		}
 		if s.guard != nil && !o.NoGuard {
 			s.guard.After(wctx, sent, m, o)
 		}
 		return sent, nil
+	case dingtalk.NotSent(sendErr):
+		return s.markFailed(wctx, e, seq, "not sent: "+dingtalk.Describe(sendErr, "en"), fmt.Errorf("%w: %w", ErrNotSent, sendErr))
+	case dingtalk.Ambiguous(sendErr):
+		s.log.Warn("send outcome unknown; entry stays pending", zap.Uint64("entry", e.ID), zap.String("chat", chat.Key()), zap.Error(sendErr))
+		return e, fmt.Errorf("%w (%w)", ErrOutcomeUnknown, sendErr)
 	case errors.As(sendErr, &ae), errors.As(sendErr, &re):
-		failed, err := s.led.Transition(wctx, e.ID, ledger.Transition{To: ledger.SendFailed, Reason: failReason(sendErr)})
-		if err != nil {
-			s.log.Error("send refusal not recorded", zap.Uint64("entry", e.ID), zap.Error(err))
-			return e, sendErr
-		}
-		return failed, sendErr
+		return s.markFailed(wctx, e, seq, failReason(sendErr), sendErr)
 	default:
 		s.log.Warn("send outcome unknown; entry stays pending", zap.Uint64("entry", e.ID), zap.String("chat", chat.Key()), zap.Error(sendErr))
-		return e, fmt.Errorf("%w (%v)", ErrOutcomeUnknown, sendErr)
+		return e, fmt.Errorf("%w (%w)", ErrOutcomeUnknown, sendErr)
 	}
+}
+
+// markFailed records a send that did not happen and returns sendErr.
+func (s *Sender) markFailed(ctx context.Context, e ledger.Entry, seq uint64, reason string, sendErr error) (ledger.Entry, error) {
+	if seq != 0 { // the intent is in the spool: close it there
+		e.Reason = reason
+		if err := s.spool.Add(ledger.SpoolRecord{Seq: seq, Entry: e, NotSent: true}); err != nil {
+			s.log.Error("spooled send refusal not recorded", zap.Error(err))
+		}
+		e.State = ledger.SendFailed
+		return e, sendErr
+	}
+	failed, err := s.led.Transition(ctx, e.ID, ledger.Transition{To: ledger.SendFailed, Reason: reason})
+	if err != nil {
+		s.log.Error("send refusal not recorded; the entry stays pending", zap.Uint64("entry", e.ID), zap.Error(err))
+		return e, sendErr
+	}
+	return failed, sendErr
 }
 
 func failReason(err error) string {
@@ -189,24 +271,48 @@ func failReason(err error) string {
 	return err.Error()
 }
 
-// markSent records the key, trying a few times: losing it would make the
-// message unrecallable. If it still fails, the key is logged at error level
-// so an operator can recover it.
-func (s *Sender) markSent(ctx context.Context, id uint64, key string) (ledger.Entry, error) {
+// markSent records the key. While the ledger fails it tries again, with
+// backoff, for RecordFor; then it writes the key to the spool (fsynced) and
+// returns the sent entry with ErrRecordDelayed. Only if the spool fails too
+// is the key left in the log alone, at error level, for an operator.
+func (s *Sender) markSent(ctx context.Context, e ledger.Entry, key string, seq uint64) (ledger.Entry, error) {
+	sent := e
+	sent.State, sent.ProcessQueryKey, sent.UpdatedAt = ledger.Sent, key, s.cfg.Now()
 	var err error
-	for attempt := range 5 {
-		var e ledger.Entry
-		if e, err = s.led.Transition(ctx, id, ledger.Transition{To: ledger.Sent, Key: key}); err == nil {
-			return e, nil
+	if seq == 0 { // the pending entry is in the ledger
+		deadline := time.Now().Add(s.cfg.RecordFor)
+		for attempt := 0; ; attempt++ {
+			actx, cancel := context.WithDeadline(ctx, deadline)
+			var got ledger.Entry
+			got, err = s.led.Transition(actx, e.ID, ledger.Transition{To: ledger.Sent, Key: key})
+			cancel()
+			var te *ledger.TransitionError
+			if err == nil {
+				return got, nil
+			}
+			if errors.As(err, &te) || errors.Is(err, ledger.ErrNotFound) {
+				break // the ledger answered: retrying cannot help
+			}
+			pause := min(50*time.Millisecond<<min(attempt, 5), time.Second)
+			if time.Until(deadline) < pause {
+				break
+			}
+			time.Sleep(pause)
 		}
-		var te *ledger.TransitionError
-		if errors.As(err, &te) {
-			break
-		}
-		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+		s.log.Warn("the ledger did not take a key; spooling it", zap.Uint64("entry", e.ID), zap.Error(err))
 	}
-	s.log.Error("sent, but the key could not be recorded", zap.Uint64("entry", id), zap.String("process_query_key", key), zap.Error(err))
-	return ledger.Entry{}, fmt.Errorf("sent, but the key was not recorded: %w", err)
+	if s.spool != nil {
+		if seq == 0 {
+			seq = s.spool.NextSeq()
+		}
+		serr := s.spool.Add(ledger.SpoolRecord{Seq: seq, Entry: e, Key: key})
+		if serr == nil {
+			return sent, ErrRecordDelayed
+		}
+		err = errors.Join(err, serr)
+	}
+	s.log.Error("sent, but the key could not be recorded", zap.Uint64("entry", e.ID), zap.String("process_query_key", key), zap.Error(err))
+	return sent, fmt.Errorf("sent, but the key was not recorded: %w", err)
 }
 
 func (s *Sender) call(ctx context.Context, chat ledger.Chat, m dingtalk.Message) (string, error) {
@@ -251,6 +357,9 @@ func (s *Sender) Broadcast(ctx context.Context, chats []ledger.Chat, m dingtalk.
 			defer wg.Done()
 			defer func() { <-sem }()
 			results[i].Entry, results[i].Err = s.Send(ctx, c, m, o)
+			if errors.Is(results[i].Err, ErrRecordDelayed) {
+				results[i].Err = nil // sent: the key is safe in the spool
+			}
 		}()
 	}
 	wg.Wait()

@@ -36,6 +36,24 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /sim/v1/connections/{id}/{action}", s.ctlConnection)
 	mux.HandleFunc("POST /sim/v1/faults", s.ctlFault)
+	mux.HandleFunc("POST /sim/v1/reads", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Key    string `json:"processQueryKey"`
+			UserID string `json:"userId"`
+		}
+		if !ctlDecode(w, r, &req) {
+			return
+		}
+		if req.UserID == "" {
+			ctlError(w, http.StatusBadRequest, "userId is required")
+			return
+		}
+		if err := s.MarkRead(req.Key, req.UserID); err != nil {
+			ctlError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		ctlJSON(w, http.StatusOK, map[string]string{"status": "read"})
+	})
 	mux.HandleFunc("POST /sim/v1/tokens/revoke", func(w http.ResponseWriter, r *http.Request) {
 		s.RevokeTokens()
 		ctlJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
@@ -158,6 +176,7 @@ func (s *Server) ctlFault(w http.ResponseWriter, r *http.Request) {
 		Key    string    `json:"processQueryKey"`
 		Reason string    `json:"reason"`
 		Frames string    `json:"frames"` // "drop", "duplicate" or "drop-ack"
+		Delay  string    `json:"delay"`  // for kind "slow" and "late": a Go duration
 	}
 	if !ctlDecode(w, r, &req) {
 		return
@@ -181,16 +200,27 @@ func (s *Server) ctlFault(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusBadRequest, `frames is "drop", "duplicate" or "drop-ack"`)
 		return
 	default:
-		switch req.Kind {
-		case FaultServerError, FaultUnavailable, FaultQPS, FaultGarbage, FaultHang:
-		default:
-			ctlError(w, http.StatusBadRequest, `kind is "5xx", "503", "qps", "garbage" or "hang"`)
-			return
-		}
 		if req.API == "" {
 			req.API = AnyAPI
 		}
-		s.Fail(req.API, req.Kind, req.Count)
+		switch req.Kind {
+		case FaultServerError, FaultUnavailable, FaultQPS, FaultGarbage, FaultHang:
+			s.Fail(req.API, req.Kind, req.Count)
+		case "slow", "late":
+			d, err := time.ParseDuration(req.Delay)
+			if err != nil || d <= 0 {
+				ctlError(w, http.StatusBadRequest, `kinds "slow" and "late" need "delay", a positive duration such as "3s"`)
+				return
+			}
+			if req.Kind == "slow" {
+				s.Delay(req.API, d, req.Count)
+			} else {
+				s.DelayAnswer(req.API, d, req.Count)
+			}
+		default:
+			ctlError(w, http.StatusBadRequest, `kind is "5xx", "503", "qps", "garbage", "hang", "slow" or "late"`)
+			return
+		}
 	}
 	ctlJSON(w, http.StatusOK, map[string]string{"status": "armed"})
 }

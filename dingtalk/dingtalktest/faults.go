@@ -31,12 +31,26 @@ type faultSet struct {
 	queue  map[string][]FaultKind     // path -> faults for the next calls, in order
 	keys   map[string][]string        // processQueryKey -> failedResult reasons for its next recalls
 	delays map[string][]time.Duration // path -> delays before the next calls are answered
+	late   map[string][]time.Duration // path -> delays after the next calls took effect, before the answer
 }
 
 func (f *faultSet) init() {
 	f.queue = map[string][]FaultKind{}
 	f.keys = map[string][]string{}
 	f.delays = map[string][]time.Duration{}
+	f.late = map[string][]time.Duration{}
+}
+
+// DelayAnswer makes the next n calls to path (or AnyAPI) take effect at
+// once and then wait d before answering: a DingTalk that applied a send or
+// a recall but answers too late for the caller, who cannot tell whether
+// anything happened.
+func (s *Server) DelayAnswer(path string, d time.Duration, n int) {
+	s.faults.mu.Lock()
+	for range n {
+		s.faults.late[path] = append(s.faults.late[path], d)
+	}
+	s.faults.mu.Unlock()
 }
 
 // Delay makes the next n calls to path (or AnyAPI) wait d before they are
@@ -49,12 +63,15 @@ func (s *Server) Delay(path string, d time.Duration, n int) {
 	s.faults.mu.Unlock()
 }
 
-func (f *faultSet) takeDelay(path string) time.Duration {
+func (f *faultSet) takeDelay(path string) time.Duration { return f.takeFrom(f.delays, path) }
+func (f *faultSet) takeLate(path string) time.Duration  { return f.takeFrom(f.late, path) }
+
+func (f *faultSet) takeFrom(m map[string][]time.Duration, path string) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, p := range []string{path, AnyAPI} {
-		if q := f.delays[p]; len(q) > 0 {
-			f.delays[p] = q[1:]
+		if q := m[p]; len(q) > 0 {
+			m[p] = q[1:]
 			return q[0]
 		}
 	}

@@ -25,6 +25,9 @@ const (
 	PathOTORecall      = "/v1.0/robot/otoMessages/batchRecall"
 	PathGroupSend      = "/v1.0/robot/groupMessages/send"
 	PathGroupRecall    = "/v1.0/robot/groupMessages/recall"
+	PathOTOQuery       = "/v1.0/robot/oToMessages/readStatus"
+	PathPrivateQuery   = "/v1.0/robot/privateChatMessages/query"
+	PathGroupQuery     = "/v1.0/robot/groupMessages/query"
 	headerAccessToken  = "x-acs-dingtalk-access-token"
 	maxRecordedBody    = 64 << 10
 	maxRequestBodySize = 1 << 20
@@ -119,6 +122,9 @@ func (s *Server) routes() http.Handler {
 		PathOTORecall:     s.authed(s.handleOTORecall),
 		PathGroupSend:     s.authed(s.handleGroupSend),
 		PathGroupRecall:   s.authed(s.handleGroupRecall),
+		PathOTOQuery:      s.authed(s.handleOTOQuery),
+		PathPrivateQuery:  s.authed(s.handlePrivateQuery),
+		PathGroupQuery:    s.authed(s.handleGroupQuery),
 	}
 	for path, h := range api {
 		mux.HandleFunc(path, s.serveAPI(h))
@@ -141,6 +147,8 @@ type exchange struct {
 	status int
 	code   string
 	resp   []byte
+	// recorded: the call is already in the log (a late answer).
+	recorded bool
 }
 
 func (e *exchange) reply(v any) {
@@ -191,8 +199,12 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 			}
 			t.Stop()
 		}
+		want := http.MethodPost
+		if r.URL.Path == PathOTOQuery {
+			want = http.MethodGet // the one GET of the robot APIs (spec §5)
+		}
 		switch {
-		case r.Method != http.MethodPost:
+		case r.Method != want:
 			e.fail(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 		default:
 			if !s.applyFault(e) {
@@ -201,6 +213,26 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		}
 		if e.status == 0 {
 			return // the fault hung up
+		}
+		if d := s.faults.takeLate(r.URL.Path); d > 0 {
+			// Recorded now, as applied, whether or not the caller hears
+			// the answer. Its code says it was answered late.
+			late := *e
+			if late.code == "" {
+				late.code = "late"
+			}
+			s.record(&late)
+			e.recorded = true
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+			case <-s.closed:
+			}
+			t.Stop()
+			if r.Context().Err() != nil {
+				return // the caller gave up: it never learns what happened
+			}
 		}
 		h := w.Header()
 		if e.code == "garbage" {
@@ -213,7 +245,9 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		h.Set("Server", "DingTalk/1.0.0")
 		w.WriteHeader(e.status)
 		_, _ = w.Write(e.resp)
-		s.record(e)
+		if !e.recorded {
+			s.record(e)
+		}
 	}
 }
 

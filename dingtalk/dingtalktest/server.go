@@ -85,6 +85,11 @@ type Options struct {
 	// message report success instead of a failedResult (unknown on the real
 	// platform); default false.
 	RecallAlreadyRecalledSucceeds bool
+	// ProcessingFor is how long after sending the query APIs report
+	// sendStatus PROCESSING rather than SUCCESS; default 0 (DingTalk's
+	// delay is unknown: its docs only say a fresh key "may not have query
+	// data yet").
+	ProcessingFor time.Duration
 
 	// MaxCalls bounds the recorded calls (oldest dropped first) for a
 	// long-running sim; default 0, unbounded.

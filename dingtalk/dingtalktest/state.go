@@ -75,6 +75,15 @@ type Message struct {
 	SentAt          time.Time `json:"sentAt"`
 	Recalled        bool      `json:"recalled"`
 	RecalledAt      time.Time `json:"recalledAt,omitzero"`
+	// ReadBy lists who has read a bot message, in the order they read it
+	// (MarkRead); the query APIs report it.
+	ReadBy []Read `json:"readBy,omitempty"`
+}
+
+// Read is one user having read a message.
+type Read struct {
+	UserID string    `json:"userId"`
+	At     time.Time `json:"at"`
 }
 
 // FromBot reports whether the bot sent m.
@@ -257,6 +266,7 @@ func (c *conversation) snapshot() Conversation {
 	out.Messages = make([]Message, len(c.msgs))
 	for i, m := range c.msgs {
 		out.Messages[i] = *m
+		out.Messages[i].ReadBy = append([]Read(nil), m.ReadBy...)
 	}
 	return out
 }
@@ -270,7 +280,9 @@ func (s *Server) Message(processQueryKey string) (Message, bool) {
 	if !ok || len(k.msgs) == 0 {
 		return Message{}, false
 	}
-	return *k.msgs[0], true
+	m := *k.msgs[0]
+	m.ReadBy = append([]Read(nil), m.ReadBy...)
+	return m, true
 }
 
 // AgeMessage moves a bot message's send time back by d, e.g. to put it past
