@@ -98,7 +98,9 @@ func (c redactCore) Write(e zapcore.Entry, fs []zapcore.Field) error {
 // redisLog routes go-redis's own logging (pool and connection trouble) into
 // zap, so that it neither lands in the JSON stream as plain text nor
 // repeats itself without limit: the latest call of routeRedisLogs wins.
-type redisLog struct{ log atomic.Pointer[zap.SugaredLogger] }
+type redisLog struct {
+	log atomic.Pointer[zap.SugaredLogger]
+}
 
 var redisLogs redisLog
 
