@@ -103,6 +103,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Bot.SetConnected(a.Listener.Connected)
 	a.Metrics.WatchConnected(a.Listener.Connected)
 
+	if cfg.HTTP.Listen != "" {
+		if err := a.serveHTTP(); err != nil {
+			return err
+		}
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	a.loop(func() { ledger.Retention{Age: cfg.Ledger.Retention}.Run(bg, a.Ledger, a.Log.Named("ledger")) })
@@ -110,12 +115,6 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.loop(func() { a.housekeeping(bg) })
 	if a.AutoRecall != nil {
 		a.loop(func() { a.AutoRecall.RunSelfDestruct(bg, cfg.AutoRecall.SelfDestructEvery) })
-	}
-
-	if cfg.HTTP.Listen != "" {
-		if err := a.serveHTTP(); err != nil {
-			return err
-		}
 	}
 	if err := a.Listener.Start(ctx); err != nil {
 		return err

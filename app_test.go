@@ -55,8 +55,8 @@ type harness struct {
 	clock demoClock // the bot's clock; the emulator keeps real time
 }
 
-// start runs the real bot, wired as `recallbot run` wires it, against the
-// emulator over loopback.
+// start runs the real bot, wired as `recallbot run` wires it, against a
+// new emulator over loopback.
 func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harness {
 	t.Helper()
 	if opts.QPS == 0 {
@@ -67,6 +67,12 @@ func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harn
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
+	return startOn(t, srv, tune...)
+}
+
+// startOn runs another bot against srv (several bots may share one).
+func startOn(t *testing.T, srv *dingtalktest.Server, tune ...func(*Config)) *harness {
+	t.Helper()
 	cfg := emulatorConfig(srv, 200)
 	cfg.DingTalk.Timeout = 2 * time.Second
 	cfg.Admins = []string{admin, admin2}
@@ -84,6 +90,10 @@ func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harn
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := map[string]bool{}
+	for _, c := range srv.Connections() {
+		before[c.ID] = true
+	}
 	h.app = NewApp(cfg, log)
 	h.app.Now = h.clock.Now
 	if err := h.app.Open(h.ctx()); err != nil {
@@ -96,7 +106,14 @@ func start(t *testing.T, opts dingtalktest.Options, tune ...func(*Config)) *harn
 		h.checkNoSecrets()
 	})
 	_ = srv.AddConversation(privCID, dingtalktest.KindPrivate, "a person-to-person chat")
-	if err := srv.WaitUntil(h.ctx(), func() bool { return len(srv.Connections()) == 1 }); err != nil {
+	if err := srv.WaitUntil(h.ctx(), func() bool {
+		for _, c := range srv.Connections() {
+			if !before[c.ID] {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return h

@@ -304,3 +304,40 @@ func TestSelfDestructSurvivesARestartAndFiresOnce(t *testing.T) {
 		t.Errorf("%d recall calls, want 1", n)
 	}
 }
+
+// TestSelfDestructBacksOff: a self-destruct that fails for a reason that
+// may pass (DingTalk unavailable) is tried again later, backing off, not on
+// every tick, and is not reported; once DingTalk is back it goes through.
+func TestSelfDestructBacksOff(t *testing.T) {
+	f := newFixture(t, autorecall.Config{})
+	e, err := f.sender.Send(ctx(t), group, dingtalk.Text("expires while DingTalk is down"), recall.SendOptions{ExpiresIn: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Fail(dingtalktest.PathGroupRecall, dingtalktest.FaultUnavailable, 1000)
+	f.clock.advance(31 * time.Second)
+	r := f.svc.SelfDestructDue(ctx(t))
+	if r == nil || r.Count(recall.Failed) != 1 || !r.Items[0].Transient {
+		t.Fatalf("first try: %+v", r)
+	}
+	calls := len(f.srv.CallsTo(dingtalktest.PathGroupRecall))
+	for range 3 {
+		if r := f.svc.SelfDestructDue(ctx(t)); r != nil {
+			t.Fatalf("tried again at once: %s", r.Summary("en"))
+		}
+	}
+	if n := len(f.srv.CallsTo(dingtalktest.PathGroupRecall)); n != calls {
+		t.Errorf("%d calls after the backoff began, want %d", n, calls)
+	}
+	if len(f.adminReports()) != 0 {
+		t.Errorf("admins told about a failure that may pass: %v", f.adminReports())
+	}
+	f.srv.ClearFaults()
+	f.clock.advance(6 * time.Second)
+	if r := f.svc.SelfDestructDue(ctx(t)); r == nil || r.Count(recall.Recalled) != 1 {
+		t.Fatalf("after DingTalk came back: %v", r)
+	}
+	if m, _ := f.srv.Message(e.ProcessQueryKey); !m.Recalled {
+		t.Error("still in the chat")
+	}
+}

@@ -151,7 +151,11 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 	}
 	req.chat = b.chatOf(ctx, m)
 	reply, verb, outcome := b.run(ctx, req, log)
-	if req.duplicate || (!req.claimed && !b.claim(ctx, req, log)) {
+	switch {
+	case req.duplicate:
+		return
+	case outcome == "ledger_down": // not run, and not recorded: a retry may run it
+	case !req.claimed && !b.claim(ctx, req, log):
 		return
 	}
 	if reply != "" && !b.reply(ctx, req, reply) {
@@ -310,7 +314,8 @@ func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
 
 // chatOf is the chat a message came from: a group, a person-to-person chat
 // the bot has sent into through its cool app, or else the sender's 1:1 chat
-// with the bot.
+// with the bot. While the ledger cannot be read, a one-to-one message is
+// answered in the sender's 1:1 chat with the bot.
 func (b *Bot) chatOf(ctx context.Context, m Message) ledger.Chat {
 	if m.ConversationType == "2" {
 		return ledger.Chat{Family: ledger.Group, ConversationID: m.ConversationID}

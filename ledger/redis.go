@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -46,6 +47,15 @@ func OpenRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, erro
 	o, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("ledger.redis_url: %w", err)
+	}
+	// Fail fast when Redis is down: the sender retries a key on its own
+	// terms and spools it, and a command is refused at once rather than
+	// after go-redis's default five dials per retry. The URL may say more.
+	if !strings.Contains(url, "max_retries=") {
+		o.MaxRetries = 1
+	}
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 2
 	}
 	c := redis.NewClient(o)
 	s := &Redis{c: c, p: opts.Prefix}

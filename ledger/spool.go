@@ -179,7 +179,10 @@ func (s *Spool) Replay(ctx context.Context, led Store) (replayed int, err error)
 	var rejected []error
 	for _, seq := range order {
 		sd := bySeq[seq]
-		err := replayOne(ctx, led, sd.intent, sd.done)
+		err := validRecords(sd.intent, sd.done)
+		if err == nil {
+			err = replayOne(ctx, led, sd.intent, sd.done)
+		}
 		var te *TransitionError
 		switch {
 		case errors.As(err, &te):
@@ -203,6 +206,20 @@ func (s *Spool) Replay(ctx context.Context, led Store) (replayed int, err error)
 		return replayed, fmt.Errorf("spool: %d record(s) the ledger refused, kept in %s.rejected: %w", len(rejected), s.path, errors.Join(rejected...))
 	}
 	return replayed, nil
+}
+
+// validRecords refuses records whose entry the ledger could never take:
+// they are set aside rather than blocking every replay after them.
+func validRecords(recs ...*SpoolRecord) error {
+	for _, r := range recs {
+		if r == nil {
+			continue
+		}
+		if _, err := prepare(r.Entry); err != nil {
+			return &TransitionError{ID: r.Entry.ID, To: Sent, Why: "the spooled entry is not valid: " + err.Error()}
+		}
+	}
+	return nil
 }
 
 // replayOne applies one send's records: the key to its pending entry, or a

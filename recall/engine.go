@@ -303,7 +303,7 @@ func (e *Engine) classify(en *ledger.Entry, now time.Time) Item {
 		it.Outcome = AlreadyRecalled
 	case ledger.Expired:
 		it.Outcome = TooOld
-	case ledger.Pending:
+	case ledger.Pending, ledger.Unknown:
 		it.Outcome = Unknown
 	case ledger.SendFailed:
 		it.Outcome = NeverSent

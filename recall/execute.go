@@ -255,7 +255,11 @@ func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool) ([]Item
 			settle(k, o, why)
 		case maybe[k]:
 			o, why := e.verify(ctx, g, byKey[k], failReason(lastErr), true)
-			settle(k, o, why)
+			if o == Failed && dingtalk.Retryable(lastErr) {
+				transient(k, why) // still shown, after failures that may pass
+			} else {
+				settle(k, o, why)
+			}
 		case lastErr != nil && lastErr != errLeaseLost && !dingtalk.NotSent(lastErr):
 			if dingtalk.Retryable(lastErr) {
 				transient(k, failReason(lastErr))

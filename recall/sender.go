@@ -194,7 +194,10 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 	seq := uint64(0)
 	err := s.ReplaySpool(ctx) // keys waiting in the spool go first
 	if err == nil {
-		e, err = s.led.Append(ctx, e)
+		var appended ledger.Entry
+		if appended, err = s.led.Append(ctx, e); err == nil {
+			e = appended
+		}
 	}
 	if err != nil {
 		if !o.SpoolIfLedgerDown || s.spool == nil {

@@ -18,9 +18,12 @@ import (
 
 // Redis is a running redis-server.
 type Redis struct {
-	URL string
-	cmd *exec.Cmd
-	dir string
+	URL  string
+	Addr string
+	cmd  *exec.Cmd
+	dir  string
+	port int
+	args []string
 }
 
 // Stop kills the server and removes its directory.
@@ -28,9 +31,24 @@ func (r *Redis) Stop() {
 	if r == nil || r.cmd == nil {
 		return
 	}
+	r.Kill()
+	_ = os.RemoveAll(r.dir)
+}
+
+// Kill stops the server at once (SIGKILL), as a crash would, keeping its
+// data directory: Restart brings it back with what it had fsynced.
+func (r *Redis) Kill() {
+	if r.cmd == nil || r.cmd.ProcessState != nil {
+		return
+	}
 	_ = r.cmd.Process.Signal(syscall.SIGKILL)
 	_ = r.cmd.Wait()
-	_ = os.RemoveAll(r.dir)
+}
+
+// Restart starts a killed server again on the same port and directory.
+func (r *Redis) Restart() error {
+	r.Kill()
+	return r.run()
 }
 
 // SkipReason is why Redis tests cannot run here, or "".
@@ -42,9 +60,9 @@ func SkipReason() string {
 }
 
 // Start starts a redis-server and waits until it accepts connections.
-func Start() (*Redis, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+// Extra arguments are passed to redis-server (e.g. "--requirepass", "x").
+func Start(extra ...string) (*Redis, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, fmt.Errorf("%s", SkipReason())
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,13 +75,27 @@ func Start() (*Redis, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "notice")
+	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, port: port, args: extra}
+	if err := r.run(); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return r, nil
+}
+
+// run starts the server process and waits for it to accept connections.
+func (r *Redis) run() error {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return err
+	}
+	args := append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "notice"}, r.args...)
+	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, err
+		return err
 	}
 	ready := make(chan bool, 1)
 	go func() {
@@ -79,16 +111,16 @@ func Start() (*Redis, error) {
 			ready <- false
 		}
 	}()
-	r := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), cmd: cmd, dir: dir}
+	r.cmd = cmd
 	select {
 	case ok := <-ready:
 		if ok {
-			return r, nil
+			return nil
 		}
 	case <-time.After(20 * time.Second):
 	}
-	r.Stop()
-	return nil, fmt.Errorf("redis-server did not start")
+	r.Kill()
+	return fmt.Errorf("redis-server did not start")
 }
 
 var shared struct {
@@ -118,3 +150,21 @@ func Shared(t testing.TB) *Redis {
 
 // StopShared stops the shared server, if one was started.
 func StopShared() { shared.r.Stop() }
+
+// Own starts a redis-server for one test, one it may kill and restart;
+// it is stopped when the test ends. Skipping works as for Shared.
+func Own(t testing.TB, extra ...string) *Redis {
+	t.Helper()
+	if reason := SkipReason(); reason != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI needs the Redis tests: %s", reason)
+		}
+		t.Skip(reason)
+	}
+	r, err := Start(extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
