@@ -74,6 +74,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	redactor := autorecall.NewRedactor(cfg.secrets())
 	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
 	a.Metrics = handlers.NewMetrics(a.Ledger.Counts)
+	a.Metrics.WatchSpool(a.Spool.Waiting)
 	a.Client = dingtalk.New(dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}, nil)
 	a.Client.OnCall = a.Metrics.APICall

@@ -203,7 +203,7 @@ func (b *Bot) itemLines(items []recall.Item) string {
 		}
 		line := outcomeMarks[it.Outcome] + " "
 		if it.Entry.ID != 0 {
-			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + md(it.Entry.Excerpt)
+			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + it.Entry.Excerpt
 		} else {
 			line += md(it.Key)
 		}
@@ -237,7 +237,7 @@ func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 	}
 	lines := []string{say(loc, "sent.head", len(es)), ""}
 	for i, e := range es {
-		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), stateWord(loc, string(e.State)), md(e.Excerpt)))
+		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), stateWord(loc, string(e.State)), e.Excerpt))
 	}
 	return strings.Join(lines, "\n"), nil
 }

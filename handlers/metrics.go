@@ -28,11 +28,11 @@ type Metrics struct {
 // every scrape for recallbot_ledger_entries.
 func NewMetrics(ledgerCounts func(context.Context) (ledger.Counts, error)) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry()}
-	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_messages_sent_total", Help: "Messages sent, by API family and result (ok, refused, unknown)."}, []string{"family", "result"})
+	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_messages_sent_total", Help: "Send calls, by API family and result (ok, failed)."}, []string{"family", "result"})
 	m.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_recall_outcomes_total", Help: "Messages by recall outcome (recalled, too_old, failed, ...)."}, []string{"outcome"})
 	m.apiCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_dingtalk_api_calls_total", Help: "DingTalk OpenAPI calls by API path and HTTP status (0: no answer)."}, []string{"api", "status"})
 	m.apiSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recallbot_dingtalk_api_call_seconds", Help: "DingTalk OpenAPI call latency.", Buckets: prometheus.DefBuckets}, []string{"api"})
-	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_commands_total", Help: "Chat commands by verb and outcome (ok, denied, usage, error, ignored)."}, []string{"verb", "outcome"})
+	m.commands = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_commands_total", Help: "Chat commands by verb and outcome (ok, usage, denied, error, ledger_down, reply_failed, not_text, not_command; verb duplicate, outcome ignored, for redeliveries)."}, []string{"verb", "outcome"})
 	m.cmdSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "recallbot_command_seconds", Help: "Time from a command's arrival to its reply.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}, []string{"verb"})
 	m.httpDenied = prometheus.NewCounter(prometheus.CounterOpts{Name: "recallbot_http_unauthorized_total", Help: "Local HTTP API requests refused for a missing or wrong token."})
 	m.autoRecall = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_auto_recalls_total", Help: "Automatic recall decisions by rule and mode (enforce, observe)."}, []string{"rule", "mode"})
@@ -82,6 +82,17 @@ func (m *Metrics) WatchConnected(f func() bool) {
 		}
 		return 0
 	}))
+}
+
+// WatchSpool exports f as recallbot_spool_waiting: keys DingTalk returned
+// that wait in the local spool for the ledger.
+func (m *Metrics) WatchSpool(f func() int) {
+	if m == nil {
+		return
+	}
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_spool_waiting",
+		Help: "Spool records (keys DingTalk returned while the ledger could not take them) waiting to be replayed into the ledger."},
+		func() float64 { return float64(f()) }))
 }
 
 // AutoRecall counts one automatic recall decision.
