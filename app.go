@@ -14,8 +14,10 @@ import (
 	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/handlers"
+	"github.com/recallbot/recallbot/httpapi"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
+	"github.com/recallbot/recallbot/stream"
 )
 
 // App is the running bot: every component, opened in dependency order and
@@ -35,9 +37,9 @@ type App struct {
 	Bot    *handlers.Bot
 	// AutoRecall is nil when autorecall.enabled is false.
 	AutoRecall *autorecall.Service
-	Listener   *handlers.Listener
-	Metrics    *handlers.Metrics
-	API        *handlers.API
+	Listener   *stream.Listener
+	Metrics    *httpapi.Metrics
+	API        *httpapi.API
 
 	httpServer *http.Server
 	httpAddr   string
@@ -66,14 +68,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 		}
 	}()
 	cfg := a.Config
-	handlers.RouteSDKLogs(a.Log)
+	stream.RouteSDKLogs(a.Log)
 	routeRedisLogs(a.Log)
 	if err := a.openLedger(ctx); err != nil {
 		return err
 	}
 	redactor := autorecall.NewRedactor(cfg.secrets())
 	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
-	a.Metrics = handlers.NewMetrics(a.Ledger.Counts)
+	a.Metrics = httpapi.NewMetrics(a.Ledger.Counts)
 	a.Metrics.WatchSpool(a.Spool.Waiting)
 	a.Client = dingtalk.New(dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}, nil)
@@ -99,7 +101,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
-	a.Listener = handlers.NewListener(handlers.StreamConfig{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
+	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive}, a.Bot.Handle, a.Log)
 	a.Bot.SetConnected(a.Listener.Connected)
 	a.Metrics.WatchConnected(a.Listener.Connected)
@@ -164,7 +166,7 @@ func (a *App) loop(fn func()) {
 const maxHeaderBytes = 16 << 10
 
 func (a *App) serveHTTP() error {
-	a.API = &handlers.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine,
+	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine,
 		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {

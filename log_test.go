@@ -7,9 +7,8 @@ import (
 	"testing"
 
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/logger"
+	"github.com/recallbot/recallbot/stream"
 	"go.uber.org/zap"
-
-	"github.com/recallbot/recallbot/handlers"
 )
 
 // TestLogsNeverShowSecrets sends secrets through every path a log line can
@@ -27,7 +26,7 @@ func TestLogsNeverShowSecrets(t *testing.T) {
 	log.With(zap.String("k", token)).Warn("with")
 	log.Sugar().Errorf("call failed: %s", token)
 
-	handlers.RouteSDKLogs(log)
+	stream.RouteSDKLogs(log)
 	sdk := logger.GetLogger()
 	// The SDK logs the open-connection body, secret included, at debug
 	// level, and its Fatalf must not exit.

@@ -35,7 +35,7 @@ type Config struct {
 	Now    func() time.Time
 }
 
-// Metrics is what the Service counts (handlers.Metrics implements it).
+// Metrics is what the Service counts (httpapi.Metrics implements it).
 type Metrics interface {
 	AutoRecall(rule, mode string)
 }

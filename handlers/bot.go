@@ -86,15 +86,27 @@ type Bot struct {
 	sender  *recall.Sender
 	engine  *recall.Engine
 	log     *zap.Logger
-	metrics *Metrics
+	metrics Metrics
 	seen    *cache.Cache // a local front for the ledger's command dedupe
 	handled atomic.Int64
 	status  func() bool // the Stream connection, for /status
 	verbs   map[Verb]func(context.Context, *request) (string, error)
 }
 
+// Metrics counts commands (httpapi.Metrics implements it).
+type Metrics interface {
+	Command(verb, outcome string, took time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Command(string, string, time.Duration) {}
+
 // NewBot returns a Bot. metrics may be nil.
-func NewBot(cfg Config, led ledger.Store, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics *Metrics) *Bot {
+func NewBot(cfg Config, led ledger.Store, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) *Bot {
+	if metrics == nil {
+		metrics = noMetrics{}
+	}
 	cfg.setDefaults()
 	b := &Bot{cfg: cfg, led: led, sender: sender, engine: engine, log: log.Named("bot"), metrics: metrics,
 		seen: cache.New(10*time.Minute, 0), status: func() bool { return false }}
@@ -162,7 +174,7 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 		outcome = "reply_failed"
 	}
 	d := b.cfg.Now().Sub(start)
-	b.metrics.command(string(verb), outcome, d)
+	b.metrics.Command(string(verb), outcome, d)
 	log.Info("command handled", zap.String("verb", string(verb)), zap.String("outcome", outcome), zap.Duration("took", d))
 }
 
@@ -202,7 +214,7 @@ func (b *Bot) claim(ctx context.Context, req *request, log *zap.Logger) bool {
 			req.chat = b.chatOf(ctx, req.msg)
 		}
 		b.reply(ctx, req, say(b.cfg.Locale, "ledger.down"))
-		b.metrics.command("none", "ledger_down", 0)
+		b.metrics.Command("none", "ledger_down", 0)
 		return false
 	case !first:
 		b.duplicate(req, log)
@@ -215,7 +227,7 @@ func (b *Bot) claim(ctx context.Context, req *request, log *zap.Logger) bool {
 func (b *Bot) duplicate(req *request, log *zap.Logger) {
 	req.duplicate = true
 	log.Info("duplicate delivery ignored")
-	b.metrics.command("duplicate", "ignored", 0)
+	b.metrics.Command("duplicate", "ignored", 0)
 }
 
 // onceFor is the one-time record a deferred recall makes with its claim.

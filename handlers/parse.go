@@ -1,7 +1,7 @@
-// Package handlers turns DingTalk messages into recallbot's work: it parses
-// chat commands, authorizes them, dispatches them to the recall engine and
-// the ledger, and sends one reply. It is the only package that sees the
-// Stream SDK's types (stream.go), and it serves the local HTTP API.
+// Package handlers runs recallbot's chat commands: it parses what a user
+// typed (/recall last 5, /撤回 最近 5, /confirm CODE …), authorizes it,
+// runs it once per DingTalk msgId against the recall engine and the
+// ledger, and sends one reply, in Chinese or English.
 package handlers
 
 import (

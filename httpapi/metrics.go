@@ -1,4 +1,4 @@
-package handlers
+package httpapi
 
 import (
 	"context"
@@ -102,7 +102,8 @@ func (m *Metrics) AutoRecall(rule, mode string) {
 	}
 }
 
-func (m *Metrics) command(verb, outcome string, d time.Duration) {
+// Command counts one chat command.
+func (m *Metrics) Command(verb, outcome string, d time.Duration) {
 	if m == nil {
 		return
 	}

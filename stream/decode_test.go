@@ -1,6 +1,10 @@
-package handlers
+package stream
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -55,4 +59,42 @@ func FuzzDecodeCallback(f *testing.F) {
 			t.Fatalf("DecodeCallback(%q) = %+v without an error", data, m)
 		}
 	})
+}
+
+// TestConnectionEvents pins the SDK's log format strings that tell the
+// connection's state (v0.9.2-beta.1's client.go): a new SDK version that
+// rewords them fails here, not silently in production.
+func TestConnectionEvents(t *testing.T) {
+	for format, want := range map[string]event{
+		"connect success, sessionId=[%s]":                                                 connUp,
+		"StreamClient reconnect success":                                                  connUp,
+		"connection process read message error: messageType=[%d] message=[%s] error=[%s]": connDown,
+		"connection process is closed":                                                    connDown,
+		"ping time out, connection is closing":                                            connDown,
+		"StreamClient reconnect error, attempt=[%d] error=[%s]":                           noEvent,
+		"connection processDataFrame send response error: error=[%s]":                     noEvent,
+	} {
+		if got := connectionEvent(format); got != want {
+			t.Errorf("connectionEvent(%q) = %v, want %v", format, got, want)
+		}
+	}
+	// The strings are the SDK's own.
+	src, err := os.ReadFile(sdkClientSource(t))
+	if err != nil {
+		t.Skipf("the SDK's source is not in the module cache: %v", err)
+	}
+	for _, f := range []string{"connect success, sessionId=[%s]", "StreamClient reconnect success", "connection process read message error:", "connection process is closed", "ping time out, connection is closing"} {
+		if !strings.Contains(string(src), f) {
+			t.Errorf("the SDK no longer logs %q", f)
+		}
+	}
+}
+
+// sdkClientSource is the SDK's client.go in the module cache.
+func sdkClientSource(t *testing.T) string {
+	out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "list", "-m", "-f", "{{.Dir}}", "github.com/open-dingtalk/dingtalk-stream-sdk-go").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	return filepath.Join(strings.TrimSpace(string(out)), "client", "client.go")
 }

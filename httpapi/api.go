@@ -1,4 +1,9 @@
-package handlers
+// Package httpapi is recallbot's local HTTP API: other systems send
+// through the bot so that their messages are ledgered and recallable,
+// recall them, resolve entries in doubt, and read the audit trail; every
+// /v1 route needs the bearer token. It also serves the health, readiness
+// and Prometheus metrics endpoints, and holds the metrics.
+package httpapi
 
 import (
 	"context"

@@ -1,0 +1,229 @@
+// Package stream connects recallbot to DingTalk's Stream mode: an outbound
+// WebSocket over which DingTalk pushes the messages users send the bot. It
+// is the only package that sees the Stream SDK's types: it decodes each
+// bot callback into a handlers.Message, acknowledges it once queued, and
+// hands it to a bounded pool of workers that run it on the bot's own
+// context. It keeps the connection's state for readiness checks.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-dingtalk/dingtalk-stream-sdk-go/client"
+	"github.com/open-dingtalk/dingtalk-stream-sdk-go/payload"
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/handlers"
+)
+
+// Config configures the Stream connection.
+type Config struct {
+	ClientID, ClientSecret string
+	// APIBase is the gateway host (the OpenAPI host); default DingTalk's.
+	APIBase string
+	// KeepAlive is the socket idle time before the SDK pings; default 120 s.
+	KeepAlive time.Duration
+	// Workers run commands; default 8.
+	Workers int
+	// Queue holds acknowledged commands waiting for a worker; default
+	// 10,000. When it is full, frames wait unacknowledged, and DingTalk
+	// redelivers what waits too long.
+	Queue int
+	// RetryMax caps the wait between attempts to connect at start, while
+	// DingTalk cannot be reached; default 60 s.
+	RetryMax time.Duration
+}
+
+// Listener receives bot messages through Stream mode and hands each to a
+// bounded pool of workers. It ACKs a frame as soon as the message is
+// queued (the SDK ACKs when our frame handler returns), and runs commands
+// on its own context: the SDK cancels a handler's context when its socket
+// drops, and its Close does not wait for handlers.
+type Listener struct {
+	cfg    Config
+	handle func(context.Context, handlers.Message)
+	log    *zap.Logger
+	cli    *client.StreamClient
+
+	mu     sync.RWMutex // held for reading while a frame handler queues
+	closed bool
+	jobs   chan handlers.Message
+
+	workCtx    context.Context
+	cancelWork context.CancelFunc
+	wg         sync.WaitGroup // workers
+	connecting sync.WaitGroup // the connect loop at start
+	up         atomic.Bool    // this listener's connection, as far as the SDK tells (see sdklog.go)
+}
+
+// NewListener returns a Listener that passes each message to handle.
+func NewListener(cfg Config, handle func(context.Context, handlers.Message), log *zap.Logger) *Listener {
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = 120 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 10_000
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = time.Minute
+	}
+	l := &Listener{cfg: cfg, handle: handle, log: log.Named("stream"), jobs: make(chan handlers.Message, cfg.Queue)}
+	l.workCtx, l.cancelWork = context.WithCancel(context.Background())
+	opts := []client.ClientOption{
+		client.WithAppCredential(client.NewAppCredentialConfig(cfg.ClientID, cfg.ClientSecret)),
+		client.WithKeepAlive(cfg.KeepAlive),
+		// Our handler only queues, so a high cap never means many slow
+		// goroutines; frames past it would wait for redelivery.
+		client.WithMaxPendingHandlers(cfg.Queue),
+	}
+	if cfg.APIBase != "" {
+		opts = append(opts, client.WithOpenApiHost(cfg.APIBase))
+	}
+	l.cli = client.NewStreamClient(opts...)
+	l.cli.RegisterCallbackRouter(payload.BotMessageCallbackTopic, l.onFrame)
+	return l
+}
+
+// Start starts the workers and connects. If DingTalk cannot be reached, it
+// does not fail: it logs why, keeps trying in the background with backoff
+// (3 s doubling to RetryMax, jittered) until it connects or Stop is
+// called, and Connected reports false meanwhile. Once connected, the SDK
+// reconnects by itself.
+func (l *Listener) Start(ctx context.Context) error {
+	for range l.cfg.Workers {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for m := range l.jobs {
+				l.run(m)
+			}
+		}()
+	}
+	listeners.add(l)
+	err := l.cli.Start(ctx)
+	if err == nil {
+		l.connected()
+		return nil
+	}
+	l.log.Error("stream: cannot connect to DingTalk yet; retrying in the background (check dingtalk.api_base, client_id and client_secret)", zap.Error(err))
+	l.connecting.Add(1)
+	go func() {
+		defer l.connecting.Done()
+		l.connectLoop()
+	}()
+	return nil
+}
+
+// connectLoop retries the first connection until it succeeds or Stop.
+func (l *Listener) connectLoop() {
+	wait := 3 * time.Second
+	for {
+		t := time.NewTimer(wait + rand.N(wait/5+1))
+		select {
+		case <-l.workCtx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if l.stopped() {
+			return
+		}
+		err := l.cli.Start(l.workCtx)
+		if err == nil {
+			l.connected()
+			return
+		}
+		if l.workCtx.Err() != nil {
+			return
+		}
+		l.log.Warn("stream: still cannot connect to DingTalk", zap.Error(err), zap.Duration("next_try", wait))
+		wait = min(wait*2, l.cfg.RetryMax)
+	}
+}
+
+func (l *Listener) connected() {
+	l.up.Store(true)
+	l.log.Info("stream connected")
+}
+
+func (l *Listener) run(m handlers.Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.log.Error("command panicked", zap.String("msg_id", m.MsgID), zap.Any("panic", r))
+		}
+	}()
+	l.handle(l.workCtx, m)
+}
+
+// Connected reports whether the Stream connection is up.
+func (l *Listener) Connected() bool {
+	return !l.stopped() && l.up.Load()
+}
+
+func (l *Listener) stopped() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.closed
+}
+
+// Stop closes the connection (no more intake), then waits for queued and
+// running commands until ctx ends, when it cancels them.
+func (l *Listener) Stop(ctx context.Context) error {
+	l.mu.Lock()
+	already := l.closed
+	if !l.closed {
+		l.closed = true
+		close(l.jobs)
+	}
+	l.mu.Unlock()
+	if !already {
+		listeners.stopping(l) // the SDK's complaints about its closing socket are expected now
+		l.cli.Close()
+	}
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		l.cancelWork()
+		<-done
+		err = fmt.Errorf("stream stop: commands cut short: %w", ctx.Err())
+	}
+	l.cancelWork() // ends the connect loop, if it still runs
+	l.connecting.Wait()
+	l.cli.Close() // a connection the loop made after all
+	listeners.remove(l)
+	return err
+}
+
+// onFrame is the SDK's frame handler: decode, queue, return (the SDK then
+// ACKs). A malformed frame is logged and ACKed with an error, never run.
+func (l *Listener) onFrame(ctx context.Context, df *payload.DataFrame) (*payload.DataFrameResponse, error) {
+	l.up.Store(true) // a frame came in: the connection is up
+	m, err := DecodeCallback(df.Data)
+	if err != nil {
+		l.log.Warn("malformed bot callback", zap.String("message_id", df.GetMessageId()), zap.Error(err))
+		return nil, err
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, errors.New("shutting down") // unACKed (the socket is closing): DingTalk redelivers
+	}
+	select {
+	case l.jobs <- m:
+		return payload.NewSuccessDataFrameResponse(), nil
+	case <-ctx.Done(): // the socket dropped: no ACK, DingTalk redelivers
+		return nil, ctx.Err()
+	}
+}
