@@ -11,18 +11,13 @@ import (
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
-	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/ledger/synthetic"
 )
 
 // benchLedger copies the shared 1M-entry benchmark ledger (building it on
 // first use) into dir: the bot writes to it.
 func benchLedger(b *testing.B, dir string) string {
-	src := filepath.Join(os.TempDir(), "recallbot-bench-1m-v2.db")
-	if _, err := os.Stat(src); err != nil {
-		if err := ledger.BuildSynthetic(src, 1_000_000, 10_000); err != nil {
-			b.Fatal(err)
-		}
-	}
+	src := synthetic.BigLedger(b)
 	dst := filepath.Join(dir, "ledger.db")
 	in, err := os.Open(src)
 	if err != nil {

@@ -40,12 +40,23 @@ type Metrics interface {
 	AutoRecall(rule, mode string)
 }
 
+// Ledger is what the Service needs of the ledger: duplicates, the due
+// list of self-destructs, corrections, and the audit trail.
+type Ledger interface {
+	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
+	ByKey(ctx context.Context, processQueryKey string) (ledger.Entry, error)
+	Due(ctx context.Context, now time.Time, limit int) ([]ledger.Entry, error)
+	Reschedule(ctx context.Context, id uint64, at time.Time) error
+	Link(ctx context.Context, oldID, newID uint64) error
+	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+}
+
 // Service applies the rules to every send (it is the Sender's guard),
 // supersedes, retracts and self-destructs messages.
 type Service struct {
 	cfg     Config
 	rules   []compiled
-	led     ledger.Store
+	led     Ledger
 	sender  *recall.Sender
 	engine  *recall.Engine
 	log     *zap.Logger
@@ -58,7 +69,7 @@ type Service struct {
 
 // New validates the rules and returns a Service. Install it with
 // sender.SetGuard. metrics may be nil.
-func New(cfg Config, led ledger.Store, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) (*Service, error) {
+func New(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) (*Service, error) {
 	if cfg.Rules == nil {
 		cfg.Rules = DefaultRules
 	}

@@ -79,10 +79,23 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// Ledger is what the Bot needs of the ledger: to run each command once,
+// find the chat a message came from, keep confirmation codes, list what
+// it sent, and read and write the audit trail.
+type Ledger interface {
+	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
+	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
+	Audit(ctx context.Context, q ledger.AuditQuery) ([]ledger.AuditRecord, error)
+	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+	Counts(ctx context.Context) (ledger.Counts, error)
+}
+
 // Bot runs chat commands: parse, authorize, dispatch, reply.
 type Bot struct {
 	cfg     Config
-	led     ledger.Store
+	led     Ledger
 	sender  *recall.Sender
 	engine  *recall.Engine
 	log     *zap.Logger
@@ -103,7 +116,7 @@ type noMetrics struct{}
 func (noMetrics) Command(string, string, time.Duration) {}
 
 // NewBot returns a Bot. metrics may be nil.
-func NewBot(cfg Config, led ledger.Store, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) *Bot {
+func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) *Bot {
 	if metrics == nil {
 		metrics = noMetrics{}
 	}

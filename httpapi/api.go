@@ -23,13 +23,24 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
+// Ledger is what the API reads and writes of the ledger directly; sends
+// and recalls go through the Sender and the Engine.
+type Ledger interface {
+	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
+	ByKey(ctx context.Context, processQueryKey string) (ledger.Entry, error)
+	InState(ctx context.Context, s ledger.State, limit int) ([]ledger.Entry, error)
+	Counts(ctx context.Context) (ledger.Counts, error)
+	Audit(ctx context.Context, q ledger.AuditQuery) ([]ledger.AuditRecord, error)
+	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+}
+
 // API is the local HTTP API: other systems send through the bot so their
 // messages are ledgered and recallable, and recall them. Every /v1 route
 // needs "Authorization: Bearer <token>"; a wrong or missing token is 401
 // and audited. Errors are JSON {"error": {"code", "message"}}.
 type API struct {
 	Token   string
-	Ledger  ledger.Store
+	Ledger  Ledger
 	Sender  *recall.Sender
 	Engine  *recall.Engine
 	Log     *zap.Logger

@@ -16,7 +16,7 @@ import (
 // 20 ms. "recent" is the usual case (a broadcast's keys are neighbours);
 // "spread" takes every 97th key across the whole ledger, the worst case.
 func BenchmarkPlan10kKeysFrom1M(b *testing.B) {
-	s, err := ledger.Open(ledger.BigLedger(b), ledger.BoltOptions{})
+	s, err := ledger.Open(bigLedger(b), ledger.BoltOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}

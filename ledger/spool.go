@@ -144,13 +144,21 @@ func (s *Spool) read() ([]SpoolRecord, error) {
 	}
 }
 
+// ReplayTarget is what Replay needs of a store.
+type ReplayTarget interface {
+	Append(ctx context.Context, e Entry) (Entry, error)
+	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
+	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
+	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+}
+
 // Replay moves every record into led and empties the spool. It stops at
 // the first error of the ledger itself (still down: try again later) and
 // keeps the file; records the ledger refuses for what they say (an entry in
 // a state that cannot take the key) are copied to path+".rejected" and
 // reported in the returned error after the rest are replayed. Replaying a
 // record twice is harmless.
-func (s *Spool) Replay(ctx context.Context, led Store) (replayed int, err error) {
+func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	recs, err := s.read()
@@ -224,7 +232,7 @@ func validRecords(recs ...*SpoolRecord) error {
 
 // replayOne applies one send's records: the key to its pending entry, or a
 // new entry for one that never reached the ledger (or was lost from it).
-func replayOne(ctx context.Context, led Store, intent, done *SpoolRecord) error {
+func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord) error {
 	switch {
 	case done != nil && done.NotSent:
 		if done.Entry.ID == 0 {

@@ -67,7 +67,7 @@ type Config struct {
 // conversation, retries what is transient, records every outcome in the
 // ledger and the audit trail, and returns a receipt.
 type Engine struct {
-	led    ledger.Store
+	led    EngineLedger
 	api    RecallAPI
 	status StatusAPI // nil when api cannot query
 	log    *zap.Logger
@@ -80,7 +80,7 @@ type Engine struct {
 }
 
 // New returns an Engine.
-func New(led ledger.Store, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
+func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
 	}

@@ -69,7 +69,7 @@ type SenderConfig struct {
 // pending before the send API is called and marked sent with its
 // processQueryKey before Send returns.
 type Sender struct {
-	led   ledger.Store
+	led   SenderLedger
 	api   SendAPI
 	log   *zap.Logger
 	cfg   SenderConfig
@@ -81,7 +81,7 @@ type Sender struct {
 }
 
 // NewSender returns a Sender.
-func NewSender(led ledger.Store, api SendAPI, log *zap.Logger, cfg SenderConfig) *Sender {
+func NewSender(led SenderLedger, api SendAPI, log *zap.Logger, cfg SenderConfig) *Sender {
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
 	}
