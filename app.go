@@ -86,7 +86,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
 		a.Log.Error("spool not fully replayed at start", zap.String("spool", a.Spool.Path()), zap.Error(err))
 	}
-	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Now: a.Now})
+	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
@@ -113,7 +113,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.loop(func() { ledger.Retention{Age: cfg.Ledger.Retention}.Run(bg, a.Ledger, a.Log.Named("ledger")) })
+	a.loop(func() { ledger.Retention{Age: cfg.Ledger.Retention, Now: a.Now}.Run(bg, a.Ledger, a.Log.Named("ledger")) })
 	a.loop(func() { a.resumeLoop(bg) })
 	a.loop(func() { a.housekeeping(bg) })
 	if a.AutoRecall != nil {

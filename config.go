@@ -1,11 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -156,7 +156,7 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, errors.New("the file is empty")
 	}
 	doc := root.Content[0]
-	if err := checkKeys(doc, reflect.TypeOf(cfg), ""); err != nil {
+	if err := checkKeys(b); err != nil {
 		return Config{}, err
 	}
 	if err := expandEnv(doc, lookup); err != nil {
@@ -168,45 +168,36 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// checkKeys rejects mapping keys that t has no yaml field for.
-func checkKeys(n *yaml.Node, t reflect.Type, prefix string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice {
-		for i, item := range n.Content {
-			if err := checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d].", strings.TrimSuffix(prefix, "."), i)); err != nil {
-				return err
-			}
-		}
+// checkKeys decodes the raw file with the YAML decoder's own strict mode
+// (KnownFields), before ${VAR} expansion, and reports every unknown key
+// with its line and the section it is in. Other decoding errors are left
+// to the decode of the expanded file.
+func checkKeys(b []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var c Config
+	var te *yaml.TypeError
+	if err := dec.Decode(&c); !errors.As(err, &te) {
 		return nil
 	}
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
-		return nil
-	}
-	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name != "" && name != "-" {
-			fields[name] = f.Type
+	var errs []error
+	for _, e := range te.Errors {
+		if m := unknownField.FindStringSubmatch(e); m != nil {
+			errs = append(errs, fmt.Errorf("%s: unknown key %q %s", m[1], m[2], sections[m[3]]))
 		}
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		ft, ok := fields[k.Value]
-		if !ok {
-			where := "at the top level"
-			if prefix != "" {
-				where = "in " + strings.TrimSuffix(prefix, ".")
-			}
-			return fmt.Errorf("line %d: unknown key %q %s", k.Line, k.Value, where)
-		}
-		if err := checkKeys(v, ft, prefix+k.Value+"."); err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// unknownField matches the decoder's "line 4: field x not found in type
+// main.DingTalkConfig".
+var unknownField = regexp.MustCompile(`^(line \d+): field (\S+) not found in type (\S+)$`)
+
+// sections names each configuration type as the file does.
+var sections = map[string]string{
+	"main.Config": "at the top level", "main.DingTalkConfig": "in dingtalk", "main.LedgerConfig": "in ledger",
+	"main.HTTPConfig": "in http", "main.LogConfig": "in log", "main.RecallConfig": "in recall",
+	"main.AutoRecallConfig": "in autorecall", "autorecall.Rule": "in an autorecall rule",
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)

@@ -60,7 +60,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"short token", strings.Replace(minimal, "${TOKEN}", "short", 1), "http.token: must be at least 16 characters"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
-		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in autorecall.rules[0]`},
+		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},
 		{"bad rule pattern", minimal + "autorecall:\n  rules:\n    - {name: x, pattern: 'a(b', action: block, mode: enforce}\n", "autorecall.rules[0] (x): invalid pattern at position 1"},
 	}
 	for _, tt := range tests {

@@ -216,13 +216,21 @@ func (d *demo) scene(ctx context.Context) error {
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
-		verdict := "allowed"
-		if !r.Allowed {
-			verdict = "DENIED"
+		if r.Allowed {
+			fmt.Fprintf(d.out, "  #%d %-12s %s · %s\n", r.ID, r.Actor, d.pick("撤回", "recall"), d.pick(fmt.Sprintf("%s，%d 条消息", r.Scope, len(r.Outcomes)), fmt.Sprintf("%s, %d messages", r.Scope, len(r.Outcomes))))
+		} else {
+			fmt.Fprintf(d.out, "  #%d %-12s %s · %s\n", r.ID, r.Actor, d.pick("已拒绝", "refused"), r.Scope)
 		}
-		fmt.Fprintf(d.out, "  #%d %s %-8s %-7s %s (%d messages)\n", r.ID, r.Actor, r.Action, verdict, r.Scope, len(r.Outcomes))
 	}
 	return nil
+}
+
+// pick is zh or en in the demo's language.
+func (d *demo) pick(zh, en string) string {
+	if d.locale == "en" {
+		return en
+	}
+	return zh
 }
 
 // command plays a user typing text in the demo chat and returns the bot's

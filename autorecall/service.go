@@ -202,7 +202,7 @@ func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uin
 	allowed, tripped := s.breaker.allow(now, len(ids))
 	if tripped {
 		s.log.Error("automatic recall paused: too many in a minute", zap.Int("max_per_minute", s.cfg.MaxPerMinute), zap.Duration("pause", s.cfg.PauseFor))
-		s.notify(ctx, s.say("paused", s.cfg.MaxPerMinute, s.cfg.PauseFor))
+		s.notify(ctx, s.say("paused", s.cfg.MaxPerMinute, recall.HumanDuration(s.cfg.PauseFor, s.cfg.Locale)))
 	}
 	if !allowed {
 		s.log.Warn("automatic recall skipped: paused", zap.String("rule", rule), zap.Int("messages", len(ids)))

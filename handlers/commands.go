@@ -17,7 +17,7 @@ import (
 func (b *Bot) help(_ context.Context, req *request) (string, error) {
 	s := say(b.cfg.Locale, "help.all")
 	if b.isAdmin(req.msg.SenderStaffID) {
-		s += say(b.cfg.Locale, "help.admin", b.cfg.ConfirmTTL)
+		s += say(b.cfg.Locale, "help.admin", recall.HumanDuration(b.cfg.ConfirmTTL, b.cfg.Locale))
 	}
 	return s, nil
 }
@@ -77,7 +77,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		return "", err
 	}
 	if plan.Requested() == 0 {
-		return say(loc, "nothing", md(sel.Describe())), nil
+		return say(loc, "nothing", md(sel.Describe(loc))), nil
 	}
 	would := plan.Count(recall.WouldRecall)
 	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || reachesBeyond(plan, req.chat))
@@ -95,7 +95,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			text += say(loc, "confirm.ask", code, b.cfg.ConfirmTTL)
+			text += say(loc, "confirm.ask", code, recall.HumanDuration(b.cfg.ConfirmTTL, loc))
 		}
 		return text, nil
 	}
@@ -176,7 +176,7 @@ func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	case !taken:
 		return say(loc, "confirm.none", md(req.cmd.Code)), nil
 	}
-	r, err := b.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: req.msg.SenderStaffID, Note: "confirmed " + req.cmd.Code + ": " + c.Scope})
+	r, err := b.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: me, Scope: c.Scope, Note: "/confirm " + req.cmd.Code})
 	if err != nil {
 		return "", err
 	}
@@ -210,7 +210,7 @@ func (b *Bot) itemLines(items []recall.Item) string {
 		switch {
 		case it.Outcome == recall.WouldRecall:
 			if left := it.Entry.SentAt.Add(b.cfg.Window).Sub(now); left > 0 {
-				line += " · " + say(loc, "left", left.Round(time.Minute))
+				line += " · " + say(loc, "left", recall.HumanDuration(left, loc))
 			}
 		case it.Outcome == recall.TooOld:
 			line += " · " + say(loc, "too.old")
@@ -231,13 +231,17 @@ func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	loc := b.cfg.Locale
+	loc, now := b.cfg.Locale, b.cfg.Now()
 	if len(es) == 0 {
 		return say(loc, "sent.none"), nil
 	}
 	lines := []string{say(loc, "sent.head", len(es)), ""}
 	for i, e := range es {
-		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), stateWord(loc, string(e.State)), e.Excerpt))
+		state := stateWord(loc, string(e.State))
+		if e.State.Recallable() && now.Sub(e.SentAt) > b.cfg.Window {
+			state = stateWord(loc, "too_old")
+		}
+		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), state, e.Excerpt))
 	}
 	return strings.Join(lines, "\n"), nil
 }

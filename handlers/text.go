@@ -54,6 +54,12 @@ var mdEscaper = strings.NewReplacer(
 	"://", "：//", "\r\n", " ", "\n", " ", "\r", " ",
 )
 
+// usageText is a usage or selection error inside the "unknown" reply,
+// which ends the sentence itself.
+func usageText(msg string) string {
+	return md(strings.TrimRight(strings.TrimSpace(msg), "。.!！"))
+}
+
 // say formats a text in the locale ("en" or anything else for Chinese).
 func say(locale, key string, args ...any) string {
 	t := texts[key]
@@ -70,7 +76,7 @@ func say(locale, key string, args ...any) string {
 var stateWords = map[string][2]string{
 	"pending": {"发送中/结果未知", "pending"}, "sent": {"已发送", "sent"}, "send_failed": {"发送失败", "send failed"},
 	"recalling": {"撤回中", "recalling"}, "recalled": {"已撤回", "recalled"}, "recall_failed": {"撤回失败", "recall failed"},
-	"expired": {"已超时", "expired"}, "unknown": {"结果未知（已关闭）", "outcome never known"},
+	"expired": {"已超时", "expired"}, "too_old": {"已发送（已超过撤回时限）", "sent, too old to recall"}, "unknown": {"结果未知（已关闭）", "outcome never known"},
 }
 
 func stateWord(locale, st string) string {

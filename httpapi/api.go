@@ -88,17 +88,56 @@ func (a *API) Handler() http.Handler {
 		v1["GET /v1/autorecall"] = a.getAutoRecall
 		v1["POST /v1/autorecall/resume"] = a.postResume
 	}
+	// Without it, ServeMux would answer GET /v1/messages with an HTML
+	// redirect to the {key...} route.
+	v1["GET /v1/messages"] = func(w http.ResponseWriter, r *http.Request) {
+		apiError(w, http.StatusNotFound, "not_found", "name a message: GET /v1/messages/{process_query_key} (path-escaped), or list a chat: GET /v1/conversations/{id}/messages")
+	}
 	for pattern, h := range v1 {
 		mux.Handle(pattern, a.auth(h))
 	}
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}
+		start := a.now()
+		r = r.WithContext(context.WithValue(r.Context(), recorderKey{}, rec))
 		if len(r.RequestURI) > maxURL {
-			apiError(w, http.StatusRequestURITooLong, "uri_too_long", fmt.Sprintf("the URL is longer than %d bytes", maxURL))
-			return
+			apiError(rec, http.StatusRequestURITooLong, "uri_too_long", fmt.Sprintf("the URL is longer than %d bytes", maxURL))
+		} else {
+			mux.ServeHTTP(rec, r)
 		}
-		mux.ServeHTTP(w, r)
+		a.accessLog(r, rec, a.now().Sub(start))
 	})
+}
+
+// recorder keeps a response's status for the access log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	log    bool // false for refusals past deniedLog's bounds
+}
+
+type recorderKey struct{}
+
+func (r *recorder) WriteHeader(status int) {
+	r.status = status
+	r.ResponseWriter.WriteHeader(status)
+}
+
+// accessLog writes one line per request: method, route pattern (never the
+// path, which may hold a key), status, duration, the caller's address and
+// whether it showed the token. Never the token. Refusals are logged within
+// the audit's per-minute bounds.
+func (a *API) accessLog(r *http.Request, rec *recorder, took time.Duration) {
+	if !rec.log || a.Log == nil {
+		return
+	}
+	route := r.Pattern
+	if route == "" || route == "/" {
+		route = "(no route)"
+	}
+	a.Log.Info("http request", zap.String("method", r.Method), zap.String("route", route), zap.Int("status", rec.status),
+		zap.Duration("took", took), zap.String("remote", source(r)), zap.Bool("authorized", rec.status != http.StatusUnauthorized))
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
@@ -175,3 +214,7 @@ func (m *Metrics) unauthorized() {
 		m.httpDenied.Inc()
 	}
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer (for
+// flushing streamed answers).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -121,6 +121,9 @@ func (a *API) refuse(r *http.Request, problem string) {
 	a.Metrics.unauthorized()
 	src := source(r)
 	full, summary := a.denied.note(a.now(), src)
+	if rec, ok := r.Context().Value(recorderKey{}).(*recorder); ok {
+		rec.log = full
+	}
 	if summary != nil {
 		a.writeAccess(r.Context(), *summary)
 	}

@@ -94,7 +94,7 @@ func receiptJSON(r *recall.Receipt, locale string) map[string]any {
 	for _, it := range r.Items {
 		counts[string(it.Outcome)]++
 	}
-	items := make([]map[string]any, len(r.Items))
+	items := make([]map[string]any, len(r.Items)) // [] when empty, never null
 	for i, it := range r.Items {
 		m := map[string]any{"outcome": it.Outcome, "process_query_key": it.Key}
 		if it.Entry.ID != 0 {

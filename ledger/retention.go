@@ -14,6 +14,8 @@ type Retention struct {
 	Age time.Duration
 	// Every is how often to prune; default one hour.
 	Every time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
 }
 
 // Run prunes s every r.Every until ctx ends. Each pass deletes in small
@@ -25,10 +27,13 @@ func (r Retention) Run(ctx context.Context, s Store, log *zap.Logger) {
 	if r.Every <= 0 {
 		r.Every = time.Hour
 	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	t := time.NewTicker(r.Every)
 	defer t.Stop()
 	for {
-		n, err := s.Prune(ctx, time.Now().Add(-r.Age))
+		n, err := s.Prune(ctx, r.Now().Add(-r.Age))
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Warn("ledger prune failed", zap.Error(err))

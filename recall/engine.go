@@ -59,6 +59,9 @@ type Config struct {
 	// VerifyTimeout bounds asking DingTalk about one message whose recall
 	// outcome is unclear; default 10 s.
 	VerifyTimeout time.Duration
+	// Locale is the language of the scopes written on receipts and in the
+	// audit trail: "zh" (default) or "en".
+	Locale string
 	Now           func() time.Time
 }
 
@@ -111,6 +114,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	if cfg.Owner == "" {
 		cfg.Owner = NewOwner()
 	}
+	if cfg.Locale == "" {
+		cfg.Locale = "zh"
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -139,6 +145,10 @@ type Request struct {
 	// chat command's msgId): recorded in the same write as the claim, and
 	// refused with ErrDuplicate if it was carried out before.
 	Once ledger.Once
+	// Scope, when set, names the selection on the receipt and the audit
+	// record instead of the selection's own words (a confirmation carries
+	// out exactly the entries a preview of "last 12 in …" chose).
+	Scope string
 }
 
 // ErrDuplicate is a one-time request (Request.Once) carried out before.
@@ -155,7 +165,7 @@ func (e *Engine) Plan(ctx context.Context, s Selection) (*Receipt, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Receipt{Scope: s.Describe(), DryRun: true, Items: make([]Item, len(entries), len(entries)+len(missing))}
+	r := &Receipt{Scope: s.Describe(e.cfg.Locale), DryRun: true, Items: make([]Item, len(entries), len(entries)+len(missing))}
 	now := e.cfg.Now()
 	for i := range entries {
 		r.Items[i] = e.classify(&entries[i], now)
@@ -210,6 +220,9 @@ func (e *Engine) Recall(ctx context.Context, req Request) (*Receipt, error) {
 // plan becomes the receipt. Entries that changed since the plan are
 // classified again when they are claimed.
 func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt, error) {
+	if req.Scope != "" {
+		r.Scope = req.Scope
+	}
 	if req.DryRun {
 		return r, e.audit(ctx, req, r)
 	}
@@ -377,7 +390,7 @@ func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
 	}
 	e.lease.renewed(time.Now())
 	sort.Slice(taken, func(i, j int) bool { return taken[i].ID < taken[j].ID })
-	r := &Receipt{Scope: fmt.Sprintf("%d interrupted recall(s)", len(taken))}
+	r := &Receipt{Scope: Selection{IDs: make([]uint64, len(taken))}.Describe(e.cfg.Locale)}
 	items, calls := e.recallClaimed(ctx, taken, true)
 	for _, en := range taken {
 		r.Items = append(r.Items, items[en.ID])

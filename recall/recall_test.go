@@ -435,3 +435,27 @@ func TestOnceMakesARecallOneTime(t *testing.T) {
 		t.Errorf("repeated empty request: %v", err)
 	}
 }
+
+func TestHumanDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d      time.Duration
+		zh, en string
+	}{
+		{2 * time.Minute, "2 分钟", "2 minutes"},
+		{time.Minute, "1 分钟", "1 minute"},
+		{30 * time.Second, "30 秒", "30 seconds"},
+		{24*time.Hour - time.Minute, "23 小时 59 分", "23 h 59 min"},
+		{23*time.Hour + 59*time.Minute + 59*time.Second, "23 小时 59 分", "23 h 59 min"},
+		{10 * time.Minute, "10 分钟", "10 minutes"},
+		{2 * time.Hour, "2 小时", "2 hours"},
+		{30 * 24 * time.Hour, "30 天", "30 days"},
+		{25 * time.Hour, "1 天 1 小时", "1 day 1 h"},
+	} {
+		if got := recall.HumanDuration(tc.d, "zh"); got != tc.zh {
+			t.Errorf("HumanDuration(%s, zh) = %q, want %q", tc.d, got, tc.zh)
+		}
+		if got := recall.HumanDuration(tc.d, "en"); got != tc.en {
+			t.Errorf("HumanDuration(%s, en) = %q, want %q", tc.d, got, tc.en)
+		}
+	}
+}

@@ -69,21 +69,36 @@ func (s Selection) validate(max int) error {
 	return nil
 }
 
-// Describe is the selection in words, for receipts and the audit trail.
-func (s Selection) Describe() string {
+// Describe is the selection in words, in "zh" or "en", for receipts and
+// the audit trail.
+func (s Selection) Describe(locale string) string {
+	en := locale == "en"
 	switch {
-	case len(s.Keys) > 0:
+	case len(s.Keys) > 0 && en:
 		return fmt.Sprintf("%d key(s)", len(s.Keys))
-	case s.Last > 0:
+	case len(s.Keys) > 0:
+		return fmt.Sprintf("%d 个消息 ID", len(s.Keys))
+	case s.Last > 0 && en:
 		return fmt.Sprintf("last %d in %s", s.Last, s.Chat.Key())
-	case !s.Since.IsZero():
+	case s.Last > 0:
+		return fmt.Sprintf("%s 中最近 %d 条", s.Chat.Key(), s.Last)
+	case !s.Since.IsZero() && en:
 		return fmt.Sprintf("since %s in %s", s.Since.Format(time.RFC3339), s.Chat.Key())
-	case s.BatchID != "":
+	case !s.Since.IsZero():
+		return fmt.Sprintf("%s 中 %s 以来", s.Chat.Key(), s.Since.Format("2006-01-02 15:04"))
+	case s.BatchID != "" && en:
 		return "batch " + s.BatchID
+	case s.BatchID != "":
+		return "批次 " + s.BatchID
+	case len(s.IDs) > 0 && en:
+		return fmt.Sprintf("%d ledger entries", len(s.IDs))
 	case len(s.IDs) > 0:
-		return fmt.Sprintf("%d ledger entr(ies)", len(s.IDs))
+		return fmt.Sprintf("%d 条账本记录", len(s.IDs))
 	}
-	return "nothing"
+	if en {
+		return "nothing"
+	}
+	return "无"
 }
 
 // Outcome is what became of one selected message.

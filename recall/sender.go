@@ -177,8 +177,8 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 		return ledger.Entry{}, err
 	}
 	if o.ExpiresIn < 0 || o.ExpiresIn > s.MaxExpiry() {
-		return ledger.Entry{}, fmt.Errorf("expires_in %s is too long: a self-destruct must come at least %s before DingTalk's recall window of %s ends (at most %s)",
-			o.ExpiresIn, selfDestructMargin, s.cfg.Window, s.MaxExpiry())
+		return ledger.Entry{}, fmt.Errorf("expires_in %s is too long: a self-destruct must come at least a minute before DingTalk's recall window of %s ends, so at most %s",
+			HumanDuration(o.ExpiresIn, "en"), HumanDuration(s.cfg.Window, "en"), HumanDuration(s.MaxExpiry(), "en"))
 	}
 	if s.guard != nil && !o.NoGuard {
 		if err := s.guard.Before(ctx, chat, m, o); err != nil {

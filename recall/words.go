@@ -1,0 +1,57 @@
+package recall
+
+import (
+	"fmt"
+	"time"
+)
+
+// HumanDuration says d the way a person would, in "zh" or "en": 2 分钟,
+// 23 小时 59 分, 30 秒; 2 minutes, 23 h 59 min, 30 seconds. It rounds to
+// the second below a minute, to the minute below a day, and to the hour
+// beyond.
+func HumanDuration(d time.Duration, locale string) string {
+	en := locale == "en"
+	plural := func(n int64, one, many string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, one)
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	switch {
+	case d < time.Minute:
+		s := int64((d + time.Second/2) / time.Second)
+		if en {
+			return plural(s, "second", "seconds")
+		}
+		return fmt.Sprintf("%d 秒", s)
+	case d < time.Hour:
+		m := int64((d + time.Minute/2) / time.Minute)
+		if en {
+			return plural(m, "minute", "minutes")
+		}
+		return fmt.Sprintf("%d 分钟", m)
+	case d < 24*time.Hour:
+		d = d.Truncate(time.Minute)
+		h, m := int64(d/time.Hour), int64(d%time.Hour/time.Minute)
+		switch {
+		case m == 0 && en:
+			return plural(h, "hour", "hours")
+		case m == 0:
+			return fmt.Sprintf("%d 小时", h)
+		case en:
+			return fmt.Sprintf("%d h %d min", h, m)
+		}
+		return fmt.Sprintf("%d 小时 %d 分", h, m)
+	}
+	h := int64((d + time.Hour/2) / time.Hour)
+	days, h := h/24, h%24
+	switch {
+	case en && h == 0:
+		return plural(days, "day", "days")
+	case en:
+		return fmt.Sprintf("%s %d h", plural(days, "day", "days"), h)
+	case h == 0:
+		return fmt.Sprintf("%d 天", days)
+	}
+	return fmt.Sprintf("%d 天 %d 小时", days, h)
+}
