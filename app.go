@@ -113,7 +113,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	a.loop(func() { ledger.Retention{Age: cfg.Ledger.Retention, Now: a.Now}.Run(bg, a.Ledger, a.Log.Named("ledger")) })
+	a.loop(func() {
+		ledger.Retention{Age: cfg.Ledger.Retention, Now: a.Now}.Run(bg, a.Ledger, a.Log.Named("ledger"))
+	})
 	a.loop(func() { a.resumeLoop(bg) })
 	a.loop(func() { a.housekeeping(bg) })
 	if a.AutoRecall != nil {

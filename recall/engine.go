@@ -62,7 +62,7 @@ type Config struct {
 	// Locale is the language of the scopes written on receipts and in the
 	// audit trail: "zh" (default) or "en".
 	Locale string
-	Now           func() time.Time
+	Now    func() time.Time
 }
 
 // Engine recalls messages: it resolves a selection from the ledger, claims
