@@ -246,7 +246,7 @@ func TestBadInputGetsAHelpLine(t *testing.T) {
 		"hello":             "only handle commands",
 		"/frobnicate":       "unknown command /frobnicate",
 		"/recall last many": `"many" is not a number`,
-		"/recall last 500":  "At most 100 messages",
+		"/recall last 500":  "at most 100 messages",
 	} {
 		if reply := h.say(admin, text); !strings.Contains(reply, want) {
 			t.Errorf("%q -> %q, want it to contain %q", text, reply, want)
@@ -720,5 +720,32 @@ func TestRedeliveryAfterARestartRunsOnce(t *testing.T) {
 	}
 	if n := h.recalledCount(); n != 1 {
 		t.Errorf("%d recalled, want 1", n)
+	}
+}
+
+// TestRecallMatching: recall by content, alone or with last/since, in
+// chat and over HTTP; the preview lists exactly what matched.
+func TestRecallMatching(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	for _, text := range []string{"db-7 disk at 91%", "release at 22:00", "DB-7 disk at 97%", "lunch is served", "db-7 back to normal"} {
+		if _, err := h.app.Sender.Send(h.ctx(), ledger.Chat{Family: ledger.Private, ConversationID: privCID}, dingtalk.Text(text), recall.SendOptions{Origin: ledger.OriginAPI}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reply := h.say(admin, `/preview matching "db-7 disk"`)
+	if !strings.Contains(reply, "2 would be recalled") || !strings.Contains(reply, "91%") || !strings.Contains(reply, "97%") || strings.Contains(reply, "normal") {
+		t.Errorf("preview: %q", reply)
+	}
+	if reply := h.say(admin, "/recall last 1 matching db-7"); !strings.Contains(reply, "1 requested: 1 recalled") || !strings.Contains(reply, "back to normal") {
+		t.Errorf("last 1 matching: %q", reply)
+	}
+	r, body := h.do("POST", "/v1/recalls", testToken, `{"conversation_id":"`+privCID+`","matching":"DISK","client":"ops"}`)
+	if r.StatusCode != 200 || body["summary"] != "2 requested: 2 recalled" || !strings.Contains(body["scope"].(string), `matching "DISK"`) {
+		t.Errorf("HTTP matching: %d %v", r.StatusCode, body)
+	}
+	for _, m := range h.srv.BotMessages() {
+		if want := strings.Contains(strings.ToLower(m.Text), "db-7"); m.MsgKey == "sampleText" && m.Recalled != want {
+			t.Errorf("%q recalled=%v", m.Text, m.Recalled)
+		}
 	}
 }

@@ -48,13 +48,15 @@ func (b *Bot) selection(ctx context.Context, req *request) (recall.Selection, er
 		if c.Last > b.cfg.MaxLast {
 			return recall.Selection{}, &UsageError{Msg: say("en", "max.last", b.cfg.MaxLast), Zh: say("zh", "max.last", b.cfg.MaxLast)}
 		}
-		return recall.Selection{Chat: chat, Last: c.Last}, nil
+		return recall.Selection{Chat: chat, Last: c.Last, Matching: c.Matching}, nil
 	case c.Since > 0:
-		return recall.Selection{Chat: chat, Since: b.cfg.Now().Add(-c.Since)}, nil
+		return recall.Selection{Chat: chat, Since: b.cfg.Now().Add(-c.Since), Matching: c.Matching}, nil
 	case c.BatchID != "":
-		return recall.Selection{BatchID: c.BatchID}, nil
+		return recall.Selection{BatchID: c.BatchID, Matching: c.Matching}, nil
+	case len(c.Keys) > 0:
+		return recall.Selection{Keys: c.Keys, Matching: c.Matching}, nil
 	}
-	return recall.Selection{Keys: c.Keys}, nil
+	return recall.Selection{Chat: chat, Matching: c.Matching}, nil // matching alone
 }
 
 // confirmation is what /confirm will recall: exactly the previewed entries.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Verb is what a command asks for.
@@ -37,7 +39,9 @@ type Command struct {
 	// In and To widen a recall beyond the current chat: another
 	// conversation, or a user's 1:1 chat with the bot.
 	In, To string
-	DryRun bool
+	// Matching narrows a recall to messages whose text contains it.
+	Matching string
+	DryRun   bool
 	// Code is /confirm's code.
 	Code string
 	// N is /sent's and /audit's count (0: the default).
@@ -85,6 +89,7 @@ var (
 	wordBatch  = map[string]bool{"batch": true, "批次": true}
 	wordIn     = map[string]bool{"in": true, "在": true}
 	wordTo     = map[string]bool{"to": true, "给": true}
+	wordMatch  = map[string]bool{"matching": true, "match": true, "包含": true, "匹配": true}
 	wordDryRun = map[string]bool{"--dry-run": true, "--preview": true, "预览": true, "-n": true}
 	keyShape   = regexp.MustCompile(`^[A-Za-z0-9+/=_-]{8,128}$`)
 	idShape    = regexp.MustCompile(`^[^\s]{1,128}$`)
@@ -105,7 +110,7 @@ func Parse(text string) (Command, error) {
 	if name == "" {
 		return Command{}, ErrNotACommand
 	}
-	fields := strings.Fields(strings.ReplaceAll(text, "／", "/"))
+	fields := tokens(strings.ReplaceAll(text, "／", "/"))
 	if strings.HasPrefix(fields[0], "@") {
 		fields = fields[1:]
 	}
@@ -147,6 +152,15 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		switch {
 		case wordDryRun[a]:
 			cmd.DryRun = true
+		case wordMatch[a]:
+			if i+1 >= len(args) || strings.TrimSpace(args[i+1]) == "" {
+				return Command{}, usage(`%q needs the text to look for after it, e.g. /recall matching "db-7"`, `%q 后面需要要查找的文字，例如 /recall matching "db-7"`, args[i])
+			}
+			if utf8.RuneCountInString(args[i+1]) > 100 {
+				return Command{}, usage("the text to match is longer than 100 characters", "匹配的文字不能超过 100 个字")
+			}
+			cmd.Matching = args[i+1]
+			i++
 		case wordIn[a] || wordTo[a]:
 			if i+1 >= len(args) || !idShape.MatchString(args[i+1]) {
 				return Command{}, usage("%q needs a conversation or staff id after it", "%q 后面需要会话 ID 或员工 ID", args[i])
@@ -163,6 +177,9 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 	}
 	if cmd.In != "" && cmd.To != "" {
 		return Command{}, usage(`use "in CONVERSATION" or "to STAFF_ID", not both`, "in 会话ID 与 to 员工ID 只能用一个")
+	}
+	if len(rest) == 0 && cmd.Matching != "" {
+		return cmd, nil // matching alone: in this chat (or "in"/"to"), within the recall window
 	}
 	if len(rest) == 0 {
 		return Command{}, usage("say what to recall: /recall last 5, /recall since 30m, /recall batch ID or /recall KEY", "请说明撤回哪些消息：/recall last 5、/recall since 30m、/recall batch 批次ID 或 /recall 消息ID")
@@ -213,6 +230,41 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		}
 	}
 	return cmd, nil
+}
+
+// quotePairs are the quotes that keep words together in a command:
+// /recall matching "disk full".
+var quotePairs = map[rune]rune{'"': '"', '“': '”', '「': '」', '\'': '\''}
+
+// tokens splits text on white space, except inside quotes, which it drops.
+func tokens(text string) []string {
+	var out []string
+	var cur strings.Builder
+	var close rune
+	inToken := false
+	for _, r := range text {
+		switch {
+		case close != 0 && r == close:
+			close = 0
+		case close != 0:
+			cur.WriteRune(r)
+		case quotePairs[r] != 0:
+			close, inToken = quotePairs[r], true
+		case unicode.IsSpace(r):
+			if inToken {
+				out = append(out, cur.String())
+				cur.Reset()
+				inToken = false
+			}
+		default:
+			cur.WriteRune(r)
+			inToken = true
+		}
+	}
+	if inToken {
+		out = append(out, cur.String())
+	}
+	return out
 }
 
 // commandWord is a command's verb as typed, lower case, without the slash;

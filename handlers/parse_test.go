@@ -38,6 +38,11 @@ func TestParse(t *testing.T) {
 		{"/sent 20", Command{Verb: VerbSent, N: 20}},
 		{"/audit 3", Command{Verb: VerbAudit, N: 3}},
 		{"/status", Command{Verb: VerbStatus}},
+		{`/recall matching "db-7"`, Command{Verb: VerbRecall, Matching: "db-7"}},
+		{`/recall matching "disk full" since 2h`, Command{Verb: VerbRecall, Since: 2 * time.Hour, Matching: "disk full"}},
+		{"/撤回 最近 5 包含 “磁盘 告警”", Command{Verb: VerbRecall, Last: 5, Matching: "磁盘 告警"}},
+		{"/recall last 3 matching db-7 in cidAbC==", Command{Verb: VerbRecall, Last: 3, Matching: "db-7", In: "cidAbC=="}},
+		{"/preview matching 「发布」 to manager4220", Command{Verb: VerbRecall, Matching: "发布", To: "manager4220", DryRun: true}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.in)
@@ -57,7 +62,7 @@ func TestParseErrors(t *testing.T) {
 	usage := []string{
 		"/frobnicate", "/recall", "/recall last", "/recall last five", "/recall last 0", "/recall last -3",
 		"/recall last 5 6", "/recall since soon", "/recall since -5m", "/recall batch", "/recall hello",
-		"/recall last 5 in", "/recall last 5 in a to b", "/recall batch x in cid", "/confirm", "/confirm a b",
+		"/recall last 5 in", "/recall last 5 in a to b", "/recall matching", `/recall matching ""`, "/recall batch x in cid", "/confirm", "/confirm a b",
 		"/sent x", "/sent 1 2", "/audit 0", "/撤回 0",
 	}
 	for _, in := range usage {

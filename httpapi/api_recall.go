@@ -24,6 +24,7 @@ type RecallBody struct {
 	Since          string        `json:"since,omitempty"` // a duration back from now ("30m") or an RFC 3339 time
 	Keys           []string      `json:"keys,omitempty"`
 	BatchID        string        `json:"batch_id,omitempty"`
+	Matching       string        `json:"matching,omitempty"` // only messages whose text contains it (the first 80 characters, ignoring case)
 	DryRun         bool          `json:"dry_run,omitempty"`
 	Client         string        `json:"client,omitempty"`
 }
@@ -52,7 +53,7 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) selection(ctx context.Context, req RecallBody) (recall.Selection, error) {
-	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last}
+	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last, Matching: req.Matching}
 	if req.Since != "" {
 		if d, err := time.ParseDuration(req.Since); err == nil && d > 0 {
 			sel.Since = a.now().Add(-d)

@@ -123,7 +123,7 @@ type Entry struct {
 	Chat            Chat      `json:"chat"`
 	ProcessQueryKey string    `json:"process_query_key,omitempty"`
 	MsgKey          string    `json:"msg_key"`
-	Excerpt         string    `json:"excerpt"`      // the first characters, for previews and receipts
+	Excerpt         string    `json:"excerpt"`      // the first 80 characters of what a reader sees, on one line: for previews, receipts and "recall matching"
 	ContentHash     string    `json:"content_hash"` // hex SHA-256 prefix of the content, for duplicate detection
 	SentAt          time.Time `json:"sent_at"`      // when the send was attempted
 	Origin          Origin    `json:"origin"`
@@ -199,11 +199,20 @@ type Query struct {
 	// SkipOrigin leaves out entries of this origin (the bot's replies to
 	// commands, which "/recall last 5" is not about).
 	SkipOrigin Origin
+	// Contains keeps only entries whose excerpt contains it, ignoring case
+	// (what the ledger keeps of a message: see Entry.Excerpt).
+	Contains string
 }
 
 // keep reports whether e passes the query's filters (not Since).
 func (q Query) keep(e Entry) bool {
-	return wanted(q.States, e.State) && (q.SkipOrigin == "" || e.Origin != q.SkipOrigin)
+	return wanted(q.States, e.State) && (q.SkipOrigin == "" || e.Origin != q.SkipOrigin) &&
+		(q.Contains == "" || containsFold(e.Excerpt, q.Contains))
+}
+
+// containsFold reports whether s contains sub, ignoring case.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
 // Counts is the number of entries in each state.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -274,37 +275,48 @@ func (e *Engine) countOutcomes(r *Receipt) {
 // (which stay recallable by key).
 func (e *Engine) resolve(ctx context.Context, s Selection) ([]ledger.Entry, []string, error) {
 	notDone := []ledger.State{ledger.Pending, ledger.Sent, ledger.Recalling, ledger.RecallFailed, ledger.Expired}
+	var es []ledger.Entry
+	var missing []string
+	var err error
 	switch {
 	case len(s.Keys) > 0:
-		return e.led.ByKeys(ctx, s.Keys) // ByKeys finds a key given twice once
+		es, missing, err = e.led.ByKeys(ctx, s.Keys) // ByKeys finds a key given twice once
 	case s.Last > 0:
-		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Limit: s.Last, States: notDone, SkipOrigin: ledger.OriginCommand})
-		return es, nil, err
-	case !s.Since.IsZero():
-		es, err := e.led.List(ctx, ledger.Query{Chat: s.Chat, Since: s.Since, Limit: e.cfg.MaxSelection, States: notDone, SkipOrigin: ledger.OriginCommand})
-		return es, nil, err
+		es, err = e.led.List(ctx, ledger.Query{Chat: s.Chat, Limit: s.Last, States: notDone, SkipOrigin: ledger.OriginCommand, Contains: s.Matching})
+	case !s.Since.IsZero() || s.BatchID == "" && len(s.IDs) == 0: // since, or matching alone: within the window
+		since := s.Since
+		if since.IsZero() {
+			since = e.cfg.Now().Add(-e.cfg.Window)
+		}
+		es, err = e.led.List(ctx, ledger.Query{Chat: s.Chat, Since: since, Limit: e.cfg.MaxSelection, States: notDone, SkipOrigin: ledger.OriginCommand, Contains: s.Matching})
 	case s.BatchID != "":
-		es, err := e.led.Batch(ctx, s.BatchID)
+		es, err = e.led.Batch(ctx, s.BatchID)
 		if err == nil && len(es) == 0 {
 			return nil, nil, &SelectionError{Msg: fmt.Sprintf("no messages were sent under batch %s", s.BatchID), Zh: fmt.Sprintf("批次 %s 下没有发送记录", s.BatchID)}
 		}
-		return es, nil, err
 	default:
-		var out []ledger.Entry
-		var missing []string
 		for _, id := range s.IDs {
-			en, err := e.led.Get(ctx, id)
-			if errors.Is(err, ledger.ErrNotFound) {
+			en, gerr := e.led.Get(ctx, id)
+			if errors.Is(gerr, ledger.ErrNotFound) {
 				missing = append(missing, fmt.Sprintf("#%d", id))
 				continue
 			}
-			if err != nil {
-				return nil, nil, err
+			if gerr != nil {
+				return nil, nil, gerr
 			}
-			out = append(out, en)
+			es = append(es, en)
 		}
-		return out, missing, nil
 	}
+	if err != nil || s.Matching == "" || s.Last > 0 || !s.Since.IsZero() || s.BatchID == "" && len(s.Keys) == 0 && len(s.IDs) == 0 {
+		return es, missing, err // List filtered already
+	}
+	kept := es[:0]
+	for _, en := range es {
+		if strings.Contains(strings.ToLower(en.Excerpt), strings.ToLower(s.Matching)) {
+			kept = append(kept, en)
+		}
+	}
+	return kept, missing, nil
 }
 
 // classify decides an entry's fate before any call; WouldRecall means it

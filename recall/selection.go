@@ -13,14 +13,19 @@ import (
 var randRead = rand.Read
 
 // Selection says which messages to recall. Exactly one of Keys, Last,
-// Since, BatchID or IDs is used; Last and Since need Chat.
+// Since, BatchID or IDs is used; Last and Since need Chat. Matching narrows
+// any of them to the messages whose text contains it (ignoring case; the
+// ledger keeps a message's first 80 characters); with a Chat alone it
+// selects the matching messages of that chat still within the recall
+// window.
 type Selection struct {
-	Keys    []string
-	Chat    ledger.Chat
-	Last    int
-	Since   time.Time
-	BatchID string
-	IDs     []uint64
+	Keys     []string
+	Chat     ledger.Chat
+	Last     int
+	Since    time.Time
+	BatchID  string
+	IDs      []uint64
+	Matching string
 }
 
 // SelectionError is a selection that cannot be carried out, in words.
@@ -50,7 +55,9 @@ func (s Selection) validate(max int) error {
 		}
 	}
 	switch {
-	case set == 0:
+	case set == 0 && s.Matching != "" && s.Chat.Validate() != nil:
+		return &SelectionError{Msg: "matching needs a chat, a time, keys or a batch to look in", Zh: "按内容撤回需要指定会话、时间、消息 ID 或批次"}
+	case set == 0 && s.Matching == "":
 		return ErrEmptySelection
 	case set > 1:
 		return &SelectionError{Msg: "give one of keys, last N, since, batch id or ids, not several", Zh: "消息 ID、最近 N 条、时间、批次只能选一种"}
@@ -58,6 +65,8 @@ func (s Selection) validate(max int) error {
 		return &SelectionError{Msg: fmt.Sprintf("last %d: N must be a positive number", s.Last), Zh: fmt.Sprintf("最近 %d 条：N 必须是正数", s.Last)}
 	case s.Last > max || len(s.Keys) > max || len(s.IDs) > max:
 		return &SelectionError{Msg: fmt.Sprintf("at most %d messages can be recalled at once", max), Zh: fmt.Sprintf("一次最多撤回 %d 条", max)}
+	case len([]rune(s.Matching)) > 100:
+		return &SelectionError{Msg: "the text to match is longer than 100 characters", Zh: "匹配的文字不能超过 100 个字"}
 	case (s.Last != 0 || !s.Since.IsZero()) && s.Chat.Validate() != nil:
 		return &SelectionError{Msg: "last N and since need a chat: " + s.Chat.Validate().Error(), Zh: "最近 N 条和按时间撤回需要指定会话"}
 	}
@@ -72,6 +81,17 @@ func (s Selection) validate(max int) error {
 // Describe is the selection in words, in "zh" or "en", for receipts and
 // the audit trail.
 func (s Selection) Describe(locale string) string {
+	d := s.describe(locale)
+	switch {
+	case s.Matching == "":
+		return d
+	case locale == "en":
+		return fmt.Sprintf("%s matching %q", d, s.Matching)
+	}
+	return fmt.Sprintf("%s，包含“%s”", d, s.Matching)
+}
+
+func (s Selection) describe(locale string) string {
 	en := locale == "en"
 	switch {
 	case len(s.Keys) > 0 && en:
@@ -94,8 +114,11 @@ func (s Selection) Describe(locale string) string {
 		return fmt.Sprintf("%d ledger entries", len(s.IDs))
 	case len(s.IDs) > 0:
 		return fmt.Sprintf("%d 条账本记录", len(s.IDs))
-	}
-	if en {
+	case s.Chat.Validate() == nil && en:
+		return "in " + s.Chat.Key()
+	case s.Chat.Validate() == nil:
+		return s.Chat.Key() + " 中"
+	case en:
 		return "nothing"
 	}
 	return "无"
