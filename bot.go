@@ -18,7 +18,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlagSet("run", "run -config FILE", stderr)
 	path := fs.String("config", "config.yaml", "configuration file")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	cfg, err := LoadConfig(*path)
 	if err != nil {

@@ -52,7 +52,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	interactive := fs.Bool("interactive", false, "keep running after the scene; play users through the emulator's control API")
 	verbose := fs.Bool("v", false, "show the bot's log")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if *locale != "zh" && *locale != "en" {
 		return fmt.Errorf("-locale must be zh or en")

@@ -25,7 +25,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&o.QPS, "qps", 20, "calls per second per app and API (-1: unlimited)")
 	fs.IntVar(&o.MaxCalls, "max-calls", 100_000, "recorded calls kept for /sim/v1/calls (oldest dropped)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	srv, err := dingtalktest.NewServer(o)
 	if err != nil {
