@@ -143,12 +143,8 @@ type request struct {
 	cmd      Command
 	parseErr error
 	chat     ledger.Chat // the chat the command was typed in
-	// deferOnce: a direct recall records its msgId in the same commit as
-	// its claim (one fsync less before DingTalk is called), not up front.
-	deferOnce bool
-	claimed   bool // the msgId is recorded for this delivery
-	duplicate bool // another delivery of the msgId got there first
-	log       *zap.Logger
+	once     *runOnce    // the record that makes it run once
+	log      *zap.Logger
 }
 
 func (b *Bot) isAdmin(staffID string) bool {
@@ -160,27 +156,26 @@ var adminOnly = map[Verb]bool{VerbRecall: true, VerbConfirm: true, VerbAudit: tr
 
 // Handle runs one message: once per msgId, however often DingTalk delivers
 // it, on this instance or another sharing the ledger, before or after a
-// restart.
+// restart (see runOnce).
 func (b *Bot) Handle(ctx context.Context, m Message) {
 	start := b.cfg.Now()
 	log := b.log.With(zap.String("msg_id", m.MsgID), zap.String("sender", m.SenderStaffID), zap.String("conversation", m.ConversationID))
-	req := &request{msg: m, log: log}
-	if _, seen := b.seen.Get(m.MsgID); seen && m.MsgID != "" {
-		b.duplicate(req, log)
+	req := &request{msg: m, log: log, once: &runOnce{b: b, id: m.MsgID}}
+	if req.once.seen() {
+		req.once.duplicate()
 		return
 	}
 	req.cmd, req.parseErr = parse(m)
-	req.deferOnce = req.parseErr == nil && req.cmd.Verb == VerbRecall && !req.cmd.DryRun && b.isAdmin(m.SenderStaffID)
-	if !req.deferOnce && !b.claim(ctx, req, log) {
+	if !req.once.deferred(req) && !req.once.now(ctx, req) {
 		return
 	}
 	req.chat = b.chatOf(ctx, m)
 	reply, verb, outcome := b.run(ctx, req, log)
 	switch {
-	case req.duplicate:
+	case req.once.state == dup:
 		return
-	case outcome == "ledger_down": // not run, and not recorded: a retry may run it
-	case !req.claimed && !b.claim(ctx, req, log):
+	case outcome == "ledger_down": // neither run nor recorded: a retry may run it
+	case !req.once.now(ctx, req): // commands that ended before their record (nothing to recall)
 		return
 	}
 	if reply != "" && !b.reply(ctx, req, reply) {
@@ -213,58 +208,6 @@ func parse(m Message) (Command, error) {
 }
 
 var errNotText = errors.New("not a text message")
-
-// claim records the delivery's msgId and reports whether it is the first;
-// a later one is logged and dropped. If the ledger cannot record it, the
-// command is not run (it could run twice) and the sender is told to try
-// again.
-func (b *Bot) claim(ctx context.Context, req *request, log *zap.Logger) bool {
-	first, err := b.once(ctx, req.msg.MsgID)
-	switch {
-	case err != nil:
-		log.Error("command dedupe failed: the ledger is unavailable; not running it", zap.Error(err))
-		if req.chat.Family == "" {
-			req.chat = b.chatOf(ctx, req.msg)
-		}
-		b.reply(ctx, req, say(b.cfg.Locale, "ledger.down"))
-		b.metrics.Command("none", "ledger_down", 0)
-		return false
-	case !first:
-		b.duplicate(req, log)
-		return false
-	}
-	req.claimed = true
-	return true
-}
-
-func (b *Bot) duplicate(req *request, log *zap.Logger) {
-	req.duplicate = true
-	log.Info("duplicate delivery ignored")
-	b.metrics.Command("duplicate", "ignored", 0)
-}
-
-// onceFor is the one-time record a deferred recall makes with its claim.
-func (b *Bot) onceFor(req *request) ledger.Once {
-	if !req.deferOnce || req.claimed || req.msg.MsgID == "" {
-		return ledger.Once{}
-	}
-	return ledger.Once{NS: "cmd", ID: req.msg.MsgID, TTL: b.cfg.DedupeTTL}
-}
-
-// once reports whether msgID is seen for the first time.
-func (b *Bot) once(ctx context.Context, msgID string) (bool, error) {
-	if msgID == "" {
-		return true, nil
-	}
-	if _, ok := b.seen.Get(msgID); ok {
-		return false, nil
-	}
-	first, err := b.led.ClaimOnce(ctx, "cmd", msgID, b.cfg.DedupeTTL)
-	if err == nil {
-		b.remember(msgID)
-	}
-	return first, err
-}
 
 // remember notes a msgId in the local front of the dedupe.
 func (b *Bot) remember(msgID string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -84,7 +83,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 	would := plan.Count(recall.WouldRecall)
 	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || reachesBeyond(plan, req.chat))
 	if req.cmd.DryRun || needsConfirm {
-		if req.deferOnce && !req.claimed && !b.claim(ctx, req, req.log) {
+		if !req.once.now(ctx, req) {
 			return "", nil // a repeated delivery: no second code, no reply
 		}
 		r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, DryRun: true}, plan)
@@ -101,18 +100,12 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		}
 		return text, nil
 	}
-	once := b.onceFor(req)
-	r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, Once: once}, plan)
-	if errors.Is(err, recall.ErrDuplicate) {
-		b.duplicate(req, req.log)
-		return "", nil
+	r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, Once: req.once.handOff()}, plan)
+	if !req.once.settle(err) {
+		return "", nil // a repeated delivery: it ran already
 	}
 	if err != nil {
 		return "", err
-	}
-	if once.ID != "" {
-		req.claimed = true
-		b.remember(once.ID)
 	}
 	return b.receiptText(r), nil
 }
