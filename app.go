@@ -119,7 +119,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.loop(func() { a.resumeLoop(bg) })
 	a.loop(func() { a.housekeeping(bg) })
 	if a.AutoRecall != nil {
-		a.loop(func() { a.AutoRecall.RunSelfDestruct(bg, cfg.AutoRecall.SelfDestructEvery) })
+		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })
 	}
 	if err := a.Listener.Start(ctx); err != nil {
 		return err

@@ -749,3 +749,31 @@ func TestRecallMatching(t *testing.T) {
 		}
 	}
 }
+
+// TestRecallRuleRunsOffTheRequestPath: a message a recall rule catches is
+// answered at once; its recall and the admins' report follow from the due
+// list, durably, while DingTalk takes its time.
+func TestRecallRuleRunsOffTheRequestPath(t *testing.T) {
+	h := start(t, dingtalktest.Options{}, func(c *Config) {
+		c.AutoRecall.SelfDestructEvery = 10 * time.Millisecond
+		c.AutoRecall.Rules = []autorecall.Rule{{Name: "templates", Action: autorecall.Recall, Mode: autorecall.Enforce}}
+	})
+	h.srv.Delay(dingtalktest.PathPrivateRecall, time.Second, 1)
+	r, e := h.do("POST", "/v1/messages", testToken, `{"family":"private","conversation_id":"`+privCID+`","text":"on call: {{ .Name }}"}`)
+	key, _ := e["process_query_key"].(string)
+	if r.StatusCode != 200 || key == "" {
+		t.Fatalf("send: %d %v", r.StatusCode, e)
+	}
+	if m, _ := h.srv.Message(key); m.Recalled {
+		t.Error("the send waited for its recall")
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { m, _ := h.srv.Message(key); return m.Recalled }); err != nil {
+		t.Fatalf("never recalled: %v", err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool {
+		c, _ := h.srv.UserConversation(admin)
+		return len(c.Messages) == 1 && strings.Contains(c.Messages[0].Text, "rule templates")
+	}); err != nil {
+		t.Errorf("the admins were not told: %v", err)
+	}
+}

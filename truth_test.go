@@ -178,7 +178,7 @@ func TestSelfDestructThatFailsForGoodIsReportedOnce(t *testing.T) {
 	}
 	h.advance(31 * time.Second)
 	for range 4 {
-		h.app.AutoRecall.SelfDestructDue(h.ctx())
+		h.app.AutoRecall.RecallDue(h.ctx())
 	}
 	if n := len(h.srv.CallsTo(dingtalktest.PathPrivateRecall)); n != 1 {
 		t.Errorf("a refused self-destruct was tried %d times, want once", n)

@@ -2,7 +2,9 @@ package autorecall
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -59,20 +61,21 @@ func (s *Service) Retract(ctx context.Context, key, reason, actor string) (*reca
 	return s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{Keys: []string{key}}, Actor: actor, Action: "retract", Note: reason})
 }
 
-// RunSelfDestruct recalls messages whose expires_in has passed, checking
-// every interval (default 1 s) until ctx ends. Expiry times live in the
-// ledger, so timers survive a restart, and each message is recalled once:
-// the engine's claim is atomic, even with several instances running this.
+// RunDue runs the automatic recalls that are due, every interval (default
+// 1 s), until ctx ends: messages whose expires_in has passed, and messages
+// a recall rule caught after they were sent. Both live in the ledger's due
+// list, so they survive a restart and each message is recalled once: the
+// engine's claim is atomic, even with several instances running this.
 // Self-destructs are expected, so they do not count against the circuit
 // breaker and only failures are reported to the admins.
-func (s *Service) RunSelfDestruct(ctx context.Context, every time.Duration) {
+func (s *Service) RunDue(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Second
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		s.SelfDestructDue(ctx)
+		s.RecallDue(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -81,28 +84,55 @@ func (s *Service) RunSelfDestruct(ctx context.Context, every time.Duration) {
 	}
 }
 
-// SelfDestructDue recalls the messages due now, once; RunSelfDestruct calls
-// it on every tick. A message whose recall failed for good (DingTalk
-// refused it, or it is past the window) leaves the due list and is
-// reported to the admins once; one that failed for a reason that may pass
-// (DingTalk unreachable, a system error) is tried again later, backing off
-// (twice the time it is overdue, 5 s to 10 minutes), and reported only
-// when it fails for good.
-func (s *Service) SelfDestructDue(ctx context.Context) *recall.Receipt {
+// RecallDue recalls what is due now, once (RunDue calls it on every tick),
+// and returns the self-destructs' receipt, nil if none were due. A
+// message whose recall failed for good (DingTalk refused it, or it is past
+// the window) leaves the due list and is reported to the admins once; one
+// that failed for a reason that may pass (DingTalk unreachable, a system
+// error) is tried again later, backing off (twice the time it is overdue,
+// 5 s to 10 minutes), and reported only when it fails for good.
+func (s *Service) RecallDue(ctx context.Context) *recall.Receipt {
 	now := s.cfg.Now()
 	due, err := s.led.Due(ctx, now, 1000)
 	if err != nil || len(due) == 0 {
 		if err != nil && ctx.Err() == nil {
-			s.dueErrors.log(s.log, "reading due self-destructs", err)
+			s.dueErrors.log(s.log, "reading due recalls", err)
 		}
 		return nil
 	}
 	s.dueErrors.reset()
-	ids := make([]uint64, len(due))
-	for i, e := range due {
-		ids[i] = e.ID
+	var expired []uint64
+	byRule := map[caught][]uint64{}
+	var rules []caught
+	for _, e := range due {
+		var c caught
+		v, found, _, err := s.led.TakeTempIf(ctx, caughtNS, strconv.FormatUint(e.ID, 10), func([]byte) bool { return false })
+		switch {
+		case err == nil && found && json.Unmarshal(v, &c) == nil:
+		case !e.ExpiresAt.IsZero() && !e.ExpiresAt.After(now):
+			expired = append(expired, e.ID)
+			continue
+		default: // due without a record of why: a rule's, whose record was lost
+			c = caught{Rule: "autorecall", Reason: "a recall rule caught it"}
+		}
+		if byRule[c] == nil {
+			rules = append(rules, c)
+		}
+		byRule[c] = append(byRule[c], e.ID)
 	}
-	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: ids}, Actor: "rule:self-destruct", Action: "self_destruct",
+	for _, c := range rules {
+		if r := s.autoRecall(ctx, c.Rule, c.Reason, byRule[c]); r != nil {
+			s.settleDue(ctx, r, now)
+		} else {
+			for _, id := range byRule[c] { // the breaker is open, or the recall could not run
+				s.reschedule(ctx, id, time.Time{})
+			}
+		}
+	}
+	if len(expired) == 0 {
+		return nil
+	}
+	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: expired}, Actor: "rule:self-destruct", Action: "self_destruct",
 		Note: "expires_in reached"})
 	if err != nil {
 		s.log.Error("self-destruct failed", zap.Error(err))
@@ -110,7 +140,15 @@ func (s *Service) SelfDestructDue(ctx context.Context) *recall.Receipt {
 	}
 	s.count("self-destruct", Enforce)
 	s.log.Info("self-destruct", zap.String("receipt", r.Summary("en")))
-	final := 0
+	if s.settleDue(ctx, r, now) > 0 {
+		s.notify(ctx, s.say("expiry.failed", r.Summary(s.cfg.Locale), r.AuditID))
+	}
+	return r
+}
+
+// settleDue takes the items of a due recall off the due list or pushes
+// them back, and returns how many failed for good.
+func (s *Service) settleDue(ctx context.Context, r *recall.Receipt, now time.Time) (final int) {
 	for _, it := range r.Items {
 		switch {
 		case it.Outcome == recall.Failed && it.Transient, it.Outcome == recall.NotAttempted:
@@ -124,10 +162,7 @@ func (s *Service) SelfDestructDue(ctx context.Context) *recall.Receipt {
 			final++ // expired: off the due list by its state
 		}
 	}
-	if final > 0 {
-		s.notify(ctx, s.say("expiry.failed", r.Summary(s.cfg.Locale), r.AuditID))
-	}
-	return r
+	return final
 }
 
 func (s *Service) reschedule(ctx context.Context, id uint64, at time.Time) {

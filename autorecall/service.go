@@ -2,7 +2,9 @@ package autorecall
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -48,6 +50,8 @@ type Ledger interface {
 	Due(ctx context.Context, now time.Time, limit int) ([]ledger.Entry, error)
 	Reschedule(ctx context.Context, id uint64, at time.Time) error
 	Link(ctx context.Context, oldID, newID uint64) error
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
+	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
 	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
 }
 
@@ -175,7 +179,21 @@ func (s *Service) Before(ctx context.Context, chat ledger.Chat, m dingtalk.Messa
 	return nil
 }
 
-// After recalls a sent message that an enforced recall rule matches.
+// caughtNS is where the rule that caught a sent message waits for the due
+// worker (ledger temporary values, one per entry).
+const caughtNS = "caught"
+
+// caught is what a recall rule found in a sent message.
+type caught struct {
+	Rule   string `json:"rule"`
+	Reason string `json:"reason"`
+}
+
+// After schedules the recall of a sent message that an enforced recall
+// rule matches. The send's caller does not wait for it: the entry goes on
+// the ledger's due list (durable, once across instances) and the due
+// worker recalls it and tells the admins on its next tick (RecallDue).
+// Only if the ledger cannot take the schedule does After recall at once.
 func (s *Service) After(ctx context.Context, e ledger.Entry, m dingtalk.Message, o recall.SendOptions) {
 	fs := s.findings(ctx, Recall, e.Chat, m, o, e.ID)
 	var enforce *Finding
@@ -192,31 +210,50 @@ func (s *Service) After(ctx context.Context, e ledger.Entry, m dingtalk.Message,
 	if enforce == nil {
 		return
 	}
-	s.autoRecall(ctx, enforce.Rule.Name, enforce.Reason, []uint64{e.ID})
+	// Due first, then why: a crash between the two still recalls it.
+	if err := s.led.Reschedule(ctx, e.ID, s.cfg.Now()); err != nil {
+		s.log.Error("automatic recall not scheduled; recalling at once", zap.Uint64("entry", e.ID), zap.Error(err))
+		if r := s.autoRecall(ctx, enforce.Rule.Name, enforce.Reason, []uint64{e.ID}); r == nil {
+			s.log.Error("automatic recall did not run", zap.Uint64("entry", e.ID))
+		}
+		return
+	}
+	v, _ := json.Marshal(caught{Rule: enforce.Rule.Name, Reason: enforce.Reason})
+	if err := s.led.PutTemp(ctx, caughtNS, strconv.FormatUint(e.ID, 10), v, 48*time.Hour); err != nil {
+		s.log.Warn("the rule behind a scheduled recall was not recorded", zap.Uint64("entry", e.ID), zap.Error(err))
+	}
 }
 
 // autoRecall recalls ids on a rule's behalf, within the breaker, and
-// reports the incident to the admins in one message.
+// reports the incident to the admins in one message (unless another
+// instance got there first and this one did nothing).
 func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uint64) *recall.Receipt {
 	now := s.cfg.Now()
-	allowed, tripped := s.breaker.allow(now, len(ids))
+	n, tripped := s.breaker.allow(now, len(ids))
 	if tripped {
 		s.log.Error("automatic recall paused: too many in a minute", zap.Int("max_per_minute", s.cfg.MaxPerMinute), zap.Duration("pause", s.cfg.PauseFor))
 		s.notify(ctx, s.say("paused", s.cfg.MaxPerMinute, recall.HumanDuration(s.cfg.PauseFor, s.cfg.Locale)))
 	}
-	if !allowed {
-		s.log.Warn("automatic recall skipped: paused", zap.String("rule", rule), zap.Int("messages", len(ids)))
-		_, _ = s.led.AppendAudit(ctx, ledger.AuditRecord{At: now, Actor: "rule:" + rule, Action: "auto_recall", Scope: fmt.Sprintf("%d entr(ies)", len(ids)),
-			Allowed: false, Note: "circuit breaker open: " + reason})
+	if skipped := ids[n:]; len(skipped) > 0 {
+		s.log.Warn("automatic recall skipped: paused", zap.String("rule", rule), zap.Int("messages", len(skipped)))
+		_, _ = s.led.AppendAudit(ctx, ledger.AuditRecord{At: now, Actor: "rule:" + rule, Action: "auto_recall",
+			Scope: recall.Selection{IDs: skipped}.Describe(s.cfg.Locale), Allowed: false, Note: "circuit breaker open: " + reason})
+		for _, id := range skipped {
+			s.reschedule(ctx, id, time.Time{})
+		}
+	}
+	if n == 0 {
 		return nil
 	}
-	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: ids}, Actor: "rule:" + rule, Action: "auto_recall", Note: reason})
+	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: ids[:n]}, Actor: "rule:" + rule, Action: "auto_recall", Note: reason})
 	if err != nil {
 		s.log.Error("automatic recall failed", zap.String("rule", rule), zap.Error(err))
 		return nil
 	}
 	s.log.Warn("automatic recall", zap.String("rule", rule), zap.String("reason", reason), zap.String("receipt", r.Summary("en")))
-	s.notify(ctx, s.say("incident", rule, reason, r.Summary(s.cfg.Locale), r.AuditID))
+	if r.Count(recall.Recalled)+r.Count(recall.Failed)+r.Count(recall.TooOld) > 0 {
+		s.notify(ctx, s.say("incident", rule, reason, r.Summary(s.cfg.Locale), r.AuditID))
+	}
 	return r
 }
 
@@ -246,28 +283,30 @@ type breaker struct {
 	pausedUntil time.Time
 }
 
-// allow records n recalls at now and reports whether they may go ahead, and
-// whether this call tripped the breaker.
-func (b *breaker) allow(now time.Time, n int) (allowed, tripped bool) {
+// allow records up to n recalls at now and returns how many may go ahead
+// (the first of them), and whether this call tripped the breaker: it
+// trips when the recalls of the last minute would pass the limit.
+func (b *breaker) allow(now time.Time, n int) (allowed int, tripped bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if now.Before(b.pausedUntil) {
-		return false, false
+		return 0, false
 	}
 	cut := 0
 	for cut < len(b.times) && now.Sub(b.times[cut]) >= time.Minute {
 		cut++
 	}
 	b.times = b.times[cut:]
-	if len(b.times)+n > b.max {
-		b.pausedUntil = now.Add(b.pause)
-		b.times = nil
-		return false, true
-	}
-	for range n {
+	allowed = min(n, max(b.max-len(b.times), 0))
+	for range allowed {
 		b.times = append(b.times, now)
 	}
-	return true, false
+	if allowed < n {
+		b.pausedUntil = now.Add(b.pause)
+		b.times = nil
+		return allowed, true
+	}
+	return allowed, false
 }
 
 func (b *breaker) paused(now time.Time) bool {

@@ -153,6 +153,15 @@ func TestRecallEnforceSendsThenRecallsAndReportsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The send does not wait for the recall: it is due, durably, and the
+	// due worker's next tick takes it back.
+	if m, _ := f.srv.Message(e.ProcessQueryKey); m.Recalled || len(f.srv.CallsTo(dingtalktest.PathGroupRecall)) != 0 {
+		t.Error("the send waited for the recall")
+	}
+	if due, _ := f.led.Due(ctx(t), f.clock.now(), 10); len(due) != 1 || due[0].ID != e.ID {
+		t.Fatalf("due: %+v", due)
+	}
+	f.svc.RecallDue(ctx(t))
 	if m, _ := f.srv.Message(e.ProcessQueryKey); !m.Recalled {
 		t.Error("the message is still in the chat")
 	}
@@ -174,6 +183,7 @@ func TestDuplicates(t *testing.T) {
 	f := newFixture(t, autorecall.Config{Rules: []autorecall.Rule{{Name: "duplicates", Action: autorecall.Recall, Mode: autorecall.Enforce}}})
 	first, _ := f.sender.Send(ctx(t), group, dingtalk.Text("deploy done"), recall.SendOptions{})
 	second, _ := f.sender.Send(ctx(t), group, dingtalk.Text("deploy done"), recall.SendOptions{})
+	f.svc.RecallDue(ctx(t))
 	if m, _ := f.srv.Message(first.ProcessQueryKey); m.Recalled {
 		t.Error("the first copy was recalled")
 	}
@@ -182,10 +192,12 @@ func TestDuplicates(t *testing.T) {
 	}
 	f.clock.advance(2 * time.Minute)
 	third, _ := f.sender.Send(ctx(t), group, dingtalk.Text("deploy done"), recall.SendOptions{})
+	f.svc.RecallDue(ctx(t))
 	if m, _ := f.srv.Message(third.ProcessQueryKey); m.Recalled {
 		t.Error("outside the window it is not a duplicate")
 	}
 	other, _ := f.sender.Send(ctx(t), ledger.Chat{Family: ledger.OTO, UserID: "u1"}, dingtalk.Text("deploy done"), recall.SendOptions{})
+	f.svc.RecallDue(ctx(t))
 	if m, _ := f.srv.Message(other.ProcessQueryKey); m.Recalled {
 		t.Error("another chat is not a duplicate")
 	}
@@ -209,16 +221,21 @@ func TestCircuitBreakerTripsAndResets(t *testing.T) {
 		e, _ := f.sender.Send(ctx(t), group, dingtalk.Text("x {{ .N }} "+string(rune('a'+i))), recall.SendOptions{})
 		es = append(es, e)
 	}
+	f.svc.RecallDue(ctx(t)) // the three at once: two fit the limit
 	if m, _ := f.srv.Message(es[2].ProcessQueryKey); m.Recalled || !f.svc.Paused() {
 		t.Fatal("the breaker did not stop the third automatic recall")
 	}
+	if m, _ := f.srv.Message(es[1].ProcessQueryKey); !m.Recalled {
+		t.Fatal("the breaker stopped a recall within the limit")
+	}
 	reports := f.adminReports()
-	if len(reports) != 3 || !strings.Contains(reports[2], "Automatic recall paused") {
+	if len(reports) != 2 || !strings.Contains(reports[0], "Automatic recall paused") || !strings.Contains(reports[1], "2 requested: 2 recalled") {
 		t.Errorf("reports %q", reports)
 	}
 	// Paused: further matches are not recalled, and not reported again.
 	e, _ := f.sender.Send(ctx(t), group, dingtalk.Text("y {{ .N }}"), recall.SendOptions{})
-	if m, _ := f.srv.Message(e.ProcessQueryKey); m.Recalled || len(f.adminReports()) != 3 {
+	f.svc.RecallDue(ctx(t))
+	if m, _ := f.srv.Message(e.ProcessQueryKey); m.Recalled || len(f.adminReports()) != 2 {
 		t.Error("recalled or re-reported while paused")
 	}
 	f.clock.advance(6 * time.Minute)
@@ -226,6 +243,7 @@ func TestCircuitBreakerTripsAndResets(t *testing.T) {
 		t.Fatal("still paused after PauseFor")
 	}
 	e, _ = f.sender.Send(ctx(t), group, dingtalk.Text("z {{ .N }}"), recall.SendOptions{})
+	f.svc.RecallDue(ctx(t))
 	if m, _ := f.srv.Message(e.ProcessQueryKey); !m.Recalled {
 		t.Error("not recalled after the breaker reset")
 	}
@@ -283,21 +301,21 @@ func TestSelfDestructSurvivesARestartAndFiresOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := f.svc.SelfDestructDue(ctx(t)); r != nil {
+	if r := f.svc.RecallDue(ctx(t)); r != nil {
 		t.Fatalf("fired early: %s", r.Summary("en"))
 	}
 	// Restart: a new process opens the same ledger.
 	_ = f.led.Close()
 	f.open(t, autorecall.Config{})
 	f.clock.advance(31 * time.Second)
-	r := f.svc.SelfDestructDue(ctx(t))
+	r := f.svc.RecallDue(ctx(t))
 	if r == nil || r.Count(recall.Recalled) != 1 {
 		t.Fatalf("after the restart: %v", r)
 	}
 	if m, _ := f.srv.Message(e.ProcessQueryKey); !m.Recalled {
 		t.Error("still in the chat")
 	}
-	if r := f.svc.SelfDestructDue(ctx(t)); r != nil {
+	if r := f.svc.RecallDue(ctx(t)); r != nil {
 		t.Errorf("fired twice: %s", r.Summary("en"))
 	}
 	if n := len(f.srv.CallsTo(dingtalktest.PathGroupRecall)); n != 1 {
@@ -316,13 +334,13 @@ func TestSelfDestructBacksOff(t *testing.T) {
 	}
 	f.srv.Fail(dingtalktest.PathGroupRecall, dingtalktest.FaultUnavailable, 1000)
 	f.clock.advance(31 * time.Second)
-	r := f.svc.SelfDestructDue(ctx(t))
+	r := f.svc.RecallDue(ctx(t))
 	if r == nil || r.Count(recall.Failed) != 1 || !r.Items[0].Transient {
 		t.Fatalf("first try: %+v", r)
 	}
 	calls := len(f.srv.CallsTo(dingtalktest.PathGroupRecall))
 	for range 3 {
-		if r := f.svc.SelfDestructDue(ctx(t)); r != nil {
+		if r := f.svc.RecallDue(ctx(t)); r != nil {
 			t.Fatalf("tried again at once: %s", r.Summary("en"))
 		}
 	}
@@ -334,7 +352,7 @@ func TestSelfDestructBacksOff(t *testing.T) {
 	}
 	f.srv.ClearFaults()
 	f.clock.advance(6 * time.Second)
-	if r := f.svc.SelfDestructDue(ctx(t)); r == nil || r.Count(recall.Recalled) != 1 {
+	if r := f.svc.RecallDue(ctx(t)); r == nil || r.Count(recall.Recalled) != 1 {
 		t.Fatalf("after DingTalk came back: %v", r)
 	}
 	if m, _ := f.srv.Message(e.ProcessQueryKey); !m.Recalled {
