@@ -158,7 +158,7 @@ func TestSeedErrorsSurfaceAsSentences(t *testing.T) {
 			}
 		}
 	}
-	// Every code of the seed's table has a sentence in both languages.
+	// Every code of the batchRecall error table has a sentence in both languages.
 	for _, code := range []string{"invalid.openConversationId", "invalidParameter.robotCode", "invalidParameter.processQueryKeys.overMax",
 		"not.allowed.robotCode", "invalidParameter.param.invalid", "invalidParameter.robotCode.notExsit", "miss.chatbotId",
 		"invalidParameter.processQueryKey.missing", "invalid.processQueryKey", "miss.openConversationId", "bot.stopped",

@@ -160,10 +160,10 @@ func ReasonKind(reason string) Reason {
 type sentence struct{ zh, en string }
 
 // sentences covers every code of the privateChatMessages/batchRecall error
-// table (the seed), the common codes of §1-§6 of the spec, and the per-key
+// table (docs/dingtalk.md §4), the common codes of §1-§6 there, and the per-key
 // reasons recalls report.
 var sentences = map[string]sentence{
-	// The seed's table.
+	// The batchRecall error table (docs/dingtalk.md §4).
 	"invalid.openConversationId":                {"会话 ID 无效，请确认 openConversationId 是否正确", "the chat ID (openConversationId) is not valid: check that it is correct"},
 	"invalidParameter.robotCode":                {"机器人编码无效，请确认机器人仍在该会话中", "the robotCode is not valid: check that the bot is still in the chat"},
 	"invalidParameter.processQueryKeys.overMax": {"一次最多撤回 20 条消息，请分批撤回", "more than 20 messages in one call: recall them in batches of 20"},

@@ -224,7 +224,7 @@ func TestPermanentFailuresAreReportedPerKey(t *testing.T) {
 	if r.Count(recall.Recalled) != 1 {
 		t.Errorf("retry of a failed key: %s", r.Summary("en"))
 	}
-	// A whole-call refusal (the seed's codes) marks every key of the call.
+	// A whole-call refusal (the batchRecall error codes) marks every key of the call.
 	more := f.send(t, private, 2)
 	_ = f.srv.SetRobotState(f.client.RobotCode(), dingtalktest.RobotStopped)
 	r, _ = f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{more[0].ProcessQueryKey, more[1].ProcessQueryKey}}})

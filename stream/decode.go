@@ -13,7 +13,7 @@ import (
 	"github.com/recallbot/recallbot/handlers"
 )
 
-// callback is the bot-message body (spec §8). conversationType is
+// callback is the bot-message body (docs/dingtalk.md §8). conversationType is
 // documented as a string; some clients have seen numbers, so both parse.
 type callback struct {
 	MsgID            string          `json:"msgId"`

@@ -54,7 +54,7 @@ func (s *Server) Delivery(msgID string) (Delivery, bool) {
 }
 
 // Disconnect sends SYSTEM disconnect on a connection, stops routing frames to
-// it and closes it after DisconnectGrace (spec §7.5).
+// it and closes it after DisconnectGrace (docs/dingtalk.md §7.5).
 func (s *Server) Disconnect(connID string) error {
 	s.mu.Lock()
 	c, ok := s.stream.conns[connID]

@@ -18,7 +18,7 @@ type ticket struct {
 	used    bool
 }
 
-// handleGatewayOpen answers POST /v1.0/gateway/connections/open (spec §7.1).
+// handleGatewayOpen answers POST /v1.0/gateway/connections/open (docs/dingtalk.md §7.1).
 func (s *Server) handleGatewayOpen(e *exchange) {
 	var req struct {
 		ClientID      string `json:"clientId"`

@@ -11,7 +11,7 @@ import (
 )
 
 // Paths of the emulated OpenAPI. Their spelling follows the official SDK,
-// including oToMessages for send and otoMessages for recall (spec §1).
+// including oToMessages for send and otoMessages for recall (docs/dingtalk.md §1).
 // They are written out here rather than taken from package dingtalk on
 // purpose: a path the client misspelt must fail against the emulator, as
 // it would against DingTalk.
@@ -156,7 +156,7 @@ func (e *exchange) reply(v any) {
 	e.status, e.resp = http.StatusOK, b
 }
 
-// fail answers with DingTalk's error shape (spec §1).
+// fail answers with DingTalk's error shape (docs/dingtalk.md §1).
 func (e *exchange) fail(status int, code, message string) {
 	b, _ := json.Marshal(map[string]string{"code": code, "requestid": uuid(), "message": message})
 	e.status, e.code, e.resp = status, code, b
@@ -201,7 +201,7 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		}
 		want := http.MethodPost
 		if r.URL.Path == PathOTOQuery {
-			want = http.MethodGet // the one GET of the robot APIs (spec §5)
+			want = http.MethodGet // the one GET of the robot APIs (docs/dingtalk.md §5)
 		}
 		switch {
 		case r.Method != want:

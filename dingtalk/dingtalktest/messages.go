@@ -127,7 +127,7 @@ func (s *Server) userConversationLocked(m UserMessage) (*conversation, error) {
 	return s.otoConversationLocked(m.SenderStaffID), nil
 }
 
-// callbackData is the bot callback body (spec §8), JSON-encoded.
+// callbackData is the bot callback body (docs/dingtalk.md §8), JSON-encoded.
 func callbackData(s *Server, m UserMessage, c *conversation, r *robot, msgID string, createAt int64) string {
 	body := map[string]any{
 		"conversationId":            c.ID,

@@ -9,12 +9,12 @@ import (
 )
 
 const (
-	maxRecallKeys    = 20    // seed: more answers invalidParameter.processQueryKeys.overMax
+	maxRecallKeys    = 20    // docs/dingtalk.md §4: more answers invalidParameter.processQueryKeys.overMax
 	maxUserIDs       = 20    // oToMessages/batchSend userIds per call (documented)
 	maxGroupMsgParam = 15000 // groupMessages/send msgParam bytes (documented)
 )
 
-// msgKeys are the 13 message templates a bot may send (spec §3.4).
+// msgKeys are the 13 message templates a bot may send (docs/dingtalk.md §3.4).
 var msgKeys = map[string]bool{
 	"sampleText": true, "sampleMarkdown": true, "sampleImageMsg": true, "sampleLink": true,
 	"sampleActionCard": true, "sampleActionCard2": true, "sampleActionCard3": true,
@@ -283,7 +283,7 @@ func (s *Server) handleOTORecall(e *exchange)     { s.recall(e, KindOTO) }
 func (s *Server) handleGroupRecall(e *exchange)   { s.recall(e, KindGroup) }
 
 // recall implements the three recall APIs. Whole-request problems answer
-// the seed's error codes; per-key problems go into failedResult.
+// the batchRecall error codes; per-key problems go into failedResult.
 func (s *Server) recall(e *exchange, kind Kind) {
 	var req recallRequest
 	if !e.decode(&req) {

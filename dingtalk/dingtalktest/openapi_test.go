@@ -110,7 +110,7 @@ func TestPrivateSendAndBatchRecall(t *testing.T) {
 	}
 }
 
-// TestBatchRecallErrorCodes is the seed's error table: each situation and
+// TestBatchRecallErrorCodes is the batchRecall error table (docs/dingtalk.md §4): each situation and
 // the HTTP status and code privateChatMessages/batchRecall answers.
 func TestBatchRecallErrorCodes(t *testing.T) {
 	srv := newServer(t, dingtalktest.Options{})

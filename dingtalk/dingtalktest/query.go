@@ -54,7 +54,7 @@ func (s *Server) sendStatusLocked(k *keyRecord, now time.Time) string {
 }
 
 // queryKeyLocked finds a key for the query APIs, or answers the error
-// DingTalk gives (spec §5). s.mu must be held.
+// DingTalk gives (docs/dingtalk.md §5). s.mu must be held.
 func (s *Server) queryKeyLocked(e *exchange, robotCode, key string, kind Kind, cid string) *keyRecord {
 	const bad = http.StatusBadRequest
 	switch {

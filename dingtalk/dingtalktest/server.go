@@ -6,11 +6,11 @@
 //
 //   - the Stream gateway: POST /v1.0/gateway/connections/open, then a
 //     WebSocket at the returned endpoint carrying CALLBACK and SYSTEM frames
-//     exactly as DingTalk sends them (spec §7, §8), with ACK tracking and
+//     exactly as DingTalk sends them (docs/dingtalk.md §7, §8), with ACK tracking and
 //     redelivery of unacknowledged frames;
 //   - the OpenAPI: access tokens, the three send APIs and the three recall
-//     APIs (spec §2–§4), with the error codes of the privateChatMessages/
-//     batchRecall page and a per-app, per-API rate limit (spec §6);
+//     APIs (docs/dingtalk.md §2–§4), with the error codes of the privateChatMessages/
+//     batchRecall page and a per-app, per-API rate limit (docs/dingtalk.md §6);
 //   - a control API under /sim/v1 so a person or program can play the users.
 //
 // Knobs inject the faults the real platform produces (5xx, 403 QPS, garbage
@@ -18,7 +18,7 @@
 // frames, disconnects, zombie connections, stopped bots) and inspection
 // methods expose every OpenAPI call and every conversation as a user sees it.
 //
-// Where the spec marks a behaviour inferred or unknown, the emulator makes it
+// Where docs/dingtalk.md marks a behaviour inferred or unknown, the emulator makes it
 // an Options field and documents the default it chose; see docs/emulator.md.
 package dingtalktest
 

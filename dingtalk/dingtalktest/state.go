@@ -20,7 +20,7 @@ type app struct {
 }
 
 // RobotState is the state of a bot on the platform. Each non-active state
-// makes the recall APIs answer the matching error code of the seed's table.
+// makes the recall APIs answer the matching error code of the batchRecall error table.
 type RobotState string
 
 // Robot states and the error code each produces.

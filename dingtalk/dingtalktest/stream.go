@@ -140,7 +140,7 @@ func (st *streamState) closeAll(s *Server) {
 }
 
 // pickLocked chooses a live connection of the app subscribed to the frame,
-// at random, as DingTalk does (spec §7.6). Zombies count: the real platform
+// at random, as DingTalk does (docs/dingtalk.md §7.6). Zombies count: the real platform
 // cannot tell them apart either.
 func (st *streamState) pickLocked(d *delivery) *wsConn {
 	var cands []*wsConn
