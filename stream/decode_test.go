@@ -1,12 +1,18 @@
 package stream
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/handlers"
+	"go.uber.org/zap"
 )
 
 func TestDecodeCallback(t *testing.T) {
@@ -97,4 +103,43 @@ func sdkClientSource(t *testing.T) string {
 		t.Skipf("go list: %v", err)
 	}
 	return filepath.Join(strings.TrimSpace(string(out)), "client", "client.go")
+}
+
+// TestStartsWhenDingTalkIsUnreachable: a gateway that refuses at start
+// does not stop the Listener: it reports not connected, keeps trying, and
+// connects once the gateway answers.
+func TestStartsWhenDingTalkIsUnreachable(t *testing.T) {
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	srv.Fail(dingtalktest.PathGatewayOpen, dingtalktest.FaultUnavailable, 3)
+	o := srv.Options()
+	l := NewListener(Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, APIBase: srv.URL(), RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond},
+		func(context.Context, handlers.Message) {}, zap.NewNop())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := l.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if l.Connected() && len(srv.Connections()) == 0 {
+		t.Error("connected before the gateway answered")
+	}
+	if err := srv.WaitUntil(ctx, func() bool { return len(srv.Connections()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	for !l.Connected() { // the Listener's own state: polled, the emulator does not see it change
+		select {
+		case <-ctx.Done():
+			t.Fatal("connected, but the Listener does not know it")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if err := l.Stop(ctx); err != nil {
+		t.Error(err)
+	}
+	if err := srv.WaitUntil(ctx, func() bool { return len(srv.Connections()) == 0 }); err != nil {
+		t.Errorf("the connection outlived Stop: %+v", srv.Connections())
+	}
 }

@@ -35,9 +35,11 @@ type Config struct {
 	// 10,000. When it is full, frames wait unacknowledged, and DingTalk
 	// redelivers what waits too long.
 	Queue int
-	// RetryMax caps the wait between attempts to connect at start, while
-	// DingTalk cannot be reached; default 60 s.
-	RetryMax time.Duration
+	// RetryMin and RetryMax bound the wait between attempts to connect at
+	// start, while DingTalk cannot be reached: it starts at RetryMin and
+	// doubles up to RetryMax. Defaults 3 s and 60 s (the SDK's own
+	// reconnect backoff).
+	RetryMin, RetryMax time.Duration
 }
 
 // Listener receives bot messages through Stream mode and hands each to a
@@ -73,6 +75,9 @@ func NewListener(cfg Config, handle func(context.Context, handlers.Message), log
 	if cfg.Queue <= 0 {
 		cfg.Queue = 10_000
 	}
+	if cfg.RetryMin <= 0 {
+		cfg.RetryMin = 3 * time.Second
+	}
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = time.Minute
 	}
@@ -95,7 +100,7 @@ func NewListener(cfg Config, handle func(context.Context, handlers.Message), log
 
 // Start starts the workers and connects. If DingTalk cannot be reached, it
 // does not fail: it logs why, keeps trying in the background with backoff
-// (3 s doubling to RetryMax, jittered) until it connects or Stop is
+// (RetryMin doubling to RetryMax, jittered) until it connects or Stop is
 // called, and Connected reports false meanwhile. Once connected, the SDK
 // reconnects by itself.
 func (l *Listener) Start(ctx context.Context) error {
@@ -125,7 +130,7 @@ func (l *Listener) Start(ctx context.Context) error {
 
 // connectLoop retries the first connection until it succeeds or Stop.
 func (l *Listener) connectLoop() {
-	wait := 3 * time.Second
+	wait := l.cfg.RetryMin
 	for {
 		t := time.NewTimer(wait + rand.N(wait/5+1))
 		select {
