@@ -1,6 +1,7 @@
 // Package dingtalk is a thin typed client for the DingTalk OpenAPI calls
-// recallbot makes: the access token, the three send APIs and the three
-// recall APIs. Every call has a context and a timeout, is paced by a
+// recallbot makes: the access token, the three send APIs, the three recall
+// APIs and the three query APIs (read status, and whether a message is
+// still shown). Every call has a context and a timeout, is paced by a
 // per-API rate limiter, and fails with *APIError when DingTalk answers
 // anything but 2xx.
 //

@@ -8,7 +8,8 @@
 //
 // Two stores implement Store: the embedded bbolt file (Open, the default)
 // and Redis (OpenRedis), for several bot instances sharing one ledger. One
-// conformance suite tests both.
+// conformance suite tests both. A Spool, a local file per process, holds
+// the keys a store could not take when they came, until it can.
 package ledger
 
 import (
