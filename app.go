@@ -31,6 +31,7 @@ type App struct {
 
 	Ledger ledger.Store
 	Spool  *ledger.Spool
+	redis  *ledger.Redis // the shared store, when ledger.redis_url is set
 	Client *dingtalk.Client
 	Sender *recall.Sender
 	Engine *recall.Engine
@@ -77,8 +78,12 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
 	a.Metrics = httpapi.NewMetrics(a.Ledger.Counts)
 	a.Metrics.WatchSpool(a.Spool.Waiting)
-	a.Client = dingtalk.New(dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
-		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}, nil)
+	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
+		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
+	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
+		dc.Slots = a.redis.Slots(cfg.DingTalk.ClientID, dingtalk.PaceQPS(cfg.DingTalk.QPS))
+	}
+	a.Client = dingtalk.New(dc, nil)
 	a.Client.OnCall = a.Metrics.APICall
 	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Now: a.Now})
 	a.Sender.OnSend = a.Metrics.Sent
@@ -138,7 +143,7 @@ func (a *App) openLedger(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		a.Ledger = s
+		a.Ledger, a.redis = s, s
 	} else {
 		s, err := ledger.Open(c.Path, ledger.BoltOptions{})
 		if err != nil {

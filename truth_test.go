@@ -438,3 +438,60 @@ func TestResolvePendingOverHTTP(t *testing.T) {
 		t.Errorf("audit: %+v", recs)
 	}
 }
+
+// TestInstancesShareOneQuota: two, then three bots sharing a Redis ledger
+// share the app's DingTalk quota too (one GCRA limiter per API in Redis):
+// together they stay under the limit of a sliding second, so DingTalk
+// refuses nothing, where each pacing itself would have doubled the rate.
+func TestInstancesShareOneQuota(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 240 messages at DingTalk's pace (~5 s)")
+	}
+	r := ledgertest.Own(t)
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: 40, SlidingWindow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	var bots []*harness
+	for range 3 {
+		bots = append(bots, startOn(t, srv, func(c *Config) {
+			c.DingTalk.QPS = 40
+			c.Ledger.RedisURL = r.URL
+			c.Ledger.Spool = c.Ledger.Path + ".spool"
+		}))
+	}
+	for _, n := range []int{2, 3} {
+		srv.ResetCalls()
+		var wg sync.WaitGroup
+		var failed atomic.Int64
+		for i, h := range bots[:n] {
+			for w := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := range 60 / n / 4 * 2 {
+						r, body := h.do("POST", "/v1/messages", testToken, fmt.Sprintf(`{"family":"private","conversation_id":%q,"text":"shared %d-%d-%d"}`, privCID, i, w, j))
+						if r.StatusCode != 200 {
+							failed.Add(1)
+							t.Logf("send: %d %v", r.StatusCode, body)
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		calls := srv.CallsTo(dingtalktest.PathPrivateSend)
+		refused := 0
+		for _, c := range calls {
+			if c.Status == 403 {
+				refused++
+			}
+		}
+		span := calls[len(calls)-1].Time.Sub(calls[0].Time)
+		t.Logf("%d bots: %d sends in %s (%.1f/s against a limit of 40), %d refused", n, len(calls)-refused, span.Round(time.Millisecond), float64(len(calls)-refused-1)/span.Seconds(), refused)
+		if failed.Load() > 0 || refused > 0 {
+			t.Errorf("%d bots: %d sends failed, %d calls refused by DingTalk's limit", n, failed.Load(), refused)
+		}
+	}
+}

@@ -22,15 +22,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Config configures a Client.
@@ -50,6 +47,10 @@ type Config struct {
 	// made again; default 5. The refusal is definite (nothing happened),
 	// so this is safe for sends too.
 	QPSRetries int
+	// Slots, when set, hands out the pace's slots instead of a local
+	// limiter: one shared by every instance of the app (DingTalk's limit
+	// is per app and API, not per process). See Slots.
+	Slots Slots
 }
 
 // Client calls the DingTalk OpenAPI. It is safe for concurrent use.
@@ -81,6 +82,9 @@ func New(cfg Config, hc *http.Client) *Client {
 	if hc == nil {
 		hc = &http.Client{}
 	}
+	if cfg.Slots == nil {
+		cfg.Slots = newLocalSlots(PaceQPS(cfg.QPS))
+	}
 	c := &Client{cfg: cfg, hc: hc, now: time.Now, limiters: map[string]*pacer{}}
 	c.tokens.init()
 	return c
@@ -88,52 +92,6 @@ func New(cfg Config, hc *http.Client) *Client {
 
 // RobotCode is the bot this client sends as.
 func (c *Client) RobotCode() string { return c.cfg.RobotCode }
-
-// pacer paces one API: a token bucket at the configured rate, and after a
-// rate-limit refusal a pause of DingTalk's one-second window for every
-// caller of that API, so that the refusals do not repeat.
-type pacer struct {
-	lim      *rate.Limiter
-	pauseEnd atomic.Int64 // unix nanoseconds; calls wait until then
-}
-
-// wait blocks until a call may go, or returns ctx's error.
-func (p *pacer) wait(ctx context.Context) error {
-	if d := time.Until(time.Unix(0, p.pauseEnd.Load())); d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return p.lim.Wait(ctx)
-}
-
-// pause holds every caller back for d from now (jittered by up to a
-// tenth, so that waiting callers do not all go at once).
-func (p *pacer) pause(d time.Duration) {
-	end := time.Now().Add(d + rand.N(d/10+1)).UnixNano()
-	for {
-		cur := p.pauseEnd.Load()
-		if cur >= end || p.pauseEnd.CompareAndSwap(cur, end) {
-			return
-		}
-	}
-}
-
-// limiter returns the pacer for one API path.
-func (c *Client) limiter(path string) *pacer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	l, ok := c.limiters[path]
-	if !ok {
-		l = &pacer{lim: rate.NewLimiter(rate.Limit(c.cfg.QPS), 1)}
-		c.limiters[path] = l
-	}
-	return l
-}
 
 // qpsWindow is DingTalk's rate-limit window: "the limit window is 1 s,
 // sleep 1 s and retry" (the throttling guide).
@@ -153,7 +111,7 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			return &NotSentError{Path: path, Err: fmt.Errorf("getting an access token: %w", err)}
 		}
 		p := c.limiter(path)
-		if err := p.wait(ctx); err != nil {
+		if err := p.wait(ctx, PriorityOf(ctx)); err != nil {
 			return &NotSentError{Path: path, Err: fmt.Errorf("waiting for the rate limit: %w", err)}
 		}
 		err = c.do(ctx, method, path, query, tok, in, out)

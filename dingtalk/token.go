@@ -56,7 +56,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 		ExpireIn    int64  `json:"expireIn"`
 	}
 	in := map[string]string{"appKey": c.cfg.ClientID, "appSecret": c.cfg.ClientSecret}
-	if err := c.limiter(pathAccessToken).wait(ctx); err != nil {
+	if err := c.limiter(pathAccessToken).wait(ctx, Interactive); err != nil {
 		return "", err
 	}
 	if err := c.do(ctx, http.MethodPost, pathAccessToken, nil, "", in, &out); err != nil {

@@ -300,17 +300,20 @@ func (s *Server) authed(h func(*exchange)) func(*exchange) {
 	}
 }
 
-// window counts the calls of one app to one API in one second.
+// window counts the calls of one app to one API: in the current calendar
+// second, or (sliding) the times of the last QPS calls.
 type window struct {
 	second int64
 	n      int
+	times  []time.Time // sliding: oldest first, at most QPS
 }
 
-// allow applies the per-app, per-API limit in fixed one-second windows of
-// real time (the documented "limit window is 1 s"; fixed rather than sliding
-// is inferred).
+// allow applies the per-app, per-API limit (the documented "limit window is
+// 1 s"): by default in fixed windows of each calendar second of real time,
+// or over any sliding second with Options.SlidingWindow. Which of the two
+// DingTalk does is inferred.
 func (s *Server) allow(clientID, path string) bool {
-	sec := time.Now().Unix()
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opts.QPS < 0 {
@@ -322,7 +325,17 @@ func (s *Server) allow(clientID, path string) bool {
 		w = &window{}
 		s.limits[k] = w
 	}
-	if w.second != sec {
+	if s.opts.SlidingWindow {
+		if len(w.times) >= s.opts.QPS && now.Sub(w.times[0]) < time.Second {
+			return false
+		}
+		w.times = append(w.times, now)
+		if len(w.times) > s.opts.QPS {
+			w.times = w.times[len(w.times)-s.opts.QPS:]
+		}
+		return true
+	}
+	if sec := now.Unix(); w.second != sec {
 		w.second, w.n = sec, 0
 	}
 	w.n++

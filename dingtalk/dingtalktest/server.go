@@ -78,6 +78,10 @@ type Options struct {
 	// QPS is the per-app, per-API call limit in each one-second window;
 	// default 20 (documented). Negative disables rate limiting.
 	QPS int
+	// SlidingWindow counts QPS over any sliding second instead of each
+	// calendar second (the default, which lets 2 × QPS calls through in a
+	// moment across a second's boundary). Which DingTalk does is unknown.
+	SlidingWindow bool
 	// RecallReasons are the failedResult strings for per-key failures. The
 	// real strings are undocumented; see RecallReasons for the defaults.
 	RecallReasons RecallReasons
