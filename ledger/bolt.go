@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +28,11 @@ var (
 	bTemp      = []byte("temp")     // ns 0x00 id -> expiry(ns) value
 	bAudit     = []byte("audit")    // id -> JSON, the recall trail
 	bAccess    = []byte("access")   // id -> JSON, the access trail (TrailAccess)
-	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess}
+	bJobs      = []byte("jobs")     // batch id -> JSON Job
+	bJobSteps  = []byte("jobsteps") // batch id 0x00 chunk -> JSON [][]Chat
+	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess, bJobs, bJobSteps}
+	// laterBuckets came after schema version 1: a version 1 file gains them on open.
+	laterBuckets = [][]byte{bAccess, bJobs, bJobSteps}
 
 	magicKey   = []byte("magic")
 	magicValue = []byte("recallbot-ledger")
@@ -124,13 +129,15 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 			return fmt.Errorf("ledger %s has schema version %x; this recallbot reads versions 1 to %d (is it a newer recallbot's?)", path, v, schemaVersion)
 		}
 		for _, name := range allBuckets {
-			if tx.Bucket(name) == nil && !bytes.Equal(name, bAccess) {
+			if tx.Bucket(name) == nil && !slices.ContainsFunc(laterBuckets, func(b []byte) bool { return bytes.Equal(b, name) }) {
 				return fmt.Errorf("ledger %s is damaged: bucket %s is missing", path, name)
 			}
 		}
-		if binary.BigEndian.Uint64(v) < schemaVersion { // upgrade: version 2 adds the access trail
-			if _, err := tx.CreateBucketIfNotExists(bAccess); err != nil {
-				return err
+		if binary.BigEndian.Uint64(v) < schemaVersion { // upgrade: version 2 adds the access trail and broadcasts
+			for _, name := range laterBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
 			}
 			return meta.Put(versionKey, be64(schemaVersion))
 		}
@@ -197,34 +204,38 @@ func (s *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	var out Entry
-	err = s.update(func(tx *bolt.Tx) error {
-		id, err := tx.Bucket(bEntries).NextSequence()
-		if err != nil {
-			return err
-		}
-		e := e
-		e.ID = id
-		if err := tx.Bucket(bEntries).Put(be64(id), encodeEntry(e)); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bChats).Put(idKey(e.Chat.Key(), id), nil); err != nil {
-			return err
-		}
-		if e.BatchID != "" {
-			if err := tx.Bucket(bBatches).Put(idKey(e.BatchID, id), nil); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bStates).Put(idKey(string(Pending), id), nil); err != nil {
-			return err
-		}
-		out = e
-		return bump(tx, Pending, 1) // not due while pending: putDue indexes it once it is sent
+	err = s.update(func(tx *bolt.Tx) (err error) {
+		out, err = appendTx(tx, e)
+		return err
 	})
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger append: %w", err)
 	}
 	return out, nil
+}
+
+// appendTx writes a prepared entry with the next ID, and its indexes.
+func appendTx(tx *bolt.Tx, e Entry) (Entry, error) {
+	id, err := tx.Bucket(bEntries).NextSequence()
+	if err != nil {
+		return Entry{}, err
+	}
+	e.ID = id
+	if err := tx.Bucket(bEntries).Put(be64(id), encodeEntry(e)); err != nil {
+		return Entry{}, err
+	}
+	if err := putChats(tx, e); err != nil {
+		return Entry{}, err
+	}
+	if e.BatchID != "" {
+		if err := tx.Bucket(bBatches).Put(idKey(e.BatchID, id), nil); err != nil {
+			return Entry{}, err
+		}
+	}
+	if err := tx.Bucket(bStates).Put(idKey(string(Pending), id), nil); err != nil {
+		return Entry{}, err
+	}
+	return e, bump(tx, Pending, 1) // not due while pending: putDue indexes it once it is sent
 }
 
 func getEntry(tx *bolt.Tx, id uint64) (Entry, error) {
@@ -262,11 +273,31 @@ func keyEntry(tx *bolt.Tx, v []byte) (Entry, error) {
 	return getEntry(tx, binary.BigEndian.Uint64(v))
 }
 
+// putChats lists e in the index of each chat it is in.
+func putChats(tx *bolt.Tx, e Entry) error {
+	for _, c := range e.Chats() {
+		if err := tx.Bucket(bChats).Put(idKey(c.Key(), e.ID), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // putChanged writes e (whose previous version is old) and keeps every index
 // in step with the change.
 func putChanged(tx *bolt.Tx, old, e Entry) error {
 	if err := putEntry(tx, e); err != nil {
 		return err
+	}
+	if !slices.Equal(old.Recipients, e.Recipients) { // a packed key reached fewer
+		for _, c := range old.Chats() {
+			if err := tx.Bucket(bChats).Delete(idKey(c.Key(), e.ID)); err != nil {
+				return err
+			}
+		}
+		if err := putChats(tx, e); err != nil {
+			return err
+		}
 	}
 	if old.State != e.State {
 		if tracked(old.State) {
@@ -424,10 +455,7 @@ func (s *Bolt) TakeOver(ctx context.Context, ids []uint64, by Claimant, staleBef
 	err := s.update(func(tx *bolt.Tx) error {
 		taken = nil
 		now := s.now()
-		alive := func(owner string) bool {
-			v := tx.Bucket(bTemp).Get(tempKey(LeaseNS, owner))
-			return len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano()
-		}
+		alive := func(owner string) bool { return tempAlive(tx, LeaseNS, owner, now) }
 		for _, id := range ids {
 			old, err := getEntry(tx, id)
 			if errors.Is(err, ErrNotFound) {

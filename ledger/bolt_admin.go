@@ -36,6 +36,12 @@ func claimTemp(tx *bolt.Tx, once Once, now time.Time) (bool, error) {
 	return true, b.Put(k, be64(uint64(now.Add(once.TTL).UnixNano())))
 }
 
+// tempAlive reports whether a live temporary value exists.
+func tempAlive(tx *bolt.Tx, ns, id string, now time.Time) bool {
+	v := tx.Bucket(bTemp).Get(tempKey(ns, id))
+	return len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) > now.UnixNano()
+}
+
 // PutTemp stores a value for ttl.
 func (s *Bolt) PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error {
 	return s.update(func(tx *bolt.Tx) error { return putTemp(tx, ns, id, value, s.now().Add(ttl)) })
@@ -177,6 +183,9 @@ func (s *Bolt) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 		}
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := pruneJobs(tx, cutoff); err != nil {
+			return err
+		}
 		for _, trail := range [][]byte{bAudit, bAccess} {
 			a := tx.Bucket(trail).Cursor()
 			for k, v := a.First(); k != nil; k, v = a.First() {
@@ -209,7 +218,9 @@ func deleteEntry(tx *bolt.Tx, e Entry) error {
 		k []byte
 	}{
 		{bEntries, be64(e.ID)},
-		{bChats, idKey(e.Chat.Key(), e.ID)},
+	}
+	for _, c := range e.Chats() {
+		dels = append(dels, struct{ b, k []byte }{bChats, idKey(c.Key(), e.ID)})
 	}
 	if e.ProcessQueryKey != "" {
 		dels = append(dels, struct{ b, k []byte }{bKeys, []byte(e.ProcessQueryKey)})
@@ -253,15 +264,18 @@ func (s *Bolt) Check(ctx context.Context) error {
 				return fmt.Errorf("entry %x carries id %d", k, e.ID)
 			}
 			counts[e.State]++
-			if _, ok := hasKey(tx.Bucket(bChats), idKey(e.Chat.Key(), e.ID)); !ok {
-				return fmt.Errorf("entry %d missing from its chat index", e.ID)
+			for _, c := range e.Chats() {
+				if _, ok := hasKey(tx.Bucket(bChats), idKey(c.Key(), e.ID)); !ok {
+					return fmt.Errorf("entry %d missing from the index of chat %s", e.ID, c.Key())
+				}
+				chatIdx++
 			}
 			if e.ProcessQueryKey != "" {
 				v := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey))
 				if len(v) < 8 || binary.BigEndian.Uint64(v) != e.ID {
 					return fmt.Errorf("entry %d missing from the key index", e.ID)
 				}
-				if covered, err := keyEntry(tx, v); err != nil || covered != e {
+				if covered, err := keyEntry(tx, v); err != nil || !bytes.Equal(encodeEntry(covered), encodeEntry(e)) {
 					return fmt.Errorf("entry %d differs from its copy in the key index", e.ID)
 				}
 				keyIdx++
@@ -272,7 +286,6 @@ func (s *Bolt) Check(ctx context.Context) error {
 				}
 				dueIdx++
 			}
-			chatIdx++
 			return nil
 		})
 		if err != nil {
@@ -340,7 +353,7 @@ func (s *Bolt) Import(entries iter.Seq[Entry]) (int, error) {
 				if err := putEntry(tx, e); err != nil {
 					return err
 				}
-				if err := tx.Bucket(bChats).Put(idKey(e.Chat.Key(), id), nil); err != nil {
+				if err := putChats(tx, e); err != nil {
 					return err
 				}
 				if e.BatchID != "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,9 +169,10 @@ func TestCodecRoundTrip(t *testing.T) {
 	now := time.Unix(0, time.Now().UnixNano())
 	e := Entry{ID: 7, Chat: Chat{Family: OTO, ConversationID: "cid", UserID: "u"}, ProcessQueryKey: "k=", MsgKey: "sampleMarkdown",
 		Excerpt: "你好 world", ContentHash: "abcd", SentAt: now, Origin: OriginAuto, Actor: "rule:secret", BatchID: "b",
-		ExpiresAt: now.Add(time.Hour), State: RecallFailed, Reason: "SYSTEM_ERROR", UpdatedAt: now, Supersedes: 3, SupersededBy: 9}
+		ExpiresAt: now.Add(time.Hour), State: RecallFailed, Reason: "SYSTEM_ERROR", UpdatedAt: now, Supersedes: 3, SupersededBy: 9,
+		ClaimedBy: "host-1-abc", DueAt: now.Add(time.Minute), Recipients: []string{"u", "v", "w"}}
 	got, err := decodeEntry(encodeEntry(e))
-	if err != nil || got != e {
+	if err != nil || !reflect.DeepEqual(got, e) {
 		t.Errorf("round trip = %+v, %v\nwant %+v", got, err, e)
 	}
 	for i := range len(encodeEntry(e)) {

@@ -11,8 +11,8 @@ import (
 // the zero time). Both stores use it; it decodes 20 entries in a few
 // microseconds, which "last 20" depends on.
 //
-// Version 2 appends ClaimedBy and DueAt. Version 1 entries still decode:
-// their due time was their expiry.
+// Version 2 appends ClaimedBy, DueAt and the recipients of a packed oto
+// key. Version 1 entries still decode: their due time was their expiry.
 const (
 	codecV1      = 1
 	codecVersion = 2
@@ -36,7 +36,12 @@ func encodeEntry(e Entry) []byte {
 	b = binary.AppendUvarint(b, e.Supersedes)
 	b = binary.AppendUvarint(b, e.SupersededBy)
 	b = appendString(b, e.ClaimedBy)
-	return appendTime(b, e.DueAt)
+	b = appendTime(b, e.DueAt)
+	b = binary.AppendUvarint(b, uint64(len(e.Recipients)))
+	for _, r := range e.Recipients {
+		b = appendString(b, r)
+	}
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -132,6 +137,14 @@ func decodeEntry(b []byte) (Entry, error) {
 	} else {
 		e.ClaimedBy = d.string()
 		e.DueAt = d.time()
+		if n := d.uvarint(); n > 0 && n <= maxRecipients {
+			e.Recipients = make([]string, n)
+			for i := range e.Recipients {
+				e.Recipients[i] = d.string()
+			}
+		} else if n > maxRecipients {
+			d.err = errCorrupt
+		}
 	}
 	if d.err == nil && len(d.s) != 0 {
 		d.err = errCorrupt

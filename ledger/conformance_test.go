@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -77,7 +78,7 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("sent = %+v, %v", sent, err)
 		}
 		// Idempotent: the same transition again is fine and changes nothing.
-		if again, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: "k1"}); err != nil || again != sent {
+		if again, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: "k1"}); err != nil || !reflect.DeepEqual(again, sent) {
 			t.Errorf("repeat sent = %+v, %v", again, err)
 		}
 		got, err := s.ByKey(ctx, "k1")
@@ -444,4 +445,163 @@ func TestClaimFor(t *testing.T) {
 			t.Error("the request without entries was not recorded")
 		}
 	})
+}
+
+// TestPackedKeys: one oto key sent to several users is one entry listed in
+// each recipient's chat; when DingTalk reached only some, the others' chats
+// no longer list it.
+func TestPackedKeys(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		users := []string{"ua", "ub", "uc"}
+		e := mustAppend(t, s, Entry{Chat: Chat{Family: OTO}, Recipients: users, BatchID: "all-hands", Excerpt: "all hands at 3"})
+		if e.Chat.UserID != "ua" || !reflect.DeepEqual(e.Recipients, users) || e.Reach() != 3 {
+			t.Fatalf("appended %+v", e)
+		}
+		for _, u := range users {
+			got, _ := s.List(ctx, Query{Chat: Chat{Family: OTO, UserID: u}})
+			if len(got) != 1 || got[0].ID != e.ID {
+				t.Errorf("%s's chat lists %v", u, excerpts(got))
+			}
+		}
+		// ub was flow-controlled: DingTalk reached ua and uc only.
+		sent, err := s.Transition(ctx, e.ID, Transition{To: Sent, Key: "packed-key", Recipients: []string{"ua", "uc"}})
+		if err != nil || !reflect.DeepEqual(sent.Recipients, []string{"ua", "uc"}) {
+			t.Fatalf("sent %+v, %v", sent, err)
+		}
+		if got, _ := s.List(ctx, Query{Chat: Chat{Family: OTO, UserID: "ub"}}); len(got) != 0 {
+			t.Errorf("ub's chat still lists the message: %v", excerpts(got))
+		}
+		if got, _ := s.List(ctx, Query{Chat: Chat{Family: OTO, UserID: "uc"}}); len(got) != 1 {
+			t.Errorf("uc's chat: %v", excerpts(got))
+		}
+		if got, _ := s.ByKey(ctx, "packed-key"); got.Reach() != 2 {
+			t.Errorf("ByKey = %+v", got)
+		}
+		for _, bad := range []Entry{
+			{Chat: chatB, Recipients: []string{"x", "y"}},
+			{Chat: Chat{Family: OTO}, Recipients: make([]string, 21)},
+			{Chat: Chat{Family: OTO}, Recipients: []string{"x", ""}},
+		} {
+			if _, err := s.Append(ctx, bad); err == nil {
+				t.Errorf("Append(%+v) accepted", bad)
+			}
+		}
+		if n, err := s.Prune(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+			t.Errorf("Prune = %d, %v", n, err)
+		}
+		for _, u := range users {
+			if got, _ := s.List(ctx, Query{Chat: Chat{Family: OTO, UserID: u}}); len(got) != 0 {
+				t.Errorf("pruned, but %s's chat lists %v", u, excerpts(got))
+			}
+		}
+	})
+}
+
+// TestJobs: a broadcast is written ahead one step at a time, by its runner
+// only, never twice; flow-controlled users come back as retry steps; a
+// cancelled job takes no more steps; a lapsed runner is replaced.
+func TestJobs(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		var steps [][]Chat
+		steps = append(steps, []Chat{chatB})
+		var users []Chat
+		for i := range 45 {
+			users = append(users, Chat{Family: OTO, UserID: fmt.Sprint("u", i)})
+		}
+		for i := 0; i < len(users); i += 20 {
+			steps = append(steps, users[i:min(i+20, len(users))])
+		}
+		j, err := s.CreateJob(ctx, Job{ID: "b-1", MsgKey: "sampleText", MsgParam: `{"content":"all hands"}`, Excerpt: "all hands"}, steps)
+		if err != nil || j.Steps != 4 || j.Recipients != 46 || j.State != JobRunning {
+			t.Fatalf("CreateJob = %+v, %v", j, err)
+		}
+		if _, err := s.CreateJob(ctx, Job{ID: "b-1"}, steps); !errors.Is(err, ErrJobExists) {
+			t.Errorf("second CreateJob: %v", err)
+		}
+		got, err := s.JobSteps(ctx, "b-1", 1, 10)
+		if err != nil || len(got) != 3 || len(got[0]) != 20 || len(got[2]) != 5 || got[2][4].UserID != "u44" {
+			t.Fatalf("JobSteps = %v, %v", got, err)
+		}
+		// Only its runner takes steps, in order.
+		if _, _, err := s.StartStep(ctx, "b-1", "a", 0, Entry{Chat: chatB}); err == nil {
+			t.Error("a step without a runner")
+		}
+		if _, mine, err := s.TakeJob(ctx, "b-1", Claimant{Owner: "a", At: time.Now(), LeaseTTL: time.Hour}); err != nil || !mine {
+			t.Fatalf("TakeJob a: %v %v", mine, err)
+		}
+		if _, mine, _ := s.TakeJob(ctx, "b-1", Claimant{Owner: "b", At: time.Now(), LeaseTTL: time.Hour}); mine {
+			t.Error("b took a job whose runner is alive")
+		}
+		e, j, err := s.StartStep(ctx, "b-1", "a", 0, Entry{Chat: chatB, Excerpt: "all hands"})
+		if err != nil || e.State != Pending || e.BatchID != "b-1" || j.Next != 1 || j.Calls != 1 {
+			t.Fatalf("StartStep 0 = %+v %+v %v", e, j, err)
+		}
+		var jse *JobStateError
+		if _, _, err := s.StartStep(ctx, "b-1", "a", 0, Entry{Chat: chatB}); !errors.As(err, &jse) {
+			t.Errorf("step 0 again: %v", err)
+		}
+		if _, j, err = s.SettleStep(ctx, "b-1", e.ID, Transition{To: Sent, Key: "k-b1-0"}, JobDelta{Sent: 1}); err != nil || j.Sent != 1 {
+			t.Fatalf("SettleStep = %+v %v", j, err)
+		}
+		// A packed step: 20 users, 2 flow-controlled and 1 invalid.
+		e, _, err = s.StartStep(ctx, "b-1", "a", 1, Entry{Chat: Chat{Family: OTO}, Recipients: userIDs(steps[1])})
+		if err != nil || e.Reach() != 20 {
+			t.Fatalf("StartStep 1 = %+v %v", e, err)
+		}
+		reached := userIDs(steps[1])[3:]
+		_, j, err = s.SettleStep(ctx, "b-1", e.ID, Transition{To: Sent, Key: "k-b1-1", Recipients: reached},
+			JobDelta{Sent: len(reached), Failed: 1, Retry: []RetryUser{{"u0", 1}, {"u1", 1}}, RetryAt: time.Now()})
+		if err != nil || j.Sent != 18 || j.Failed != 1 || len(j.Retry) != 2 || j.Pending() != 27 {
+			t.Fatalf("settled %+v %v", j, err)
+		}
+		// A retry is not due before the steps are done.
+		if _, _, err := s.StartStep(ctx, "b-1", "a", 4, Entry{Chat: Chat{Family: OTO}}); !errors.As(err, &jse) {
+			t.Errorf("early retry: %v", err)
+		}
+		for step := 2; step <= 3; step++ {
+			if _, _, err := s.StartStep(ctx, "b-1", "a", step, Entry{Chat: Chat{Family: OTO}, Recipients: userIDs(steps[step])}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e, j, err = s.StartStep(ctx, "b-1", "a", 4, Entry{Chat: Chat{Family: OTO}})
+		if err != nil || !reflect.DeepEqual(e.Recipients, []string{"u0", "u1"}) || len(j.Retry) != 0 || !j.Finished() {
+			t.Fatalf("retry step = %+v %+v %v", e, j, err)
+		}
+		// Cancelled: no more steps. Its runner's lease gone: another takes it.
+		if _, err := s.UpdateJob(ctx, "b-1", func(j *Job) error { j.State = JobCancelled; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.StartStep(ctx, "b-1", "a", 5, Entry{Chat: Chat{Family: OTO}}); !errors.As(err, &jse) {
+			t.Errorf("a step after cancel: %v", err)
+		}
+		if jobs, _ := s.Jobs(ctx, JobCancelled); len(jobs) != 1 || jobs[0].ID != "b-1" {
+			t.Errorf("Jobs(cancelled) = %+v", jobs)
+		}
+		if jobs, _ := s.Jobs(ctx, JobRunning); len(jobs) != 0 {
+			t.Errorf("Jobs(running) = %+v", jobs)
+		}
+		if _, err := s.CreateJob(ctx, Job{ID: "b-2"}, [][]Chat{{chatA}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, mine, _ := s.TakeJob(ctx, "b-2", Claimant{Owner: "dead", At: time.Now(), LeaseTTL: time.Hour}); !mine {
+			t.Fatal("the first runner did not get b-2")
+		}
+		_, _, _ = s.TakeTemp(ctx, LeaseNS, "dead") // its runner stopped renewing: the lease is gone
+		if j, mine, err := s.TakeJob(ctx, "b-2", Claimant{Owner: "b", At: time.Now(), LeaseTTL: time.Hour}); !mine || j.Owner != "b" || err != nil {
+			t.Errorf("b did not take over a lapsed runner: %+v %v %v", j, mine, err)
+		}
+		if batch, _ := s.Batch(ctx, "b-1"); len(batch) != 5 {
+			t.Errorf("batch b-1 has %d entries", len(batch))
+		}
+	})
+}
+
+func userIDs(cs []Chat) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.UserID
+	}
+	return out
 }

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -144,7 +145,28 @@ type Entry struct {
 	// later after a transient failure, zero once nothing more is to be
 	// tried. Due lists recallable entries whose DueAt has come.
 	DueAt time.Time `json:"due_at,omitzero"`
+	// Recipients are the users one oToMessages/batchSend call reached
+	// with this one key (up to 20), when there are several; Chat.UserID is
+	// the first. The entry is listed in each recipient's chat, and
+	// recalling its key takes the message back from all of them.
+	Recipients []string `json:"recipients,omitempty"`
 }
+
+// Chats is every chat the entry's message is in: its Chat, or one oto
+// chat per recipient of a packed key.
+func (e Entry) Chats() []Chat {
+	if len(e.Recipients) == 0 {
+		return []Chat{e.Chat}
+	}
+	out := make([]Chat, len(e.Recipients))
+	for i, u := range e.Recipients {
+		out[i] = Chat{Family: OTO, UserID: u}
+	}
+	return out
+}
+
+// Reach is how many people the message reached: its recipients, or 1.
+func (e Entry) Reach() int { return max(len(e.Recipients), 1) }
 
 // Transition is a requested change of an entry's state.
 type Transition struct {
@@ -156,6 +178,10 @@ type Transition struct {
 	// transition is refused if another owner holds the claim (it took
 	// the claim over after this owner's lease lapsed).
 	Owner string
+	// Recipients, with pending -> sent of a packed key, are the users
+	// DingTalk reached (the rest were invalid or flow-controlled); nil
+	// keeps them all.
+	Recipients []string
 }
 
 // Claimant is who claims entries for a recall: a recall engine, named
@@ -327,6 +353,33 @@ type Store interface {
 	// Audit returns the most recent records of one trail, newest first.
 	Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 
+	// CreateJob records a new broadcast and its steps: the targets of each
+	// send call (one group or private chat, or up to 20 oto users).
+	// ErrJobExists if the id is taken.
+	CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error)
+	// GetJob returns a broadcast and its progress.
+	GetJob(ctx context.Context, id string) (Job, error)
+	// JobSteps returns the targets of steps [from, from+n) (fewer at the end).
+	JobSteps(ctx context.Context, id string, from, n int) ([][]Chat, error)
+	// StartStep writes a step ahead: in one commit it appends e as a
+	// pending entry of the job's batch and moves the job past the step,
+	// which must be its next, taken by its owner while it runs (else a
+	// *JobStateError). A step at or past Steps is a retry: it takes up to
+	// 20 flow-controlled users off the job's Retry list, and they become
+	// e's recipients.
+	StartStep(ctx context.Context, id, owner string, step int, e Entry) (Entry, Job, error)
+	// SettleStep moves a step's entry on (t) and adds d to its job, in one
+	// commit.
+	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
+	// UpdateJob changes a job in one commit: fn sees it as stored.
+	UpdateJob(ctx context.Context, id string, fn func(*Job) error) (Job, error)
+	// TakeJob makes by.Owner the runner of a running job that has none, or
+	// whose runner's lease has lapsed (compare-and-swap; the lease is
+	// written in the same commit) and reports whether by.Owner runs it.
+	TakeJob(ctx context.Context, id string, by Claimant) (Job, bool, error)
+	// Jobs lists the broadcasts in a state.
+	Jobs(ctx context.Context, s JobState) ([]Job, error)
+
 	// Prune deletes entries sent and audit records written before
 	// cutoff, and expired temporary values. It works in small steps so
 	// writers are never blocked for long.
@@ -394,6 +447,16 @@ func apply(e Entry, t Transition) (Entry, bool, error) {
 			return e, false, &TransitionError{e.ID, e.State, t.To, "a sent entry needs its processQueryKey"}
 		}
 		e.ProcessQueryKey = t.Key
+		if t.Recipients != nil && len(e.Recipients) > 0 {
+			if len(t.Recipients) == 0 {
+				return e, false, &TransitionError{e.ID, e.State, t.To, "a sent entry reached somebody"}
+			}
+			e.Recipients = slices.Clone(t.Recipients)
+			e.Chat.UserID = e.Recipients[0]
+			if len(e.Recipients) == 1 {
+				e.Recipients = nil
+			}
+		}
 	}
 	if t.Reason != "" || t.To == Recalled || t.To == Sent {
 		e.Reason = t.Reason
@@ -428,8 +491,26 @@ func lapsed(e Entry, alive func(owner string) bool, staleBefore time.Time) bool 
 // due reports whether e belongs in the due index.
 func (e Entry) due() bool { return !e.DueAt.IsZero() && e.State.Recallable() }
 
+// maxRecipients is the most users one oToMessages/batchSend call takes.
+const maxRecipients = 20
+
 // prepare validates a new entry and fills its defaults.
 func prepare(e Entry) (Entry, error) {
+	if len(e.Recipients) > 0 {
+		if e.Chat.Family != OTO || len(e.Recipients) > maxRecipients {
+			return e, fmt.Errorf("recipients are for oto messages, at most %d", maxRecipients)
+		}
+		for _, u := range e.Recipients {
+			if u == "" || strings.ContainsRune(u, 0) {
+				return e, errors.New("a recipient's user id is empty or holds NUL")
+			}
+		}
+		e.Recipients = slices.Compact(slices.Clone(e.Recipients))
+		e.Chat.UserID = e.Recipients[0]
+		if len(e.Recipients) == 1 {
+			e.Recipients = nil
+		}
+	}
 	if err := e.Chat.Validate(); err != nil {
 		return e, err
 	}
@@ -473,3 +554,9 @@ func limitOr(n, def int) int {
 	}
 	return n
 }
+
+// Both stores are whole ledgers.
+var (
+	_ Store = (*Bolt)(nil)
+	_ Store = (*Redis)(nil)
+)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -118,16 +119,8 @@ func (s *Redis) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, fmt.Errorf("ledger append: %w", err)
 	}
 	e.ID = id
-	m := strconv.FormatUint(id, 10)
 	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.ek(id), encodeEntry(e), 0)
-		p.ZAdd(ctx, s.k("c", e.Chat.Key()), redis.Z{Score: float64(id), Member: m})
-		p.ZAdd(ctx, s.k("all"), redis.Z{Score: float64(e.SentAt.UnixMilli()), Member: m})
-		if e.BatchID != "" {
-			p.ZAdd(ctx, s.k("b", e.BatchID), redis.Z{Score: float64(id), Member: m})
-		}
-		p.SAdd(ctx, s.k("s", string(Pending)), m)
-		p.HIncrBy(ctx, s.k("n"), string(Pending), 1)
+		s.queueAppend(ctx, p, e)
 		return nil
 	})
 	if err != nil {
@@ -136,10 +129,34 @@ func (s *Redis) Append(ctx context.Context, e Entry) (Entry, error) {
 	return e, nil
 }
 
+// queueAppend adds the writes of a new pending entry e (with its ID) to a
+// MULTI.
+func (s *Redis) queueAppend(ctx context.Context, p redis.Pipeliner, e Entry) {
+	m := strconv.FormatUint(e.ID, 10)
+	p.Set(ctx, s.ek(e.ID), encodeEntry(e), 0)
+	for _, c := range e.Chats() {
+		p.ZAdd(ctx, s.k("c", c.Key()), redis.Z{Score: float64(e.ID), Member: m})
+	}
+	p.ZAdd(ctx, s.k("all"), redis.Z{Score: float64(e.SentAt.UnixMilli()), Member: m})
+	if e.BatchID != "" {
+		p.ZAdd(ctx, s.k("b", e.BatchID), redis.Z{Score: float64(e.ID), Member: m})
+	}
+	p.SAdd(ctx, s.k("s", string(Pending)), m)
+	p.HIncrBy(ctx, s.k("n"), string(Pending), 1)
+}
+
 // queueChange adds the writes for old -> e to a MULTI.
 func (s *Redis) queueChange(ctx context.Context, p redis.Pipeliner, old, e Entry) {
 	m := strconv.FormatUint(e.ID, 10)
 	p.Set(ctx, s.ek(e.ID), encodeEntry(e), 0)
+	if !slices.Equal(old.Recipients, e.Recipients) { // a packed key reached fewer
+		for _, c := range old.Chats() {
+			p.ZRem(ctx, s.k("c", c.Key()), m)
+		}
+		for _, c := range e.Chats() {
+			p.ZAdd(ctx, s.k("c", c.Key()), redis.Z{Score: float64(e.ID), Member: m})
+		}
+	}
 	if old.ProcessQueryKey == "" && e.ProcessQueryKey != "" {
 		p.Set(ctx, s.k("k", e.ProcessQueryKey), m, 0)
 	}

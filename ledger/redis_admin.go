@@ -145,6 +145,9 @@ func (s *Redis) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 			total++
 		}
 	}
+	if err := s.pruneJobs(ctx, cutoff); err != nil {
+		return total, err
+	}
 	// Audit records are scored by id, so in time order: drop the oldest
 	// while they are older than cutoff.
 	for _, key := range []string{s.k("a"), s.k("access")} {
@@ -177,7 +180,9 @@ func (s *Redis) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 func (s *Redis) queueDelete(ctx context.Context, p redis.Pipeliner, e Entry) {
 	m := strconv.FormatUint(e.ID, 10)
 	p.Del(ctx, s.ek(e.ID))
-	p.ZRem(ctx, s.k("c", e.Chat.Key()), m)
+	for _, c := range e.Chats() {
+		p.ZRem(ctx, s.k("c", c.Key()), m)
+	}
 	p.ZRem(ctx, s.k("all"), m)
 	if e.ProcessQueryKey != "" {
 		p.Del(ctx, s.k("k", e.ProcessQueryKey))
@@ -211,8 +216,10 @@ func (s *Redis) Check(ctx context.Context) error {
 		}
 		for _, e := range found {
 			counts[e.State]++
-			if _, err := s.c.ZScore(ctx, s.k("c", e.Chat.Key()), strconv.FormatUint(e.ID, 10)).Result(); err != nil {
-				return fmt.Errorf("ledger redis: entry %d missing from its chat index", e.ID)
+			for _, c := range e.Chats() {
+				if _, err := s.c.ZScore(ctx, s.k("c", c.Key()), strconv.FormatUint(e.ID, 10)).Result(); err != nil {
+					return fmt.Errorf("ledger redis: entry %d missing from the index of chat %s", e.ID, c.Key())
+				}
 			}
 			if e.ProcessQueryKey != "" {
 				if id, err := s.c.Get(ctx, s.k("k", e.ProcessQueryKey)).Uint64(); err != nil || id != e.ID {

@@ -1,0 +1,290 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys of broadcasts: j:<id> (the Job as JSON), js:<id>:<chunk> (its
+// steps), jobs:<state> (the ids in each state).
+
+func (s *Redis) jk(id string) string             { return s.k("j", id) }
+func (s *Redis) jsk(id string, chunk int) string { return s.k("js", id, strconv.Itoa(chunk)) }
+func (s *Redis) jstate(st JobState) string       { return s.k("jobs", string(st)) }
+
+func (s *Redis) getJob(ctx context.Context, c redis.Cmdable, id string) (Job, error) {
+	b, err := c.Get(ctx, s.jk(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return Job{}, &NotFoundError{"broadcast " + id}
+	}
+	if err != nil {
+		return Job{}, err
+	}
+	var j Job
+	if json.Unmarshal(b, &j) != nil {
+		return Job{}, errCorrupt
+	}
+	return j, nil
+}
+
+// queueJob writes j (whose stored state was was) to a MULTI.
+func (s *Redis) queueJob(ctx context.Context, p redis.Pipeliner, j Job, was JobState) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	p.Set(ctx, s.jk(j.ID), b, 0)
+	if was != j.State {
+		if was != "" {
+			p.SRem(ctx, s.jstate(was), j.ID)
+		}
+		p.SAdd(ctx, s.jstate(j.State), j.ID)
+	}
+	return nil
+}
+
+// CreateJob records a new broadcast and its steps.
+func (s *Redis) CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error) {
+	j, err := checkJob(j, steps)
+	if err != nil {
+		return Job{}, err
+	}
+	err = s.optimistic(ctx, func(tx *redis.Tx) error {
+		if n, err := tx.Exists(ctx, s.jk(j.ID)).Result(); err != nil || n > 0 {
+			if err == nil {
+				err = ErrJobExists
+			}
+			return err
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for c := 0; c*stepChunk < len(steps); c++ {
+				v, err := json.Marshal(steps[c*stepChunk : min((c+1)*stepChunk, len(steps))])
+				if err != nil {
+					return err
+				}
+				p.Set(ctx, s.jsk(j.ID, c), v, 0)
+			}
+			return s.queueJob(ctx, p, j, "")
+		})
+		return err
+	}, s.jk(j.ID))
+	return j, err
+}
+
+// GetJob returns a broadcast.
+func (s *Redis) GetJob(ctx context.Context, id string) (Job, error) { return s.getJob(ctx, s.c, id) }
+
+// JobSteps returns the targets of steps [from, from+n).
+func (s *Redis) JobSteps(ctx context.Context, id string, from, n int) ([][]Chat, error) {
+	j, err := s.getJob(ctx, s.c, id)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]Chat
+	for i := from; i < min(from+n, j.Steps); {
+		c, at := stepsChunk(i)
+		b, err := s.c.Get(ctx, s.jsk(id, c)).Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("broadcast %s, steps %d: %w", id, c, err)
+		}
+		var chunk [][]Chat
+		if json.Unmarshal(b, &chunk) != nil {
+			return nil, errCorrupt
+		}
+		for ; at < len(chunk) && i < min(from+n, j.Steps); at, i = at+1, i+1 {
+			out = append(out, chunk[at])
+		}
+	}
+	return out, nil
+}
+
+// StartStep writes a step ahead: the job is watched, so another instance
+// cannot take the same step.
+func (s *Redis) StartStep(ctx context.Context, id, owner string, step int, e Entry) (Entry, Job, error) {
+	var out Entry
+	var job Job
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		j, err := s.getJob(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		was := j.State
+		j, taken, err := startStep(j, owner, step, time.Now())
+		if err != nil {
+			return err
+		}
+		e := e
+		if taken != nil {
+			e.Recipients = make([]string, len(taken))
+			for i, u := range taken {
+				e.Recipients[i] = u.UserID
+			}
+		}
+		e.BatchID = id
+		if e, err = prepare(e); err != nil {
+			return err
+		}
+		seq, err := tx.Incr(ctx, s.k("seq")).Uint64()
+		if err != nil {
+			return err
+		}
+		e.ID = seq
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.queueAppend(ctx, p, e)
+			return s.queueJob(ctx, p, j, was)
+		})
+		out, job = e, j
+		return err
+	}, s.jk(id))
+	return out, job, err
+}
+
+// SettleStep moves a step's entry on and adds d to its job.
+func (s *Redis) SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error) {
+	var out Entry
+	var job Job
+	keys := []string{s.jk(id), s.ek(entryID)}
+	if t.Key != "" {
+		keys = append(keys, s.k("k", t.Key))
+	}
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		j, err := s.getJob(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		old, err := s.get(ctx, tx, entryID)
+		if err != nil {
+			return err
+		}
+		e, changed, err := apply(old, t)
+		if err == nil && changed && e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
+			if other, gerr := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); gerr == nil {
+				err = fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
+			}
+		}
+		if err != nil {
+			return err
+		}
+		out, job = e, j
+		if !changed {
+			return nil
+		}
+		j = j.settle(d, time.Now())
+		job = j
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			s.queueChange(ctx, p, old, e)
+			return s.queueJob(ctx, p, j, j.State)
+		})
+		return err
+	}, keys...)
+	return out, job, err
+}
+
+// UpdateJob changes a job in one commit.
+func (s *Redis) UpdateJob(ctx context.Context, id string, fn func(*Job) error) (Job, error) {
+	var job Job
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		j, err := s.getJob(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		was := j.State
+		if err := fn(&j); err != nil {
+			return err
+		}
+		j.Updated = norm(time.Now())
+		job = j
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return s.queueJob(ctx, p, j, was) })
+		return err
+	}, s.jk(id))
+	return job, err
+}
+
+// TakeJob makes by.Owner the runner of a job without a live one, watching
+// the job and its runner's lease.
+func (s *Redis) TakeJob(ctx context.Context, id string, by Claimant) (Job, bool, error) {
+	var job Job
+	var mine bool
+	err := s.optimistic(ctx, func(tx *redis.Tx) error {
+		j, err := s.getJob(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		job, mine = j, j.Owner == by.Owner
+		if j.State != JobRunning {
+			return nil
+		}
+		if !mine && j.Owner != "" {
+			lease := s.k("t", LeaseNS, j.Owner)
+			if err := tx.Watch(ctx, lease).Err(); err != nil {
+				return err
+			}
+			if n, err := tx.Exists(ctx, lease).Result(); err != nil || n > 0 {
+				return err // alive: leave it
+			}
+		}
+		j.Owner, j.Updated = by.Owner, norm(time.Now())
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, s.k("t", LeaseNS, by.Owner), "", by.LeaseTTL)
+			return s.queueJob(ctx, p, j, j.State)
+		})
+		if err == nil {
+			job, mine = j, true
+		}
+		return err
+	}, s.jk(id))
+	return job, mine, err
+}
+
+// Jobs lists the broadcasts in a state.
+func (s *Redis) Jobs(ctx context.Context, st JobState) ([]Job, error) {
+	ids, err := s.c.SMembers(ctx, s.jstate(st)).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []Job
+	for _, id := range ids {
+		j, err := s.getJob(ctx, s.c, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// pruneJobs deletes finished broadcasts created before cutoff.
+func (s *Redis) pruneJobs(ctx context.Context, cutoff time.Time) error {
+	for _, st := range []JobState{JobDone, JobCancelled} {
+		jobs, err := s.Jobs(ctx, st)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			if !j.Created.Before(cutoff) {
+				continue
+			}
+			keys := []string{s.jk(j.ID)}
+			for c := 0; c*stepChunk < j.Steps; c++ {
+				keys = append(keys, s.jsk(j.ID, c))
+			}
+			if _, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Del(ctx, keys...)
+				p.SRem(ctx, s.jstate(st), j.ID)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
