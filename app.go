@@ -29,13 +29,14 @@ type App struct {
 	// time.Now (the demo shares a fake one with the emulator).
 	Now func() time.Time
 
-	Ledger ledger.Store
-	Spool  *ledger.Spool
-	redis  *ledger.Redis // the shared store, when ledger.redis_url is set
-	Client *dingtalk.Client
-	Sender *recall.Sender
-	Engine *recall.Engine
-	Bot    *handlers.Bot
+	Ledger      ledger.Store
+	Spool       *ledger.Spool
+	redis       *ledger.Redis // the shared store, when ledger.redis_url is set
+	Client      *dingtalk.Client
+	Sender      *recall.Sender
+	Engine      *recall.Engine
+	Broadcaster *recall.Broadcaster
+	Bot         *handlers.Bot
 	// AutoRecall is nil when autorecall.enabled is false.
 	AutoRecall *autorecall.Service
 	Listener   *stream.Listener
@@ -91,8 +92,11 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
 		a.Log.Error("spool not fully replayed at start", zap.String("spool", a.Spool.Path()), zap.Error(err))
 	}
-	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Now: a.Now})
+	owner := recall.NewOwner() // one name for this process's claims and broadcasts
+	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
+	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Now: a.Now})
+	a.Broadcaster.UseSpool(a.Spool)
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
 		a.AutoRecall, err = autorecall.New(autorecall.Config{Rules: ac.rules(), MaxPerMinute: ac.MaxPerMinute, PauseFor: ac.PauseFor,
@@ -102,6 +106,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 			return err
 		}
 		a.Sender.SetGuard(a.AutoRecall)
+		a.Broadcaster.SetGuard(a.AutoRecall)
 	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
@@ -123,6 +128,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	})
 	a.loop(func() { a.resumeLoop(bg) })
 	a.loop(func() { a.housekeeping(bg) })
+	a.loop(func() { a.Broadcaster.Run(bg) })
 	if a.AutoRecall != nil {
 		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })
 	}
@@ -173,7 +179,7 @@ func (a *App) loop(fn func()) {
 const maxHeaderBytes = 16 << 10
 
 func (a *App) serveHTTP() error {
-	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine,
+	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
 		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {

@@ -464,6 +464,25 @@ func (h *harness) do(method, path, token, body string) (*http.Response, map[stri
 	return resp, out
 }
 
+// broadcast starts a broadcast and waits until it is done; it returns the
+// batch id and the final status.
+func (h *harness) broadcast(body string) (string, map[string]any) {
+	h.t.Helper()
+	r, b := h.do("POST", "/v1/broadcasts", testToken, body)
+	batch, _ := b["batch_id"].(string)
+	if r.StatusCode != http.StatusAccepted || batch == "" || r.Header.Get("Location") != "/v1/broadcasts/"+url.PathEscape(batch) {
+		h.t.Fatalf("broadcast: %d %v", r.StatusCode, b)
+	}
+	var st map[string]any
+	if err := waitFor(h.ctx(), func() bool {
+		_, st = h.do("GET", "/v1/broadcasts/"+url.PathEscape(batch), testToken, "")
+		return st["state"] == "done"
+	}); err != nil {
+		h.t.Fatalf("broadcast %s never finished: %v", batch, st)
+	}
+	return batch, st
+}
+
 func (h *harness) get(path, token string) *http.Response {
 	r, _ := h.do(http.MethodGet, path, token, "")
 	return r
@@ -505,13 +524,12 @@ func TestHTTPAPI(t *testing.T) {
 	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"conversation_id":"`+privCID+`","last":5}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled" {
 		t.Errorf("recall: %d %v", r.StatusCode, rc)
 	}
-	// Broadcast and batch recall.
-	r, b := h.do("POST", "/v1/broadcasts", testToken, `{"targets":[{"family":"oto","user_id":"a"},{"family":"oto","user_id":"b"}],"title":"Maintenance","text":"**22:00**"}`)
-	batch, _ := b["batch_id"].(string)
-	if r.StatusCode != 200 || b["sent"] != 2.0 || batch == "" {
-		t.Fatalf("broadcast: %d %v", r.StatusCode, b)
+	// Broadcast (one packed call for both users) and batch recall.
+	batch, b := h.broadcast(`{"targets":[{"family":"oto","user_id":"a"},{"family":"oto","user_id":"b"}],"title":"Maintenance","text":"**22:00**"}`)
+	if b["sent"] != 2.0 || b["send_calls"] != 1.0 || b["pending"] != 0.0 {
+		t.Fatalf("broadcast: %v", b)
 	}
-	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"batch_id":"`+batch+`"}`); r.StatusCode != 200 || rc["summary"] != "2 requested: 2 recalled" {
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"batch_id":"`+batch+`"}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled · 2 people" {
 		t.Errorf("batch recall: %d %v", r.StatusCode, rc)
 	}
 	// Bad input: clear errors, nothing sent.
@@ -547,7 +565,7 @@ func TestHTTPAPI(t *testing.T) {
 	_, m := h.do("GET", "/metrics", "", "")
 	text := fmt.Sprint(m["raw"])
 	for _, name := range []string{"recallbot_messages_sent_total", "recallbot_recall_outcomes_total", "recallbot_dingtalk_api_calls_total",
-		"recallbot_stream_connected 1", `recallbot_ledger_entries{state="recalled"} 3`, "recallbot_http_unauthorized_total 2"} {
+		"recallbot_stream_connected 1", `recallbot_ledger_entries{state="recalled"} 2`, "recallbot_http_unauthorized_total 2"} {
 		if !strings.Contains(text, name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
@@ -629,12 +647,9 @@ func TestEveryCommandForm(t *testing.T) {
 		t.Errorf("since: %q", reply)
 	}
 	// A broadcast, recalled everywhere by its batch id (cross-chat: confirm).
-	r, b := h.do("POST", "/v1/broadcasts", testToken, `{"targets":[{"family":"oto","user_id":"u1"},{"family":"oto","user_id":"u2"}],"text":"maintenance"}`)
-	if r.StatusCode != 200 {
-		t.Fatalf("broadcast: %v", b)
-	}
-	code := confirmCode(t, h.say(admin, "/recall batch "+b["batch_id"].(string)))
-	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "2 requested: 2 recalled") {
+	batch, _ := h.broadcast(`{"targets":[{"family":"oto","user_id":"u1"},{"family":"oto","user_id":"u2"}],"text":"maintenance"}`)
+	code := confirmCode(t, h.say(admin, "/recall batch "+batch))
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "1 requested: 1 recalled · 2 people") {
 		t.Errorf("batch: %q", reply)
 	}
 	// Another user's 1:1 chat with the bot.

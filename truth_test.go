@@ -389,7 +389,7 @@ func TestLedgerOutageCommandGetsAReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(oto()) > 0 }); err != nil {
-		t.Fatalf("no reply during the outage: %v", err)
+		t.Fatalf("no reply during the outage: %v\n%s", err, h.logs.String())
 	}
 	reply := oto()[0]
 	if !strings.Contains(reply.Text, "ledger is unavailable") {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -96,11 +95,11 @@ func (s *Service) RecallDue(ctx context.Context) *recall.Receipt {
 	due, err := s.led.Due(ctx, now, 1000)
 	if err != nil || len(due) == 0 {
 		if err != nil && ctx.Err() == nil {
-			s.dueErrors.log(s.log, "reading due recalls", err)
+			s.dueErrors.Warn(s.log, "reading due recalls", err)
 		}
 		return nil
 	}
-	s.dueErrors.reset()
+	s.dueErrors.Reset()
 	var expired []uint64
 	byRule := map[caught][]uint64{}
 	var rules []caught
@@ -169,31 +168,4 @@ func (s *Service) reschedule(ctx context.Context, id uint64, at time.Time) {
 	if err := s.led.Reschedule(context.WithoutCancel(ctx), id, at); err != nil {
 		s.log.Error("self-destruct not rescheduled", zap.Uint64("entry", id), zap.Error(err))
 	}
-}
-
-// errorLog logs a repeated error when it changes, and otherwise once a
-// minute with how often it repeated, so that an outage does not write a
-// line every second.
-type errorLog struct {
-	mu      sync.Mutex
-	last    string
-	at      time.Time
-	repeats int
-}
-
-func (l *errorLog) log(log *zap.Logger, msg string, err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err.Error() == l.last && time.Since(l.at) < time.Minute {
-		l.repeats++
-		return
-	}
-	log.Warn(msg, zap.Error(err), zap.Int("repeats", l.repeats))
-	l.last, l.at, l.repeats = err.Error(), time.Now(), 0
-}
-
-func (l *errorLog) reset() {
-	l.mu.Lock()
-	l.last, l.repeats = "", 0
-	l.mu.Unlock()
 }

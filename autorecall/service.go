@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/internal/quiet"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -68,7 +69,7 @@ type Service struct {
 	breaker breaker
 	// dueErrors rate-limits the log of a ledger that cannot list due
 	// self-destructs (every tick during an outage).
-	dueErrors errorLog
+	dueErrors quiet.Log
 }
 
 // New validates the rules and returns a Service. Install it with

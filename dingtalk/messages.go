@@ -165,32 +165,72 @@ func (e *RecipientError) describe(locale string) string {
 	return "接收人无效"
 }
 
-// SendOTO sends to one user's 1:1 chat with the bot (oToMessages/batchSend)
-// and returns the processQueryKey.
-//
-// It takes exactly one recipient although the API takes 20: DingTalk issues
-// one processQueryKey per call, and recalling that key takes the message
-// back from every recipient of the call. One recipient per call keeps each
-// key in exactly one chat, so a recall never removes a message from a chat
-// it was not meant for. A recipient reported in invalidStaffIdList or
-// flowControlledStaffIdList is a *RecipientError.
-func (c *Client) SendOTO(ctx context.Context, userID string, m Message) (string, error) {
+// OTOResult is DingTalk's answer to one oToMessages/batchSend call: one
+// key for every user it reached, and the users it did not.
+type OTOResult struct {
+	Key string
+	// Invalid are users DingTalk does not know (invalidStaffIdList): they
+	// got nothing, and never will.
+	Invalid []string
+	// FlowControlled are users DingTalk is throttling right now
+	// (flowControlledStaffIdList): they got nothing; a later call may reach
+	// them.
+	FlowControlled []string
+}
+
+// Reached is the users of the call DingTalk reached, in order.
+func (r OTOResult) Reached(userIDs []string) []string {
+	var out []string
+	for _, u := range userIDs {
+		if !slices.Contains(r.Invalid, u) && !slices.Contains(r.FlowControlled, u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// MaxRecipients is the most users one oToMessages/batchSend call takes:
+// DingTalk refuses more with invalidParameter.userIds.overMax.
+const MaxRecipients = 20
+
+// SendOTOMany sends m to up to 20 users' 1:1 chats with the bot in one
+// oToMessages/batchSend call. DingTalk answers one processQueryKey for all
+// of them: recalling it takes the message back from every user it reached.
+func (c *Client) SendOTOMany(ctx context.Context, userIDs []string, m Message) (OTOResult, error) {
+	if len(userIDs) == 0 || len(userIDs) > MaxRecipients {
+		return OTOResult{}, fmt.Errorf("dingtalk %s: %d users; a call takes 1 to %d", PathOTOSend, len(userIDs), MaxRecipients)
+	}
 	b, err := c.sendBody(m)
 	if err != nil {
-		return "", err
+		return OTOResult{}, err
 	}
-	b.UserIDs = []string{userID}
+	b.UserIDs = userIDs
 	var a keyAnswer
 	if err := c.call(ctx, http.MethodPost, PathOTOSend, nil, b, &a); err != nil {
+		return OTOResult{}, err
+	}
+	r := OTOResult{Key: a.ProcessQueryKey, Invalid: a.InvalidStaffIDList, FlowControlled: a.FlowControlledStaffIDList}
+	if r.Key == "" && len(r.Reached(userIDs)) > 0 {
+		return r, &APIError{Path: PathOTOSend, Status: 200, Code: "malformedResponse", Message: "the answer has no processQueryKey"}
+	}
+	return r, nil
+}
+
+// SendOTO sends to one user's 1:1 chat with the bot and returns the
+// processQueryKey: SendOTOMany with one user, so that the key belongs to
+// that chat alone (a single message's recall never reaches anyone else).
+// A recipient reported invalid or flow-controlled is a *RecipientError.
+func (c *Client) SendOTO(ctx context.Context, userID string, m Message) (string, error) {
+	r, err := c.SendOTOMany(ctx, []string{userID}, m)
+	switch {
+	case err != nil:
 		return "", err
-	}
-	if slices.Contains(a.InvalidStaffIDList, userID) {
+	case slices.Contains(r.Invalid, userID):
 		return "", &RecipientError{UserID: userID, Reason: "invalid"}
-	}
-	if slices.Contains(a.FlowControlledStaffIDList, userID) {
+	case slices.Contains(r.FlowControlled, userID):
 		return "", &RecipientError{UserID: userID, Reason: "flow_controlled"}
 	}
-	return a.key(PathOTOSend)
+	return r.Key, nil
 }
 
 // RecallResult is DingTalk's per-key answer to a recall.

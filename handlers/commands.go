@@ -91,6 +91,9 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			return "", err
 		}
 		text := say(loc, "preview", r.Summary(loc), r.Calls) + "\n\n" + b.itemLines(r.Items)
+		if n, people := othersReached(r, req.chat); n > 0 {
+			text += say(loc, "others", n, people)
+		}
 		if !req.cmd.DryRun {
 			code, err := b.newConfirmation(ctx, actor, r)
 			if err != nil {
@@ -116,11 +119,29 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 // belong to group B).
 func reachesBeyond(plan *recall.Receipt, here ledger.Chat) bool {
 	for _, it := range plan.Items {
-		if it.Outcome == recall.WouldRecall && it.Entry.Chat.Key() != here.Key() {
+		if it.Outcome == recall.WouldRecall && (it.Entry.Chat.Key() != here.Key() || it.Entry.Reach() > 1) {
 			return true
 		}
 	}
 	return false
+}
+
+// othersReached says how many of a plan's messages also reached people
+// outside the chat here (one key packed for several users), and how many.
+func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int) {
+	for _, it := range plan.Items {
+		if it.Outcome != recall.WouldRecall || it.Entry.Reach() < 2 {
+			continue
+		}
+		messages++
+		people += it.Entry.Reach()
+		for _, c := range it.Entry.Chats() {
+			if c.Key() == here.Key() {
+				people--
+			}
+		}
+	}
+	return messages, people
 }
 
 func (b *Bot) receiptText(r *recall.Receipt) string {

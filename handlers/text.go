@@ -22,6 +22,7 @@ var texts = map[string][2]string{
 	"internal":     {"抱歉，出现内部错误（消息 %s）。请联系管理员。", "Sorry, something went wrong inside the bot (message %s). Please tell an admin."},
 	"receipt":      {"**撤回结果**：%s", "**Recall receipt**: %s"},
 	"preview":      {"**预览**（未撤回）：%s，需 %d 次接口调用", "**Preview** (nothing recalled): %s, %d API call(s)"},
+	"others":       {"\n\n⚠️ 其中 %d 条消息是群发中一次发给多人的：撤回时会同时从另外 %d 人那里撤回。", "\n\n⚠️ %d of these messages went to several people at once: recalling them takes them back from %d other people too."},
 	"confirm.ask":  {"\n\n请在 %[2]s 内回复 `/confirm %[1]s` 确认撤回以上消息。", "\n\nReply `/confirm %[1]s` within %[2]s to recall exactly these messages."},
 	"confirm.none": {"确认码 %s 无效或已过期（确认码只能使用一次）。", "Code %s is unknown or has expired (codes work once)."},
 	"confirm.who":  {"确认码 %s 不是发给你的：只有发起预览的管理员可以确认。", "Code %s is not yours: only the admin who asked for the preview may confirm it."},

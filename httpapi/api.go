@@ -39,12 +39,13 @@ type Ledger interface {
 // needs "Authorization: Bearer <token>"; a wrong or missing token is 401
 // and audited. Errors are JSON {"error": {"code", "message"}}.
 type API struct {
-	Token   string
-	Ledger  Ledger
-	Sender  *recall.Sender
-	Engine  *recall.Engine
-	Log     *zap.Logger
-	Metrics *Metrics
+	Token       string
+	Ledger      Ledger
+	Sender      *recall.Sender
+	Engine      *recall.Engine
+	Broadcaster *recall.Broadcaster
+	Log         *zap.Logger
+	Metrics     *Metrics
 	// Ready reports whether the bot can work (Stream connected).
 	Ready func() bool
 	// Locale for the sentences in error messages; default "zh".
@@ -75,6 +76,8 @@ func (a *API) Handler() http.Handler {
 	v1 := map[string]http.HandlerFunc{
 		"POST /v1/messages":                   a.postMessage,
 		"POST /v1/broadcasts":                 a.postBroadcast,
+		"GET /v1/broadcasts/{id}":             a.getBroadcast,
+		"DELETE /v1/broadcasts/{id}":          a.deleteBroadcast,
 		"POST /v1/recalls":                    a.postRecall,
 		"GET /v1/conversations/{id}/messages": a.getConversation,
 		"GET /v1/messages/{key...}":           a.getMessage,
@@ -94,7 +97,11 @@ func (a *API) Handler() http.Handler {
 		apiError(w, http.StatusNotFound, "not_found", "name a message: GET /v1/messages/{process_query_key} (path-escaped), or list a chat: GET /v1/conversations/{id}/messages")
 	}
 	for pattern, h := range v1 {
-		mux.Handle(pattern, a.auth(h))
+		limit := int64(maxBody)
+		if pattern == "POST /v1/broadcasts" {
+			limit = maxBroadcastBody
+		}
+		mux.Handle(pattern, a.auth(h, limit))
 	}
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -156,8 +163,9 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"ready": true, "stream_connected": true, "ledger_ok": true})
 }
 
-// auth checks the bearer token in constant time and audits refusals.
-func (a *API) auth(h http.HandlerFunc) http.Handler {
+// auth checks the bearer token in constant time and audits refusals; the
+// body of an authorized request is bounded to limit bytes.
+func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 	want := []byte("Bearer " + a.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
@@ -167,7 +175,7 @@ func (a *API) auth(h http.HandlerFunc) http.Handler {
 			apiError(w, http.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer token is required")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h(w, r)
 	})
 }
@@ -197,7 +205,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		msg := "the body must be a JSON object: " + err.Error()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			msg = "the body is larger than 1 MiB"
+			msg = fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10)
 		}
 		apiError(w, http.StatusBadRequest, "bad_request", msg)
 		return false

@@ -31,6 +31,9 @@ func (a refusingAPI) SendOTO(context.Context, string, dingtalk.Message) (string,
 func (a refusingAPI) SendGroup(context.Context, string, dingtalk.Message) (string, error) {
 	return "", a.err()
 }
+func (a refusingAPI) SendOTOMany(context.Context, []string, dingtalk.Message) (dingtalk.OTOResult, error) {
+	return dingtalk.OTOResult{}, a.err()
+}
 func (a refusingAPI) RecallPrivate(context.Context, string, []string) (dingtalk.RecallResult, error) {
 	return dingtalk.RecallResult{}, a.err()
 }
@@ -54,8 +57,9 @@ func FuzzAPI(f *testing.F) {
 	defer led.Close()
 	log := zap.NewNop()
 	a := &API{Token: "fuzz-token-0123456789", Ledger: led, Log: log, Locale: "en",
-		Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine: recall.New(led, refusingAPI{}, log, recall.Config{MaxAttempts: 1})}
+		Sender:      recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
+		Engine:      recall.New(led, refusingAPI{}, log, recall.Config{MaxAttempts: 1}),
+		Broadcaster: recall.NewBroadcaster(led, refusingAPI{}, log, recall.BroadcastConfig{})}
 	h := a.Handler()
 	for _, s := range []string{
 		`{"family":"group","conversation_id":"c","text":"hi"}`,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -163,29 +164,40 @@ func (a *API) sendError(w http.ResponseWriter, e ledger.Entry, err error) {
 	}
 }
 
+// maxBroadcastBody bounds a broadcast's body: 100,000 user ids fit.
+const maxBroadcastBody = 8 << 20
+
+// maxBroadcastTargets bounds one broadcast.
+const maxBroadcastTargets = 100_000
+
+// broadcastRequest is POST /v1/broadcasts: targets as chats, and/or oto
+// users as a plain list (compact for a company-wide notice).
+type broadcastRequest struct {
+	Targets []Target `json:"targets,omitempty"`
+	UserIDs []string `json:"user_ids,omitempty"`
+	MessageBody
+	BatchID   string `json:"batch_id,omitempty"`
+	ExpiresIn string `json:"expires_in,omitempty"`
+	Client    string `json:"client,omitempty"`
+}
+
+// postBroadcast starts a durable broadcast: 202 with its batch id and a
+// Location to follow its progress; the sending happens in the background.
 func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Targets []Target `json:"targets"`
-		MessageBody
-		BatchID   string `json:"batch_id,omitempty"`
-		ExpiresIn string `json:"expires_in,omitempty"`
-		Client    string `json:"client,omitempty"`
-	}
+	var req broadcastRequest
 	if !decode(w, r, &req) {
 		return
 	}
 	m, err := req.Message()
-	if err == nil && (len(req.Targets) == 0 || len(req.Targets) > 10_000) {
-		err = errors.New("targets must list 1 to 10,000 chats")
-	}
-	var chats []ledger.Chat
-	for i, t := range req.Targets {
-		if err == nil {
-			if verr := t.chat().Validate(); verr != nil {
-				err = fmt.Errorf("targets[%d]: %w", i, verr)
-			}
-		}
+	chats := make([]ledger.Chat, 0, len(req.Targets)+len(req.UserIDs))
+	for _, t := range req.Targets {
 		chats = append(chats, t.chat())
+	}
+	for _, u := range req.UserIDs {
+		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: u})
+	}
+	if err == nil && (len(chats) == 0 || len(chats) > maxBroadcastTargets) {
+		err = fmt.Errorf("targets and user_ids must name 1 to %d recipients", maxBroadcastTargets)
 	}
 	o, oerr := a.sendOptions(req.Client, req.BatchID, req.ExpiresIn)
 	if err == nil {
@@ -195,28 +207,55 @@ func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	batch, results := a.Sender.Broadcast(r.Context(), chats, m, o)
-	type result struct {
-		Target Target        `json:"target"`
-		Entry  *ledger.Entry `json:"entry,omitempty"`
-		Error  string        `json:"error,omitempty"`
+	j, err := a.Broadcaster.Start(r.Context(), recall.BroadcastRequest{Chats: chats, Message: m, BatchID: o.BatchID, ExpiresIn: o.ExpiresIn, Actor: o.Actor})
+	var be *autorecall.BlockedError
+	switch {
+	case errors.As(err, &be):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": map[string]string{"code": "blocked", "rule": be.Rule, "message": be.Error()}})
+		return
+	case errors.Is(err, ledger.ErrJobExists):
+		apiError(w, http.StatusConflict, "batch_exists", "a broadcast with batch_id "+req.BatchID+" exists")
+		return
+	case recall.IsSelectionError(err):
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	case err != nil:
+		a.Log.Error("broadcast not started", zap.Error(err))
+		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the broadcast could not be recorded; nothing was sent")
+		return
 	}
-	out := make([]result, len(results))
-	sent := 0
-	for i, res := range results {
-		out[i].Target = req.Targets[i]
-		if res.Entry.ID != 0 {
-			e := res.Entry
-			out[i].Entry = &e
-		}
-		if res.Err != nil {
-			out[i].Error = dingtalk.Describe(res.Err, a.Locale)
-			if errors.Is(res.Err, recall.ErrOutcomeUnknown) {
-				out[i].Error = res.Err.Error()
-			}
-		} else {
-			sent++
-		}
+	w.Header().Set("Location", "/v1/broadcasts/"+url.PathEscape(j.ID))
+	writeJSON(w, http.StatusAccepted, broadcastJSON(j))
+}
+
+// broadcastJSON is a broadcast's progress.
+func broadcastJSON(j ledger.Job) map[string]any {
+	return map[string]any{"batch_id": j.ID, "state": j.State, "recipients": j.Recipients, "sent": j.Sent, "failed": j.Failed,
+		"pending": j.Pending(), "send_calls": j.Calls, "steps": j.Steps, "excerpt": j.Excerpt, "actor": j.Actor,
+		"created": j.Created, "updated": j.Updated}
+}
+
+func (a *API) getBroadcast(w http.ResponseWriter, r *http.Request) {
+	j, err := a.Broadcaster.Status(r.Context(), r.PathValue("id"))
+	a.broadcastAnswer(w, j, err)
+}
+
+// deleteBroadcast cancels a broadcast; what was sent stays recallable by
+// its batch id.
+func (a *API) deleteBroadcast(w http.ResponseWriter, r *http.Request) {
+	who := actor(r.URL.Query().Get("client"))
+	j, err := a.Broadcaster.Cancel(r.Context(), r.PathValue("id"), who)
+	a.broadcastAnswer(w, j, err)
+}
+
+func (a *API) broadcastAnswer(w http.ResponseWriter, j ledger.Job, err error) {
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		apiError(w, http.StatusNotFound, "not_found", "no broadcast with that batch id")
+	case err != nil:
+		a.Log.Error("broadcast status", zap.Error(err))
+		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger could not be read")
+	default:
+		writeJSON(w, http.StatusOK, broadcastJSON(j))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"batch_id": batch, "sent": sent, "failed": len(results) - sent, "results": out})
 }

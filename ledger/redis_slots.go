@@ -2,11 +2,12 @@ package ledger
 
 import (
 	"context"
-	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 )
 
 // SharedSlots paces DingTalk calls across every instance that shares this
@@ -21,16 +22,31 @@ import (
 // can pass unused; measured on two and three instances it reached 0.92 of
 // the limit, where a reservation reaches the pace itself. It implements
 // dingtalk.Slots.
+//
+// When Redis cannot be reached the slots do not stop the bot: for the next
+// second each instance paces itself alone, at the same rate, then tries
+// Redis again. Instances may then overrun the app's quota together for
+// the length of the outage; DingTalk refuses the excess with its QPS
+// error, which the client retries after its window, so calls slow down
+// but none is lost.
 type SharedSlots struct {
 	c        *redis.Client
 	prefix   string
 	interval time.Duration
+	local    *rate.Limiter
+
+	mu        sync.Mutex
+	downUntil time.Time
 }
 
 // Slots returns call slots at qps per API for the app appKey, shared with
 // every instance on this Redis. qps may be fractional.
 func (s *Redis) Slots(appKey string, qps float64) *SharedSlots {
-	return &SharedSlots{c: s.c, prefix: s.k("pace", appKey) + ":", interval: time.Duration(float64(time.Second) / qps)}
+	return &SharedSlots{
+		c: s.c, prefix: s.k("pace", appKey) + ":",
+		interval: time.Duration(float64(time.Second) / qps),
+		local:    rate.NewLimiter(rate.Limit(qps), 1),
+	}
 }
 
 // reserve takes the next slot of KEYS[1] at ARGV[1] microseconds apart and
@@ -46,11 +62,27 @@ redis.call("SET", KEYS[1], slot, "PX", math.floor((slot - now) / 1000) + 1000)
 return slot - now
 `)
 
+// down reports whether Redis failed within the last second.
+func (ss *SharedSlots) down() bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return time.Now().Before(ss.downUntil)
+}
+
 // Take blocks until this caller's reserved slot for api has come.
 func (ss *SharedSlots) Take(ctx context.Context, api string) error {
+	if ss.down() {
+		return ss.local.Wait(ctx)
+	}
 	us, err := reserve.Run(ctx, ss.c, []string{ss.prefix + api}, strconv.FormatInt(ss.interval.Microseconds(), 10)).Int64()
 	if err != nil {
-		return fmt.Errorf("the shared rate limit in Redis: %w", err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ss.mu.Lock()
+		ss.downUntil = time.Now().Add(time.Second)
+		ss.mu.Unlock()
+		return ss.local.Wait(ctx)
 	}
 	if us <= 0 {
 		return nil

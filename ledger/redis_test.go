@@ -83,3 +83,45 @@ func TestTwoRedisClientsClaimOnce(t *testing.T) {
 		t.Errorf("claimed %d + %d, want %d in all", len(got[0]), len(got[1]), len(list))
 	}
 }
+
+// TestSharedSlotsOutliveRedis: the shared pace must not stop the bot when
+// Redis goes away; each instance then paces itself, and goes back to the
+// shared schedule when Redis is back.
+func TestSharedSlotsOutliveRedis(t *testing.T) {
+	r := ledgertest.Own(t)
+	s, err := OpenRedis(context.Background(), r.URL, RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	slots := s.Slots("app", 1000)
+	ctx := context.Background()
+	if err := slots.Take(ctx, "/send"); err != nil {
+		t.Fatal(err)
+	}
+	r.Kill()
+	for i := range 5 {
+		if err := slots.Take(ctx, "/send"); err != nil {
+			t.Fatalf("take %d with Redis down: %v", i, err)
+		}
+	}
+	if !slots.down() {
+		t.Error("the outage was not noticed")
+	}
+	if err := r.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	slots.mu.Lock()
+	slots.downUntil = time.Time{} // as if a second had passed
+	slots.mu.Unlock()
+	if err := slots.Take(ctx, "/send"); err != nil {
+		t.Fatal(err)
+	}
+	if slots.down() {
+		t.Error("Redis is back but the slots stayed local")
+	}
+	n, err := s.c.Exists(ctx, s.k("pace", "app")+":/send").Result()
+	if err != nil || n != 1 {
+		t.Errorf("no shared slot after the restart: %d %v", n, err)
+	}
+}

@@ -42,8 +42,14 @@ type SpoolRecord struct {
 	// the send when the ledger could not take the pending entry.
 	Key string `json:"key,omitempty"`
 	// NotSent closes an intent whose send was refused or never left.
-	NotSent bool      `json:"not_sent,omitempty"`
-	At      time.Time `json:"at"`
+	NotSent bool `json:"not_sent,omitempty"`
+	// Recipients are the users a packed key reached (the rest were
+	// invalid or flow-controlled); Job and Delta are the broadcast step it
+	// settles, replayed with SettleStep.
+	Recipients []string  `json:"recipients,omitempty"`
+	Job        string    `json:"job,omitempty"`
+	Delta      *JobDelta `json:"delta,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // spoolHeader is the first line of every spool file, so that a foreign
@@ -150,6 +156,7 @@ type ReplayTarget interface {
 	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
 	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
 }
 
 // Replay moves every record into led and empties the spool. It stops at
@@ -249,8 +256,15 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
+		t := Transition{To: Sent, Key: done.Key, At: done.At, Recipients: done.Recipients}
+		if done.Entry.ID != 0 && done.Job != "" && done.Delta != nil {
+			_, _, err := led.SettleStep(ctx, done.Job, done.Entry.ID, t, *done.Delta)
+			if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
 		if done.Entry.ID != 0 {
-			_, err := led.Transition(ctx, done.Entry.ID, Transition{To: Sent, Key: done.Key, At: done.At})
+			_, err := led.Transition(ctx, done.Entry.ID, t)
 			if !errors.Is(err, ErrNotFound) {
 				return err
 			}
@@ -259,7 +273,7 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 		if err != nil {
 			return err
 		}
-		_, err = led.Transition(ctx, e.ID, Transition{To: Sent, Key: done.Key, At: done.At})
+		_, err = led.Transition(ctx, e.ID, t)
 		return err
 	case intent != nil:
 		// The process stopped between the intent and DingTalk's answer:

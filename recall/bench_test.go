@@ -3,6 +3,8 @@ package recall_test
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,21 +26,26 @@ func BenchmarkRecallAtAPICeiling(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		f := newFixture(b, dingtalktest.Options{QPS: -1})
-		fast := recall.NewSender(f.led, f.client, zap.NewNop(), recall.SenderConfig{Concurrency: 16})
-		var targets []ledger.Chat
 		for c := range chats {
-			ch := ledger.Chat{Family: ledger.Private, ConversationID: fmt.Sprintf("cid%03d", c)}
-			_ = f.srv.AddConversation(ch.ConversationID, dingtalktest.KindPrivate, "")
-			for range per {
-				targets = append(targets, ch)
-			}
+			_ = f.srv.AddConversation(fmt.Sprintf("cid%03d", c), dingtalktest.KindPrivate, "")
 		}
-		batch, results := fast.Broadcast(context.Background(), targets, dingtalk.Text("maintenance tonight"), recall.SendOptions{})
-		for _, r := range results {
-			if r.Err != nil {
-				b.Fatal(r.Err)
-			}
+		batch := recall.NewBatchID(time.Now())
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := next.Add(1) - 1; i < chats*per; i = next.Add(1) - 1 {
+					ch := ledger.Chat{Family: ledger.Private, ConversationID: fmt.Sprintf("cid%03d", i%chats)}
+					if _, err := f.sender.Send(context.Background(), ch, dingtalk.Text("maintenance tonight"), recall.SendOptions{BatchID: batch}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
 		}
+		wg.Wait()
 		f.srv.SetQPS(qps)
 		f.srv.ResetCalls()
 		o := f.srv.Options()

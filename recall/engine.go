@@ -123,6 +123,7 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	}
 	e := &Engine{led: led, api: api, log: log.Named("recall").With(zap.String("owner", cfg.Owner)), cfg: cfg}
 	e.status, _ = api.(StatusAPI)
+	e.lease.init(led, cfg.Owner, cfg.LeaseTTL, e.log)
 	return e
 }
 

@@ -118,7 +118,7 @@ func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resu
 	if len(claimed) == 0 {
 		return out, 0
 	}
-	release := e.lease.hold(e)
+	release := e.lease.hold()
 	defer release()
 	var mu sync.Mutex
 	calls := 0
@@ -192,7 +192,7 @@ func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool) ([]Item
 		} else if ctx.Err() != nil {
 			break
 		}
-		if !e.lease.fresh(time.Now(), e.cfg.LeaseTTL) {
+		if !e.lease.fresh(time.Now()) {
 			lastErr = errLeaseLost
 			break
 		}

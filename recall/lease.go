@@ -32,6 +32,11 @@ func NewOwner() string {
 // cannot renew stops calling DingTalk before the lease can lapse, so that
 // an engine taking its claims over never calls for a key it still works on.
 type lease struct {
+	led   leaseWriter
+	owner string
+	ttl   time.Duration
+	log   *zap.Logger
+
 	mu      sync.Mutex
 	holders int
 	stop    chan struct{}
@@ -39,23 +44,32 @@ type lease struct {
 	last    atomic.Int64 // unix nanoseconds of the last successful write
 }
 
+// leaseWriter writes a lease record (the ledger's PutTemp).
+type leaseWriter interface {
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
+}
+
+func (l *lease) init(led leaseWriter, owner string, ttl time.Duration, log *zap.Logger) {
+	l.led, l.owner, l.ttl, l.log = led, owner, ttl, log
+}
+
 // renewed notes a successful write of the lease at t.
 func (l *lease) renewed(t time.Time) { l.last.Store(t.UnixNano()) }
 
 // fresh reports whether the lease was written within two thirds of its
 // TTL: it then still holds, with a third to spare.
-func (l *lease) fresh(now time.Time, ttl time.Duration) bool {
-	return now.Sub(time.Unix(0, l.last.Load())) < ttl*2/3
+func (l *lease) fresh(now time.Time) bool {
+	return now.Sub(time.Unix(0, l.last.Load())) < l.ttl*2/3
 }
 
-// hold keeps e's lease renewed until the returned release is called;
+// hold keeps the lease renewed until the returned release is called;
 // holds nest, and the last release stops the renewer and waits for it.
-func (l *lease) hold(e *Engine) (release func()) {
+func (l *lease) hold() (release func()) {
 	l.mu.Lock()
 	l.holders++
 	if l.holders == 1 {
 		l.stop, l.done = make(chan struct{}), make(chan struct{})
-		go l.renew(e, l.stop, l.done)
+		go l.renew(l.stop, l.done)
 	}
 	l.mu.Unlock()
 	var once sync.Once
@@ -71,9 +85,9 @@ func (l *lease) hold(e *Engine) (release func()) {
 	}
 }
 
-func (l *lease) renew(e *Engine, stop, done chan struct{}) {
+func (l *lease) renew(stop, done chan struct{}) {
 	defer close(done)
-	every := e.cfg.LeaseTTL / 3
+	every := l.ttl / 3
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -83,10 +97,10 @@ func (l *lease) renew(e *Engine, stop, done chan struct{}) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every)
-		err := e.led.PutTemp(ctx, ledger.LeaseNS, e.cfg.Owner, nil, e.cfg.LeaseTTL)
+		err := l.led.PutTemp(ctx, ledger.LeaseNS, l.owner, nil, l.ttl)
 		cancel()
 		if err != nil {
-			e.log.Warn("claim lease not renewed; recalls stop before it lapses", zap.Error(err))
+			l.log.Warn("lease not renewed; work stops before it lapses", zap.Error(err))
 			continue
 		}
 		l.renewed(time.Now())

@@ -384,17 +384,55 @@ func TestSenderLedgersEveryOutcome(t *testing.T) {
 	}
 }
 
-func TestBroadcastAndRecallTheBatch(t *testing.T) {
+// TestBroadcastPacksUsersAndRecallsTheBatch: oto users go 20 to a call,
+// one key each; an invalid user counts failed, a flow-controlled one is
+// tried again in a later call; recalling the batch takes one call per 20
+// keys and reaches every recipient.
+func TestBroadcastPacksUsersAndRecallsTheBatch(t *testing.T) {
 	f := newFixture(t, dingtalktest.Options{})
+	_ = f.srv.AddConversation(group.ConversationID, dingtalktest.KindGroup, "")
 	f.srv.SetInvalidUser("ghost")
-	chats := []ledger.Chat{{Family: ledger.OTO, UserID: "a"}, {Family: ledger.OTO, UserID: "ghost"}, {Family: ledger.OTO, UserID: "b"}}
-	batch, results := f.sender.Broadcast(tctx(t), chats, dingtalk.Text("maintenance at 22:00"), recall.SendOptions{Origin: ledger.OriginAPI})
-	if results[0].Err != nil || results[2].Err != nil || results[1].Err == nil {
-		t.Fatalf("results %+v", results)
+	f.srv.FlowControlUser("busy", 1)
+	chats := []ledger.Chat{group}
+	for i := range 45 {
+		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: fmt.Sprintf("user%02d", i)})
 	}
-	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{BatchID: batch}})
-	if err != nil || r.Count(recall.Recalled) != 2 || r.Count(recall.NeverSent) != 1 {
+	chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: "ghost"}, ledger.Chat{Family: ledger.OTO, UserID: "busy"}, chats[3])
+	b := recall.NewBroadcaster(f.led, f.client, zap.NewNop(), recall.BroadcastConfig{RetryAfter: time.Millisecond})
+	j, err := b.Start(tctx(t), recall.BroadcastRequest{Chats: chats, Message: dingtalk.Text("all hands at 3"), Actor: "api:hr"})
+	if err != nil || j.Recipients != 48 || j.Steps != 4 {
+		t.Fatalf("Start = %+v, %v", j, err)
+	}
+	if n := b.RunOnce(tctx(t)); n != 1 {
+		t.Fatalf("RunOnce ran %d jobs", n)
+	}
+	j, _ = b.Status(tctx(t), j.ID)
+	if j.State != ledger.JobDone || j.Sent != 47 || j.Failed != 1 || j.Pending() != 0 || j.Calls != 5 {
+		t.Errorf("job %+v", j)
+	}
+	if n := len(f.srv.CallsTo(dingtalktest.PathOTOSend)); n != 4 { // 20 + 20 + 7, then busy again
+		t.Errorf("%d batchSend calls, want 4", n)
+	}
+	if c, _ := f.srv.UserConversation("user07"); len(c.Messages) != 1 {
+		t.Errorf("user07 got %d messages", len(c.Messages))
+	}
+	if got, _ := f.led.List(tctx(t), ledger.Query{Chat: ledger.Chat{Family: ledger.OTO, UserID: "user33"}}); len(got) != 1 || got[0].Reach() != 20 {
+		t.Errorf("user33's chat lists %+v", got)
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{BatchID: j.ID}})
+	if err != nil || r.Count(recall.Recalled) != 5 || r.People(recall.Recalled) != 47 || r.Count(recall.NeverSent) != 0 {
 		t.Errorf("batch recall: %s, %v", r.Summary("en"), err)
+	}
+	if !strings.Contains(r.Summary("en"), "· 47 people") {
+		t.Errorf("summary %q does not count people", r.Summary("en"))
+	}
+	if n := len(f.srv.CallsTo(dingtalktest.PathOTORecall)); n != 1 {
+		t.Errorf("%d otoMessages/batchRecall calls for 4 keys, want 1", n)
+	}
+	for _, m := range f.srv.BotMessages() {
+		if !m.Recalled {
+			t.Errorf("still shown: %+v", m)
+		}
 	}
 }
 

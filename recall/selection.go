@@ -182,6 +182,28 @@ func (r *Receipt) Count(o Outcome) int {
 	return n
 }
 
+// People is how many people the items with an outcome reached: a packed
+// oto key counts each of its recipients.
+func (r *Receipt) People(o Outcome) int {
+	n := 0
+	for _, it := range r.Items {
+		if it.Outcome == o {
+			n += it.Entry.Reach()
+		}
+	}
+	return n
+}
+
+// packed reports whether any item reached several people.
+func (r *Receipt) packed() bool {
+	for _, it := range r.Items {
+		if it.Entry.Reach() > 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // With returns the items with an outcome.
 func (r *Receipt) With(o Outcome) []Item {
 	var out []Item
@@ -219,16 +241,27 @@ func (r *Receipt) Summary(locale string) string {
 			parts = append(parts, fmt.Sprintf(w, n))
 		}
 	}
+	people := ""
+	if r.packed() { // some keys reached several people: say how many
+		o := Recalled
+		if r.DryRun {
+			o = WouldRecall
+		}
+		people = fmt.Sprintf(" · %d people", r.People(o))
+		if locale != "en" {
+			people = fmt.Sprintf(" · 共 %d 人", r.People(o))
+		}
+	}
 	if locale == "en" {
 		if len(parts) == 0 {
 			return "nothing to recall: " + r.Scope + " selects no messages"
 		}
-		return fmt.Sprintf("%d requested: %s", r.Requested(), strings.Join(parts, ", "))
+		return fmt.Sprintf("%d requested: %s%s", r.Requested(), strings.Join(parts, ", "), people)
 	}
 	if len(parts) == 0 {
 		return "没有可撤回的消息"
 	}
-	return fmt.Sprintf("%d 条：%s", r.Requested(), strings.Join(parts, "，"))
+	return fmt.Sprintf("%d 条：%s%s", r.Requested(), strings.Join(parts, "，"), people)
 }
 
 // IsSelectionError reports whether err is a problem with the selection

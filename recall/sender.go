@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -328,45 +327,6 @@ func (s *Sender) call(ctx context.Context, chat ledger.Chat, m dingtalk.Message)
 		return s.api.SendGroup(ctx, chat.ConversationID, m)
 	}
 	return "", fmt.Errorf("unknown family %q", chat.Family)
-}
-
-// Result is one target of a broadcast.
-type Result struct {
-	Chat  ledger.Chat
-	Entry ledger.Entry
-	Err   error
-}
-
-// Broadcast sends m to every chat under one batch id (o.BatchID, or a new
-// one), a few at a time, paced by the client's rate limiter, and reports
-// each target. The batch can be recalled as one with Selection.BatchID.
-func (s *Sender) Broadcast(ctx context.Context, chats []ledger.Chat, m dingtalk.Message, o SendOptions) (string, []Result) {
-	if o.BatchID == "" {
-		o.BatchID = NewBatchID(s.cfg.Now())
-	}
-	results := make([]Result, len(chats))
-	sem := make(chan struct{}, s.cfg.Concurrency)
-	var wg sync.WaitGroup
-	for i, c := range chats {
-		results[i].Chat = c
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			results[i].Err = ctx.Err()
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i].Entry, results[i].Err = s.Send(ctx, c, m, o)
-			if errors.Is(results[i].Err, ErrRecordDelayed) {
-				results[i].Err = nil // sent: the key is safe in the spool
-			}
-		}()
-	}
-	wg.Wait()
-	return o.BatchID, results
 }
 
 // NewBatchID returns a readable, unique batch id: b-20261126-0215-3f9a.
