@@ -78,7 +78,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	redactor := autorecall.NewRedactor(cfg.secrets())
 	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
 	a.Metrics = httpapi.NewMetrics(a.Ledger.Counts)
-	a.Metrics.WatchSpool(a.Spool.Waiting)
+	a.Metrics.WatchSpool(a.Spool.Waiting, a.Spool.Held)
 	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
 	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
@@ -86,7 +86,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.Client = dingtalk.New(dc, nil)
 	a.Client.OnCall = a.Metrics.APICall
-	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Now: a.Now})
+	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now})
 	a.Sender.OnSend = a.Metrics.Sent
 	a.Sender.UseSpool(a.Spool)
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
@@ -95,7 +95,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
-	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Now: a.Now})
+	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Redact: redactor.Redact, Now: a.Now})
 	a.Broadcaster.UseSpool(a.Spool)
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
@@ -309,6 +309,11 @@ func (a *App) Close(ctx context.Context) error {
 	drain.Wait()
 	waitGroup(&a.bg, closeHardLimit, func() { note(errors.New("background work still running; closing the ledger under it")) })
 	a.serving.Wait()
+	if a.Spool.Held() > 0 { // a last chance for keys only in memory
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		note(a.Sender.ReplaySpool(rctx))
+		cancel()
+	}
 	if a.Spool != nil {
 		note(a.Spool.Close())
 	}

@@ -310,6 +310,40 @@ func TestRepliesEscapeAndRedact(t *testing.T) {
 			t.Errorf("a secret reached a chat: %q", m.Text)
 		}
 	}
+
+	// A token whose "_" and "-" the escaping would turn full-width is
+	// redacted before it is escaped, in an echoed command and in excerpts.
+	jwt := "eyJhbGciOiJI_zI1NiJ9.eyJzdWIiOiIx-MjM0NTY3ODkwIn0.abc_DEF-ghi_jkl"
+	if reply := h.say(admin, "/recall "+jwt); strings.Contains(reply, "eyJ") {
+		t.Errorf("a JWT came back escaped but readable: %q", reply)
+	}
+	text := "see [the fix](http://evil.example/x) and ![img](http://evil.example/i.png) " + jwt
+	// (The secrets rule blocks such a send at the API; a rule set to
+	// recall after the fact lets it through, as here.)
+	if _, err := h.app.Sender.Send(h.ctx(), ledger.Chat{Family: ledger.Private, ConversationID: privCID}, dingtalk.Text(text), recall.SendOptions{NoGuard: true}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(who, reply string) {
+		t.Helper()
+		for _, bad := range []string{"](", "://", "![", "eyJ"} {
+			if strings.Contains(reply, bad) {
+				t.Errorf("%s: /sent shows %q live: %q", who, bad, reply)
+			}
+		}
+	}
+	reply = h.say(admin, "/sent 1")
+	check("admin", reply)
+	if !strings.Contains(reply, "the fix") {
+		t.Errorf("admin's /sent lost the excerpt: %q", reply)
+	}
+	if reply := h.say(admin, "/recall last 1"); !strings.Contains(reply, "1 recalled") {
+		t.Fatalf("recall: %q", reply)
+	}
+	reply = h.say(stranger, "/sent 3")
+	check("stranger", reply)
+	if strings.Contains(reply, "the fix") || !strings.Contains(reply, "content recalled") {
+		t.Errorf("a stranger sees what was recalled: %q", reply)
+	}
 }
 
 // TestNonAdminAdminVerbsAreAudited: every attempt of an admin verb by

@@ -237,7 +237,7 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case errors.Is(err, ErrNotACommand):
 		return say(loc, "not.command"), "none", "not_command"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", usageText(ue.In(loc))), "none", "usage"
+		return say(loc, "unknown", b.usageText(ue.In(loc))), "none", "usage"
 	}
 	reply, err = b.verbs[cmd.Verb](ctx, req)
 	var se *recall.SelectionError
@@ -245,9 +245,9 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case err == nil:
 		return reply, cmd.Verb, "ok"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", usageText(ue.In(loc))), cmd.Verb, "usage"
+		return say(loc, "unknown", b.usageText(ue.In(loc))), cmd.Verb, "usage"
 	case errors.As(err, &se):
-		return say(loc, "unknown", usageText(se.In(loc))), cmd.Verb, "usage"
+		return say(loc, "unknown", b.usageText(se.In(loc))), cmd.Verb, "usage"
 	}
 	log.Error("command failed", zap.String("verb", string(cmd.Verb)), zap.Error(err))
 	if !b.ledgerUp(ctx) {

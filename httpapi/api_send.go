@@ -112,7 +112,7 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	e, err := a.Sender.Send(r.Context(), req.chat(), m, o)
 	switch {
 	case errors.Is(err, recall.ErrRecordDelayed):
-		writeJSON(w, http.StatusAccepted, delayed(e))
+		writeJSON(w, http.StatusAccepted, delayed(e, err))
 	case err != nil:
 		a.sendError(w, e, err)
 	default:
@@ -121,13 +121,15 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 // delayed is the answer to a send that went out while the ledger could not
-// take its key: 202, the entry with its key, and record_delayed.
-func delayed(e ledger.Entry) any {
+// take its key: 202, the entry with its key, and record_delayed; held
+// says the key is only in memory (the spool's disk failed too).
+func delayed(e ledger.Entry, err error) any {
 	return struct {
 		ledger.Entry
 		RecordDelayed bool   `json:"record_delayed"`
+		Held          bool   `json:"held,omitempty"`
 		Message       string `json:"message"`
-	}{e, true, recall.ErrRecordDelayed.Error()}
+	}{e, true, errors.Is(err, recall.ErrRecordHeld), err.Error()}
 }
 
 // sendError maps a failed send to a status: 400 for what the caller can

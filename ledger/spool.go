@@ -23,13 +23,24 @@ import (
 //
 // A spool belongs to one process (it is locked); instances sharing a Redis
 // ledger each have their own.
+//
+// When the spool's own disk fails too (both on one full disk), AddOrHold
+// keeps the record in memory: Replay writes it to the file as soon as the
+// file takes it, or straight into the ledger when the ledger is back. A
+// held record is lost only if the process stops first; Close says which.
 type Spool struct {
 	path    string
 	mu      sync.Mutex // one writer or replayer at a time
 	f       *os.File
-	waiting atomic.Int64 // records not yet replayed
+	waiting atomic.Int64 // records not yet replayed, held ones included
 	seq     atomic.Uint64
+	held    []SpoolRecord // under mu: records the file did not take
+	nheld   atomic.Int64
 }
+
+// ErrHeld marks a record the spool's file could not take, held in memory
+// until the file or the ledger takes it.
+var ErrHeld = errors.New("held in memory: the spool's file could not take it")
 
 // SpoolRecord is one line of the spool.
 type SpoolRecord struct {
@@ -94,28 +105,85 @@ func (s *Spool) Waiting() int {
 // NextSeq returns a sequence number for a new send's records.
 func (s *Spool) NextSeq() uint64 { return s.seq.Add(1) }
 
+// Held is the number of records held in memory (see AddOrHold).
+func (s *Spool) Held() int {
+	if s == nil {
+		return 0
+	}
+	return int(s.nheld.Load())
+}
+
 // Add writes r and fsyncs it.
 func (s *Spool) Add(r SpoolRecord) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(r); err != nil {
+		return err
+	}
+	s.waiting.Add(1)
+	return nil
+}
+
+// AddOrHold writes r like Add; if the file cannot take it, r is held in
+// memory and the error wraps ErrHeld. Use it for what must not be
+// dropped (a key DingTalk returned), not for an intent (nothing was sent
+// yet: better not to send).
+func (s *Spool) AddOrHold(r SpoolRecord) error {
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.write(r)
+	if err == nil {
+		s.waiting.Add(1)
+		return nil
+	}
+	s.held = append(s.held, r)
+	s.nheld.Add(1)
+	s.waiting.Add(1)
+	return fmt.Errorf("%w (%w)", ErrHeld, err)
+}
+
+// write appends r and fsyncs it, under mu. A write cut short (a full
+// disk) is cut from the file again, so that the next line does not
+// follow half a record.
+func (s *Spool) write(r SpoolRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if fi, err := s.f.Stat(); err == nil && fi.Size() == 0 {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", s.path, err)
+	}
+	if fi.Size() == 0 {
 		b = append([]byte(spoolHeader+"\n"), b...)
 	}
 	if _, err := s.f.Write(append(b, '\n')); err != nil {
+		_ = s.f.Truncate(fi.Size())
 		return fmt.Errorf("spool %s: %w", s.path, err)
 	}
 	if err := s.f.Sync(); err != nil {
+		_ = s.f.Truncate(fi.Size())
 		return fmt.Errorf("spool %s: %w", s.path, err)
 	}
-	s.waiting.Add(1)
 	return nil
+}
+
+// persistHeld moves held records into the file while it takes them, so
+// that they survive a crash; under mu.
+func (s *Spool) persistHeld() {
+	for len(s.held) > 0 {
+		if s.write(s.held[0]) != nil {
+			return
+		}
+		s.held = s.held[1:]
+		s.nheld.Add(-1)
+	}
 }
 
 // read returns the records in the file. A last line cut short (a crash in
@@ -168,10 +236,49 @@ type ReplayTarget interface {
 func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs, err := s.read()
-	if err != nil || len(recs) == 0 {
-		return 0, err
+	s.persistHeld()
+	recs, rerr := s.read()
+	if rerr != nil && len(s.held) == 0 {
+		return 0, rerr
 	}
+	held := len(s.held)
+	recs = append(recs, s.held...)
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	replayed, refused, err := ReplayRecords(ctx, led, recs)
+	if err != nil {
+		return replayed, err
+	}
+	if len(refused) > 0 {
+		if werr := s.reject(refused...); werr != nil {
+			return replayed, werr
+		}
+	}
+	s.held = nil
+	s.nheld.Store(0)
+	s.waiting.Add(-int64(held))
+	if rerr != nil { // the held records are in; the file's are not
+		return replayed, rerr
+	}
+	if err := s.f.Truncate(0); err != nil {
+		return replayed, fmt.Errorf("spool %s: %w", s.path, err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return replayed, err
+	}
+	s.waiting.Store(0)
+	if len(refused) > 0 {
+		return replayed, fmt.Errorf("spool: %d record(s) the ledger refused, kept in %s.rejected", len(refused), s.path)
+	}
+	return replayed, nil
+}
+
+// ReplayRecords applies spool records to led, the records of one send
+// together, in order. It stops at the first error of the ledger itself
+// (still down) and returns the records the ledger refused for what they
+// say (to set aside). Applying a record twice is harmless.
+func ReplayRecords(ctx context.Context, led ReplayTarget, recs []SpoolRecord) (replayed int, refused []SpoolRecord, err error) {
 	type send struct {
 		intent, done *SpoolRecord
 	}
@@ -191,7 +298,6 @@ func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err
 			sd.intent = r
 		}
 	}
-	var rejected []error
 	for _, seq := range order {
 		sd := bySeq[seq]
 		err := validRecords(sd.intent, sd.done)
@@ -201,26 +307,17 @@ func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err
 		var te *TransitionError
 		switch {
 		case errors.As(err, &te):
-			rejected = append(rejected, err)
-			if werr := s.reject(sd.intent, sd.done); werr != nil {
-				return replayed, werr
+			for _, r := range []*SpoolRecord{sd.intent, sd.done} {
+				if r != nil {
+					refused = append(refused, *r)
+				}
 			}
 		case err != nil:
-			return replayed, fmt.Errorf("spool replay: %w", err)
+			return replayed, refused, fmt.Errorf("spool replay: %w", err)
 		}
 		replayed++
 	}
-	if err := s.f.Truncate(0); err != nil {
-		return replayed, fmt.Errorf("spool %s: %w", s.path, err)
-	}
-	if err := s.f.Sync(); err != nil {
-		return replayed, err
-	}
-	s.waiting.Store(0)
-	if len(rejected) > 0 {
-		return replayed, fmt.Errorf("spool: %d record(s) the ledger refused, kept in %s.rejected: %w", len(rejected), s.path, errors.Join(rejected...))
-	}
-	return replayed, nil
+	return replayed, refused, nil
 }
 
 // validRecords refuses records whose entry the ledger could never take:
@@ -289,16 +386,13 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 }
 
 // reject appends records the ledger refused to the .rejected file.
-func (s *Spool) reject(recs ...*SpoolRecord) error {
+func (s *Spool) reject(recs ...SpoolRecord) error {
 	f, err := os.OpenFile(s.path+".rejected", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	defer f.Close()
 	for _, r := range recs {
-		if r == nil {
-			continue
-		}
 		b, _ := json.Marshal(r)
 		if _, err := f.Write(append(b, '\n')); err != nil {
 			return fmt.Errorf("spool: %w", err)
@@ -307,9 +401,21 @@ func (s *Spool) reject(recs ...*SpoolRecord) error {
 	return f.Sync()
 }
 
-// Close unlocks and closes the file.
+// Close unlocks and closes the file. Records still held in memory are
+// lost: the error names their keys, for an operator to record by hand.
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.f.Close()
+	s.persistHeld()
+	err := s.f.Close()
+	if len(s.held) > 0 {
+		var keys []string
+		for _, r := range s.held {
+			if r.Key != "" {
+				keys = append(keys, r.Key)
+			}
+		}
+		err = errors.Join(err, fmt.Errorf("spool %s: %d record(s) were never written (the disk failed) and are lost; their keys: %v", s.path, len(s.held), keys))
+	}
+	return err
 }

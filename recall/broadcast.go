@@ -64,7 +64,9 @@ type BroadcastConfig struct {
 	// Every is how often Run looks for jobs to run or take over; default
 	// 2 s (a new job starts at once).
 	Every time.Duration
-	Now   func() time.Time
+	// Redact is applied to the excerpt kept in the ledger; see SenderConfig.
+	Redact func(string) string
+	Now    func() time.Time
 }
 
 // Broadcaster runs broadcasts.
@@ -152,7 +154,7 @@ func (b *Broadcaster) Start(ctx context.Context, req BroadcastRequest) (ledger.J
 		req.BatchID = NewBatchID(b.cfg.Now())
 	}
 	j, err := b.led.CreateJob(ctx, ledger.Job{ID: req.BatchID, MsgKey: req.Message.MsgKey, MsgParam: string(req.Message.MsgParam),
-		Excerpt: Excerpt(req.Message.Content()), ContentHash: ContentHash(req.Message), Actor: req.Actor, ExpiresIn: req.ExpiresIn,
+		Excerpt: Excerpt(redactWith(b.cfg.Redact, req.Message.Content())), ContentHash: ContentHash(req.Message), Actor: req.Actor, ExpiresIn: req.ExpiresIn,
 		Created: b.cfg.Now()}, steps)
 	if err != nil {
 		return ledger.Job{}, err
@@ -492,22 +494,10 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 // settle records a step's outcome, retrying into a failing ledger for a
 // few seconds, then into the spool: a key DingTalk returned is never lost.
 func (b *Broadcaster) settle(ctx context.Context, job string, e ledger.Entry, t ledger.Transition, d ledger.JobDelta) {
-	var err error
-	deadline := time.Now().Add(5 * time.Second)
-	for attempt := 0; ; attempt++ {
-		actx, cancel := context.WithDeadline(ctx, deadline)
-		_, _, err = b.led.SettleStep(actx, job, e.ID, t, d)
-		cancel()
-		var te *ledger.TransitionError
-		if err == nil || errors.As(err, &te) || errors.Is(err, ledger.ErrNotFound) {
-			break
-		}
-		pause := min(50*time.Millisecond<<min(attempt, 5), time.Second)
-		if time.Until(deadline) < pause {
-			break
-		}
-		time.Sleep(pause)
-	}
+	err := retryWrite(ctx, 5*time.Second, func(ctx context.Context) error {
+		_, _, err := b.led.SettleStep(ctx, job, e.ID, t, d)
+		return err
+	})
 	if err == nil {
 		return
 	}
@@ -515,8 +505,9 @@ func (b *Broadcaster) settle(ctx context.Context, job string, e ledger.Entry, t 
 		b.log.Error("broadcast step not recorded", zap.String("batch", job), zap.Uint64("entry", e.ID), zap.Error(err))
 		return
 	}
-	if serr := b.spool.Add(ledger.SpoolRecord{Seq: b.spool.NextSeq(), Entry: e, Key: t.Key, Recipients: t.Recipients, Job: job, Delta: &d}); serr != nil {
-		b.log.Error("sent, but the key was not recorded", zap.String("batch", job), zap.Uint64("entry", e.ID),
-			zap.String("process_query_key", t.Key), zap.Error(errors.Join(err, serr)))
+	serr := b.spool.AddOrHold(ledger.SpoolRecord{Seq: b.spool.NextSeq(), Entry: e, Key: t.Key, Recipients: t.Recipients, Job: job, Delta: &d})
+	if serr != nil {
+		b.log.Error("sent, but neither the ledger nor the spool's disk took the key: held in memory and retried", zap.String("batch", job),
+			zap.Uint64("entry", e.ID), zap.String("process_query_key", t.Key), zap.Error(errors.Join(err, serr)))
 	}
 }

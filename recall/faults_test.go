@@ -113,6 +113,68 @@ func TestKeyReachesTheLedgerThroughARedisOutage(t *testing.T) {
 	}
 }
 
+// TestKeyIsHeldWhenTheSpoolFailsToo: the ledger and the spool share one
+// failed disk (here: Redis dies and the spool's file is closed under it).
+// The key DingTalk returned is held in memory, the caller hears so (with
+// the key), and it reaches the ledger when Redis is back.
+func TestKeyIsHeldWhenTheSpoolFailsToo(t *testing.T) {
+	r := ledgertest.Own(t)
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
+	o := srv.Options()
+	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
+	led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
+	sender.UseSpool(spool)
+
+	srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
+	done := make(chan struct{})
+	var e ledger.Entry
+	go func() {
+		defer close(done)
+		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the disk failed"), recall.SendOptions{})
+	}()
+	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	r.Kill()
+	_ = spool.Close() // every write to it fails from now on
+	<-done
+	if !errors.Is(err, recall.ErrRecordHeld) || !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" {
+		t.Fatalf("Send = %+v, %v; want the key with ErrRecordHeld", e, err)
+	}
+	if spool.Held() != 1 || spool.Waiting() != 1 {
+		t.Fatalf("held %d, waiting %d; want 1 and 1", spool.Held(), spool.Waiting())
+	}
+	if err := sender.ReplaySpool(tctx(t)); err == nil {
+		t.Error("replay with Redis down succeeded")
+	}
+	if err := r.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	_ = sender.ReplaySpool(tctx(t)) // the file stays unreadable; the held key goes in
+	got, err := led.ByKey(tctx(t), e.ProcessQueryKey)
+	if err != nil || got.State != ledger.Sent || got.ID != e.ID {
+		t.Fatalf("ByKey after the replay = %+v, %v", got, err)
+	}
+	if spool.Held() != 0 {
+		t.Errorf("still held: %d", spool.Held())
+	}
+}
+
 // TestSpoolSurvivesARestart: keys spooled by a process that then stopped
 // are replayed by the next one; an intent without an answer (the process
 // stopped mid-send, with the ledger down) becomes a pending entry, once.
