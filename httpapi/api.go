@@ -103,6 +103,9 @@ func (a *API) Handler() http.Handler {
 		}
 		mux.Handle(pattern, a.auth(h, limit))
 	}
+	// Unknown routes under /v1/ answer only with the token: no one
+	// without it learns which routes exist.
+	mux.Handle("/v1/", a.auth(notFound, maxBody))
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}
@@ -202,12 +205,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := "the body must be a JSON object: " + err.Error()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			msg = fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10)
+			apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10))
+			return false
 		}
-		apiError(w, http.StatusBadRequest, "bad_request", msg)
+		apiError(w, http.StatusBadRequest, "bad_request", "the body must be a JSON object: "+err.Error())
 		return false
 	}
 	if _, err := dec.Token(); err != io.EOF {

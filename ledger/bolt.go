@@ -375,7 +375,7 @@ func change(tx *bolt.Tx, c Change) (old, e Entry, changed bool, err error) {
 	}
 	if e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
 		if other := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey)); other != nil {
-			return old, old, false, fmt.Errorf("ledger: processQueryKey already belongs to entry %d", binary.BigEndian.Uint64(other))
+			return old, old, false, &TransitionError{old.ID, old.State, c.To, fmt.Sprintf("its processQueryKey already belongs to entry %d", binary.BigEndian.Uint64(other))}
 		}
 	}
 	return old, e, true, nil

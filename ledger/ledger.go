@@ -103,6 +103,9 @@ var transitions = map[State][]State{
 	RecallFailed: {Recalling, Expired},
 }
 
+// Valid reports whether s is one of States.
+func (s State) Valid() bool { return slices.Contains(States, s) }
+
 // Terminal reports whether no transition leaves s.
 func (s State) Terminal() bool { return len(transitions[s]) == 0 }
 

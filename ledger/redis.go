@@ -246,7 +246,7 @@ func (s *Redis) TransitionAll(ctx context.Context, changes []Change) ([]Entry, [
 			e, changed, err := apply(old, c.Transition)
 			if err == nil && changed && e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
 				if other, gerr := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); gerr == nil {
-					e, changed, err = old, false, fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
+					e, changed, err = old, false, &TransitionError{old.ID, old.State, c.To, "its processQueryKey already belongs to entry " + other}
 				}
 			}
 			out[i], errs[i] = e, err

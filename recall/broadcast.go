@@ -278,11 +278,11 @@ type step struct {
 // run takes a job's remaining steps in order, a few calls in flight, then
 // its retries as they come due, and marks it done.
 func (b *Broadcaster) run(ctx context.Context, j ledger.Job) {
-	release := b.lease.hold()
+	release, leaseValid := b.lease.hold()
 	defer release()
 	ctx = dingtalk.WithPriority(ctx, dingtalk.Bulk)
 	for ctx.Err() == nil {
-		if !b.pass(ctx, j) {
+		if !b.pass(ctx, j, leaseValid) {
 			return
 		}
 		// Calls still in flight at the end of a pass may have queued
@@ -313,7 +313,7 @@ func (b *Broadcaster) run(ctx context.Context, j ledger.Job) {
 // calls, and waits for them. It reports whether it got to the end of what
 // there was to start (false: stopped, cancelled, or the lease or the
 // ledger failed).
-func (b *Broadcaster) pass(ctx context.Context, j ledger.Job) bool {
+func (b *Broadcaster) pass(ctx context.Context, j ledger.Job, leaseValid func(time.Time) bool) bool {
 	m := dingtalk.Message{MsgKey: j.MsgKey, MsgParam: []byte(j.MsgParam)}
 	work := make(chan step)
 	var wg sync.WaitGroup
@@ -326,18 +326,18 @@ func (b *Broadcaster) pass(ctx context.Context, j ledger.Job) bool {
 			}
 		}()
 	}
-	ended := b.dispatch(ctx, j, work)
+	ended := b.dispatch(ctx, j, work, leaseValid)
 	close(work)
 	wg.Wait()
 	return ended && ctx.Err() == nil
 }
 
 // dispatch writes each step ahead and hands it to the workers.
-func (b *Broadcaster) dispatch(ctx context.Context, j ledger.Job, work chan<- step) bool {
+func (b *Broadcaster) dispatch(ctx context.Context, j ledger.Job, work chan<- step, leaseValid func(time.Time) bool) bool {
 	next := j.Next
 	var targets [][]ledger.Chat
 	for ctx.Err() == nil {
-		if !b.lease.fresh(time.Now()) {
+		if !leaseValid(time.Now()) {
 			b.log.Warn("broadcast paused: this instance could not renew its lease", zap.String("batch", j.ID))
 			return false
 		}

@@ -497,3 +497,50 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestOneMalformedKeyDoesNotFailItsCall: DingTalk refuses a whole recall
+// call for one key that is not a key (invalid.processQueryKey). The call
+// is split until the bad key is alone: the 19 others are recalled, the bad
+// one fails with DingTalk's code, and a key of another entry cannot be
+// resolved onto a pending one.
+func TestOneMalformedKeyDoesNotFailItsCall(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 19)
+	bad, err := f.led.Append(tctx(t), ledger.Entry{Chat: private, MsgKey: "sampleText", Excerpt: "resolved by hand with a typo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.led.Transition(tctx(t), bad.ID, ledger.Transition{To: ledger.Sent, Key: "not a key!"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(recall.Recalled) != 19 || r.Count(recall.Failed) != 1 {
+		t.Fatalf("receipt: %s", r.Summary("en"))
+	}
+	for _, it := range r.Items {
+		if it.Outcome == recall.Failed && (it.Key != "not a key!" || it.Reason != "invalid.processQueryKey") {
+			t.Errorf("failed item: %+v", it)
+		}
+	}
+	if r.Calls > 12 {
+		t.Errorf("%d calls to find one bad key among 20", r.Calls)
+	}
+
+	pending, _ := f.led.Append(tctx(t), ledger.Entry{Chat: private, MsgKey: "sampleText"})
+	var taken string
+	for _, it := range r.Items {
+		if it.Outcome == recall.Recalled {
+			taken = it.Key
+		}
+	}
+	_, err = f.sender.Resolve(tctx(t), pending.ID, recall.Resolution{To: ledger.Sent, Key: taken, Actor: "api:ops"})
+	if !recall.IsSelectionError(err) || !strings.Contains(err.Error(), "already belongs") {
+		t.Errorf("resolving onto another entry's key: %v", err)
+	}
+	if _, err := f.sender.Resolve(tctx(t), pending.ID, recall.Resolution{To: ledger.Sent, Key: "two words", Actor: "api:ops"}); !recall.IsSelectionError(err) {
+		t.Errorf("resolving with a malformed key: %v", err)
+	}
+}
