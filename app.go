@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,7 +77,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 	redactor := autorecall.NewRedactor(cfg.secrets())
-	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
+	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact, spool: a.Spool}
 	a.Metrics = httpapi.NewMetrics(a.Ledger.Counts)
 	a.Metrics.WatchSpool(a.Spool.Waiting, a.Spool.Held)
 	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
@@ -112,7 +113,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
-		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive}, a.Bot.Handle, a.Log)
+		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed}, a.Bot.Handle, a.Log)
 	a.Bot.SetConnected(a.Listener.Connected)
 	a.Metrics.WatchConnected(a.Listener.Connected)
 
@@ -338,12 +339,32 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration, late func()) {
 	}
 }
 
+// auditMalformed audits a Stream frame recallbot could not read: it was
+// ACKed and dropped, and an operator may want to know what DingTalk sent.
+func (a *App) auditMalformed(messageID string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = strings.ToValidUTF8(msg[:200], "") + "…"
+	}
+	if _, aerr := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.Now(), Actor: "stream", Action: "malformed_frame",
+		Scope: "frame " + messageID, Note: msg}); aerr != nil {
+		a.Log.Error("malformed frame not audited", zap.Error(aerr))
+	}
+}
+
 // redactingLedger passes every audit record through the redactor on its
 // way into the ledger: whatever a stranger or an admin typed (a token, a
 // secret pasted into a command) is never written down.
+//
+// An audit record the ledger cannot take (it is down) goes to the spool
+// and reaches the ledger with the keys waiting there: an attempt made
+// during an outage, a denied one above all, is audited all the same.
 type redactingLedger struct {
 	ledger.Store
 	redact func(string) string
+	spool  *ledger.Spool
 }
 
 func (l redactingLedger) AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error) {
@@ -359,5 +380,12 @@ func (l redactingLedger) AppendAudit(ctx context.Context, r ledger.AuditRecord) 
 		}
 		r.Outcomes = out
 	}
-	return l.Store.AppendAudit(ctx, r)
+	rec, err := l.Store.AppendAudit(ctx, r)
+	if err == nil || l.spool == nil {
+		return rec, err
+	}
+	if serr := l.spool.Add(ledger.SpoolRecord{Seq: l.spool.NextSeq(), Audit: &r}); serr != nil {
+		return rec, errors.Join(err, serr)
+	}
+	return r, nil
 }

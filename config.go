@@ -159,6 +159,9 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := checkKeys(b); err != nil {
 		return Config{}, err
 	}
+	if err := checkSecretRefs(doc); err != nil {
+		return Config{}, err
+	}
 	if err := expandEnv(doc, lookup); err != nil {
 		return Config{}, err
 	}
@@ -230,6 +233,39 @@ func expandEnv(n *yaml.Node, lookup func(string) (string, bool)) error {
 	return nil
 }
 
+// secretFields are the keys whose value is a secret: in the file each
+// must be a ${VAR} reference, so that the secret lives in the environment
+// (a secrets manager, a systemd EnvironmentFile) and never in a file that
+// is copied, committed or attached to a ticket.
+var secretFields = [][2]string{{"dingtalk", "client_secret"}, {"http", "token"}}
+
+// checkSecretRefs refuses a secret written into the file literally. The
+// error names the key and line, never the value.
+func checkSecretRefs(doc *yaml.Node) error {
+	for _, f := range secretFields {
+		v := mapValue(mapValue(doc, f[0]), f[1])
+		if v == nil || v.Kind != yaml.ScalarNode || v.Value == "" || envRef.MatchString(v.Value) {
+			continue
+		}
+		return fmt.Errorf("line %d: %s.%s must be a ${VAR} reference (for example ${%s}), not the secret itself: keep secrets in the environment",
+			v.Line, f[0], f[1], map[string]string{"client_secret": "DINGTALK_CLIENT_SECRET", "token": "RECALLBOT_HTTP_TOKEN"}[f[1]])
+	}
+	return nil
+}
+
+// mapValue is the value of key in mapping node n, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // Validate reports the first invalid field by name.
 func (c Config) Validate() error {
 	var errs []error
@@ -246,7 +282,7 @@ func (c Config) Validate() error {
 		bad("dingtalk.api_base", "must be an http(s) URL without a trailing slash, such as https://api.dingtalk.com")
 	}
 	if d.QPS <= 0 || d.QPS > 1000 {
-		bad("dingtalk.qps", "must be between 0 and 1000, not %v", d.QPS)
+		bad("dingtalk.qps", "must be more than 0 and at most 1000 calls per second (DingTalk allows 20 per app and API on its standard edition; 40 or 60 on paid ones), not %v", d.QPS)
 	}
 	if d.Timeout <= 0 {
 		bad("dingtalk.timeout", "must be positive")

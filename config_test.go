@@ -46,7 +46,7 @@ func TestExampleConfigParses(t *testing.T) {
 }
 
 func TestParseConfigErrors(t *testing.T) {
-	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef"})
+	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef", "SHORT": "short"})
 	tests := []struct {
 		name, yaml, want string
 	}{
@@ -57,7 +57,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad locale", minimal + "locale: fr\n", `locale: must be zh or en, not "fr"`},
 		{"bad duration", minimal + "recall:\n  confirm_ttl: soon\n", "line 10: cannot unmarshal"},
 		{"no admins", strings.Replace(minimal, "admins: [manager4220]", "admins: []", 1), "admins: list at least one staffId"},
-		{"short token", strings.Replace(minimal, "${TOKEN}", "short", 1), "http.token: must be at least 16 characters"},
+		{"short token", strings.Replace(minimal, "${TOKEN}", "${SHORT}", 1), "http.token: must be at least 16 characters"},
+		{"literal token", strings.Replace(minimal, "${TOKEN}", "0123456789abcdefXYZ", 1), "line 8: http.token must be a ${VAR} reference"},
+		{"literal secret", strings.Replace(minimal, "${SECRET}", "s3cret-in-the-file", 1), "dingtalk.client_secret must be a ${VAR} reference"},
+		{"qps 0", strings.Replace(minimal, "robot_code: dingbot", "robot_code: dingbot\n  qps: 0", 1), "dingtalk.qps: must be more than 0"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
 		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},

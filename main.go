@@ -30,11 +30,14 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	var ue usageErr
+	var le loggedErr
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
 	case errors.As(err, &ue):
 		os.Exit(2)
+	case errors.As(err, &le): // the log has said it: once is enough
+		os.Exit(1)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "recallbot:", err)
 		os.Exit(1)

@@ -113,7 +113,8 @@ func TestLedgerThatCannotBeOpened(t *testing.T) {
 			code, out := runOnce(t, botEnv(srv), "run", "-config", cfg)
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			last := lines[len(lines)-1]
-			if code != 1 || !strings.HasPrefix(last, "recallbot: ") || !strings.Contains(last, tc.want) {
+			// One line says it, in the log's format; not twice.
+			if code != 1 || !strings.Contains(last, `"start failed"`) || !strings.Contains(last, tc.want) || strings.Count(out, `"start failed"`) != 1 || strings.Contains(out, "recallbot: ") {
 				t.Errorf("exit %d, last line %q; want exit 1 and an error naming %q\n%s", code, last, tc.want, out)
 			}
 			for _, crash := range []string{"panic", "goroutine ", "SIGBUS", "fatal error", "nil pointer"} {

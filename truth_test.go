@@ -400,6 +400,12 @@ func TestConfirmCodeSurvivesAnotherAdminsAttempt(t *testing.T) {
 			t.Fatalf("round %d: %s", round, joined)
 		}
 	}
+	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 100})
+	for _, r := range recs {
+		if r.Actor == admin2 && !r.Allowed && !strings.HasPrefix(r.Note, "another admin's confirmation code") {
+			t.Errorf("the other admin's attempt is audited as %q", r.Note)
+		}
+	}
 }
 
 // TestLedgerOutageCommandGetsAReply: while the ledger is down an admin's
@@ -432,8 +438,29 @@ func TestLedgerOutageCommandGetsAReply(t *testing.T) {
 	if h.recalledCount() != 0 {
 		t.Error("the command ran without a ledger")
 	}
+	// A stranger's attempt during the outage is refused and audited, late.
+	strangerTried := func() bool { c, _ := h.srv.UserConversation(stranger); return len(c.Messages) > 0 }
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: stranger, Text: "/recall last 3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), strangerTried); err != nil {
+		t.Fatalf("no reply to the stranger during the outage: %v", err)
+	}
 	if err := r.Restart(); err != nil {
 		t.Fatal(err)
+	}
+	deniedAudited := func() bool {
+		recs, err := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 20})
+		for _, rec := range recs {
+			if rec.Actor == stranger && rec.Action == "denied" {
+				return true
+			}
+		}
+		_ = err
+		return false
+	}
+	if err := waitFor(h.ctx(), deniedAudited); err != nil {
+		t.Errorf("the stranger's attempt during the outage was never audited: %v\n%s", err, h.logs.String())
 	}
 	key := reply.ProcessQueryKey
 	if err := waitFor(h.ctx(), func() bool { _, err := h.app.Ledger.ByKey(h.ctx(), key); return err == nil }); err != nil {

@@ -117,7 +117,7 @@ type Origin string
 
 // Origins.
 const (
-	OriginCommand Origin = "command" // a reply to a chat command
+	OriginCommand Origin = "command" // a reply to a chat command, or a report to the admins: never chosen by "last N"
 	OriginAPI     Origin = "api"     // the local HTTP API or an embedding program
 	OriginAuto    Origin = "auto"    // the bot on its own (notices, alerts)
 )

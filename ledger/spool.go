@@ -60,7 +60,10 @@ type SpoolRecord struct {
 	Recipients []string  `json:"recipients,omitempty"`
 	Job        string    `json:"job,omitempty"`
 	Delta      *JobDelta `json:"delta,omitempty"`
-	At         time.Time `json:"at"`
+	// Audit is an audit record the ledger could not take; a record with
+	// one carries nothing else.
+	Audit *AuditRecord `json:"audit,omitempty"`
+	At    time.Time    `json:"at"`
 }
 
 // spoolHeader is the first line of every spool file, so that a foreign
@@ -224,6 +227,9 @@ type ReplayTarget interface {
 	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
 	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
+	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
 	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
 }
 
@@ -284,8 +290,13 @@ func ReplayRecords(ctx context.Context, led ReplayTarget, recs []SpoolRecord) (r
 	}
 	bySeq := map[uint64]*send{}
 	var order []uint64
+	var audits []*SpoolRecord
 	for i := range recs {
 		r := &recs[i]
+		if r.Audit != nil {
+			audits = append(audits, r)
+			continue
+		}
 		sd := bySeq[r.Seq]
 		if sd == nil {
 			sd = &send{}
@@ -317,7 +328,28 @@ func ReplayRecords(ctx context.Context, led ReplayTarget, recs []SpoolRecord) (r
 		}
 		replayed++
 	}
+	for _, r := range audits {
+		if err := replayAudit(ctx, led, r); err != nil {
+			return replayed, refused, fmt.Errorf("spool replay: %w", err)
+		}
+		replayed++
+	}
 	return replayed, refused, nil
+}
+
+// replayAudit appends a spooled audit record once: a marker written after
+// it keeps a second replay from appending it again (a crash between the
+// two can only double it, never lose it).
+func replayAudit(ctx context.Context, led ReplayTarget, r *SpoolRecord) error {
+	id := fmt.Sprint(r.Seq)
+	peek := func([]byte) bool { return false }
+	if _, found, _, err := led.TakeTempIf(ctx, "spool-audit", id, peek); err != nil || found {
+		return err
+	}
+	if _, err := led.AppendAudit(ctx, *r.Audit); err != nil {
+		return err
+	}
+	return led.PutTemp(ctx, "spool-audit", id, nil, 30*24*time.Hour)
 }
 
 // validRecords refuses records whose entry the ledger could never take:

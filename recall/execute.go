@@ -426,6 +426,8 @@ func (e *Engine) record(ctx context.Context, items []Item) {
 		switch it.Outcome {
 		case Recalled:
 			t.To, t.Reason = ledger.Recalled, ""
+		case AlreadyRecalled: // gone from the chat, by another hand
+			t.To, t.Reason = ledger.Recalled, "recalled before, not by recallbot"
 		case TooOld:
 			t.To = ledger.Expired
 		case NotAttempted:

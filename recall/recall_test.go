@@ -544,3 +544,21 @@ func TestOneMalformedKeyDoesNotFailItsCall(t *testing.T) {
 		t.Errorf("resolving with a malformed key: %v", err)
 	}
 }
+
+// TestRecalledElsewhereIsRecordedRecalled: a message recalled by another
+// hand (an admin console, another tool) is gone from the chat: DingTalk
+// answers "already recalled", and the ledger says recalled, not failed.
+func TestRecalledElsewhereIsRecordedRecalled(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 2)
+	if _, err := f.client.RecallPrivate(tctx(t), private.ConversationID, []string{es[0].ProcessQueryKey}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 2}})
+	if err != nil || r.Count(recall.Recalled) != 1 || r.Count(recall.AlreadyRecalled) != 1 {
+		t.Fatalf("%s, %v", r.Summary("en"), err)
+	}
+	if e, _ := f.led.Get(tctx(t), es[0].ID); e.State != ledger.Recalled {
+		t.Errorf("recalled elsewhere, the ledger says %s (%s)", e.State, e.Reason)
+	}
+}
