@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,13 +30,14 @@ import (
 // file takes it, or straight into the ledger when the ledger is back. A
 // held record is lost only if the process stops first; Close says which.
 type Spool struct {
-	path    string
-	mu      sync.Mutex // one writer or replayer at a time
-	f       *os.File
-	waiting atomic.Int64 // records not yet replayed, held ones included
-	seq     atomic.Uint64
-	held    []SpoolRecord // under mu: records the file did not take
-	nheld   atomic.Int64
+	path      string
+	mu        sync.Mutex // the file and held: one writer at a time
+	replaying sync.Mutex // one replay at a time
+	f         *os.File
+	waiting   atomic.Int64 // records not yet replayed, held ones included
+	seq       atomic.Uint64
+	held      []SpoolRecord // under mu: records the file did not take
+	nheld     atomic.Int64
 }
 
 // ErrHeld marks a record the spool's file could not take, held in memory
@@ -240,15 +242,41 @@ type ReplayTarget interface {
 // reported in the returned error after the rest are replayed. Replaying a
 // record twice is harmless.
 func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err error) {
+	s.replaying.Lock()
+	defer s.replaying.Unlock()
+	return s.replay(ctx, led)
+}
+
+// TryReplay is Replay unless another replay is under way, in which case
+// it returns at once with ran false: a send need not wait behind a replay
+// into a slow ledger.
+func (s *Spool) TryReplay(ctx context.Context, led ReplayTarget) (replayed int, ran bool, err error) {
+	if !s.replaying.TryLock() {
+		return 0, false, nil
+	}
+	defer s.replaying.Unlock()
+	replayed, err = s.replay(ctx, led)
+	return replayed, true, err
+}
+
+// replay holds the file's lock only to read and to empty it, never while
+// it waits for the ledger: a key spooled meanwhile is written at once. If
+// records came in during the replay the file is left as it is; the next
+// replay takes them all (again, which is harmless).
+func (s *Spool) replay(ctx context.Context, led ReplayTarget) (replayed int, err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.persistHeld()
 	recs, rerr := s.read()
-	if rerr != nil && len(s.held) == 0 {
+	var size int64 = -1
+	if fi, err := s.f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	held := slices.Clone(s.held)
+	s.mu.Unlock()
+	if rerr != nil && len(held) == 0 {
 		return 0, rerr
 	}
-	held := len(s.held)
-	recs = append(recs, s.held...)
+	recs = append(recs, held...)
 	if len(recs) == 0 {
 		return 0, nil
 	}
@@ -256,16 +284,21 @@ func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err
 	if err != nil {
 		return replayed, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if len(refused) > 0 {
 		if werr := s.reject(refused...); werr != nil {
 			return replayed, werr
 		}
 	}
-	s.held = nil
-	s.nheld.Store(0)
-	s.waiting.Add(-int64(held))
+	s.held = s.held[len(held):]
+	s.nheld.Add(-int64(len(held)))
+	s.waiting.Add(-int64(len(held)))
 	if rerr != nil { // the held records are in; the file's are not
 		return replayed, rerr
+	}
+	if fi, err := s.f.Stat(); err != nil || fi.Size() != size {
+		return replayed, nil // records came in meanwhile: the next replay
 	}
 	if err := s.f.Truncate(0); err != nil {
 		return replayed, fmt.Errorf("spool %s: %w", s.path, err)
@@ -273,7 +306,7 @@ func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err
 	if err := s.f.Sync(); err != nil {
 		return replayed, err
 	}
-	s.waiting.Store(0)
+	s.waiting.Store(int64(len(s.held)))
 	if len(refused) > 0 {
 		return replayed, fmt.Errorf("spool: %d record(s) the ledger refused, kept in %s.rejected", len(refused), s.path)
 	}

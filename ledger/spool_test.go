@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,5 +86,70 @@ func TestSpoolCloseNamesLostKeys(t *testing.T) {
 	_ = w.Close()
 	if err := sp.Close(); err == nil || !strings.Contains(err.Error(), "k-lost") {
 		t.Errorf("Close: %v", err)
+	}
+}
+
+// slowTarget is a ledger whose ByKey blocks until release is closed.
+type slowTarget struct {
+	*Bolt
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *slowTarget) ByKey(ctx context.Context, key string) (Entry, error) {
+	s.once.Do(func() { close(s.entered) })
+	<-s.release
+	return s.Bolt.ByKey(ctx, key)
+}
+
+// TestSpoolReplayNeverBlocksWrites: a replay into a ledger that hangs
+// (Redis stalled) must not hold up a key being spooled, nor a send that
+// would replay first; what is spooled meanwhile is replayed next time.
+func TestSpoolReplayNeverBlocksWrites(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := OpenSpool(filepath.Join(dir, "s.spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	led, err := Open(filepath.Join(dir, "l.db"), BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	rec := func(seq uint64, key string) SpoolRecord {
+		return SpoolRecord{Seq: seq, Entry: Entry{Chat: Chat{Family: Group, ConversationID: "c"}, MsgKey: "sampleText"}, Key: key}
+	}
+	if err := sp.Add(rec(1, "k1")); err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowTarget{Bolt: led, entered: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error)
+	go func() { _, err := sp.Replay(context.Background(), slow); done <- err }()
+	<-slow.entered
+	if err := sp.Add(rec(2, "k2")); err != nil { // would deadlock if the replay held the file
+		t.Fatal(err)
+	}
+	if _, ran, _ := sp.TryReplay(context.Background(), led); ran {
+		t.Error("TryReplay ran beside a replay")
+	}
+	close(slow.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if sp.Waiting() == 0 {
+		t.Fatal("the key spooled during the replay was dropped")
+	}
+	if _, err := sp.Replay(context.Background(), led); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k1", "k2"} {
+		if _, err := led.ByKey(context.Background(), k); err != nil {
+			t.Errorf("%s: %v", k, err)
+		}
+	}
+	if sp.Waiting() != 0 {
+		t.Errorf("waiting %d after the second replay", sp.Waiting())
 	}
 }

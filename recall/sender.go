@@ -143,18 +143,32 @@ const selfDestructMargin = time.Minute
 // MaxExpiry is the longest expires_in a send may ask for.
 func (s *Sender) MaxExpiry() time.Duration { return s.cfg.Window - selfDestructMargin }
 
-// ReplaySpool moves spooled keys into the ledger, if any wait. Sends call
-// it first, so that keys reach the ledger before new work; the bot also
-// calls it on start and every few seconds.
+// ReplaySpool moves spooled keys into the ledger, if any wait. The bot
+// calls it on start and every few seconds; each send tries it first
+// (unless a replay is under way: a send never waits behind one), so that
+// keys reach the ledger before new work.
 func (s *Sender) ReplaySpool(ctx context.Context) error {
 	if s.spool.Waiting() == 0 {
 		return nil
 	}
 	n, err := s.spool.Replay(ctx, s.led)
+	s.replayed(n)
+	return err
+}
+
+func (s *Sender) tryReplaySpool(ctx context.Context) error {
+	if s.spool.Waiting() == 0 {
+		return nil
+	}
+	n, _, err := s.spool.TryReplay(ctx, s.led)
+	s.replayed(n)
+	return err
+}
+
+func (s *Sender) replayed(n int) {
 	if n > 0 {
 		s.log.Info("spooled keys replayed into the ledger", zap.Int("records", n))
 	}
-	return err
 }
 
 // excerptRunes is how much of a message the ledger keeps for previews.
@@ -210,7 +224,7 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 		e.ExpiresAt = now.Add(o.ExpiresIn)
 	}
 	seq := uint64(0)
-	err := s.ReplaySpool(ctx) // keys waiting in the spool go first
+	err := s.tryReplaySpool(ctx) // keys waiting in the spool go first
 	if err == nil {
 		var appended ledger.Entry
 		if appended, err = s.led.Append(ctx, e); err == nil {
