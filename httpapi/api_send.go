@@ -232,9 +232,13 @@ func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
 
 // broadcastJSON is a broadcast's progress.
 func broadcastJSON(j ledger.Job) map[string]any {
+	refused := j.Refused
+	if refused == nil {
+		refused = []ledger.Refusal{}
+	}
 	return map[string]any{"batch_id": j.ID, "state": j.State, "recipients": j.Recipients, "sent": j.Sent, "failed": j.Failed,
 		"pending": j.Pending(), "send_calls": j.Calls, "steps": j.Steps, "excerpt": j.Excerpt, "actor": j.Actor,
-		"created": j.Created, "updated": j.Updated}
+		"retrying": len(j.Retry), "refused": refused, "created": j.Created, "updated": j.Updated}
 }
 
 func (a *API) getBroadcast(w http.ResponseWriter, r *http.Request) {

@@ -440,11 +440,15 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 		if r, err = b.api.SendOTOMany(ctx, users, m); err == nil {
 			key, reached = r.Key, r.Reached(users)
 			d.Sent, d.Failed = len(reached), len(r.Invalid)
+			for _, u := range r.Invalid {
+				d.Refused = append(d.Refused, ledger.Refusal{Target: u, Reason: "invalid"})
+			}
 			for _, u := range r.FlowControlled {
 				if tries := st.tries[u] + 1; tries < b.cfg.MaxTries {
 					d.Retry = append(d.Retry, ledger.RetryUser{UserID: u, Tries: tries})
 				} else {
 					d.Failed++
+					d.Refused = append(d.Refused, ledger.Refusal{Target: u, Reason: "flow_controlled"})
 				}
 			}
 			if len(d.Retry) > 0 {
@@ -481,12 +485,20 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 				d.Retry = append(d.Retry, ledger.RetryUser{UserID: c.UserID, Tries: tries})
 			} else {
 				d.Failed++
+				d.Refused = append(d.Refused, ledger.Refusal{Target: c.UserID, Reason: "not_sent"})
 			}
 		}
 		d.RetryAt = b.cfg.Now().Add(b.cfg.RetryAfter)
 	default: // refused: nobody of the call got it
 		d = ledger.JobDelta{Failed: e.Reach()}
 		t = ledger.Transition{To: ledger.SendFailed, Reason: failReason(err)}
+		for _, c := range st.targets {
+			target := c.UserID
+			if c.Family != ledger.OTO {
+				target = c.Key()
+			}
+			d.Refused = append(d.Refused, ledger.Refusal{Target: target, Reason: t.Reason})
+		}
 	}
 	b.settle(wctx, job, e, t, d)
 }

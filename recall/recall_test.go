@@ -410,6 +410,9 @@ func TestBroadcastPacksUsersAndRecallsTheBatch(t *testing.T) {
 	if j.State != ledger.JobDone || j.Sent != 47 || j.Failed != 1 || j.Pending() != 0 || j.Calls != 5 {
 		t.Errorf("job %+v", j)
 	}
+	if len(j.Refused) != 1 || j.Refused[0] != (ledger.Refusal{Target: "ghost", Reason: "invalid"}) {
+		t.Errorf("refusals by name: %+v", j.Refused)
+	}
 	if n := len(f.srv.CallsTo(dingtalktest.PathOTOSend)); n != 4 { // 20 + 20 + 7, then busy again
 		t.Errorf("%d batchSend calls, want 4", n)
 	}
