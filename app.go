@@ -117,13 +117,13 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Bot.SetConnected(a.Listener.Connected)
 	a.Metrics.WatchConnected(a.Listener.Connected)
 
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
 	if cfg.HTTP.Listen != "" {
-		if err := a.serveHTTP(); err != nil {
+		if err := a.serveHTTP(bg); err != nil {
 			return err
 		}
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
 	a.loop(func() {
 		ledger.Retention{Age: cfg.Ledger.Retention, Now: a.Now}.Run(bg, a.Ledger, a.Log.Named("ledger"))
 	})
@@ -180,9 +180,10 @@ func (a *App) loop(fn func()) {
 // the setting, so 12 KiB here refuses what is over 16 KiB.
 const maxHeaderBytes = 12 << 10
 
-func (a *App) serveHTTP() error {
+func (a *App) serveHTTP(bg context.Context) error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now}
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now,
+		Go: func(f func(context.Context)) { a.loop(func() { f(bg) }) }}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)

@@ -806,3 +806,42 @@ func TestRecallRuleRunsOffTheRequestPath(t *testing.T) {
 		t.Errorf("the report is selectable by last N: %+v, %v", es, err)
 	}
 }
+
+// TestLargeBatchRecallReportsProgress: a broadcast to 250 users goes out
+// in 13 calls of up to 20; recalling its batch with "async" answers 202
+// at once with a Location, GET reports progress, and the finished record
+// carries the receipt: 13 messages, 250 people, in one recall call per 20
+// keys.
+func TestLargeBatchRecallReportsProgress(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	users := make([]string, 250)
+	for i := range users {
+		users[i] = fmt.Sprintf("user%03d", i)
+	}
+	ids, _ := json.Marshal(users)
+	batch, st := h.broadcast(`{"user_ids":` + string(ids) + `,"text":"all hands at 3"}`)
+	if st["sent"] != 250.0 || st["send_calls"] != 13.0 {
+		t.Fatalf("broadcast: %v", st)
+	}
+	r, job := h.do("POST", "/v1/recalls", testToken, fmt.Sprintf(`{"batch_id":%q,"async":true,"client":"hr"}`, batch))
+	id, _ := job["recall_id"].(string)
+	if r.StatusCode != http.StatusAccepted || id == "" || r.Header.Get("Location") != "/v1/recalls/"+id || job["requested"] != 13.0 {
+		t.Fatalf("async recall: %d %v", r.StatusCode, job)
+	}
+	if err := waitFor(h.ctx(), func() bool {
+		_, job = h.do("GET", "/v1/recalls/"+id, testToken, "")
+		return job["state"] != "running"
+	}); err != nil {
+		t.Fatalf("never finished: %v", job)
+	}
+	rec, _ := job["receipt"].(map[string]any)
+	if job["state"] != "done" || rec == nil || rec["summary"] != "13 requested: 13 recalled · 250 people" || job["recall_calls"] != 1.0 {
+		t.Errorf("finished record: %v", job)
+	}
+	if n := len(h.srv.CallsTo(dingtalktest.PathOTORecall)); n != 1 {
+		t.Errorf("%d recall calls for 13 keys", n)
+	}
+	if r, _ := h.do("GET", "/v1/recalls/r-nope", testToken, ""); r.StatusCode != 404 {
+		t.Errorf("unknown recall id: %d", r.StatusCode)
+	}
+}

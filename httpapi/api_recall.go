@@ -27,6 +27,10 @@ type RecallBody struct {
 	Matching       string        `json:"matching,omitempty"` // only messages whose text contains it (the first 80 characters, ignoring case)
 	DryRun         bool          `json:"dry_run,omitempty"`
 	Client         string        `json:"client,omitempty"`
+	// Async answers 202 at once with a recall_id and a Location; the
+	// recall runs on, and GET /v1/recalls/{id} reports its progress and,
+	// at the end, its receipt. For large batches.
+	Async bool `json:"async,omitempty"`
 }
 
 func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +46,10 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if req.Async && !req.DryRun {
+		a.startRecall(w, r, recall.Request{Selection: sel, Actor: actor(req.Client)})
 		return
 	}
 	rec, err := a.Engine.Recall(r.Context(), recall.Request{Selection: sel, Actor: actor(req.Client), DryRun: req.DryRun})

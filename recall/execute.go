@@ -64,7 +64,7 @@ func (e *Engine) claimant(now time.Time) ledger.Claimant {
 //
 // With once set, the first claim records it in the same write; if it was
 // recorded before, nothing is done and ErrDuplicate returned.
-func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once) (map[uint64]Item, int, error) {
+func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once, progress func(done, calls int)) (map[uint64]Item, int, error) {
 	out := make(map[uint64]Item, len(candidates))
 	var claimed []ledger.Entry
 	by := e.claimant(now)
@@ -102,7 +102,14 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 			out[others[i].ID] = e.classify(&others[i], now)
 		}
 	}
-	items, calls := e.recallClaimed(ctx, claimed, false)
+	if progress != nil && len(out) > 0 {
+		progress(len(out), 0) // settled without a call: changed since they were read
+	}
+	items, calls := e.recallClaimed(ctx, claimed, false, func(done, calls int) {
+		if progress != nil {
+			progress(len(out)+done, calls)
+		}
+	})
 	for id, it := range items {
 		out[id] = it
 	}
@@ -113,7 +120,10 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 // conversations' chunks at a time, while its lease is kept alive. resumed
 // says the claims were taken over from an engine that stopped: its last
 // call for them may have taken effect unheard.
-func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resumed bool) (map[uint64]Item, int) {
+//
+// progress, if set, hears after each conversation's chunk how many entries
+// have their outcome and how many calls were made, in total so far.
+func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resumed bool, progress func(done, calls int)) (map[uint64]Item, int) {
 	out := make(map[uint64]Item, len(claimed))
 	if len(claimed) == 0 {
 		return out, 0
@@ -136,6 +146,9 @@ func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resu
 			calls += n
 			for _, it := range items {
 				out[it.Entry.ID] = it
+			}
+			if progress != nil {
+				progress(len(out), calls)
 			}
 		}()
 	}
