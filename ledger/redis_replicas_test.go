@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,6 +179,45 @@ func TestMinReplicasBroadcastStep(t *testing.T) {
 	batch, _ := s.Batch(ctx, "b-nd")
 	if j.Failed != 1 || j.Pending() != 1 || len(batch) != 1 || batch[0].State != SendFailed {
 		t.Errorf("after the withdrawn step: job %+v, entries %+v", j, batch)
+	}
+	if err := s.Check(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
+// lostReply is a go-redis hook that lets the first transaction writing an
+// entry reach Redis and then loses its answer, as a connection cut right
+// after EXEC does.
+type lostReply struct{ done bool }
+
+func (h *lostReply) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *lostReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *lostReply) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if !h.done && len(cmds) > 2 && cmds[0].Name() == "multi" && cmds[1].Name() == "set" {
+			h.done = true
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+}
+
+// TestAppendWhoseAnswerIsLost: an append applied by Redis whose answer
+// never came back is reported failed (the caller sends nothing), and must
+// not leave a phantom pending entry behind.
+func TestAppendWhoseAnswerIsLost(t *testing.T) {
+	s := openTestRedis(t)
+	ctx := context.Background()
+	s.c.AddHook(&lostReply{})
+	if _, err := s.Append(ctx, Entry{Chat: chatA, Excerpt: "its answer is lost"}); err == nil {
+		t.Fatal("Append reported success")
+	}
+	if c, _ := s.Counts(ctx); c[Pending] != 0 || c[SendFailed] != 1 {
+		t.Errorf("after a lost answer: %v; want the entry closed as send_failed", c)
+	}
+	if _, err := s.Append(ctx, Entry{Chat: chatA, Excerpt: "next"}); err != nil {
+		t.Errorf("the next append: %v", err)
 	}
 	if err := s.Check(ctx); err != nil {
 		t.Error(err)
