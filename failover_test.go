@@ -36,7 +36,7 @@ func TestSentinelFailoverLosesNoKey(t *testing.T) {
 	h := start(t, dingtalktest.Options{}, func(c *Config) {
 		c.Ledger.RedisURL = ha.URL(password)
 		c.Ledger.MinReplicas = 1
-		c.Ledger.ReplicaTimeout = 200 * time.Millisecond
+		c.Ledger.ReplicaTimeout = time.Second
 		c.Ledger.Spool = filepath.Join(t.TempDir(), "recallbot.spool")
 	})
 	const gid = "cidFailover"

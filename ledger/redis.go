@@ -62,21 +62,11 @@ func (s *Redis) Append(ctx context.Context, e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	if err != nil {
-		s.abandon(ctx, e.ID)
+		s.abandon(ctx, e)
 		return Entry{}, fmt.Errorf("ledger append: %w", err)
 	}
+	s.closeAbandoned(ctx)
 	return e, nil
-}
-
-// abandon closes entry id, if it exists, after its append failed: the
-// MULTI may have been applied and only its answer lost (a connection cut
-// after EXEC), and the caller, told the append failed, sends nothing. It
-// runs on a fresh connection, briefly; if Redis is gone altogether the
-// entry, if any, stays pending and closes as unknown after the window.
-func (s *Redis) abandon(ctx context.Context, id uint64) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
-	defer cancel()
-	_, _ = s.Transition(actx, id, Transition{To: SendFailed, Reason: "not sent: the ledger's answer to its append was lost"})
 }
 
 // Record writes, in one commit, a send whose pending entry never reached

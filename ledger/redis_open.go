@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,6 +28,9 @@ type Redis struct {
 
 	minReplicas    int
 	replicaTimeout time.Duration
+
+	mu        sync.Mutex
+	abandoned []Entry // appends whose answer was lost, to close (see abandon)
 }
 
 // RedisOptions tunes the shared store.

@@ -457,7 +457,10 @@ func TestKeyWaitsForAReplica(t *testing.T) {
 	o := srv.Options()
 	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
-	led, err := ledger.OpenRedis(tctx(t), primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: 50 * time.Millisecond})
+	// A generous timeout: a busy machine must not fail the writes the
+	// replica does acknowledge; with the replica dead, RecordFor bounds
+	// the sender's wait.
+	led, err := ledger.OpenRedis(tctx(t), primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,8 +480,19 @@ func TestKeyWaitsForAReplica(t *testing.T) {
 		defer close(done)
 		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the replica died"), recall.SendOptions{})
 	}()
-	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 }); err != nil {
+	finished := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 || finished() }); err != nil {
 		t.Fatal(err)
+	}
+	if finished() {
+		t.Fatalf("the send ended before DingTalk answered: %+v, %v", e, err)
 	}
 	replica.Kill()
 	<-done
