@@ -64,6 +64,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
 		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},
+		{"min_replicas without Redis", minimal + "ledger:\n  min_replicas: 1\n", "ledger.min_replicas: needs ledger.redis_url"},
+		{"negative min_replicas", minimal + "ledger:\n  redis_url: redis://127.0.0.1:6379/0\n  min_replicas: -1\n", "ledger.min_replicas: must not be negative"},
+		{"zero replica_timeout", minimal + "ledger:\n  replica_timeout: 0s\n", "ledger.replica_timeout: must be positive"},
 		{"bad rule pattern", minimal + "autorecall:\n  rules:\n    - {name: x, pattern: 'a(b', action: block, mode: enforce}\n", "autorecall.rules[0] (x): invalid pattern at position 1"},
 	}
 	for _, tt := range tests {
@@ -104,4 +107,29 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRedisPasswordsAreSecrets: a Redis password, which comes in through
+// ${VAR} in ledger.redis_url, is redacted from logs like the app's secret,
+// in either URL form.
+func TestRedisPasswordsAreSecrets(t *testing.T) {
+	for _, url := range []string{
+		"redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0",
+		"redis://127.0.0.1:26379/0?master_name=recallbot&addr=127.0.0.1:26380&addr=127.0.0.1:26381&password=${REDIS_PASSWORD}",
+	} {
+		y := minimal + "ledger:\n  redis_url: " + url + "\n  min_replicas: 1\n"
+		cfg, err := ParseConfig([]byte(y), env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef", "REDIS_PASSWORD": "r3dis-pass-7c1e"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Ledger.MinReplicas != 1 || cfg.Ledger.ReplicaTimeout != time.Second {
+			t.Errorf("ledger = %+v", cfg.Ledger)
+		}
+		var buf strings.Builder
+		log, _ := newLogger(cfg.Log, &buf, cfg.secrets())
+		log.Info("connecting to " + cfg.Ledger.RedisURL)
+		if strings.Contains(buf.String(), "r3dis-pass-7c1e") {
+			t.Errorf("the Redis password reached the log: %s", buf.String())
+		}
+	}
 }

@@ -259,8 +259,23 @@ func TestUnauthenticatedFloodIsBounded(t *testing.T) {
 	h.advance(2 * time.Minute) // the minute is over: its summary is written
 	h.app.API.FlushDenied(h.ctx())
 	access, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 100, Trail: ledger.TrailAccess})
-	if len(access) != 2 || !strings.Contains(access[0].Scope, "1499 more refused") || len(access[1].Scope) > 200 {
-		t.Errorf("access trail: %d records: %+v", len(access), access)
+	// Per minute: the first refusal written, the rest counted in one
+	// summary. (The flood may cross a minute boundary on a slow machine:
+	// then two minutes, four records.)
+	counted := 0
+	for _, r := range access {
+		var n int
+		if _, err := fmt.Sscanf(r.Scope, "%d more refused", &n); err == nil {
+			counted += n
+		} else {
+			counted++
+			if len(r.Scope) > 200 {
+				t.Errorf("a record keeps %d bytes of the path", len(r.Scope))
+			}
+		}
+	}
+	if len(access) != 2 && len(access) != 4 || counted != 1500 {
+		t.Errorf("access trail: %d records counting %d refusals: %+v", len(access), counted, access)
 	}
 	if grew := size() - before; grew > 256<<10 {
 		t.Errorf("the ledger grew by %d bytes", grew)

@@ -271,6 +271,56 @@ func (s *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
 	return out, nil
 }
 
+// Record writes, in one transaction, a send whose pending entry never
+// reached the ledger: e appended and moved by t (see Store.Record).
+func (s *Bolt) Record(ctx context.Context, once Once, e Entry, t Transition) (Entry, bool, error) {
+	e, err := prepare(e)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	var out Entry
+	first := false
+	err = s.update(func(tx *bolt.Tx) (err error) {
+		out, first = Entry{}, false
+		if once.ID != "" && tempAlive(tx, once.NS, once.ID, s.now()) {
+			return nil
+		}
+		if t.Key != "" {
+			if v := tx.Bucket(bKeys).Get([]byte(t.Key)); v != nil {
+				out, err = keyEntry(tx, v)
+				return err
+			}
+		}
+		if once.ID != "" {
+			if _, err := claimTemp(tx, once, s.now()); err != nil {
+				return err
+			}
+		}
+		added, err := appendTx(tx, e)
+		if err != nil {
+			return err
+		}
+		done := added
+		if t.To != "" {
+			if done, _, err = apply(added, t); err != nil {
+				return err
+			}
+			if err := putChanged(tx, added, done); err != nil {
+				return err
+			}
+		}
+		out, first = done, true
+		return nil
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger record: %w", err)
+	}
+	return out, first, nil
+}
+
+// Sync returns at once: every commit of the embedded ledger is fsynced.
+func (s *Bolt) Sync(context.Context) error { return nil }
+
 // appendTx writes a prepared entry with the next ID, and its indexes.
 func appendTx(tx *bolt.Tx, e Entry) (Entry, error) {
 	id, err := tx.Bucket(bEntries).NextSequence()

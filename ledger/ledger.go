@@ -293,6 +293,17 @@ type AuditQuery struct {
 type Store interface {
 	// Append writes a new entry in state pending and returns it with its ID.
 	Append(ctx context.Context, e Entry) (Entry, error)
+	// Record writes, in one commit, a send whose pending entry never
+	// reached the ledger (the spool's replay): e appended and moved by t
+	// at once (pending -> sent with its key; a zero t leaves it pending),
+	// and once, if set, claimed. A key recorded already returns its
+	// entry, and a once claimed before a zero entry, with first false and
+	// nothing written; so a replay interrupted anywhere can be run again.
+	Record(ctx context.Context, once Once, e Entry, t Transition) (out Entry, first bool, err error)
+	// Sync returns once what the store holds is as durable as its writes
+	// (Redis with MinReplicas: on that many replicas); the spool's replay
+	// calls it before it forgets a key it found recorded already.
+	Sync(ctx context.Context) error
 	// Transition moves an entry to t.To. Repeating a transition that
 	// already happened with the same data succeeds without a change;
 	// anything the state machine forbids is a *TransitionError.

@@ -225,14 +225,14 @@ func (s *Spool) read() ([]SpoolRecord, error) {
 
 // ReplayTarget is what Replay needs of a store.
 type ReplayTarget interface {
-	Append(ctx context.Context, e Entry) (Entry, error)
+	Record(ctx context.Context, once Once, e Entry, t Transition) (Entry, bool, error)
 	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
-	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
 	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
 	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
 	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
 	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
+	Sync(ctx context.Context) error
 }
 
 // Replay moves every record into led and empties the spool. It stops at
@@ -414,7 +414,9 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 		return err
 	case done != nil:
 		if _, err := led.ByKey(ctx, done.Key); err == nil {
-			return nil // recorded already (an earlier replay)
+			// Recorded already (an earlier replay, or a write whose wait
+			// for the replicas fell short): forget it only once it lasts.
+			return led.Sync(ctx)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -431,20 +433,17 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 				return err
 			}
 		}
-		e, err := led.Append(ctx, done.Entry) // its pending entry never reached the ledger, or was lost
-		if err != nil {
-			return err
-		}
-		_, err = led.Transition(ctx, e.ID, t)
+		// Its pending entry never reached the ledger, or was lost: the
+		// entry and its key in one commit, so that a replay cut short
+		// leaves no pending entry behind for the next to duplicate.
+		_, _, err := led.Record(ctx, Once{}, done.Entry, t)
 		return err
 	case intent != nil:
 		// The process stopped between the intent and DingTalk's answer:
-		// the message may be in the chat. Record it as pending, once.
-		first, err := led.ClaimOnce(ctx, "spool", fmt.Sprint(intent.Seq), 30*24*time.Hour)
-		if err != nil || !first {
-			return err
-		}
-		_, err = led.Append(ctx, intent.Entry)
+		// the message may be in the chat. Record it as pending, once: the
+		// once and the entry in one commit, so neither is left without
+		// the other.
+		_, _, err := led.Record(ctx, Once{NS: "spool", ID: fmt.Sprint(intent.Seq), TTL: 30 * 24 * time.Hour}, intent.Entry, Transition{})
 		return err
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -148,6 +149,13 @@ func run(outPath string) error {
 	us := det["BenchmarkDetectors"]["ns/op"] / 1000
 	add(row{"auto-recall detectors, default rules, per 2 KB message", fmt.Sprintf("%.1f µs", us), "limit 50 µs", fmt.Sprintf("%.2f of the limit", us/50), verdict(us < 50)})
 
+	fo, err := failoverFigure()
+	if err != nil {
+		return err
+	}
+	add(row{"Sentinel failover mid-burst, min_replicas 1: keys DingTalk issued that are in the ledger", fmt.Sprintf("%d of %d", fo.inLedger, fo.issued),
+		"every key issued", fmt.Sprintf("new primary after %s", fo.promoted), verdict(fo.issued > 0 && fo.inLedger == fo.issued)})
+
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `go run ./tools/benchreport` on %s in %s. Each figure stands next to its baseline, measured in the\nsame run, or its limit from the issues.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second))
@@ -166,12 +174,42 @@ How each is measured (run any alone with the command shown):
 - Bot: ` + "`go test -run '^$' -bench 'CommandBurst|CommandToRecallCall' -benchtime 1x .`" + `; the latency waits for each command's
   reply before the next, so each figure is the bot's own, not a queue.
 - Emulator and detectors: ` + "`go test -run '^$' -bench . ./dingtalk/dingtalktest ./autorecall`" + `.
+- Failover: ` + "`go test -run TestSentinelFailoverLosesNoKey -v .`" + ` (redis-server and redis-sentinel on loopback: a primary, a
+  replica, three Sentinels; the primary SIGKILLed with sends in flight; its test log line holds the figure).
 `)
 	if outPath == "-" {
 		_, err := io.WriteString(os.Stdout, b.String())
 		return err
 	}
 	return os.WriteFile(outPath, []byte(b.String()), 0o644)
+}
+
+// failover is the figure TestSentinelFailoverLosesNoKey logs.
+type failover struct {
+	issued, inLedger int
+	promoted         string
+}
+
+var failoverLine = regexp.MustCompile(`failover figure: keys issued (\d+), keys in ledger (\d+); .*new primary after (\S+),`)
+
+// failoverFigure runs the failover test and reads its figure from its log.
+func failoverFigure() (failover, error) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	args := []string{"test", "-run", "^TestSentinelFailoverLosesNoKey$", "-count", "1", "-v", "."}
+	fmt.Fprintf(os.Stderr, "go %s\n", strings.Join(args, " "))
+	out, err := exec.Command(gobin, args...).CombinedOutput()
+	if err != nil {
+		return failover{}, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	m := failoverLine.FindSubmatch(out)
+	if m == nil {
+		return failover{}, fmt.Errorf("no failover figure in the test's output (is redis-sentinel installed?)\n%s", out)
+	}
+	var f failover
+	f.issued, _ = strconv.Atoi(string(m[1]))
+	f.inLedger, _ = strconv.Atoi(string(m[2]))
+	f.promoted = string(m[3])
+	return f, nil
 }
 
 func machine() string {
