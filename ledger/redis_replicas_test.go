@@ -245,3 +245,38 @@ func TestAppendWhoseAnswerIsLost(t *testing.T) {
 		}
 	}
 }
+
+// retriedCommand runs every command twice, as go-redis does when the
+// first answer is lost (MaxRetries): the first takes effect unheard.
+type retriedCommand struct{}
+
+func (retriedCommand) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (retriedCommand) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if n := cmd.Name(); n == "evalsha" || n == "eval" || n == "setnx" || n == "set" {
+			_ = next(ctx, cmd)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (retriedCommand) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestClaimOnceSurvivesARetriedCommand: a command's once-claim whose first
+// answer was lost and that go-redis sent again is still the caller's own;
+// with a bare SETNX the command would be taken for a duplicate and never run.
+func TestClaimOnceSurvivesARetriedCommand(t *testing.T) {
+	s := openTestRedis(t)
+	ctx := context.Background()
+	s.c.AddHook(retriedCommand{})
+	if first, err := s.ClaimOnce(ctx, "cmd", "msg-1", time.Minute); err != nil || !first {
+		t.Fatalf("a retried claim: first=%v, %v", first, err)
+	}
+	if first, err := s.ClaimOnce(ctx, "cmd", "msg-1", time.Minute); err != nil || first {
+		t.Errorf("a real second delivery: first=%v, %v", first, err)
+	}
+	if first, err := s.ClaimOnce(ctx, "cmd", "msg-2", 0); err != nil || !first {
+		t.Errorf("without a TTL: first=%v, %v", first, err)
+	}
+}
