@@ -222,6 +222,36 @@ func (s *Bolt) List(ctx context.Context, q Query) ([]Entry, error) {
 	return out, err
 }
 
+// Recent returns entries of every chat, newest first: a walk back over the
+// entries bucket, whose keys are the IDs.
+func (s *Bolt) Recent(ctx context.Context, before uint64, limit int) ([]Entry, error) {
+	limit = limitOr(limit, 100)
+	var out []Entry
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bEntries).Cursor()
+		k, v := c.Last()
+		if before > 0 {
+			if k, v = c.Seek(be64(before)); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Prev() {
+			if len(k) != 8 {
+				continue
+			}
+			e, err := decodeEntry(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Batch returns every entry of one broadcast, in send order.
 func (s *Bolt) Batch(ctx context.Context, batchID string) ([]Entry, error) {
 	var out []Entry

@@ -223,6 +223,63 @@ func TestListQueries(t *testing.T) {
 	})
 }
 
+// TestRecent: every chat's entries, newest first, paged by ID; a pruned
+// entry leaves no hole in a page.
+func TestRecent(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		if es, err := s.Recent(ctx, 0, 10); err != nil || len(es) != 0 {
+			t.Fatalf("empty ledger: %v, %v", es, err)
+		}
+		var all []Entry
+		for i := range 300 {
+			c := []Chat{chatA, chatB, chatU}[i%3]
+			all = append(all, mustSend(t, s, c, fmt.Sprint("m", i)))
+		}
+		first, err := s.Recent(ctx, 0, 5)
+		if err != nil || len(first) != 5 || first[0].ID != all[299].ID || first[4].ID != all[295].ID {
+			t.Fatalf("newest 5 = %v, %v", excerpts(first), err)
+		}
+		// Paging crosses the store's own pages (Redis reads 256 IDs at a time).
+		var got []Entry
+		for before := uint64(0); ; {
+			page, err := s.Recent(ctx, before, 70)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, page...)
+			if len(page) < 70 {
+				break
+			}
+			before = page[len(page)-1].ID
+		}
+		if len(got) != 300 || got[0].ID != all[299].ID || got[299].ID != all[0].ID {
+			t.Fatalf("paged through %d entries", len(got))
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].ID >= got[i-1].ID {
+				t.Fatalf("not newest first at %d: %d after %d", i, got[i].ID, got[i-1].ID)
+			}
+		}
+		if es, _ := s.Recent(ctx, all[0].ID, 10); len(es) != 0 {
+			t.Errorf("before the first entry: %v", excerpts(es))
+		}
+		// Pruned entries are skipped, not returned empty.
+		if _, err := s.Prune(ctx, all[150].SentAt); err != nil {
+			t.Fatal(err)
+		}
+		rest, err := s.Recent(ctx, 0, 1000)
+		if err != nil || len(rest) == 0 || len(rest) >= 300 || rest[0].ID != all[299].ID {
+			t.Fatalf("after pruning: %d entries, %v", len(rest), err)
+		}
+		for _, e := range rest {
+			if e.ID == 0 || e.SentAt.UnixMilli() < all[150].SentAt.UnixMilli() {
+				t.Errorf("after pruning: entry %d sent %v", e.ID, e.SentAt)
+			}
+		}
+	})
+}
+
 func excerpts(es []Entry) []string {
 	var out []string
 	for _, e := range es {

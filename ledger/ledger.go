@@ -341,6 +341,12 @@ type Store interface {
 	// back in ID order.
 	ByKeys(ctx context.Context, keys []string) (found []Entry, missing []string, err error)
 	List(ctx context.Context, q Query) ([]Entry, error)
+	// Recent returns entries of every chat with an ID below before (0:
+	// from the newest), newest first, at most limit (0 means 100); fewer
+	// only when no older entry is left. It is the operator console's
+	// "what did the bot send" list, which filters what it reads; nothing
+	// on the send or recall path calls it.
+	Recent(ctx context.Context, before uint64, limit int) ([]Entry, error)
 	Batch(ctx context.Context, batchID string) ([]Entry, error)
 	// Due returns entries whose DueAt is at or before now and which are
 	// still sent or recall_failed, soonest first.

@@ -88,6 +88,60 @@ func (s *Redis) List(ctx context.Context, q Query) ([]Entry, error) {
 	}
 }
 
+// recentPage is how many IDs one MGET of Recent asks for.
+const recentPage = 256
+
+// Recent returns entries of every chat, newest first. IDs come from one
+// counter, so it walks them down from the newest, a page per MGET,
+// skipping the few that were never written (an abandoned append) or were
+// pruned. It stops below the oldest entry still kept: the lowest ID among
+// the oldest entries by time (the "all" index), so a pruned ledger is not
+// walked to ID 1.
+func (s *Redis) Recent(ctx context.Context, before uint64, limit int) ([]Entry, error) {
+	limit = limitOr(limit, 100)
+	top, err := s.c.Get(ctx, s.k("seq")).Uint64()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if before > 0 && before-1 < top {
+		top = before - 1
+	}
+	oldest, err := s.c.ZRange(ctx, s.k("all"), 0, recentPage-1).Result()
+	if err != nil {
+		return nil, err
+	}
+	floor := uint64(0)
+	for i, id := range ids(oldest) {
+		if i == 0 || id < floor {
+			floor = id
+		}
+	}
+	if len(oldest) == 0 {
+		return nil, nil
+	}
+	var out []Entry
+	for hi := top; hi >= floor && hi > 0 && len(out) < limit; {
+		lo := max(floor, 1)
+		if hi-lo+1 > recentPage {
+			lo = hi - recentPage + 1
+		}
+		list := make([]uint64, 0, hi-lo+1)
+		for id := hi; id >= lo; id-- {
+			list = append(list, id)
+		}
+		found, _, err := s.mget(ctx, s.c, list)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, found[:min(len(found), limit-len(out))]...)
+		hi = lo - 1
+	}
+	return out, nil
+}
+
 // Batch returns every entry of one broadcast, in send order.
 func (s *Redis) Batch(ctx context.Context, batchID string) ([]Entry, error) {
 	members, err := s.c.ZRange(ctx, s.k("b", batchID), 0, -1).Result()
