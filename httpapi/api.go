@@ -59,6 +59,11 @@ type API struct {
 	// Go runs work that outlives its request (an asynchronous recall) on
 	// the app's background context; default a plain goroutine.
 	Go func(func(context.Context))
+	// UI, when set, is the operator's console (package console), served
+	// under /ui/ on the same listener. It authenticates its own requests
+	// (a session cookie got with the same token) and acts through the /v1
+	// routes; the bearer check of /v1 does not apply to it.
+	UI http.Handler
 
 	denied deniedLog
 }
@@ -112,6 +117,9 @@ func (a *API) Handler() http.Handler {
 	// Unknown routes under /v1/ answer only with the token: no one
 	// without it learns which routes exist.
 	mux.Handle("/v1/", a.auth(notFound, maxBody))
+	if a.UI != nil {
+		mux.Handle("/ui/", a.UI)
+	}
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}

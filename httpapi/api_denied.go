@@ -133,6 +133,14 @@ func (a *API) refuse(r *http.Request, problem string) {
 	}
 }
 
+// Refused audits a request refused for its credentials elsewhere than at
+// /v1 (a wrong token at the console's login form): the access trail, the
+// same per-minute bounds as the API's own refusals (one budget for both,
+// so a flood at the form cannot bury records either), and
+// recallbot_http_unauthorized_total. problem says why, in a few words;
+// never the token.
+func (a *API) Refused(r *http.Request, problem string) { a.refuse(r, problem) }
+
 // FlushDenied writes the summary of refused requests of a minute that is
 // over, if any; the bot calls it every few seconds.
 func (a *API) FlushDenied(ctx context.Context) {

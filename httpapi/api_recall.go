@@ -348,8 +348,10 @@ func (a *API) getAutoRecall(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"paused": a.AutoRecall.Paused()})
 }
 
+// postResume closes the auto-recall breaker; ?client= names the caller in
+// the audit trail (as "client" does in request bodies).
 func (a *API) postResume(w http.ResponseWriter, r *http.Request) {
 	a.AutoRecall.Resume()
-	_, _ = a.Ledger.AppendAudit(r.Context(), ledger.AuditRecord{Actor: "api", Action: "autorecall.resume", Allowed: true, Scope: "circuit breaker"})
+	_, _ = a.Ledger.AppendAudit(r.Context(), ledger.AuditRecord{Actor: actor(r.URL.Query().Get("client")), Action: "autorecall.resume", Allowed: true, Scope: "circuit breaker"})
 	writeJSON(w, http.StatusOK, map[string]bool{"paused": false})
 }
