@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/autorecall"
+	"github.com/recallbot/recallbot/console"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/handlers"
 	"github.com/recallbot/recallbot/httpapi"
@@ -43,6 +44,9 @@ type App struct {
 	Listener   *stream.Listener
 	Metrics    *httpapi.Metrics
 	API        *httpapi.API
+	// Console is the operator's console at /ui/; nil when http.console is
+	// false.
+	Console *console.Console
 
 	httpServer *http.Server
 	httpAddr   string
@@ -184,6 +188,14 @@ func (a *App) serveHTTP(bg context.Context) error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
 		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now,
 		Go: func(f func(context.Context)) { a.loop(func() { f(bg) }) }}
+	if c := a.Config; c.HTTP.Console {
+		// The console acts through the API's own handler, built before the
+		// console is mounted on the one the server serves.
+		a.Console = console.New(console.Config{Token: c.HTTP.Token, API: a.API.Handler(), Ledger: a.Ledger, Refused: a.API.Refused,
+			Log: a.Log.Named("console"), Locale: c.Locale, ConfirmAbove: c.Recall.ConfirmAbove, ConfirmTTL: c.Recall.ConfirmTTL,
+			Window: c.Recall.Window, Now: a.Now})
+		a.API.UI = a.Console
+	}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
@@ -201,6 +213,9 @@ func (a *App) serveHTTP(bg context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
+	}
+	if a.Console != nil { // a browser following a recall must not hold up a shutdown
+		a.httpServer.RegisterOnShutdown(a.Console.Shutdown)
 	}
 	a.serving.Add(1)
 	go func() {

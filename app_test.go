@@ -77,7 +77,7 @@ func startOn(t *testing.T, srv *dingtalktest.Server, tune ...func(*Config)) *har
 	cfg.DingTalk.Timeout = 2 * time.Second
 	cfg.Admins = []string{admin, admin2}
 	cfg.Ledger.Path = filepath.Join(t.TempDir(), "ledger.db")
-	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: testToken}
+	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: testToken, Console: true}
 	cfg.Locale = "en"
 	for _, f := range tune {
 		f(&cfg)

@@ -111,6 +111,9 @@ func (c LedgerConfig) spoolPath() string {
 type HTTPConfig struct {
 	Listen string `yaml:"listen"`
 	Token  string `yaml:"token"`
+	// Console serves the operator's console at /ui/ on the same listener,
+	// behind a login with the same token (package console).
+	Console bool `yaml:"console"`
 }
 
 // LogConfig selects the log level and encoding.
@@ -138,7 +141,7 @@ func DefaultConfig() Config {
 	return Config{
 		DingTalk: DingTalkConfig{APIBase: "https://api.dingtalk.com", QPS: 20, Timeout: 10 * time.Second, KeepAlive: 120 * time.Second},
 		Ledger:   LedgerConfig{Path: "recallbot.db", Retention: 30 * 24 * time.Hour, ReplicaTimeout: time.Second},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:8470"},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8470", Console: true},
 		Log:      LogConfig{Level: "info", Format: "json"},
 		Locale:   "zh",
 		Recall:   RecallConfig{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},

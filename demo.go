@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := emulatorConfig(srv, 20)
 	cfg.Admins = []string{demoAdmin}
 	cfg.Ledger.Path = filepath.Join(dir, "ledger.db")
-	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: randomToken()}
+	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: randomToken(), Console: true}
 	cfg.Locale = *locale
 	if err := cfg.Validate(); err != nil {
 		return err

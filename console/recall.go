@@ -1,0 +1,463 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/recallbot/recallbot/ledger"
+)
+
+// A recall from the console goes as in chat: a preview first (the API's
+// dry run, audited as one), then the recall of exactly the previewed
+// messages. What chat would need /confirm for (more than ConfirmAbove
+// messages, or reaching beyond the chat the operator was looking at,
+// packed keys included) needs a typed code here; the code and the
+// previewed keys are a plan held for the operator's session, single use,
+// valid ConfirmTTL (planTTL when no code is needed). The recall itself is
+// the API's asynchronous one; its page follows it over server-sent events.
+
+// planTTL is how long a preview that needs no confirmation can be carried
+// out.
+const planTTL = 15 * time.Minute
+
+// maxPlans bounds the plans of one session; the oldest goes first.
+const maxPlans = 20
+
+// maxTries is how many wrong confirmation codes drop a plan.
+const maxTries = 5
+
+// plan is a preview that can be carried out.
+type plan struct {
+	id, session string
+	keys        []string
+	confirm     bool
+	code        string
+	expires     time.Time
+	tries       int
+	view        previewView
+}
+
+type plans struct {
+	mu sync.Mutex
+	m  map[string]*plan
+}
+
+func (ps *plans) put(p *plan, now time.Time) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.m == nil {
+		ps.m = map[string]*plan{}
+	}
+	var mine []*plan
+	for id, q := range ps.m {
+		switch {
+		case now.After(q.expires):
+			delete(ps.m, id)
+		case q.session == p.session:
+			mine = append(mine, q)
+		}
+	}
+	if len(mine) >= maxPlans {
+		slices.SortFunc(mine, func(a, b *plan) int { return a.expires.Compare(b.expires) })
+		delete(ps.m, mine[0].id)
+	}
+	ps.m[p.id] = p
+}
+
+// use takes the session's live plan id if check passes, in one step (two
+// submissions of one preview recall once). A failed check counts against
+// the plan; maxTries of them drop it.
+func (ps *plans) use(id, session string, now time.Time, check func(*plan) bool) (p *plan, ok bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	p = ps.m[id]
+	if p == nil || p.session != session || now.After(p.expires) {
+		return nil, false
+	}
+	if !check(p) {
+		if p.tries++; p.tries >= maxTries {
+			delete(ps.m, id)
+		}
+		return p, false
+	}
+	delete(ps.m, id)
+	return p, true
+}
+
+const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I: as chat's codes
+
+func newCode() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
+	}
+	return string(b[:])
+}
+
+// receiptJSON is a receipt as the API answers it.
+type receiptJSON struct {
+	Scope          string         `json:"scope"`
+	DryRun         bool           `json:"dry_run"`
+	Requested      int            `json:"requested"`
+	Counts         map[string]int `json:"counts"`
+	Calls          int            `json:"calls"`
+	Summary        string         `json:"summary"`
+	AuditID        uint64         `json:"audit_id"`
+	Items          []itemJSON     `json:"items"`
+	ItemsTruncated int            `json:"items_truncated"`
+}
+
+type itemJSON struct {
+	Outcome     string      `json:"outcome"`
+	Key         string      `json:"process_query_key"`
+	EntryID     uint64      `json:"entry_id"`
+	Excerpt     string      `json:"excerpt"`
+	SentAt      time.Time   `json:"sent_at"`
+	Chat        ledger.Chat `json:"chat"`
+	Reason      string      `json:"reason"`
+	Explanation string      `json:"explanation"`
+}
+
+// previewView is the preview page.
+type previewView struct {
+	Plan    string // "" when nothing can be recalled
+	Summary string
+	Scope   string
+	Calls   int
+	Would   int
+	People  int // people the recallable messages reach
+	Chats   int // chats they are in
+	Packed  int // messages packed for several people
+	// Others is how many people beyond Here the packed messages reach
+	// (all of their recipients when Here is "").
+	Others    int
+	Elsewhere int // messages in another chat than Here
+	Here      string
+	Confirm   bool
+	Code      string
+	Why       []string // why a confirmation is needed
+	Valid     string   // how long the preview can be carried out
+	Items     []previewItem
+	NoKey     []row // selected messages without a key: nothing to recall
+	Read      readSummary
+	Batch     string
+}
+
+type previewItem struct {
+	itemJSON
+	Entry ledger.Entry // from the ledger: recipients, actor, batch
+	Left  string
+	Read  *readCount
+}
+
+// Packed reports whether the item's one key reached several people.
+func (p previewItem) Packed() bool { return len(p.Entry.Recipients) > 1 }
+
+func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	batch := strings.TrimSpace(r.PostFormValue("batch"))
+	here := r.PostFormValue("here")
+	withRead := r.PostFormValue("read_status") != ""
+	v := previewView{Here: here, Batch: batch}
+	body := map[string]any{"dry_run": true, "client": s.name}
+	if withRead {
+		body["read_status"] = true
+	}
+	now := c.now()
+	switch {
+	case batch != "":
+		body["batch_id"] = batch
+	default:
+		var keys []string
+		for _, sid := range r.PostForm["id"] {
+			id, err := strconv.ParseUint(sid, 10, 64)
+			if err != nil || len(keys)+len(v.NoKey) >= 1000 {
+				continue
+			}
+			e, err := c.cfg.Ledger.Get(ctx, id)
+			if err != nil {
+				continue // gone since the list was shown: nothing to recall
+			}
+			if e.ProcessQueryKey == "" {
+				v.NoKey = append(v.NoKey, c.row(e, now))
+				continue
+			}
+			keys = append(keys, e.ProcessQueryKey)
+		}
+		if len(keys) == 0 {
+			if len(v.NoKey) == 0 {
+				c.fail(w, r, s, http.StatusBadRequest, c.t("err.noselection"))
+				return
+			}
+			c.render(w, r, s, http.StatusOK, "preview", c.t("preview.title"), "messages", v)
+			return
+		}
+		body["keys"] = keys
+	}
+	ans := c.call(ctx, r, http.MethodPost, "/v1/recalls", body)
+	if !ans.ok() {
+		msg := ans.message()
+		if withRead && strings.Contains(msg, "read_status") {
+			msg = c.t("read.unavailable") + " (" + msg + ")"
+		}
+		c.fail(w, r, s, ans.status, msg)
+		return
+	}
+	var rec receiptJSON
+	if err := ans.decode(&rec); err != nil {
+		c.fail(w, r, s, http.StatusBadGateway, err.Error())
+		return
+	}
+	v.Summary, v.Scope, v.Calls = rec.Summary, rec.Scope, rec.Calls
+	if withRead {
+		v.Read = readFromReceipt(ans.body)
+	}
+	// The ledger says who else a packed key reached, and by whom it was sent.
+	var keys []string
+	for _, it := range rec.Items {
+		if it.Key != "" {
+			keys = append(keys, it.Key)
+		}
+	}
+	byKey := map[string]ledger.Entry{}
+	if found, _, err := c.cfg.Ledger.ByKeys(ctx, keys); err == nil {
+		for _, e := range found {
+			byKey[e.ProcessQueryKey] = e
+		}
+	}
+	chats := map[string]bool{}
+	for i, it := range rec.Items {
+		pi := previewItem{itemJSON: it, Entry: byKey[it.Key]}
+		if pi.Entry.ID == 0 {
+			pi.Entry = ledger.Entry{ID: it.EntryID, Chat: it.Chat, Excerpt: it.Excerpt, SentAt: it.SentAt, ProcessQueryKey: it.Key}
+		}
+		if i < len(v.Read.Items) {
+			pi.Read = v.Read.Items[i]
+		}
+		if it.Outcome == "would_recall" {
+			v.Would++
+			v.People += pi.Entry.Reach()
+			if left := pi.Entry.SentAt.Add(c.cfg.Window).Sub(now); left > 0 {
+				pi.Left = c.duration(left)
+			}
+			for _, ch := range pi.Entry.Chats() {
+				chats[ch.Key()] = true
+			}
+			if pi.Entry.Reach() > 1 {
+				v.Packed++
+				v.Others += pi.Entry.Reach()
+				if here != "" && inChat(&pi.Entry, chatOf(here)) {
+					v.Others--
+				}
+			}
+			if here != "" && pi.Entry.Chat.Key() != here && !inChat(&pi.Entry, chatOf(here)) {
+				v.Elsewhere++
+			}
+		}
+		v.Items = append(v.Items, pi)
+	}
+	v.Chats = len(chats)
+	if v.Would == 0 {
+		c.render(w, r, s, http.StatusOK, "preview", c.t("preview.title"), "messages", v)
+		return
+	}
+	// The chat's rule: more than ConfirmAbove messages, or any reaching
+	// beyond the chat asked about (a packed key always does).
+	if v.Would > c.cfg.ConfirmAbove {
+		v.Why = append(v.Why, c.tf("confirm.many", v.Would, c.cfg.ConfirmAbove))
+	}
+	switch {
+	case here != "" && v.Elsewhere > 0:
+		v.Why = append(v.Why, c.tf("confirm.elsewhere", v.Elsewhere, here))
+	case here == "" && v.Chats > 1 && v.Packed == 0:
+		v.Why = append(v.Why, c.tf("confirm.chats", v.Chats))
+	}
+	if v.Packed > 0 {
+		v.Why = append(v.Why, c.tf("confirm.packed", v.Packed, v.Others))
+	}
+	p := &plan{id: randomHex(16), session: s.id, expires: now.Add(planTTL)}
+	for _, it := range v.Items {
+		if it.Outcome == "would_recall" {
+			p.keys = append(p.keys, it.Key)
+		}
+	}
+	if len(v.Why) > 0 {
+		p.confirm, p.code, p.expires = true, newCode(), now.Add(c.cfg.ConfirmTTL)
+		v.Confirm, v.Code = true, p.code
+	}
+	v.Plan, v.Valid = p.id, c.duration(p.expires.Sub(now))
+	p.view = v
+	c.plans.put(p, now)
+	c.render(w, r, s, http.StatusOK, "preview", c.t("preview.title"), "messages", v)
+}
+
+// chatOf reads a chat key ("group:cid", "oto:user").
+func chatOf(key string) ledger.Chat {
+	fam, id, _ := strings.Cut(key, ":")
+	if ledger.Family(fam) == ledger.OTO {
+		return ledger.Chat{Family: ledger.OTO, UserID: id}
+	}
+	return ledger.Chat{Family: ledger.Family(fam), ConversationID: id}
+}
+
+// recall carries out a plan: the API's asynchronous recall of exactly the
+// previewed keys, as the operator; then the recall's page.
+func (c *Console) recall(w http.ResponseWriter, r *http.Request, s *session) {
+	typed := strings.ToUpper(strings.TrimSpace(r.PostFormValue("confirm")))
+	p, ok := c.plans.use(r.PostFormValue("plan"), s.id, c.now(), func(p *plan) bool {
+		return !p.confirm || subtle.ConstantTimeCompare([]byte(typed), []byte(p.code)) == 1
+	})
+	switch {
+	case p == nil:
+		c.fail(w, r, s, http.StatusGone, c.t("err.plan"))
+		return
+	case !ok:
+		v := p.view
+		msg := c.t("err.code")
+		if p.tries >= maxTries {
+			v.Plan, msg = "", c.t("err.code.dropped")
+		}
+		c.renderError(w, r, s, http.StatusConflict, "preview", c.t("preview.title"), "messages", v, msg)
+		return
+	}
+	ans := c.call(r.Context(), r, http.MethodPost, "/v1/recalls", map[string]any{"keys": p.keys, "async": true, "client": s.name})
+	var job recallJob
+	if ans.status != http.StatusAccepted || ans.decode(&job) != nil || job.ID == "" {
+		c.fail(w, r, s, ans.status, ans.message())
+		return
+	}
+	http.Redirect(w, r, "/ui/recalls/"+url.PathEscape(job.ID), http.StatusSeeOther)
+}
+
+// recallJob is an asynchronous recall as GET /v1/recalls/{id} reports it.
+type recallJob struct {
+	ID        string       `json:"recall_id"`
+	State     string       `json:"state"`
+	Actor     string       `json:"actor"`
+	Requested int          `json:"requested"`
+	Done      int          `json:"done"`
+	Pending   int          `json:"pending"`
+	Calls     int          `json:"recall_calls"`
+	Started   time.Time    `json:"started"`
+	Updated   time.Time    `json:"updated"`
+	Receipt   *receiptJSON `json:"receipt"`
+	Error     string       `json:"error"`
+}
+
+// Percent is how far the recall is.
+func (j recallJob) Percent() int { return percent(j.Done, j.Requested) }
+
+func percent(n, of int) int {
+	if of <= 0 {
+		return 100
+	}
+	return min(100, n*100/of)
+}
+
+func (c *Console) getRecall(r *http.Request, id string) (recallJob, apiAnswer) {
+	ans := c.call(r.Context(), r, http.MethodGet, "/v1/recalls/"+url.PathEscape(id), nil)
+	var job recallJob
+	if ans.ok() {
+		if err := ans.decode(&job); err != nil {
+			ans.status = http.StatusBadGateway
+		}
+	}
+	return job, ans
+}
+
+func (c *Console) recallPage(w http.ResponseWriter, r *http.Request, s *session) {
+	job, ans := c.getRecall(r, r.PathValue("id"))
+	if !ans.ok() {
+		c.fail(w, r, s, ans.status, ans.message())
+		return
+	}
+	c.render(w, r, s, http.StatusOK, "recall", c.t("recall.title"), "messages", job)
+}
+
+// recallEvents streams a recall's progress: "progress" events while it
+// runs, then "end".
+func (c *Console) recallEvents(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	c.stream(w, r, func() (any, bool, string) {
+		job, ans := c.getRecall(r, id)
+		if !ans.ok() {
+			return nil, true, ans.message()
+		}
+		job.Receipt = nil // the page shows it when it reloads
+		return job, job.State != "running", ""
+	})
+}
+
+// readCount is one message's read count from a preview with read status.
+type readCount struct {
+	Read, Of int
+}
+
+// readSummary is what a preview with read status adds.
+type readSummary struct {
+	Asked bool
+	Calls int // the query calls it cost
+	Items []*readCount
+}
+
+// readFromReceipt reads the read counts a preview with "read_status":
+// true carries: per item a "read_status" object ({"read", "recipients"})
+// or "read" and "recipients" counts, and the calls it cost.
+func readFromReceipt(body []byte) readSummary {
+	var raw struct {
+		Items []map[string]json.RawMessage `json:"items"`
+		Calls map[string]json.RawMessage   `json:"read_status"`
+		Cost  *int                         `json:"read_status_calls"`
+	}
+	out := readSummary{Asked: true}
+	if json.Unmarshal(body, &raw) != nil {
+		return out
+	}
+	if raw.Cost != nil {
+		out.Calls = *raw.Cost
+	} else if c, ok := raw.Calls["calls"]; ok {
+		_ = json.Unmarshal(c, &out.Calls)
+	}
+	for _, it := range raw.Items {
+		out.Items = append(out.Items, readOf(it))
+	}
+	return out
+}
+
+func readOf(it map[string]json.RawMessage) *readCount {
+	var rc struct {
+		Read       *int            `json:"read"`
+		Recipients json.RawMessage `json:"recipients"`
+	}
+	src := it
+	if rs, ok := it["read_status"]; ok {
+		var inner map[string]json.RawMessage
+		if json.Unmarshal(rs, &inner) != nil {
+			return nil
+		}
+		src = inner
+	}
+	b, _ := json.Marshal(src)
+	if json.Unmarshal(b, &rc) != nil || rc.Read == nil {
+		return nil
+	}
+	out := &readCount{Read: *rc.Read}
+	var n int
+	var list []json.RawMessage
+	switch {
+	case json.Unmarshal(rc.Recipients, &n) == nil:
+		out.Of = n
+	case json.Unmarshal(rc.Recipients, &list) == nil:
+		out.Of = len(list)
+	}
+	return out
+}
