@@ -110,7 +110,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		a.Broadcaster.SetGuard(a.AutoRecall)
 	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
-		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
+		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now,
+		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed}, a.Bot.Handle, a.Log)
@@ -182,7 +183,7 @@ const maxHeaderBytes = 12 << 10
 
 func (a *App) serveHTTP(bg context.Context) error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now,
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now, QPS: a.Config.DingTalk.QPS,
 		Go: func(f func(context.Context)) { a.loop(func() { f(bg) }) }}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {

@@ -131,6 +131,11 @@ type RecallConfig struct {
 	// Window is DingTalk's recall window: older messages are reported as
 	// too old without an API call.
 	Window time.Duration `yaml:"window"`
+	// ReadStatusUpTo: a recall or preview of up to this many messages
+	// asks DingTalk who has read each one first (one query call per
+	// message); 0, the default, only when asked ("reads", --read-status,
+	// "read_status": true).
+	ReadStatusUpTo int `yaml:"read_status_up_to"`
 }
 
 // DefaultConfig returns the configuration with every default filled in.
@@ -350,6 +355,9 @@ func (c Config) Validate() error {
 	r := c.Recall
 	if r.MaxLast < 1 || r.MaxLast > 10000 {
 		bad("recall.max_last", "must be between 1 and 10000")
+	}
+	if r.ReadStatusUpTo < 0 || r.ReadStatusUpTo > 1000 {
+		bad("recall.read_status_up_to", "must be between 0 and 1000 messages, not %d", r.ReadStatusUpTo)
 	}
 	if r.ConfirmAbove < 0 {
 		bad("recall.confirm_above", "must not be negative")
