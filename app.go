@@ -147,7 +147,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 func (a *App) openLedger(ctx context.Context) error {
 	c := a.Config.Ledger
 	if c.RedisURL != "" {
-		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{MinReplicas: c.MinReplicas, ReplicaTimeout: c.ReplicaTimeout})
+		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{Prefix: c.RedisPrefix, MinReplicas: c.MinReplicas, ReplicaTimeout: c.ReplicaTimeout})
 		if err != nil {
 			return err
 		}

@@ -78,6 +78,10 @@ type LedgerConfig struct {
 	// (password is the data servers'; userinfo, if any, the Sentinels').
 	// Put passwords in as ${VAR}; they never reach a log line or an error.
 	RedisURL string `yaml:"redis_url"`
+	// RedisPrefix starts every key the ledger writes in Redis; default
+	// "recallbot:". Two bots (two DingTalk apps) may share one database
+	// with different prefixes; instances of one bot share one prefix.
+	RedisPrefix string `yaml:"redis_prefix"`
 	// MinReplicas, when above 0, makes each write that creates an entry or
 	// records a key or an outcome wait (Redis WAIT) until that many
 	// replicas have it, so that a failover cannot lose it. A write fewer
@@ -322,6 +326,9 @@ func (c Config) Validate() error {
 	}
 	if c.Ledger.RedisURL == "" && c.Ledger.Path == "" {
 		bad("ledger.path", "is required unless ledger.redis_url is set")
+	}
+	if p := c.Ledger.RedisPrefix; len(p) > 64 || strings.ContainsAny(p, " \t\r\n*?[]") {
+		bad("ledger.redis_prefix", "must be at most 64 characters, without spaces or glob characters (* ? [ ])")
 	}
 	if c.Ledger.MinReplicas < 0 {
 		bad("ledger.min_replicas", "must not be negative")
