@@ -114,7 +114,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		a.Broadcaster.SetGuard(a.AutoRecall)
 	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
-		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
+		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now,
+		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed}, a.Bot.Handle, a.Log)
@@ -150,7 +151,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 func (a *App) openLedger(ctx context.Context) error {
 	c := a.Config.Ledger
 	if c.RedisURL != "" {
-		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{MinReplicas: c.MinReplicas, ReplicaTimeout: c.ReplicaTimeout})
+		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{Prefix: c.RedisPrefix, MinReplicas: c.MinReplicas, ReplicaTimeout: c.ReplicaTimeout})
 		if err != nil {
 			return err
 		}
@@ -186,7 +187,7 @@ const maxHeaderBytes = 12 << 10
 
 func (a *App) serveHTTP(bg context.Context) error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now,
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now, QPS: a.Config.DingTalk.QPS,
 		Go: func(f func(context.Context)) { a.loop(func() { f(bg) }) }}
 	if c := a.Config; c.HTTP.Console {
 		// The console acts through the API's own handler, built before the

@@ -845,3 +845,38 @@ func TestLargeBatchRecallReportsProgress(t *testing.T) {
 		t.Errorf("unknown recall id: %d", r.StatusCode)
 	}
 }
+
+// TestReadStatusInChatHTTPAndCLI: who has read a message, asked in chat
+// ("reads"), over HTTP (?read_status=1, "read_status": true) and from the
+// CLI (--read-status); a preview that did not ask says what asking costs.
+func TestReadStatusInChatHTTPAndCLI(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	es := h.notify(2)
+	if err := h.srv.MarkRead(es[1].ProcessQueryKey, admin); err != nil {
+		t.Fatal(err)
+	}
+	if reply := h.say(admin, "/preview last 2"); !strings.Contains(reply, "Add `reads`") || !strings.Contains(reply, "2 query calls") {
+		t.Errorf("preview without reads: %q", reply)
+	}
+	reply := h.say(admin, "/preview last 2 reads")
+	if !strings.Contains(reply, "1 had read it") || !strings.Contains(reply, "0 had read it") || !strings.Contains(reply, "1 reads so far") {
+		t.Errorf("preview with reads: %q", reply)
+	}
+	_, got := h.do("GET", "/v1/messages/"+url.PathEscape(es[1].ProcessQueryKey)+"?read_status=1", testToken, "")
+	if rs, _ := got["read_status"].(map[string]any); rs == nil || rs["read"] != 1.0 || rs["send_status"] != "SUCCESS" {
+		t.Errorf("GET ?read_status=1: %v", got)
+	}
+	_, got = h.do("POST", "/v1/recalls", testToken, fmt.Sprintf(`{"keys":[%q],"dry_run":true}`, es[1].ProcessQueryKey))
+	if cost, _ := got["read_status_cost"].(map[string]any); cost == nil || cost["calls"] != 1.0 {
+		t.Errorf("dry run states the cost: %v", got)
+	}
+	t.Setenv("RECALLBOT_HTTP_TOKEN", testToken)
+	t.Setenv("RECALLBOT_API", "http://"+h.app.HTTPAddr())
+	var out, errOut bytes.Buffer
+	if err := run(h.ctx(), []string{"recall", "--keys", es[1].ProcessQueryKey, "--read-status"}, &out, &errOut); err != nil {
+		t.Fatalf("cli: %v %s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "1 recalled") || !strings.Contains(out.String(), "read by 1") || !strings.Contains(out.String(), "1 reads before the recall") {
+		t.Errorf("cli --read-status: %q", out.String())
+	}
+}

@@ -78,6 +78,10 @@ type LedgerConfig struct {
 	// (password is the data servers'; userinfo, if any, the Sentinels').
 	// Put passwords in as ${VAR}; they never reach a log line or an error.
 	RedisURL string `yaml:"redis_url"`
+	// RedisPrefix starts every key the ledger writes in Redis; default
+	// "recallbot:". Two bots (two DingTalk apps) may share one database
+	// with different prefixes; instances of one bot share one prefix.
+	RedisPrefix string `yaml:"redis_prefix"`
 	// MinReplicas, when above 0, makes each write that creates an entry or
 	// records a key or an outcome wait (Redis WAIT) until that many
 	// replicas have it, so that a failover cannot lose it. A write fewer
@@ -134,6 +138,11 @@ type RecallConfig struct {
 	// Window is DingTalk's recall window: older messages are reported as
 	// too old without an API call.
 	Window time.Duration `yaml:"window"`
+	// ReadStatusUpTo: a recall or preview of up to this many messages
+	// asks DingTalk who has read each one first (one query call per
+	// message); 0, the default, only when asked ("reads", --read-status,
+	// "read_status": true).
+	ReadStatusUpTo int `yaml:"read_status_up_to"`
 }
 
 // DefaultConfig returns the configuration with every default filled in.
@@ -321,6 +330,9 @@ func (c Config) Validate() error {
 	if c.Ledger.RedisURL == "" && c.Ledger.Path == "" {
 		bad("ledger.path", "is required unless ledger.redis_url is set")
 	}
+	if p := c.Ledger.RedisPrefix; len(p) > 64 || strings.ContainsAny(p, " \t\r\n*?[]") {
+		bad("ledger.redis_prefix", "must be at most 64 characters, without spaces or glob characters (* ? [ ])")
+	}
 	if c.Ledger.MinReplicas < 0 {
 		bad("ledger.min_replicas", "must not be negative")
 	} else if c.Ledger.MinReplicas > 0 && c.Ledger.RedisURL == "" {
@@ -353,6 +365,9 @@ func (c Config) Validate() error {
 	r := c.Recall
 	if r.MaxLast < 1 || r.MaxLast > 10000 {
 		bad("recall.max_last", "must be between 1 and 10000")
+	}
+	if r.ReadStatusUpTo < 0 || r.ReadStatusUpTo > 1000 {
+		bad("recall.read_status_up_to", "must be between 0 and 1000 messages, not %d", r.ReadStatusUpTo)
 	}
 	if r.ConfirmAbove < 0 {
 		bad("recall.confirm_above", "must not be negative")

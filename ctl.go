@@ -215,6 +215,7 @@ func runRecall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	batch := c.fs.String("batch", "", "every message of one broadcast")
 	matching := c.fs.String("matching", "", "only messages whose text contains this (the first 80 characters, ignoring case)")
 	dry := c.fs.Bool("dry-run", false, "show what would be recalled; recall nothing")
+	reads := c.fs.Bool("read-status", false, "first ask DingTalk who has read each message (one query call per message)")
 	client := c.fs.String("client", "cli", "who is recalling, for the audit")
 	pos, err := c.parse(args)
 	if err != nil {
@@ -246,6 +247,9 @@ func runRecall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *dry {
 		body["dry_run"] = true
 	}
+	if *reads {
+		body["read_status"] = true
+	}
 	if *batch != "" && !*dry { // a broadcast may be thousands of messages: in the background, with progress
 		return c.recallInBackground(ctx, body, stdout, stderr)
 	}
@@ -269,7 +273,16 @@ type receiptAnswer struct {
 		Excerpt     string    `json:"excerpt"`
 		SentAt      time.Time `json:"sent_at"`
 		Explanation string    `json:"explanation"`
+		Reads       *struct {
+			Read       int    `json:"read"`
+			Recipients int    `json:"recipients"`
+			Err        string `json:"error"`
+		} `json:"reads"`
 	} `json:"items"`
+	ReadCost *struct {
+		Calls   int     `json:"calls"`
+		Seconds float64 `json:"seconds"`
+	} `json:"read_status_cost"`
 }
 
 func (r receiptAnswer) print(w io.Writer) {
@@ -288,9 +301,21 @@ func (r receiptAnswer) print(w io.Writer) {
 		if !it.SentAt.IsZero() {
 			when = it.SentAt.Local().Format("01-02 15:04")
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", it.Outcome, when, what, it.Explanation)
+		read := ""
+		switch {
+		case it.Reads != nil && it.Reads.Err != "":
+			read = "read: unknown"
+		case it.Reads != nil && it.Reads.Recipients > 0:
+			read = fmt.Sprintf("read %d/%d", it.Reads.Read, it.Reads.Recipients)
+		case it.Reads != nil:
+			read = fmt.Sprintf("read by %d", it.Reads.Read)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Outcome, when, what, read, it.Explanation)
 	}
 	_ = tw.Flush()
+	if r.ReadCost != nil && r.ReadCost.Calls > 0 {
+		fmt.Fprintf(w, "add --read-status to see who has read them first (%d query calls, about %.0f s)\n", r.ReadCost.Calls, max(1, r.ReadCost.Seconds))
+	}
 }
 
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {

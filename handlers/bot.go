@@ -42,6 +42,11 @@ type Config struct {
 	ConfirmTTL time.Duration
 	// Window is DingTalk's recall window, for previews; default 24 h.
 	Window time.Duration
+	// ReadsUpTo, when set, asks DingTalk who has read the messages of
+	// every recall or preview of up to this many, as "reads" does for
+	// one command. QPS is DingTalk's pace, to state what asking costs.
+	ReadsUpTo int
+	QPS       float64
 	// DedupeTTL is how long a command's msgId is remembered; default 24 h
 	// (DingTalk redelivers within minutes).
 	DedupeTTL time.Duration

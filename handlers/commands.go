@@ -11,6 +11,7 @@ import (
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
+	"go.uber.org/zap"
 )
 
 func (b *Bot) help(_ context.Context, req *request) (string, error) {
@@ -64,6 +65,7 @@ type confirmation struct {
 	IDs     []uint64  `json:"ids"`
 	Scope   string    `json:"scope"`
 	Expires time.Time `json:"expires"`
+	Reads   bool      `json:"reads,omitempty"` // ask who has read them before the recall
 }
 
 func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
@@ -82,9 +84,13 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 	}
 	would := plan.Count(recall.WouldRecall)
 	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || reachesBeyond(plan, req.chat))
+	reads := would > 0 && (req.cmd.Reads || would <= b.cfg.ReadsUpTo)
 	if req.cmd.DryRun || needsConfirm {
 		if !req.once.now(ctx, req) {
 			return "", nil // a repeated delivery: no second code, no reply
+		}
+		if reads {
+			b.addReads(ctx, plan, req)
 		}
 		r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, DryRun: true}, plan)
 		if err != nil {
@@ -94,14 +100,21 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		if n, people := othersReached(r, req.chat); n > 0 {
 			text += say(loc, "others", n, people)
 		}
+		if !reads && would > 0 {
+			calls, took := recall.ReadCost(would, b.cfg.QPS)
+			text += say(loc, "reads.hint", calls, recall.HumanDuration(max(took, time.Second), loc))
+		}
 		if !req.cmd.DryRun {
-			code, err := b.newConfirmation(ctx, actor, r)
+			code, err := b.newConfirmation(ctx, actor, r, reads)
 			if err != nil {
 				return "", err
 			}
 			text += say(loc, "confirm.ask", code, recall.HumanDuration(b.cfg.ConfirmTTL, loc))
 		}
 		return text, nil
+	}
+	if reads {
+		b.addReads(ctx, plan, req)
 	}
 	r, err := b.engine.Execute(ctx, recall.Request{Selection: sel, Actor: actor, Once: req.once.handOff()}, plan)
 	if !req.once.settle(err) {
@@ -159,8 +172,16 @@ func newCode() string {
 	return string(b[:])
 }
 
-func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Receipt) (string, error) {
-	c := confirmation{Admin: admin, Scope: r.Scope, Expires: b.cfg.Now().Add(b.cfg.ConfirmTTL)}
+// addReads asks who has read the plan's messages; a failure costs the
+// counts, never the recall.
+func (b *Bot) addReads(ctx context.Context, plan *recall.Receipt, req *request) {
+	if err := b.engine.AddReads(ctx, plan); err != nil {
+		req.log.Warn("read status not fetched", zap.Error(err))
+	}
+}
+
+func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Receipt, reads bool) (string, error) {
+	c := confirmation{Admin: admin, Scope: r.Scope, Expires: b.cfg.Now().Add(b.cfg.ConfirmTTL), Reads: reads}
 	for _, it := range r.With(recall.WouldRecall) {
 		c.IDs = append(c.IDs, it.Entry.ID)
 	}
@@ -192,7 +213,15 @@ func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	case !taken:
 		return say(loc, "confirm.none", md(req.cmd.Code)), nil
 	}
-	r, err := b.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: me, Scope: c.Scope, Note: "/confirm " + req.cmd.Code})
+	cr := recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: me, Scope: c.Scope, Note: "/confirm " + req.cmd.Code}
+	plan, err := b.engine.Plan(ctx, cr.Selection)
+	if err != nil {
+		return "", err
+	}
+	if c.Reads {
+		b.addReads(ctx, plan, req)
+	}
+	r, err := b.engine.Execute(ctx, cr, plan)
 	if err != nil {
 		return "", err
 	}
@@ -222,6 +251,9 @@ func (b *Bot) itemLines(items []recall.Item) string {
 			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + b.quote(it.Entry.Excerpt)
 		} else {
 			line += md(it.Key)
+		}
+		if it.Reads != nil {
+			line += " · " + it.Reads.Words(loc)
 		}
 		switch {
 		case it.Outcome == recall.WouldRecall:

@@ -42,6 +42,9 @@ type Command struct {
 	// Matching narrows a recall to messages whose text contains it.
 	Matching string
 	DryRun   bool
+	// Reads asks DingTalk who has read each message (one query call per
+	// message): "/preview last 5 reads", "/撤回 最近 5 条 已读".
+	Reads bool
 	// Code is /confirm's code.
 	Code string
 	// N is /sent's and /audit's count (0: the default).
@@ -91,6 +94,7 @@ var (
 	wordTo     = map[string]bool{"to": true, "给": true}
 	wordMatch  = map[string]bool{"matching": true, "match": true, "包含": true, "匹配": true}
 	wordDryRun = map[string]bool{"--dry-run": true, "--preview": true, "预览": true, "-n": true}
+	wordReads  = map[string]bool{"reads": true, "read": true, "--read-status": true, "已读": true}
 	keyShape   = regexp.MustCompile(`^[A-Za-z0-9+/=_-]{8,128}$`)
 	idShape    = regexp.MustCompile(`^[^\s]{1,128}$`)
 )
@@ -152,6 +156,8 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		switch {
 		case wordDryRun[a]:
 			cmd.DryRun = true
+		case wordReads[a]:
+			cmd.Reads = true
 		case wordMatch[a]:
 			if i+1 >= len(args) || strings.TrimSpace(args[i+1]) == "" {
 				return Command{}, usage(`%q needs the text to look for after it, e.g. /recall matching "db-7"`, `%q 后面需要要查找的文字，例如 /recall matching "db-7"`, args[i])

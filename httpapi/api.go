@@ -52,6 +52,8 @@ type API struct {
 	Ready func() bool
 	// Locale for the sentences in error messages; default "zh".
 	Locale string
+	// QPS is DingTalk's pace, to state what asking for read status costs.
+	QPS float64
 	// AutoRecall, when set, serves replace, retract and the breaker.
 	AutoRecall *autorecall.Service
 	// Now is the clock; default time.Now.

@@ -31,6 +31,9 @@ type RecallBody struct {
 	// recall runs on, and GET /v1/recalls/{id} reports its progress and,
 	// at the end, its receipt. For large batches.
 	Async bool `json:"async,omitempty"`
+	// ReadStatus asks DingTalk who has read each message, before the
+	// recall: one query call per message (a dry run states the cost).
+	ReadStatus bool `json:"read_status,omitempty"`
 }
 
 func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
@@ -49,10 +52,20 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Async && !req.DryRun {
-		a.startRecall(w, r, recall.Request{Selection: sel, Actor: actor(req.Client)})
+		a.startRecall(w, r, recall.Request{Selection: sel, Actor: actor(req.Client)}, req.ReadStatus)
 		return
 	}
-	rec, err := a.Engine.Recall(r.Context(), recall.Request{Selection: sel, Actor: actor(req.Client), DryRun: req.DryRun})
+	rreq := recall.Request{Selection: sel, Actor: actor(req.Client), DryRun: req.DryRun}
+	plan, err := a.Engine.Plan(r.Context(), sel)
+	if err == nil && req.ReadStatus {
+		if rerr := a.Engine.AddReads(r.Context(), plan); rerr != nil {
+			a.Log.Warn("read status not fetched", zap.Error(rerr))
+		}
+	}
+	var rec *recall.Receipt
+	if err == nil {
+		rec, err = a.Engine.Execute(r.Context(), rreq, plan)
+	}
 	switch {
 	case recall.IsSelectionError(err):
 		apiError(w, http.StatusBadRequest, "bad_selection", err.Error())
@@ -63,7 +76,12 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 		a.ledgerDown(w, "the recall could not be completed", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, receiptJSON(rec, a.Locale))
+	out := receiptJSON(rec, a.Locale)
+	if rec.DryRun && !req.ReadStatus {
+		calls, took := recall.ReadCost(rec.Count(recall.WouldRecall), a.QPS)
+		out["read_status_cost"] = map[string]any{"calls": calls, "seconds": took.Seconds()}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) selection(ctx context.Context, req RecallBody) (recall.Selection, error) {
@@ -150,6 +168,9 @@ func receiptJSON(r *recall.Receipt, locale string) map[string]any {
 		if it.Reason != "" {
 			m["reason"], m["explanation"] = it.Reason, dingtalk.Explain(it.Reason, locale)
 		}
+		if it.Reads != nil {
+			m["reads"] = it.Reads
+		}
 		items[i] = m
 	}
 	return map[string]any{"scope": r.Scope, "dry_run": r.DryRun, "requested": r.Requested(), "counts": counts,
@@ -213,6 +234,18 @@ func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.ledgerDown(w, "the message could not be looked up", err)
+		return
+	}
+	if v := r.URL.Query().Get("read_status"); v == "1" || v == "true" {
+		rd, err := a.Engine.ReadStatus(r.Context(), e)
+		if err != nil {
+			apiError(w, http.StatusServiceUnavailable, "read_status_unavailable", err.Error())
+			return
+		}
+		writeJSON(w, 200, struct {
+			ledger.Entry
+			ReadStatus recall.Reads `json:"read_status"`
+		}{e, rd})
 		return
 	}
 	writeJSON(w, 200, e)

@@ -60,7 +60,7 @@ func newRecallID() string {
 
 // startRecall plans req (so that a selection error is a 400 now, not a
 // failed job later), writes the job's record and starts the recall.
-func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Request) {
+func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Request, reads bool) {
 	plan, err := a.Engine.Plan(r.Context(), req.Selection)
 	switch {
 	case recall.IsSelectionError(err):
@@ -77,7 +77,14 @@ func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Req
 		a.ledgerDown(w, "the recall was not started", err)
 		return
 	}
-	run := func(ctx context.Context) { a.runRecall(ctx, job, req, plan) }
+	run := func(ctx context.Context) {
+		if reads { // before the recall, in the background: 1 query call per message
+			if err := a.Engine.AddReads(ctx, plan); err != nil {
+				a.Log.Warn("read status not fetched", zap.String("recall_id", job.ID), zap.Error(err))
+			}
+		}
+		a.runRecall(ctx, job, req, plan)
+	}
 	if a.Go != nil {
 		a.Go(run)
 	} else {

@@ -194,7 +194,7 @@ func (s *Redis) claimPrefix(ctx context.Context) error {
 		return fmt.Errorf("reading key %s: %w", s.k("meta"), err)
 	}
 	if v != redisMagic {
-		return fmt.Errorf("key %s holds %.40q, not a recallbot ledger of this version; use another database or ledger prefix", s.k("meta"), v)
+		return fmt.Errorf("key %s holds %.40q, not a recallbot ledger of this version; use another database (the /N of ledger.redis_url) or ledger.redis_prefix", s.k("meta"), v)
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func (s *Redis) checkKeyTypes(ctx context.Context) error {
 	}
 	for i, kt := range redisKeyTypes {
 		if got := cmds[i].Val(); got != "none" && got != kt.typ {
-			return fmt.Errorf("key %s is a %s where a recallbot ledger keeps a %s: another program uses this prefix; use another database or ledger prefix",
+			return fmt.Errorf("key %s is a %s where a recallbot ledger keeps a %s: another program uses this prefix; use another database (the /N of ledger.redis_url) or ledger.redis_prefix",
 				s.k(kt.key), got, kt.typ)
 		}
 	}

@@ -263,6 +263,7 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 	r.Calls = calls
 	for i := range r.Items {
 		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {
+			it.Reads = r.Items[i].Reads // asked before the recall
 			r.Items[i] = it
 		}
 	}

@@ -38,33 +38,51 @@ func keysInRecallRequests(srv *dingtalktest.Server) map[string]int {
 	return n
 }
 
+// spoolFixture is a Sender on a real Redis ledger with a spool, against
+// an emulator without a rate limit: the setting of the outage tests.
+type spoolFixture struct {
+	srv    *dingtalktest.Server
+	client *dingtalk.Client
+	led    *ledger.Redis
+	spool  *ledger.Spool
+	sender *recall.Sender
+}
+
+func newSpoolFixture(t *testing.T, redisURL string, opts ledger.RedisOptions) *spoolFixture {
+	t.Helper()
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
+	o := srv.Options()
+	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
+	led, err := ledger.OpenRedis(tctx(t), redisURL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = led.Close() })
+	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = spool.Close() })
+	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
+	sender.UseSpool(spool)
+	return &spoolFixture{srv: srv, client: client, led: led, spool: spool, sender: sender}
+}
+
 // TestKeyReachesTheLedgerThroughARedisOutage: Redis dies while DingTalk is
 // answering a send. The key must not be lost: it goes to the spool, the
 // caller hears "sent, record delayed", and once Redis is back the key is
 // replayed before the next send, and a recall by it works.
 func TestKeyReachesTheLedgerThroughARedisOutage(t *testing.T) {
 	r := ledgertest.Own(t)
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
-	o := srv.Options()
-	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
-	led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spool.Close()
-	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
-	sender.UseSpool(spool)
+	f := newSpoolFixture(t, r.URL, ledger.RedisOptions{})
+	srv, client, led, spool, sender := f.srv, f.client, f.led, f.spool, f.sender
+	var err error
 
 	// The send reaches DingTalk; while DingTalk holds the answer, Redis dies.
 	srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
@@ -119,26 +137,9 @@ func TestKeyReachesTheLedgerThroughARedisOutage(t *testing.T) {
 // the key), and it reaches the ledger when Redis is back.
 func TestKeyIsHeldWhenTheSpoolFailsToo(t *testing.T) {
 	r := ledgertest.Own(t)
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
-	o := srv.Options()
-	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
-	led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
-	sender.UseSpool(spool)
+	f := newSpoolFixture(t, r.URL, ledger.RedisOptions{})
+	srv, led, spool, sender := f.srv, f.led, f.spool, f.sender
+	var err error
 
 	srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
 	done := make(chan struct{})
@@ -510,30 +511,12 @@ func TestKeyWaitsForAReplica(t *testing.T) {
 	if err := replica.WaitReplicating(tctx(t), ""); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
-	o := srv.Options()
-	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
 	// A generous timeout: a busy machine must not fail the writes the
 	// replica does acknowledge; with the replica dead, RecordFor bounds
 	// the sender's wait.
-	led, err := ledger.OpenRedis(tctx(t), primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
-	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer spool.Close()
-	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
-	sender.UseSpool(spool)
+	f := newSpoolFixture(t, primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: time.Second})
+	srv, led, spool, sender := f.srv, f.led, f.spool, f.sender
+	var err error
 
 	srv.Delay(dingtalktest.PathPrivateSend, 300*time.Millisecond, 1)
 	done := make(chan struct{})

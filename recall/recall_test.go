@@ -565,3 +565,56 @@ func TestRecalledElsewhereIsRecordedRecalled(t *testing.T) {
 		t.Errorf("recalled elsewhere, the ledger says %s (%s)", e.State, e.Reason)
 	}
 }
+
+// TestReadsBeforeTheRecall: the operator's question after a wrong
+// broadcast, "who saw it before it was taken back?": asked per message
+// (one query call each), put on the receipt, counted in its summary.
+func TestReadsBeforeTheRecall(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	var chats []ledger.Chat
+	for i := range 20 {
+		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: fmt.Sprintf("u%02d", i)})
+	}
+	b := recall.NewBroadcaster(f.led, f.client, zap.NewNop(), recall.BroadcastConfig{})
+	j, err := b.Start(tctx(t), recall.BroadcastRequest{Chats: chats, Message: dingtalk.Text("wrong numbers"), Actor: "api:finance"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.RunOnce(tctx(t))
+	es := f.send(t, group, 1)
+	batch, _ := f.led.Batch(tctx(t), j.ID)
+	for i := range 7 {
+		if err := f.srv.MarkRead(batch[0].ProcessQueryKey, fmt.Sprintf("u%02d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = f.srv.MarkRead(es[0].ProcessQueryKey, "alice")
+	plan, err := f.engine.Plan(tctx(t), recall.Selection{Keys: []string{batch[0].ProcessQueryKey, es[0].ProcessQueryKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(f.srv.Calls())
+	if err := f.engine.AddReads(tctx(t), plan); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.srv.Calls()) - before; n != 2 {
+		t.Errorf("%d query calls for 2 messages", n)
+	}
+	words := map[string]string{}
+	for _, it := range plan.Items {
+		if it.Reads == nil {
+			t.Fatalf("no reads on %+v", it)
+		}
+		words[string(it.Entry.Chat.Family)] = it.Reads.Words("en")
+	}
+	if words["oto"] != "7 of 20 had read it" || words["group"] != "1 had read it" {
+		t.Errorf("reads: %v", words)
+	}
+	r, err := f.engine.Execute(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{batch[0].ProcessQueryKey, es[0].ProcessQueryKey}}}, plan)
+	if err != nil || r.Summary("en") != "2 requested: 2 recalled · 21 people · 8 reads before the recall" {
+		t.Errorf("receipt: %q, %v", r.Summary("en"), err)
+	}
+	if calls, took := recall.ReadCost(5000, 20); calls != 5000 || took < 250*time.Second {
+		t.Errorf("cost of 5,000: %d calls, %v", calls, took)
+	}
+}

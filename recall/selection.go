@@ -154,6 +154,9 @@ type Item struct {
 	// erring, or an outcome that could not be confirmed): trying again
 	// later may succeed. Other failures are DingTalk's final word.
 	Transient bool `json:"transient,omitempty"`
+	// Reads is who had read it when DingTalk was asked (AddReads); nil
+	// when nobody asked.
+	Reads *Reads `json:"reads,omitempty"`
 }
 
 // Receipt accounts for every selected message.
@@ -250,6 +253,18 @@ func (r *Receipt) Summary(locale string) string {
 		people = fmt.Sprintf(" · %d people", r.People(o))
 		if locale != "en" {
 			people = fmt.Sprintf(" · 共 %d 人", r.People(o))
+		}
+	}
+	if asked, read := r.ReadTotals(); asked > 0 { // a person reading two messages counts twice
+		switch {
+		case locale == "en" && r.DryRun:
+			people += fmt.Sprintf(" · %d reads so far", read)
+		case locale == "en":
+			people += fmt.Sprintf(" · %d reads before the recall", read)
+		case r.DryRun:
+			people += fmt.Sprintf(" · 目前已读 %d 人次", read)
+		default:
+			people += fmt.Sprintf(" · 撤回前已读 %d 人次", read)
 		}
 	}
 	if locale == "en" {
