@@ -71,13 +71,38 @@ func (c *Console) getBroadcast(r *http.Request, id string) (broadcastJSON, apiAn
 	return b, ans
 }
 
+// broadcastView is a broadcast's page: its progress, and whether its
+// messages are still shown ("is it gone now?").
+type broadcastView struct {
+	broadcastJSON
+	Messages int          // its entries: one per send call
+	States   []stateCount // how many of them are in each state
+	Shown    int          // sent and not recalled: still in someone's chat
+}
+
 func (c *Console) broadcastPage(w http.ResponseWriter, r *http.Request, s *session) {
 	b, ans := c.getBroadcast(r, r.PathValue("id"))
 	if !ans.ok() {
 		c.fail(w, r, s, ans.status, ans.message())
 		return
 	}
-	c.render(w, r, s, http.StatusOK, "broadcast", c.t("broadcast.title"), "broadcasts", b)
+	v := broadcastView{broadcastJSON: b}
+	if es, err := c.cfg.Ledger.Batch(r.Context(), b.BatchID); err == nil {
+		n := map[ledger.State]int64{}
+		for _, e := range es {
+			n[e.State]++
+			if e.State == ledger.Sent || e.State == ledger.Recalling || e.State == ledger.RecallFailed {
+				v.Shown++
+			}
+		}
+		v.Messages = len(es)
+		for _, st := range ledger.States {
+			if n[st] > 0 {
+				v.States = append(v.States, stateCount{st, n[st]})
+			}
+		}
+	}
+	c.render(w, r, s, http.StatusOK, "broadcast", c.t("broadcast.title"), "broadcasts", v)
 }
 
 // broadcastEvents streams a broadcast's progress until it is no longer

@@ -495,7 +495,7 @@ func TestResolvePending(t *testing.T) {
 func TestBroadcastsAndTheirProgress(t *testing.T) {
 	f := newFixture(t, "en")
 	b := f.browser()
-	b.login("alice")
+	csrf := b.login("alice")
 	users := make([]string, 45)
 	for i := range users {
 		users[i] = fmt.Sprintf("user%02d", i)
@@ -515,8 +515,15 @@ func TestBroadcastsAndTheirProgress(t *testing.T) {
 		t.Errorf("list: %s", list)
 	}
 	page := b.get("/ui/broadcasts/m-1").body
-	if !strings.Contains(page, "45 of 45 reached") || !strings.Contains(page, `value="m-1"`) {
+	if !strings.Contains(page, "45 of 45 reached") || !strings.Contains(page, `value="m-1"`) || !strings.Contains(page, "3 of its 3 messages are still shown") {
 		t.Errorf("page: %s", page)
+	}
+	// Is it gone now? After its recall, the page says so.
+	preview := b.post("/ui/preview", url.Values{"csrf": {csrf}, "batch": {"m-1"}}).body
+	a := b.post("/ui/recall", url.Values{"csrf": {csrf}, "plan": {field(preview, "plan")}, "confirm": {code(preview)}})
+	events(t, b, a.header.Get("Location")+"/events")
+	if page := b.get("/ui/broadcasts/m-1").body; !strings.Contains(page, "none of its 3 messages is shown any more") {
+		t.Errorf("after the recall: %s", page)
 	}
 	if a := b.get("/ui/broadcasts/nope"); a.status != 404 {
 		t.Errorf("unknown broadcast: %d", a.status)
@@ -541,28 +548,50 @@ func TestAuditTrails(t *testing.T) {
 	}
 }
 
-// TestReadStatusButton: the button asks GET /v1/messages/{key}?read_status=1;
-// an API without read status answers the page 501 with a sentence.
-func TestReadStatusButton(t *testing.T) {
+// TestReadStatus: the list's button asks GET /v1/messages/{key}?read_status=1
+// for one message; a preview with read status puts each message's count on
+// it (one query call each), and one without says what asking would cost.
+func TestReadStatus(t *testing.T) {
 	f := newFixture(t, "en")
-	e := f.send(privChat, "hello", recall.SendOptions{})
+	e := f.send(ledger.Chat{Family: ledger.OTO, UserID: "u1"}, "your leave is approved", recall.SendOptions{})
+	g := f.send(groupChat, "release at 20:00", recall.SendOptions{})
+	if err := f.srv.MarkRead(e.ProcessQueryKey, "u1"); err != nil {
+		t.Fatal(err)
+	}
 	b := f.browser()
-	b.login("alice")
+	csrf := b.login("alice")
 	a := b.get("/ui/read?key="+url.QueryEscape(e.ProcessQueryKey), "Accept", "application/json")
-	switch a.status {
-	case http.StatusOK:
-		var rs map[string]any
-		if json.Unmarshal([]byte(a.body), &rs) != nil || rs["read"] == nil {
-			t.Errorf("read status: %s", a.body)
-		}
-	case http.StatusNotImplemented:
-		if !strings.Contains(a.body, "does not report read status") {
-			t.Errorf("501 without a sentence: %s", a.body)
-		}
-	default:
+	var rs recall.Reads
+	if a.status != 200 || json.Unmarshal([]byte(a.body), &rs) != nil || rs.Read != 1 || rs.Recipients != 1 || !slices.Equal(rs.Readers, []string{"u1"}) {
 		t.Errorf("read status: %d %s", a.status, a.body)
 	}
 	if a := b.get("/ui/read?key=nope", "Accept", "application/json"); a.status != 404 {
 		t.Errorf("unknown key: %d %s", a.status, a.body)
 	}
+	page := b.post("/ui/preview", url.Values{"csrf": {csrf}, "id": ids(e, g)}).body
+	if !strings.Contains(page, "Asking who has read them takes 2 query call(s)") {
+		t.Errorf("preview without read status does not state the cost: %s", page)
+	}
+	page = b.post("/ui/preview", url.Values{"csrf": {csrf}, "id": ids(e, g), "read_status": {"1"}}).body
+	if !strings.Contains(page, "1 of 1 had read it") || !strings.Contains(page, "0 had read it") || !strings.Contains(page, "2 query call(s)") {
+		t.Errorf("preview with read status: %s", page)
+	}
+	// The recall asks again just before it, for the receipt.
+	a = b.post("/ui/recall", url.Values{"csrf": {csrf}, "plan": {field(page, "plan")}, "confirm": {code(page)}})
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("recall: %d %s", a.status, a.body)
+	}
+	events(t, b, a.header.Get("Location")+"/events")
+	if page := b.get(a.header.Get("Location")).body; !strings.Contains(page, "1 reads before the recall") || !strings.Contains(page, "1 of 1 had read it") {
+		t.Errorf("receipt: %s", page)
+	}
+}
+
+// code is the confirmation code a preview shows, or "".
+func code(page string) string {
+	m := regexp.MustCompile(`<code id="code">([A-Z2-9]{6})</code>`).FindStringSubmatch(page)
+	if m == nil {
+		return ""
+	}
+	return m[1]
 }

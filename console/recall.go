@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // A recall from the console goes as in chat: a preview first (the API's
@@ -31,6 +32,10 @@ const planTTL = 15 * time.Minute
 // maxPlans bounds the plans of one session; the oldest goes first.
 const maxPlans = 20
 
+// maxPreviewRows bounds the messages a preview page lists (a batch of
+// 100,000 people is 5,000 keys); its counts cover them all.
+const maxPreviewRows = 500
+
 // maxTries is how many wrong confirmation codes drop a plan.
 const maxTries = 5
 
@@ -38,6 +43,7 @@ const maxTries = 5
 type plan struct {
 	id, session string
 	keys        []string
+	reads       bool // ask who has read them again, just before the recall
 	confirm     bool
 	code        string
 	expires     time.Time
@@ -116,6 +122,16 @@ type receiptJSON struct {
 	ItemsTruncated int            `json:"items_truncated"`
 }
 
+// HasReads reports whether the receipt's recall asked who had read them.
+func (r receiptJSON) HasReads() bool {
+	for _, it := range r.Items {
+		if it.Reads != nil {
+			return true
+		}
+	}
+	return false
+}
+
 type itemJSON struct {
 	Outcome     string      `json:"outcome"`
 	Key         string      `json:"process_query_key"`
@@ -125,6 +141,8 @@ type itemJSON struct {
 	Chat        ledger.Chat `json:"chat"`
 	Reason      string      `json:"reason"`
 	Explanation string      `json:"explanation"`
+	// Reads is who had read it, when the recall asked (read_status).
+	Reads *recall.Reads `json:"reads"`
 }
 
 // previewView is the preview page.
@@ -147,6 +165,7 @@ type previewView struct {
 	Why       []string // why a confirmation is needed
 	Valid     string   // how long the preview can be carried out
 	Items     []previewItem
+	Hidden    int   // items past maxPreviewRows, counted but not listed
 	NoKey     []row // selected messages without a key: nothing to recall
 	Read      readSummary
 	Batch     string
@@ -156,7 +175,7 @@ type previewItem struct {
 	itemJSON
 	Entry ledger.Entry // from the ledger: recipients, actor, batch
 	Left  string
-	Read  *readCount
+	Reads *recall.Reads
 }
 
 // Packed reports whether the item's one key reached several people.
@@ -205,11 +224,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	ans := c.call(ctx, r, http.MethodPost, "/v1/recalls", body)
 	if !ans.ok() {
-		msg := ans.message()
-		if withRead && strings.Contains(msg, "read_status") {
-			msg = c.t("read.unavailable") + " (" + msg + ")"
-		}
-		c.fail(w, r, s, ans.status, msg)
+		c.fail(w, r, s, ans.status, ans.message())
 		return
 	}
 	var rec receiptJSON
@@ -218,9 +233,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	v.Summary, v.Scope, v.Calls = rec.Summary, rec.Scope, rec.Calls
-	if withRead {
-		v.Read = readFromReceipt(ans.body)
-	}
+	v.Read = readFromReceipt(ans.body, withRead)
 	// The ledger says who else a packed key reached, and by whom it was sent.
 	var keys []string
 	for _, it := range rec.Items {
@@ -241,7 +254,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 			pi.Entry = ledger.Entry{ID: it.EntryID, Chat: it.Chat, Excerpt: it.Excerpt, SentAt: it.SentAt, ProcessQueryKey: it.Key}
 		}
 		if i < len(v.Read.Items) {
-			pi.Read = v.Read.Items[i]
+			pi.Reads = v.Read.Items[i]
 		}
 		if it.Outcome == "would_recall" {
 			v.Would++
@@ -266,7 +279,11 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Items = append(v.Items, pi)
 	}
 	v.Chats = len(chats)
+	if len(v.Items) > maxPreviewRows { // the plan keeps every key; the page lists the first
+		v.Hidden = len(v.Items) - maxPreviewRows
+	}
 	if v.Would == 0 {
+		v.Items = v.Items[:min(len(v.Items), maxPreviewRows)]
 		c.render(w, r, s, http.StatusOK, "preview", c.t("preview.title"), "messages", v)
 		return
 	}
@@ -281,10 +298,13 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	case here == "" && v.Chats > 1 && v.Packed == 0:
 		v.Why = append(v.Why, c.tf("confirm.chats", v.Chats))
 	}
-	if v.Packed > 0 {
+	switch {
+	case v.Packed > 0 && here != "":
+		v.Why = append(v.Why, c.tf("confirm.packed.here", v.Packed, v.Others))
+	case v.Packed > 0:
 		v.Why = append(v.Why, c.tf("confirm.packed", v.Packed, v.Others))
 	}
-	p := &plan{id: randomHex(16), session: s.id, expires: now.Add(planTTL)}
+	p := &plan{id: randomHex(16), session: s.id, expires: now.Add(planTTL), reads: withRead}
 	for _, it := range v.Items {
 		if it.Outcome == "would_recall" {
 			p.keys = append(p.keys, it.Key)
@@ -295,6 +315,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Confirm, v.Code = true, p.code
 	}
 	v.Plan, v.Valid = p.id, c.duration(p.expires.Sub(now))
+	v.Items = v.Items[:min(len(v.Items), maxPreviewRows)]
 	p.view = v
 	c.plans.put(p, now)
 	c.render(w, r, s, http.StatusOK, "preview", c.t("preview.title"), "messages", v)
@@ -329,7 +350,7 @@ func (c *Console) recall(w http.ResponseWriter, r *http.Request, s *session) {
 		c.renderError(w, r, s, http.StatusConflict, "preview", c.t("preview.title"), "messages", v, msg)
 		return
 	}
-	ans := c.call(r.Context(), r, http.MethodPost, "/v1/recalls", map[string]any{"keys": p.keys, "async": true, "client": s.name})
+	ans := c.call(r.Context(), r, http.MethodPost, "/v1/recalls", map[string]any{"keys": p.keys, "async": true, "client": s.name, "read_status": p.reads})
 	var job recallJob
 	if ans.status != http.StatusAccepted || ans.decode(&job) != nil || job.ID == "" {
 		c.fail(w, r, s, ans.status, ans.message())
@@ -397,67 +418,39 @@ func (c *Console) recallEvents(w http.ResponseWriter, r *http.Request, s *sessio
 	})
 }
 
-// readCount is one message's read count from a preview with read status.
-type readCount struct {
-	Read, Of int
-}
-
-// readSummary is what a preview with read status adds.
+// readSummary is what a preview says of read status: the counts when it
+// asked (one query call per message), or what asking would cost.
 type readSummary struct {
 	Asked bool
-	Calls int // the query calls it cost
-	Items []*readCount
+	Calls int     // the query calls it took, or would take
+	Secs  float64 // at DingTalk's pace, when not asked
+	Items []*recall.Reads
 }
 
-// readFromReceipt reads the read counts a preview with "read_status":
-// true carries: per item a "read_status" object ({"read", "recipients"})
-// or "read" and "recipients" counts, and the calls it cost.
-func readFromReceipt(body []byte) readSummary {
+// readFromReceipt reads what a dry run says of read status: "reads" on
+// each item when asked, else "read_status_cost".
+func readFromReceipt(body []byte, asked bool) readSummary {
 	var raw struct {
-		Items []map[string]json.RawMessage `json:"items"`
-		Calls map[string]json.RawMessage   `json:"read_status"`
-		Cost  *int                         `json:"read_status_calls"`
+		Items []struct {
+			Reads *recall.Reads `json:"reads"`
+		} `json:"items"`
+		Cost *struct {
+			Calls   int     `json:"calls"`
+			Seconds float64 `json:"seconds"`
+		} `json:"read_status_cost"`
 	}
-	out := readSummary{Asked: true}
+	out := readSummary{Asked: asked}
 	if json.Unmarshal(body, &raw) != nil {
 		return out
 	}
 	if raw.Cost != nil {
-		out.Calls = *raw.Cost
-	} else if c, ok := raw.Calls["calls"]; ok {
-		_ = json.Unmarshal(c, &out.Calls)
+		out.Calls, out.Secs = raw.Cost.Calls, raw.Cost.Seconds
 	}
 	for _, it := range raw.Items {
-		out.Items = append(out.Items, readOf(it))
-	}
-	return out
-}
-
-func readOf(it map[string]json.RawMessage) *readCount {
-	var rc struct {
-		Read       *int            `json:"read"`
-		Recipients json.RawMessage `json:"recipients"`
-	}
-	src := it
-	if rs, ok := it["read_status"]; ok {
-		var inner map[string]json.RawMessage
-		if json.Unmarshal(rs, &inner) != nil {
-			return nil
+		out.Items = append(out.Items, it.Reads)
+		if asked && it.Reads != nil {
+			out.Calls++
 		}
-		src = inner
-	}
-	b, _ := json.Marshal(src)
-	if json.Unmarshal(b, &rc) != nil || rc.Read == nil {
-		return nil
-	}
-	out := &readCount{Read: *rc.Read}
-	var n int
-	var list []json.RawMessage
-	switch {
-	case json.Unmarshal(rc.Recipients, &n) == nil:
-		out.Of = n
-	case json.Unmarshal(rc.Recipients, &list) == nil:
-		out.Of = len(list)
 	}
 	return out
 }

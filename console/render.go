@@ -122,11 +122,12 @@ func funcs(locale string) template.FuncMap {
 			return say(locale, "family."+string(c.Family)) + " " + id
 		},
 		"pct":   percent,
+		"reads": func(r *recall.Reads) string { return r.Words(locale) },
+		"secs": func(s float64) string {
+			return recall.HumanDuration(time.Duration(s*float64(time.Second)).Round(time.Second), locale)
+		},
 		"first": func(list []string, n int) []string { return list[:min(n, len(list))] },
 		"more":  func(list []string, n int) int { return max(len(list)-n, 0) },
 		"join":  strings.Join,
-		"chatlink": func(c ledger.Chat) string {
-			return c.Key()
-		},
 	}
 }

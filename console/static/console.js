@@ -3,7 +3,6 @@
 // set with textContent: no HTML from the server's data is ever parsed.
 (function () {
   'use strict';
-  var csrf = (document.querySelector('meta[name="csrf"]') || {}).content || '';
 
   function fill(fmt, values) {
     return fmt.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? String(values[k]) : m; });
@@ -46,12 +45,15 @@
           out.textContent = (res.j && res.j.error && res.j.error.message) || 'error';
           return;
         }
-        var rs = res.j, recipients = rs.recipients;
-        if (Array.isArray(recipients)) recipients = recipients.length;
-        out.textContent = fill(btn.dataset.fmt, { read: rs.read, recipients: recipients });
-        var readers = (rs.readers || []).map(function (x) {
-          return typeof x === 'string' ? x : (x.user_id || x.userId || x.staff_id || x.name || '');
-        }).filter(Boolean);
+        var rs = res.j;
+        if (rs.error) { // DingTalk could not say (too early, past its window, unreachable)
+          out.className = 'read err';
+          out.textContent = rs.error;
+          return;
+        }
+        // Recipients are known for one-to-one messages only.
+        out.textContent = fill(rs.recipients ? btn.dataset.fmt : btn.dataset.fmtCount, { read: rs.read || 0, recipients: rs.recipients });
+        var readers = (rs.readers || []).filter(function (x) { return typeof x === 'string'; });
         if (readers.length) out.title = btn.dataset.readers + readers.join(', ');
         if (rs.send_status) out.dataset.sendStatus = rs.send_status;
       }).catch(function (e) {
@@ -92,15 +94,4 @@
       job.appendChild(p);
     });
   }
-
-  // A form is sent once: a second click while the first is on its way
-  // does nothing.
-  document.querySelectorAll('form[method="post"]').forEach(function (f) {
-    f.addEventListener('submit', function () {
-      if (f.dataset.sent) return;
-      f.dataset.sent = '1';
-      setTimeout(function () { delete f.dataset.sent; }, 3000);
-    });
-  });
-  void csrf;
 })();
