@@ -119,6 +119,8 @@ Or send through the bot's HTTP API:
 
   curl -s -H 'Authorization: Bearer %[4]s' -XPOST http://%[5]s/v1/messages \
     -d '{"family":"private","conversation_id":"%[2]s","text":"hello from the API"}'
+
+Or open the bot's console, http://%[5]s/ui/ : log in with the token %[4]s and any name.
 `, srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, app.HTTPAddr())
 	<-ctx.Done()
 	return nil
