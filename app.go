@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,9 +77,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 	redactor := autorecall.NewRedactor(cfg.secrets())
-	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact}
+	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact, spool: a.Spool}
 	a.Metrics = httpapi.NewMetrics(a.Ledger.Counts)
-	a.Metrics.WatchSpool(a.Spool.Waiting)
+	a.Metrics.WatchSpool(a.Spool.Waiting, a.Spool.Held)
 	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
 	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
@@ -86,7 +87,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.Client = dingtalk.New(dc, nil)
 	a.Client.OnCall = a.Metrics.APICall
-	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Now: a.Now})
+	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now})
 	a.Sender.OnSend = a.Metrics.Sent
 	a.Sender.UseSpool(a.Spool)
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
@@ -95,7 +96,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
-	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Now: a.Now})
+	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Redact: redactor.Redact, Now: a.Now})
 	a.Broadcaster.UseSpool(a.Spool)
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
@@ -112,17 +113,17 @@ func (a *App) Open(ctx context.Context) (err error) {
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
-		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive}, a.Bot.Handle, a.Log)
+		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed}, a.Bot.Handle, a.Log)
 	a.Bot.SetConnected(a.Listener.Connected)
 	a.Metrics.WatchConnected(a.Listener.Connected)
 
+	bg, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
 	if cfg.HTTP.Listen != "" {
-		if err := a.serveHTTP(); err != nil {
+		if err := a.serveHTTP(bg); err != nil {
 			return err
 		}
 	}
-	bg, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
 	a.loop(func() {
 		ledger.Retention{Age: cfg.Ledger.Retention, Now: a.Now}.Run(bg, a.Ledger, a.Log.Named("ledger"))
 	})
@@ -145,7 +146,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 func (a *App) openLedger(ctx context.Context) error {
 	c := a.Config.Ledger
 	if c.RedisURL != "" {
-		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{})
+		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{MinReplicas: c.MinReplicas, ReplicaTimeout: c.ReplicaTimeout})
 		if err != nil {
 			return err
 		}
@@ -175,12 +176,14 @@ func (a *App) loop(fn func()) {
 }
 
 // maxHeaderBytes bounds a request's line and headers; larger ones are
-// refused (431) before any handler runs.
-const maxHeaderBytes = 16 << 10
+// refused (431) before any handler runs. net/http allows 4 KiB on top of
+// the setting, so 12 KiB here refuses what is over 16 KiB.
+const maxHeaderBytes = 12 << 10
 
-func (a *App) serveHTTP() error {
+func (a *App) serveHTTP(bg context.Context) error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now}
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now,
+		Go: func(f func(context.Context)) { a.loop(func() { f(bg) }) }}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
 	if err != nil {
 		return fmt.Errorf("http.listen: %w", err)
@@ -309,6 +312,11 @@ func (a *App) Close(ctx context.Context) error {
 	drain.Wait()
 	waitGroup(&a.bg, closeHardLimit, func() { note(errors.New("background work still running; closing the ledger under it")) })
 	a.serving.Wait()
+	if a.Spool.Held() > 0 { // a last chance for keys only in memory
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		note(a.Sender.ReplaySpool(rctx))
+		cancel()
+	}
 	if a.Spool != nil {
 		note(a.Spool.Close())
 	}
@@ -332,12 +340,32 @@ func waitGroup(wg *sync.WaitGroup, d time.Duration, late func()) {
 	}
 }
 
+// auditMalformed audits a Stream frame recallbot could not read: it was
+// ACKed and dropped, and an operator may want to know what DingTalk sent.
+func (a *App) auditMalformed(messageID string, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = strings.ToValidUTF8(msg[:200], "") + "…"
+	}
+	if _, aerr := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.Now(), Actor: "stream", Action: "malformed_frame",
+		Scope: "frame " + messageID, Note: msg}); aerr != nil {
+		a.Log.Error("malformed frame not audited", zap.Error(aerr))
+	}
+}
+
 // redactingLedger passes every audit record through the redactor on its
 // way into the ledger: whatever a stranger or an admin typed (a token, a
 // secret pasted into a command) is never written down.
+//
+// An audit record the ledger cannot take (it is down) goes to the spool
+// and reaches the ledger with the keys waiting there: an attempt made
+// during an outage, a denied one above all, is audited all the same.
 type redactingLedger struct {
 	ledger.Store
 	redact func(string) string
+	spool  *ledger.Spool
 }
 
 func (l redactingLedger) AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error) {
@@ -353,5 +381,12 @@ func (l redactingLedger) AppendAudit(ctx context.Context, r ledger.AuditRecord) 
 		}
 		r.Outcomes = out
 	}
-	return l.Store.AppendAudit(ctx, r)
+	rec, err := l.Store.AppendAudit(ctx, r)
+	if err == nil || l.spool == nil {
+		return rec, err
+	}
+	if serr := l.spool.Add(ledger.SpoolRecord{Seq: l.spool.NextSeq(), Audit: &r}); serr != nil {
+		return rec, errors.Join(err, serr)
+	}
+	return r, nil
 }

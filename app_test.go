@@ -260,15 +260,23 @@ func TestBadInputGetsAHelpLine(t *testing.T) {
 	if rs := h.botReplies(privCID); !strings.Contains(rs[len(rs)-1].Text, "only read text") {
 		t.Errorf("picture -> %q", rs[len(rs)-1].Text)
 	}
-	// A frame whose data is not JSON is ACKed with an error, never run.
-	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{SenderStaffID: admin, RawData: "{not json"}); err != nil {
+	// A frame whose data is not JSON is never run; it is ACKed (DingTalk
+	// would only deliver it again, unchanged), logged and audited.
+	id, err := h.srv.PushMessage(dingtalktest.UserMessage{SenderStaffID: admin, RawData: "{not json"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.StreamStats().NACKed >= 1 }); err != nil {
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { d, _ := h.srv.Delivery(id); return d.ACKs > 0 }); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(h.logs.String(), "malformed bot callback") {
-		t.Error("the malformed frame was not logged")
+	if !strings.Contains(h.logs.String(), "malformed bot callback") || h.srv.StreamStats().NACKed != 0 {
+		t.Error("the malformed frame was not logged, or was refused")
+	}
+	if err := waitFor(h.ctx(), func() bool {
+		recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
+		return len(recs) > 0 && recs[0].Action == "malformed_frame" && recs[0].Actor == "stream"
+	}); err != nil {
+		t.Errorf("the malformed frame was not audited: %v", err)
 	}
 }
 
@@ -790,5 +798,50 @@ func TestRecallRuleRunsOffTheRequestPath(t *testing.T) {
 		return len(c.Messages) == 1 && strings.Contains(c.Messages[0].Text, "rule templates")
 	}); err != nil {
 		t.Errorf("the admins were not told: %v", err)
+	}
+	// The report is the bot talking to its admin: "last N" in that chat
+	// never picks it.
+	es, err := h.app.Ledger.List(h.ctx(), ledger.Query{Chat: ledger.Chat{Family: ledger.OTO, UserID: admin}, Limit: 5, SkipOrigin: ledger.OriginCommand})
+	if err != nil || len(es) != 0 {
+		t.Errorf("the report is selectable by last N: %+v, %v", es, err)
+	}
+}
+
+// TestLargeBatchRecallReportsProgress: a broadcast to 250 users goes out
+// in 13 calls of up to 20; recalling its batch with "async" answers 202
+// at once with a Location, GET reports progress, and the finished record
+// carries the receipt: 13 messages, 250 people, in one recall call per 20
+// keys.
+func TestLargeBatchRecallReportsProgress(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	users := make([]string, 250)
+	for i := range users {
+		users[i] = fmt.Sprintf("user%03d", i)
+	}
+	ids, _ := json.Marshal(users)
+	batch, st := h.broadcast(`{"user_ids":` + string(ids) + `,"text":"all hands at 3"}`)
+	if st["sent"] != 250.0 || st["send_calls"] != 13.0 {
+		t.Fatalf("broadcast: %v", st)
+	}
+	r, job := h.do("POST", "/v1/recalls", testToken, fmt.Sprintf(`{"batch_id":%q,"async":true,"client":"hr"}`, batch))
+	id, _ := job["recall_id"].(string)
+	if r.StatusCode != http.StatusAccepted || id == "" || r.Header.Get("Location") != "/v1/recalls/"+id || job["requested"] != 13.0 {
+		t.Fatalf("async recall: %d %v", r.StatusCode, job)
+	}
+	if err := waitFor(h.ctx(), func() bool {
+		_, job = h.do("GET", "/v1/recalls/"+id, testToken, "")
+		return job["state"] != "running"
+	}); err != nil {
+		t.Fatalf("never finished: %v", job)
+	}
+	rec, _ := job["receipt"].(map[string]any)
+	if job["state"] != "done" || rec == nil || rec["summary"] != "13 requested: 13 recalled · 250 people" || job["recall_calls"] != 1.0 {
+		t.Errorf("finished record: %v", job)
+	}
+	if n := len(h.srv.CallsTo(dingtalktest.PathOTORecall)); n != 1 {
+		t.Errorf("%d recall calls for 13 keys", n)
+	}
+	if r, _ := h.do("GET", "/v1/recalls/r-nope", testToken, ""); r.StatusCode != 404 {
+		t.Errorf("unknown recall id: %d", r.StatusCode)
 	}
 }

@@ -12,6 +12,12 @@ import (
 // finish after SIGINT or SIGTERM.
 const shutdownGrace = 25 * time.Second
 
+// loggedErr is an error the log has reported already; main exits 1
+// without printing it a second time.
+type loggedErr struct{ error }
+
+func (e loggedErr) Unwrap() error { return e.error }
+
 // runBot runs the bot until ctx ends (SIGINT, SIGTERM), then shuts down in
 // order and returns nil.
 func runBot(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,7 +38,7 @@ func runBot(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	app := NewApp(cfg, log)
 	if err := app.Open(ctx); err != nil {
 		log.Error("start failed", zap.Error(err))
-		return err
+		return loggedErr{err}
 	}
 	<-ctx.Done()
 	log.Info("shutting down", zap.Duration("grace", shutdownGrace))

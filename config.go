@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/recallbot/recallbot/autorecall"
+	"github.com/recallbot/recallbot/ledger"
 )
 
 // Config is recallbot's configuration: one YAML file, defaults in code,
@@ -69,8 +70,24 @@ type DingTalkConfig struct {
 
 // LedgerConfig selects and tunes the ledger store.
 type LedgerConfig struct {
-	Path     string `yaml:"path"`
+	Path string `yaml:"path"`
+	// RedisURL, when set, selects a shared Redis ledger instead of the
+	// file at Path: one server, redis://[:PASSWORD@]HOST:PORT/DB, or a
+	// primary that Sentinel fails over (recognised by master_name):
+	// redis://SENTINEL1:26379/DB?master_name=NAME&addr=SENTINEL2:26379&addr=SENTINEL3:26379&password=PASSWORD
+	// (password is the data servers'; userinfo, if any, the Sentinels').
+	// Put passwords in as ${VAR}; they never reach a log line or an error.
 	RedisURL string `yaml:"redis_url"`
+	// MinReplicas, when above 0, makes each write that creates an entry or
+	// records a key or an outcome wait (Redis WAIT) until that many
+	// replicas have it, so that a failover cannot lose it. A write fewer
+	// replicas acknowledged within ReplicaTimeout counts as a ledger
+	// outage: a send is refused (503), a key goes to the spool (202) and
+	// is replayed once replicas acknowledge again. 0 (the default) waits
+	// for none. Needs RedisURL.
+	MinReplicas int `yaml:"min_replicas"`
+	// ReplicaTimeout bounds each wait for the replicas.
+	ReplicaTimeout time.Duration `yaml:"replica_timeout"`
 	// Spool is the local file where keys wait while the ledger cannot
 	// take them; default path + ".spool", or recallbot.spool with Redis.
 	// Each process needs its own.
@@ -120,7 +137,7 @@ type RecallConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		DingTalk: DingTalkConfig{APIBase: "https://api.dingtalk.com", QPS: 20, Timeout: 10 * time.Second, KeepAlive: 120 * time.Second},
-		Ledger:   LedgerConfig{Path: "recallbot.db", Retention: 30 * 24 * time.Hour},
+		Ledger:   LedgerConfig{Path: "recallbot.db", Retention: 30 * 24 * time.Hour, ReplicaTimeout: time.Second},
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8470"},
 		Log:      LogConfig{Level: "info", Format: "json"},
 		Locale:   "zh",
@@ -157,6 +174,9 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 	}
 	doc := root.Content[0]
 	if err := checkKeys(b); err != nil {
+		return Config{}, err
+	}
+	if err := checkSecretRefs(doc); err != nil {
 		return Config{}, err
 	}
 	if err := expandEnv(doc, lookup); err != nil {
@@ -230,6 +250,39 @@ func expandEnv(n *yaml.Node, lookup func(string) (string, bool)) error {
 	return nil
 }
 
+// secretFields are the keys whose value is a secret: in the file each
+// must be a ${VAR} reference, so that the secret lives in the environment
+// (a secrets manager, a systemd EnvironmentFile) and never in a file that
+// is copied, committed or attached to a ticket.
+var secretFields = [][2]string{{"dingtalk", "client_secret"}, {"http", "token"}}
+
+// checkSecretRefs refuses a secret written into the file literally. The
+// error names the key and line, never the value.
+func checkSecretRefs(doc *yaml.Node) error {
+	for _, f := range secretFields {
+		v := mapValue(mapValue(doc, f[0]), f[1])
+		if v == nil || v.Kind != yaml.ScalarNode || v.Value == "" || envRef.MatchString(v.Value) {
+			continue
+		}
+		return fmt.Errorf("line %d: %s.%s must be a ${VAR} reference (for example ${%s}), not the secret itself: keep secrets in the environment",
+			v.Line, f[0], f[1], map[string]string{"client_secret": "DINGTALK_CLIENT_SECRET", "token": "RECALLBOT_HTTP_TOKEN"}[f[1]])
+	}
+	return nil
+}
+
+// mapValue is the value of key in mapping node n, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // Validate reports the first invalid field by name.
 func (c Config) Validate() error {
 	var errs []error
@@ -246,7 +299,7 @@ func (c Config) Validate() error {
 		bad("dingtalk.api_base", "must be an http(s) URL without a trailing slash, such as https://api.dingtalk.com")
 	}
 	if d.QPS <= 0 || d.QPS > 1000 {
-		bad("dingtalk.qps", "must be between 0 and 1000, not %v", d.QPS)
+		bad("dingtalk.qps", "must be more than 0 and at most 1000 calls per second (DingTalk allows 20 per app and API on its standard edition; 40 or 60 on paid ones), not %v", d.QPS)
 	}
 	if d.Timeout <= 0 {
 		bad("dingtalk.timeout", "must be positive")
@@ -264,6 +317,14 @@ func (c Config) Validate() error {
 	}
 	if c.Ledger.RedisURL == "" && c.Ledger.Path == "" {
 		bad("ledger.path", "is required unless ledger.redis_url is set")
+	}
+	if c.Ledger.MinReplicas < 0 {
+		bad("ledger.min_replicas", "must not be negative")
+	} else if c.Ledger.MinReplicas > 0 && c.Ledger.RedisURL == "" {
+		bad("ledger.min_replicas", "needs ledger.redis_url: the embedded ledger has no replicas")
+	}
+	if c.Ledger.ReplicaTimeout <= 0 {
+		bad("ledger.replica_timeout", "must be positive")
 	}
 	if c.Ledger.Retention < 24*time.Hour {
 		bad("ledger.retention", "must be at least 24h, the recall window")
@@ -319,7 +380,8 @@ func (a AutoRecallConfig) rules() []autorecall.Rule {
 	return a.Rules
 }
 
-// secrets lists the values that must never reach a log line or a reply.
+// secrets lists the values that must never reach a log line or a reply:
+// the app's secret, the HTTP token and the Redis passwords.
 func (c Config) secrets() []string {
-	return []string{c.DingTalk.ClientSecret, c.HTTP.Token}
+	return append([]string{c.DingTalk.ClientSecret, c.HTTP.Token}, ledger.RedisURLSecrets(c.Ledger.RedisURL)...)
 }

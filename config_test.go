@@ -46,7 +46,7 @@ func TestExampleConfigParses(t *testing.T) {
 }
 
 func TestParseConfigErrors(t *testing.T) {
-	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef"})
+	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef", "SHORT": "short"})
 	tests := []struct {
 		name, yaml, want string
 	}{
@@ -57,10 +57,16 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad locale", minimal + "locale: fr\n", `locale: must be zh or en, not "fr"`},
 		{"bad duration", minimal + "recall:\n  confirm_ttl: soon\n", "line 10: cannot unmarshal"},
 		{"no admins", strings.Replace(minimal, "admins: [manager4220]", "admins: []", 1), "admins: list at least one staffId"},
-		{"short token", strings.Replace(minimal, "${TOKEN}", "short", 1), "http.token: must be at least 16 characters"},
+		{"short token", strings.Replace(minimal, "${TOKEN}", "${SHORT}", 1), "http.token: must be at least 16 characters"},
+		{"literal token", strings.Replace(minimal, "${TOKEN}", "0123456789abcdefXYZ", 1), "line 8: http.token must be a ${VAR} reference"},
+		{"literal secret", strings.Replace(minimal, "${SECRET}", "s3cret-in-the-file", 1), "dingtalk.client_secret must be a ${VAR} reference"},
+		{"qps 0", strings.Replace(minimal, "robot_code: dingbot", "robot_code: dingbot\n  qps: 0", 1), "dingtalk.qps: must be more than 0"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
 		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},
+		{"min_replicas without Redis", minimal + "ledger:\n  min_replicas: 1\n", "ledger.min_replicas: needs ledger.redis_url"},
+		{"negative min_replicas", minimal + "ledger:\n  redis_url: redis://127.0.0.1:6379/0\n  min_replicas: -1\n", "ledger.min_replicas: must not be negative"},
+		{"zero replica_timeout", minimal + "ledger:\n  replica_timeout: 0s\n", "ledger.replica_timeout: must be positive"},
 		{"bad rule pattern", minimal + "autorecall:\n  rules:\n    - {name: x, pattern: 'a(b', action: block, mode: enforce}\n", "autorecall.rules[0] (x): invalid pattern at position 1"},
 	}
 	for _, tt := range tests {
@@ -101,4 +107,29 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRedisPasswordsAreSecrets: a Redis password, which comes in through
+// ${VAR} in ledger.redis_url, is redacted from logs like the app's secret,
+// in either URL form.
+func TestRedisPasswordsAreSecrets(t *testing.T) {
+	for _, url := range []string{
+		"redis://:${REDIS_PASSWORD}@127.0.0.1:6379/0",
+		"redis://127.0.0.1:26379/0?master_name=recallbot&addr=127.0.0.1:26380&addr=127.0.0.1:26381&password=${REDIS_PASSWORD}",
+	} {
+		y := minimal + "ledger:\n  redis_url: " + url + "\n  min_replicas: 1\n"
+		cfg, err := ParseConfig([]byte(y), env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef", "REDIS_PASSWORD": "r3dis-pass-7c1e"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Ledger.MinReplicas != 1 || cfg.Ledger.ReplicaTimeout != time.Second {
+			t.Errorf("ledger = %+v", cfg.Ledger)
+		}
+		var buf strings.Builder
+		log, _ := newLogger(cfg.Log, &buf, cfg.secrets())
+		log.Info("connecting to " + cfg.Ledger.RedisURL)
+		if strings.Contains(buf.String(), "r3dis-pass-7c1e") {
+			t.Errorf("the Redis password reached the log: %s", buf.String())
+		}
+	}
 }

@@ -1,7 +1,7 @@
 package main
 
 // The operator's commands: a client of a running bot's local HTTP API
-// (send, recall, audit, entries, resolve). The token comes from
+// (send, recall, audit, entries, resolve; broadcast in ctl_jobs.go). The token comes from
 // RECALLBOT_HTTP_TOKEN, the address from -api or RECALLBOT_API.
 
 import (
@@ -245,6 +245,9 @@ func runRecall(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *dry {
 		body["dry_run"] = true
+	}
+	if *batch != "" && !*dry { // a broadcast may be thousands of messages: in the background, with progress
+		return c.recallInBackground(ctx, body, stdout, stderr)
 	}
 	var r receiptAnswer
 	if _, err := c.call(ctx, http.MethodPost, "/v1/recalls", body, &r); err != nil || *c.asJSON {

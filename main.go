@@ -30,11 +30,14 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	var ue usageErr
+	var le loggedErr
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
 	case errors.As(err, &ue):
 		os.Exit(2)
+	case errors.As(err, &le): // the log has said it: once is enough
+		os.Exit(1)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "recallbot:", err)
 		os.Exit(1)
@@ -53,7 +56,8 @@ The bot:
 
 Operate a running bot over its HTTP API (token from RECALLBOT_HTTP_TOKEN, address -api or RECALLBOT_API):
   send               send a message through the bot, ledgered and recallable
-  recall             recall messages: --last N --chat ID, --since 30m, --keys, --batch, --matching, --dry-run
+  broadcast          start (--users, --users-file), status or cancel a broadcast; --wait shows its progress
+  recall             recall messages: --last N --chat ID, --since 30m, --keys, --batch (with progress), --matching, --dry-run
   audit              the audit trail (--access: refused requests)
   entries            entries that need attention: pending (default), recalling, recall_failed
   resolve            settle a pending entry: resolve ID --state sent --key KEY | send_failed | unknown
@@ -70,6 +74,7 @@ func (e usageErr) Error() string { return e.msg }
 var commands = map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 	"run": runBot, "demo": runDemo, "sim": runSim,
 	"send": runSend, "recall": runRecall, "audit": runAudit, "entries": runEntries, "resolve": runResolve,
+	"broadcast": runBroadcast,
 }
 
 // run dispatches a subcommand. It never exits the process.

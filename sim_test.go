@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,12 +65,12 @@ func TestSubcommandsAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, &errOut); err != nil {
 		t.Errorf("-h: %v", err)
 	}
-	for _, cmd := range []string{"run", "demo", "sim", "send", "recall", "audit", "entries", "resolve", "version"} {
+	for _, cmd := range []string{"run", "demo", "sim", "send", "broadcast", "recall", "audit", "entries", "resolve", "version"} {
 		if !strings.Contains(out.String(), "\n  "+cmd+" ") {
 			t.Errorf("-h does not list %s:\n%s", cmd, out.String())
 		}
 	}
-	for _, cmd := range []string{"run", "demo", "sim", "send", "recall", "audit", "entries", "resolve"} {
+	for _, cmd := range []string{"run", "demo", "sim", "send", "broadcast", "recall", "audit", "entries", "resolve"} {
 		errOut.Reset()
 		if err := run(context.Background(), []string{cmd, "-h"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "Usage: recallbot "+cmd) {
 			t.Errorf("%s -h: %v %q", cmd, err, errOut.String())
@@ -128,5 +130,40 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	if err := run(h.ctx(), []string{"send", "--text", "x"}, &out, &errOut); err == nil {
 		t.Error("send without a chat was accepted")
+	}
+
+	// A broadcast to 45 users from a file, followed to its end, then its
+	// batch recalled with a progress line (not a terminal: one line per
+	// change) and the receipt.
+	users := filepath.Join(t.TempDir(), "users.txt")
+	var list strings.Builder
+	for i := range 45 {
+		fmt.Fprintf(&list, "staff%02d\n", i)
+	}
+	if err := os.WriteFile(users, []byte("# all hands\n"+list.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	if err := run(h.ctx(), []string{"broadcast", "start", "--users-file", users, "--text", "all hands at 3", "--batch", "b-cli", "--wait"}, &out, &errOut); err != nil {
+		t.Fatalf("broadcast start: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "broadcast b-cli: done; 45 recipients: 45 sent, 0 failed, 0 pending; 3 send call(s)") ||
+		!strings.Contains(errOut.String(), "sending [") {
+		t.Errorf("broadcast start: %q / %q", out.String(), errOut.String())
+	}
+	if out := cli("broadcast", "status", "b-cli"); !strings.Contains(out, "45 sent") {
+		t.Errorf("broadcast status: %q", out)
+	}
+	out.Reset()
+	errOut.Reset()
+	if err := run(h.ctx(), []string{"recall", "--batch", "b-cli"}, &out, &errOut); err != nil {
+		t.Fatalf("recall --batch: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "3 requested: 3 recalled · 45 people") || !strings.Contains(errOut.String(), "recalling [##############################] 3/3 messages") {
+		t.Errorf("recall --batch: %q / %q", out.String(), errOut.String())
+	}
+	if err := run(h.ctx(), []string{"broadcast", "stop", "b-cli"}, &out, &errOut); err == nil {
+		t.Error("an unknown broadcast verb was accepted")
 	}
 }

@@ -95,6 +95,11 @@ func TestLedgerThatCannotBeOpened(t *testing.T) {
 	rc := redis.NewClient(&redis.Options{Addr: foreign.Addr})
 	_ = rc.Set(context.Background(), "recallbot:meta", "a cache of another program", 0).Err()
 	_ = rc.Close()
+	wrongType := ledgertest.Own(t)
+	rc = redis.NewClient(&redis.Options{Addr: wrongType.Addr})
+	_ = rc.LPush(context.Background(), "recallbot:all", "a queue of another program").Err()
+	_ = rc.Close()
+	const leak = "pw-must-not-leak-5e1a"
 
 	for _, tc := range []struct {
 		name, ledgerLine, want string
@@ -107,14 +112,21 @@ func TestLedgerThatCannotBeOpened(t *testing.T) {
 		{"an unreachable Redis", "redis_url: redis://" + closedAddr + "/0", closedAddr},
 		{"a Redis with a password", "redis_url: " + locked.URL, locked.Addr},
 		{"a Redis key of another program", "redis_url: " + foreign.URL, "not a recallbot ledger"},
+		{"a Redis key of another type", "redis_url: " + wrongType.URL, "key recallbot:all is a list where a recallbot ledger keeps a zset"},
+		{"a Redis URL that does not parse", "redis_url: redis://:" + leak + "@127.0.0.1:notaport/0", "ledger.redis_url: not a valid URL"},
+		{"an unreachable Sentinel", "redis_url: redis://" + closedAddr + "/0?master_name=recallbot&dial_timeout=200ms&password=" + leak, closedAddr},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := procConfig(t, srv, t.TempDir(), tc.ledgerLine, freeAddr(t))
 			code, out := runOnce(t, botEnv(srv), "run", "-config", cfg)
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			last := lines[len(lines)-1]
-			if code != 1 || !strings.HasPrefix(last, "recallbot: ") || !strings.Contains(last, tc.want) {
+			// One line says it, in the log's format; not twice.
+			if code != 1 || !strings.Contains(last, `"start failed"`) || !strings.Contains(last, tc.want) || strings.Count(out, `"start failed"`) != 1 || strings.Contains(out, "recallbot: ") {
 				t.Errorf("exit %d, last line %q; want exit 1 and an error naming %q\n%s", code, last, tc.want, out)
+			}
+			if strings.Contains(out, leak) {
+				t.Errorf("the output shows the Redis password:\n%s", out)
 			}
 			for _, crash := range []string{"panic", "goroutine ", "SIGBUS", "fatal error", "nil pointer"} {
 				if strings.Contains(out, crash) {

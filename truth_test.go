@@ -260,8 +260,23 @@ func TestUnauthenticatedFloodIsBounded(t *testing.T) {
 	h.advance(2 * time.Minute) // the minute is over: its summary is written
 	h.app.API.FlushDenied(h.ctx())
 	access, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 100, Trail: ledger.TrailAccess})
-	if len(access) != 2 || !strings.Contains(access[0].Scope, "1499 more refused") || len(access[1].Scope) > 200 {
-		t.Errorf("access trail: %d records: %+v", len(access), access)
+	// Per minute: the first refusal written, the rest counted in one
+	// summary. (The flood may cross a minute boundary on a slow machine:
+	// then two minutes, four records.)
+	counted := 0
+	for _, r := range access {
+		var n int
+		if _, err := fmt.Sscanf(r.Scope, "%d more refused", &n); err == nil {
+			counted += n
+		} else {
+			counted++
+			if len(r.Scope) > 200 {
+				t.Errorf("a record keeps %d bytes of the path", len(r.Scope))
+			}
+		}
+	}
+	if len(access) != 2 && len(access) != 4 || counted != 1500 {
+		t.Errorf("access trail: %d records counting %d refusals: %+v", len(access), counted, access)
 	}
 	if grew := size() - before; grew > 256<<10 {
 		t.Errorf("the ledger grew by %d bytes", grew)
@@ -310,6 +325,40 @@ func TestRepliesEscapeAndRedact(t *testing.T) {
 		if strings.Contains(m.Text, secret) || strings.Contains(m.Text, testToken) {
 			t.Errorf("a secret reached a chat: %q", m.Text)
 		}
+	}
+
+	// A token whose "_" and "-" the escaping would turn full-width is
+	// redacted before it is escaped, in an echoed command and in excerpts.
+	jwt := "eyJhbGciOiJI_zI1NiJ9.eyJzdWIiOiIx-MjM0NTY3ODkwIn0.abc_DEF-ghi_jkl"
+	if reply := h.say(admin, "/recall "+jwt); strings.Contains(reply, "eyJ") {
+		t.Errorf("a JWT came back escaped but readable: %q", reply)
+	}
+	text := "see [the fix](http://evil.example/x) and ![img](http://evil.example/i.png) " + jwt
+	// (The secrets rule blocks such a send at the API; a rule set to
+	// recall after the fact lets it through, as here.)
+	if _, err := h.app.Sender.Send(h.ctx(), ledger.Chat{Family: ledger.Private, ConversationID: privCID}, dingtalk.Text(text), recall.SendOptions{NoGuard: true}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(who, reply string) {
+		t.Helper()
+		for _, bad := range []string{"](", "://", "![", "eyJ"} {
+			if strings.Contains(reply, bad) {
+				t.Errorf("%s: /sent shows %q live: %q", who, bad, reply)
+			}
+		}
+	}
+	reply = h.say(admin, "/sent 1")
+	check("admin", reply)
+	if !strings.Contains(reply, "the fix") {
+		t.Errorf("admin's /sent lost the excerpt: %q", reply)
+	}
+	if reply := h.say(admin, "/recall last 1"); !strings.Contains(reply, "1 recalled") {
+		t.Fatalf("recall: %q", reply)
+	}
+	reply = h.say(stranger, "/sent 3")
+	check("stranger", reply)
+	if strings.Contains(reply, "the fix") || !strings.Contains(reply, "content recalled") {
+		t.Errorf("a stranger sees what was recalled: %q", reply)
 	}
 }
 
@@ -367,6 +416,12 @@ func TestConfirmCodeSurvivesAnotherAdminsAttempt(t *testing.T) {
 			t.Fatalf("round %d: %s", round, joined)
 		}
 	}
+	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 100})
+	for _, r := range recs {
+		if r.Actor == admin2 && !r.Allowed && !strings.HasPrefix(r.Note, "another admin's confirmation code") {
+			t.Errorf("the other admin's attempt is audited as %q", r.Note)
+		}
+	}
 }
 
 // TestLedgerOutageCommandGetsAReply: while the ledger is down an admin's
@@ -399,8 +454,29 @@ func TestLedgerOutageCommandGetsAReply(t *testing.T) {
 	if h.recalledCount() != 0 {
 		t.Error("the command ran without a ledger")
 	}
+	// A stranger's attempt during the outage is refused and audited, late.
+	strangerTried := func() bool { c, _ := h.srv.UserConversation(stranger); return len(c.Messages) > 0 }
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: stranger, Text: "/recall last 3"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), strangerTried); err != nil {
+		t.Fatalf("no reply to the stranger during the outage: %v", err)
+	}
 	if err := r.Restart(); err != nil {
 		t.Fatal(err)
+	}
+	deniedAudited := func() bool {
+		recs, err := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 20})
+		for _, rec := range recs {
+			if rec.Actor == stranger && rec.Action == "denied" {
+				return true
+			}
+		}
+		_ = err
+		return false
+	}
+	if err := waitFor(h.ctx(), deniedAudited); err != nil {
+		t.Errorf("the stranger's attempt during the outage was never audited: %v\n%s", err, h.logs.String())
 	}
 	key := reply.ProcessQueryKey
 	if err := waitFor(h.ctx(), func() bool { _, err := h.app.Ledger.ByKey(h.ctx(), key); return err == nil }); err != nil {

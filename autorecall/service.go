@@ -258,11 +258,13 @@ func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uin
 	return r
 }
 
-// notify sends one report to every admin's 1:1 chat with the bot.
+// notify sends one report to every admin's 1:1 chat with the bot. A
+// report is the bot talking to its admins, like a reply to a command
+// (OriginCommand): "/recall last 3" in that chat never picks it.
 func (s *Service) notify(ctx context.Context, text string) {
 	for _, a := range s.cfg.Admins {
 		_, err := s.sender.Send(context.WithoutCancel(ctx), ledger.Chat{Family: ledger.OTO, UserID: a}, dingtalk.Markdown("recallbot", text),
-			recall.SendOptions{Origin: ledger.OriginAuto, Actor: "autorecall", NoGuard: true})
+			recall.SendOptions{Origin: ledger.OriginCommand, Actor: "autorecall", NoGuard: true})
 		if err != nil {
 			s.log.Error("admin not told about an automatic recall", zap.String("admin", a), zap.Error(err))
 		}

@@ -27,6 +27,24 @@ const (
 // rejects more with invalidParameter.processQueryKeys.overMax.
 const MaxRecallKeys = 20
 
+// WellFormedKey reports whether k could be a processQueryKey at all:
+// 1 to 256 printable ASCII characters without spaces. DingTalk's keys are
+// base64, about 44 characters (docs/dingtalk.md); its exact rule is not
+// documented, so this only refuses what no key can be (an empty string,
+// spaces, control or non-ASCII characters, a paste of a whole message),
+// before it reaches the ledger or a recall call.
+func WellFormedKey(k string) bool {
+	if len(k) == 0 || len(k) > 256 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // Message is a message template and its parameters.
 type Message struct {
 	MsgKey string

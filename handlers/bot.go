@@ -226,7 +226,7 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	cmd, err := req.cmd, req.parseErr
 	// An admin verb from someone who is not an admin is refused and
 	// audited however it goes on: "/recall", "/recall last abc" too.
-	if v := verbs[commandWord(req.msg.Text)]; adminOnly[v] && !b.isAdmin(req.msg.SenderStaffID) && !errors.Is(err, errNotText) {
+	if v, denied := b.denied(req); denied {
 		b.auditDenied(ctx, req, log)
 		return say(loc, "denied"), v, "denied"
 	}
@@ -237,7 +237,7 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case errors.Is(err, ErrNotACommand):
 		return say(loc, "not.command"), "none", "not_command"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", usageText(ue.In(loc))), "none", "usage"
+		return say(loc, "unknown", b.usageText(ue.In(loc))), "none", "usage"
 	}
 	reply, err = b.verbs[cmd.Verb](ctx, req)
 	var se *recall.SelectionError
@@ -245,9 +245,9 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	case err == nil:
 		return reply, cmd.Verb, "ok"
 	case errors.As(err, &ue):
-		return say(loc, "unknown", usageText(ue.In(loc))), cmd.Verb, "usage"
+		return say(loc, "unknown", b.usageText(ue.In(loc))), cmd.Verb, "usage"
 	case errors.As(err, &se):
-		return say(loc, "unknown", usageText(se.In(loc))), cmd.Verb, "usage"
+		return say(loc, "unknown", b.usageText(se.In(loc))), cmd.Verb, "usage"
 	}
 	log.Error("command failed", zap.String("verb", string(cmd.Verb)), zap.Error(err))
 	if !b.ledgerUp(ctx) {
@@ -264,20 +264,32 @@ func (b *Bot) ledgerUp(ctx context.Context) bool {
 	return err == nil
 }
 
+// denied reports whether req is an admin verb from someone who is not an
+// admin, malformed or not ("/recall", "/recall last abc" too).
+func (b *Bot) denied(req *request) (Verb, bool) {
+	v := verbs[commandWord(req.msg.Text)]
+	return v, adminOnly[v] && !b.isAdmin(req.msg.SenderStaffID) && !errors.Is(req.parseErr, errNotText)
+}
+
 // maxAuditedText bounds how much of a refused command the audit keeps.
 const maxAuditedText = 200
 
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
+	b.auditRefused(ctx, req, log, "not an admin")
+}
+
+// auditRefused audits a refused attempt and why it was refused.
+func (b *Bot) auditRefused(ctx context.Context, req *request, log *zap.Logger, why string) {
 	text := strings.TrimSpace(req.msg.Text)
 	if len(text) > maxAuditedText {
 		text = strings.ToValidUTF8(text[:maxAuditedText], "") + "…"
 	}
 	_, err := b.led.AppendAudit(ctx, ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
-		Scope: text, Allowed: false, Note: "not an admin; in " + req.chat.Key()})
+		Scope: text, Allowed: false, Note: why + "; in " + req.chat.Key()})
 	if err != nil {
 		log.Error("denied attempt not audited", zap.Error(err))
 	}
-	log.Warn("admin command refused: not an admin", zap.String("command", b.cfg.Redact(text)))
+	log.Warn("admin command refused: "+why, zap.String("command", b.cfg.Redact(text)))
 }
 
 // chatOf is the chat a message came from: a group, a person-to-person chat

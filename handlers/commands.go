@@ -187,7 +187,7 @@ func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	switch {
 	case found && !taken && c.Admin != "" && c.Admin != me:
 		// Someone else's code: refused and audited, left intact for its owner.
-		b.auditDenied(ctx, req, b.log)
+		b.auditRefused(ctx, req, b.log, "another admin's confirmation code")
 		return say(loc, "confirm.who", md(req.cmd.Code)), nil
 	case !taken:
 		return say(loc, "confirm.none", md(req.cmd.Code)), nil
@@ -219,7 +219,7 @@ func (b *Bot) itemLines(items []recall.Item) string {
 		}
 		line := outcomeMarks[it.Outcome] + " "
 		if it.Entry.ID != 0 {
-			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + it.Entry.Excerpt
+			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + b.quote(it.Entry.Excerpt)
 		} else {
 			line += md(it.Key)
 		}
@@ -247,7 +247,7 @@ func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	loc, now := b.cfg.Locale, b.cfg.Now()
+	loc, now, admin := b.cfg.Locale, b.cfg.Now(), b.isAdmin(req.msg.SenderStaffID)
 	if len(es) == 0 {
 		return say(loc, "sent.none"), nil
 	}
@@ -257,7 +257,12 @@ func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 		if e.State.Recallable() && now.Sub(e.SentAt) > b.cfg.Window {
 			state = stateWord(loc, "too_old")
 		}
-		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), state, e.Excerpt))
+		excerpt := b.quote(e.Excerpt)
+		if e.State == ledger.Recalled && !admin {
+			// What was taken back is not shown again to everyone in the chat.
+			excerpt = say(loc, "withheld")
+		}
+		lines = append(lines, fmt.Sprintf("%d. %s · %s · %s", i+1, e.SentAt.Local().Format("01-02 15:04"), state, excerpt))
 	}
 	return strings.Join(lines, "\n"), nil
 }
@@ -277,7 +282,7 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 	}
 	lines := []string{say(loc, "audit.head", len(recs)), ""}
 	for _, r := range recs {
-		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), md(r.Actor), r.Action, md(r.Scope))
+		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), b.quote(r.Actor), r.Action, b.quote(r.Scope))
 		if !r.Allowed {
 			line += " ⛔"
 		}

@@ -72,6 +72,12 @@ func (o *runOnce) now(ctx context.Context, req *request) bool {
 			if req.chat.Family == "" {
 				req.chat = o.b.chatOf(ctx, req.msg)
 			}
+			if v, denied := o.b.denied(req); denied { // refused all the same, and audited (the audit waits in the spool)
+				o.b.auditDenied(ctx, req, req.log)
+				o.b.reply(ctx, req, say(o.b.cfg.Locale, "denied"))
+				o.b.metrics.Command(string(v), "denied", 0)
+				return false
+			}
 			o.b.reply(ctx, req, say(o.b.cfg.Locale, "ledger.down"))
 			o.b.metrics.Command("none", "ledger_down", 0)
 			return false

@@ -39,6 +39,7 @@ var texts = map[string][2]string{
 	"more":         {"… 以及另外 %d 条", "… and %d more"},
 	"left":         {"剩余 %s", "%s left"},
 	"too.old":      {"已超过撤回时限", "past the recall window"},
+	"withheld":     {"（内容已撤回）", "(content recalled)"},
 	"ledger.down":  {"抱歉，机器人的发送记录（账本）暂时不可用，本条命令没有执行。请稍后重试。", "Sorry, the bot's ledger is unavailable right now, so the command was not run. Please try again in a minute."},
 }
 
@@ -49,6 +50,12 @@ var texts = map[string][2]string{
 // line breaks become spaces. It reads the same to a person.
 func md(s string) string { return mdEscaper.Replace(s) }
 
+// quote is md for text that may hold a secret (an excerpt, a command a
+// user typed): secrets are redacted first, while they still read as
+// typed, since escaping turns the "_" or "-" a pattern looks for into
+// its full-width twin and the redactor would no longer see them.
+func (b *Bot) quote(s string) string { return md(b.cfg.Redact(s)) }
+
 var mdEscaper = strings.NewReplacer(
 	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
 	"*", "＊", "_", "＿", "`", "｀", "#", "＃", "!", "！", "|", "｜", "~", "～", "\\", "＼",
@@ -57,8 +64,8 @@ var mdEscaper = strings.NewReplacer(
 
 // usageText is a usage or selection error inside the "unknown" reply,
 // which ends the sentence itself.
-func usageText(msg string) string {
-	return md(strings.TrimRight(strings.TrimSpace(msg), "。.!！"))
+func (b *Bot) usageText(msg string) string {
+	return b.quote(strings.TrimRight(strings.TrimSpace(msg), "。.!！"))
 }
 
 // say formats a text in the locale ("en" or anything else for Chinese).

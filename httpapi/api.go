@@ -32,6 +32,8 @@ type Ledger interface {
 	Counts(ctx context.Context) (ledger.Counts, error)
 	Audit(ctx context.Context, q ledger.AuditQuery) ([]ledger.AuditRecord, error)
 	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
+	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
 }
 
 // API is the local HTTP API: other systems send through the bot so their
@@ -54,6 +56,9 @@ type API struct {
 	AutoRecall *autorecall.Service
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Go runs work that outlives its request (an asynchronous recall) on
+	// the app's background context; default a plain goroutine.
+	Go func(func(context.Context))
 
 	denied deniedLog
 }
@@ -79,6 +84,7 @@ func (a *API) Handler() http.Handler {
 		"GET /v1/broadcasts/{id}":             a.getBroadcast,
 		"DELETE /v1/broadcasts/{id}":          a.deleteBroadcast,
 		"POST /v1/recalls":                    a.postRecall,
+		"GET /v1/recalls/{id}":                a.getRecall,
 		"GET /v1/conversations/{id}/messages": a.getConversation,
 		"GET /v1/messages/{key...}":           a.getMessage,
 		"GET /v1/audit":                       a.getAudit,
@@ -103,6 +109,9 @@ func (a *API) Handler() http.Handler {
 		}
 		mux.Handle(pattern, a.auth(h, limit))
 	}
+	// Unknown routes under /v1/ answer only with the token: no one
+	// without it learns which routes exist.
+	mux.Handle("/v1/", a.auth(notFound, maxBody))
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}
@@ -202,12 +211,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := "the body must be a JSON object: " + err.Error()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			msg = fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10)
+			apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10))
+			return false
 		}
-		apiError(w, http.StatusBadRequest, "bad_request", msg)
+		apiError(w, http.StatusBadRequest, "bad_request", "the body must be a JSON object: "+err.Error())
 		return false
 	}
 	if _, err := dec.Token(); err != io.EOF {

@@ -27,6 +27,10 @@ type RecallBody struct {
 	Matching       string        `json:"matching,omitempty"` // only messages whose text contains it (the first 80 characters, ignoring case)
 	DryRun         bool          `json:"dry_run,omitempty"`
 	Client         string        `json:"client,omitempty"`
+	// Async answers 202 at once with a recall_id and a Location; the
+	// recall runs on, and GET /v1/recalls/{id} reports its progress and,
+	// at the end, its receipt. For large batches.
+	Async bool `json:"async,omitempty"`
 }
 
 func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
@@ -35,8 +39,17 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sel, err := a.selection(r.Context(), req)
-	if err != nil {
+	var down *unavailable
+	switch {
+	case errors.As(err, &down):
+		a.ledgerDown(w, "the recall was not started", err)
+		return
+	case err != nil:
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if req.Async && !req.DryRun {
+		a.startRecall(w, r, recall.Request{Selection: sel, Actor: actor(req.Client)})
 		return
 	}
 	rec, err := a.Engine.Recall(r.Context(), recall.Request{Selection: sel, Actor: actor(req.Client), DryRun: req.DryRun})
@@ -45,8 +58,9 @@ func (a *API) postRecall(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_selection", err.Error())
 		return
 	case err != nil:
-		a.Log.Error("recall failed", zap.Error(err))
-		apiError(w, http.StatusInternalServerError, "internal", "the recall could not be completed; see the bot's log")
+		// Per-message DingTalk failures are outcomes on the receipt; an
+		// error here is the ledger's.
+		a.ledgerDown(w, "the recall could not be completed", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, receiptJSON(rec, a.Locale))
@@ -82,11 +96,43 @@ func (a *API) selection(ctx context.Context, req RecallBody) (recall.Selection, 
 func (a *API) findChat(ctx context.Context, id string) (ledger.Chat, error) {
 	for _, f := range []ledger.Family{ledger.Private, ledger.Group} {
 		c := ledger.Chat{Family: f, ConversationID: id}
-		if es, err := a.Ledger.List(ctx, ledger.Query{Chat: c, Limit: 1}); err == nil && len(es) > 0 {
+		es, err := a.Ledger.List(ctx, ledger.Query{Chat: c, Limit: 1})
+		if err != nil {
+			return ledger.Chat{}, &unavailable{err}
+		}
+		if len(es) > 0 {
 			return c, nil
 		}
 	}
 	return ledger.Chat{}, fmt.Errorf("the ledger has no messages in conversation %s (for a user's 1:1 chat, use user_id)", id)
+}
+
+// unavailable is a ledger that failed to answer, as opposed to one that
+// answered no.
+type unavailable struct{ err error }
+
+func (u *unavailable) Error() string { return u.err.Error() }
+func (u *unavailable) Unwrap() error { return u.err }
+
+// ledgerDown answers 503 ledger_unavailable for a request the ledger
+// could not serve (Redis down, a disk error), and logs why.
+func (a *API) ledgerDown(w http.ResponseWriter, what string, err error) {
+	a.Log.Error(what+": the ledger failed", zap.Error(err))
+	apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", what+": the ledger is unavailable; try again in a minute")
+}
+
+// queryInt reads an optional integer query parameter; a value that is not
+// one is an error, not a default.
+func queryInt(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s must be a whole number, not %q", name, v)
+	}
+	return n, nil
 }
 
 // receiptJSON is a receipt with its summary and per-outcome counts.
@@ -113,8 +159,16 @@ func receiptJSON(r *recall.Receipt, locale string) map[string]any {
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	before, _ := strconv.ParseUint(q.Get("before"), 10, 64)
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	before, err := queryInt(r, "before")
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
@@ -126,6 +180,11 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 		chat = ledger.Chat{Family: f, ConversationID: id}
 	case "":
 		c, err := a.findChat(r.Context(), id)
+		var down *unavailable
+		if errors.As(err, &down) {
+			a.ledgerDown(w, "the conversation could not be listed", err)
+			return
+		}
 		if err != nil {
 			apiError(w, http.StatusNotFound, "unknown_conversation", err.Error())
 			return
@@ -135,10 +194,9 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad_request", "family is private, oto or group")
 		return
 	}
-	es, err := a.Ledger.List(r.Context(), ledger.Query{Chat: chat, Limit: limit, Before: before})
+	es, err := a.Ledger.List(r.Context(), ledger.Query{Chat: chat, Limit: limit, Before: uint64(before)})
 	if err != nil {
-		a.Log.Error("listing a conversation", zap.Error(err))
-		apiError(w, http.StatusInternalServerError, "internal", "the ledger could not be read")
+		a.ledgerDown(w, "the conversation could not be listed", err)
 		return
 	}
 	if es == nil {
@@ -154,14 +212,18 @@ func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "internal", "the ledger could not be read")
+		a.ledgerDown(w, "the message could not be looked up", err)
 		return
 	}
 	writeJSON(w, 200, e)
 }
 
 func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
-	n, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	n, err := queryInt(r, "limit")
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
 	trail := r.URL.Query().Get("trail")
 	if trail != "" && trail != ledger.TrailAccess {
 		apiError(w, http.StatusBadRequest, "bad_request", `trail is empty (recalls) or "access" (refused requests)`)
@@ -172,7 +234,7 @@ func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	recs, err := a.Ledger.Audit(r.Context(), ledger.AuditQuery{Limit: min(max(n, 1), 500), Trail: trail})
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "internal", "the audit trail could not be read")
+		a.ledgerDown(w, "the audit trail could not be read", err)
 		return
 	}
 	if recs == nil {
@@ -199,6 +261,10 @@ func (a *API) postResolve(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	if req.Key != "" && !dingtalk.WellFormedKey(req.Key) {
+		apiError(w, http.StatusBadRequest, "bad_request", "process_query_key is not a key DingTalk could have returned (1 to 256 printable characters, no spaces)")
+		return
+	}
 	e, err := a.Sender.Resolve(r.Context(), id, recall.Resolution{To: req.State, Key: req.Key, Actor: actor(req.Client), Note: req.Note})
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
@@ -206,8 +272,7 @@ func (a *API) postResolve(w http.ResponseWriter, r *http.Request) {
 	case recall.IsSelectionError(err):
 		apiError(w, http.StatusConflict, "cannot_resolve", err.Error())
 	case err != nil && e.ID == 0:
-		a.Log.Error("resolve failed", zap.Error(err))
-		apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger could not be updated")
+		a.ledgerDown(w, "the entry was not resolved", err)
 	default:
 		writeJSON(w, http.StatusOK, e)
 	}
@@ -216,9 +281,14 @@ func (a *API) postResolve(w http.ResponseWriter, r *http.Request) {
 // getInState lists entries that need attention: pending (send outcome
 // unknown), recalling, recall_failed.
 func (a *API) getInState(w http.ResponseWriter, r *http.Request) {
-	es, err := a.Ledger.InState(r.Context(), ledger.State(r.PathValue("state")), 500)
+	st := ledger.State(r.PathValue("state"))
+	if !st.Valid() {
+		apiError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("%q is not a state: one of %v", st, ledger.States))
+		return
+	}
+	es, err := a.Ledger.InState(r.Context(), st, 500)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		a.ledgerDown(w, "the entries could not be listed", err)
 		return
 	}
 	if es == nil {
@@ -268,8 +338,7 @@ func (a *API) postRetract(w http.ResponseWriter, r *http.Request) {
 	case recall.IsSelectionError(err):
 		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 	case err != nil:
-		a.Log.Error("retract failed", zap.Error(err))
-		apiError(w, http.StatusInternalServerError, "internal", "the retraction could not be completed; see the bot's log")
+		a.ledgerDown(w, "the retraction could not be completed", err)
 	default:
 		writeJSON(w, http.StatusOK, receiptJSON(rec, a.Locale))
 	}

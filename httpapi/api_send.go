@@ -112,7 +112,7 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 	e, err := a.Sender.Send(r.Context(), req.chat(), m, o)
 	switch {
 	case errors.Is(err, recall.ErrRecordDelayed):
-		writeJSON(w, http.StatusAccepted, delayed(e))
+		writeJSON(w, http.StatusAccepted, delayed(e, err))
 	case err != nil:
 		a.sendError(w, e, err)
 	default:
@@ -121,13 +121,15 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 // delayed is the answer to a send that went out while the ledger could not
-// take its key: 202, the entry with its key, and record_delayed.
-func delayed(e ledger.Entry) any {
+// take its key: 202, the entry with its key, and record_delayed; held
+// says the key is only in memory (the spool's disk failed too).
+func delayed(e ledger.Entry, err error) any {
 	return struct {
 		ledger.Entry
 		RecordDelayed bool   `json:"record_delayed"`
+		Held          bool   `json:"held,omitempty"`
 		Message       string `json:"message"`
-	}{e, true, recall.ErrRecordDelayed.Error()}
+	}{e, true, errors.Is(err, recall.ErrRecordHeld), err.Error()}
 }
 
 // sendError maps a failed send to a status: 400 for what the caller can
@@ -230,9 +232,13 @@ func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
 
 // broadcastJSON is a broadcast's progress.
 func broadcastJSON(j ledger.Job) map[string]any {
+	refused := j.Refused
+	if refused == nil {
+		refused = []ledger.Refusal{}
+	}
 	return map[string]any{"batch_id": j.ID, "state": j.State, "recipients": j.Recipients, "sent": j.Sent, "failed": j.Failed,
 		"pending": j.Pending(), "send_calls": j.Calls, "steps": j.Steps, "excerpt": j.Excerpt, "actor": j.Actor,
-		"created": j.Created, "updated": j.Updated}
+		"retrying": len(j.Retry), "refused": refused, "created": j.Created, "updated": j.Updated}
 }
 
 func (a *API) getBroadcast(w http.ResponseWriter, r *http.Request) {

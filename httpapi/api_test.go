@@ -36,4 +36,61 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the ledger down: %d", w.Code)
 	}
+	// Every route that needs the ledger says so the same way.
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/recalls", `{"keys":["k1"]}`},
+		{"POST", "/v1/recalls", `{"conversation_id":"cidX","last":2}`},
+		{"GET", "/v1/audit", ""},
+		{"GET", "/v1/entries/pending", ""},
+		{"GET", "/v1/conversations/cidX/messages", ""},
+		{"GET", "/v1/conversations/cidX/messages?family=group", ""},
+		{"GET", "/v1/messages/k1", ""},
+		{"POST", "/v1/entries/1/resolve", `{"state":"unknown"}`},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer tok-0123456789abcdef")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "ledger_unavailable") {
+			t.Errorf("%s %s with the ledger down: %d %s", c.method, c.path, w.Code, w.Body)
+		}
+	}
+}
+
+// TestRequestsThatAreWrongSaySo: bad query values, oversized bodies,
+// malformed keys and unknown routes get a precise answer; unknown /v1
+// routes only with the token.
+func TestRequestsThatAreWrongSaySo(t *testing.T) {
+	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	log := zap.NewNop()
+	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
+		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }}
+	h := api.Handler()
+	for _, c := range []struct {
+		method, path, body string
+		token              bool
+		status             int
+	}{
+		{"GET", "/v1/nope", "", false, http.StatusUnauthorized},
+		{"GET", "/v1/nope", "", true, http.StatusNotFound},
+		{"GET", "/v1/audit?limit=abc", "", true, http.StatusBadRequest},
+		{"GET", "/v1/conversations/c/messages?family=group&limit=-3", "", true, http.StatusBadRequest},
+		{"GET", "/v1/entries/bogus", "", true, http.StatusBadRequest},
+		{"POST", "/v1/messages", `{"family":"group","conversation_id":"c","text":"` + strings.Repeat("x", 2<<20) + `"}`, true, http.StatusRequestEntityTooLarge},
+		{"POST", "/v1/entries/1/resolve", `{"state":"sent","process_query_key":"two words"}`, true, http.StatusBadRequest},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		if c.token {
+			req.Header.Set("Authorization", "Bearer tok-0123456789abcdef")
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != c.status {
+			t.Errorf("%s %s (token %v): %d %s, want %d", c.method, c.path, c.token, w.Code, w.Body, c.status)
+		}
+	}
 }

@@ -84,15 +84,19 @@ func (m *Metrics) WatchConnected(f func() bool) {
 	}))
 }
 
-// WatchSpool exports f as recallbot_spool_waiting: keys DingTalk returned
-// that wait in the local spool for the ledger.
-func (m *Metrics) WatchSpool(f func() int) {
+// WatchSpool exports waiting as recallbot_spool_waiting (keys DingTalk
+// returned that wait in the local spool for the ledger) and held as
+// recallbot_spool_held (those of them only in memory: alert on it).
+func (m *Metrics) WatchSpool(waiting, held func() int) {
 	if m == nil {
 		return
 	}
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_spool_waiting",
 		Help: "Spool records (keys DingTalk returned while the ledger could not take them) waiting to be replayed into the ledger."},
-		func() float64 { return float64(f()) }))
+		func() float64 { return float64(waiting()) }))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_spool_held",
+		Help: "Spool records held in memory because the spool's disk failed too; lost if the process stops before they are written."},
+		func() float64 { return float64(held()) }))
 }
 
 // AutoRecall counts one automatic recall decision.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -90,10 +91,15 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 	case err != nil:
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		NoSync:       opts.NoSync,
-		FreelistType: bolt.FreelistMapType,
+	probe := &Bolt{path: path}
+	var db *bolt.DB
+	err = probe.guard(func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:      opts.LockTimeout,
+			NoSync:       opts.NoSync,
+			FreelistType: bolt.FreelistMapType,
+		})
+		return err
 	})
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
@@ -104,7 +110,8 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 		return nil, fmt.Errorf("ledger %s: %w", path, err)
 	}
 	db.MaxBatchDelay = 2 * time.Millisecond
-	err = db.Update(func(tx *bolt.Tx) error {
+	probe.db = db
+	err = probe.updateNow(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bMeta)
 		if meta == nil {
 			if existed && hasBuckets(tx) {
@@ -168,9 +175,59 @@ func (s *Bolt) update(fn func(*bolt.Tx) error) error {
 	n := s.inflight.Add(1)
 	defer s.inflight.Add(-1)
 	if n <= directWriters {
-		return s.db.Update(fn)
+		return s.updateNow(fn)
 	}
-	return s.db.Batch(fn)
+	return s.guard(func() error { return s.db.Batch(guarded(s.path, fn)) })
+}
+
+// updateNow runs fn in a write transaction of its own, guarded.
+func (s *Bolt) updateNow(fn func(*bolt.Tx) error) error {
+	return s.guard(func() error { return s.db.Update(guarded(s.path, fn)) })
+}
+
+// view runs fn in a read transaction, guarded.
+func (s *Bolt) view(fn func(*bolt.Tx) error) error {
+	return s.guard(func() error { return s.db.View(guarded(s.path, fn)) })
+}
+
+// CorruptError is a ledger file whose pages are damaged (a disk fault,
+// a copy cut short, a foreign write): bbolt panics on such pages, or
+// faults on the memory map. recallbot turns both into this error, so a
+// damaged file costs the operations that touch the damage, never the
+// process, and the operator hears what to do.
+type CorruptError struct {
+	Path string
+	Why  string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("ledger %s is damaged (%s); stop recallbot, move the file aside and restore a backup (new keys wait in the spool)", e.Path, e.Why)
+}
+
+// guard runs op with memory faults turned into panics (a damaged page is
+// read through the memory map) and any panic into a CorruptError.
+func (s *Bolt) guard(op func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = &CorruptError{Path: s.path, Why: fmt.Sprint(r)}
+		}
+	}()
+	return op()
+}
+
+// guarded wraps a transaction's function the same way, for the goroutine
+// that runs it: Batch may run it on bbolt's own.
+func guarded(path string, fn func(*bolt.Tx) error) func(*bolt.Tx) error {
+	return func(tx *bolt.Tx) (err error) {
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if r := recover(); r != nil {
+				err = &CorruptError{Path: path, Why: fmt.Sprint(r)}
+			}
+		}()
+		return fn(tx)
+	}
 }
 
 // directWriters is how many concurrent writers take the lock directly
@@ -213,6 +270,56 @@ func (s *Bolt) Append(ctx context.Context, e Entry) (Entry, error) {
 	}
 	return out, nil
 }
+
+// Record writes, in one transaction, a send whose pending entry never
+// reached the ledger: e appended and moved by t (see Store.Record).
+func (s *Bolt) Record(ctx context.Context, once Once, e Entry, t Transition) (Entry, bool, error) {
+	e, err := prepare(e)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	var out Entry
+	first := false
+	err = s.update(func(tx *bolt.Tx) (err error) {
+		out, first = Entry{}, false
+		if once.ID != "" && tempAlive(tx, once.NS, once.ID, s.now()) {
+			return nil
+		}
+		if t.Key != "" {
+			if v := tx.Bucket(bKeys).Get([]byte(t.Key)); v != nil {
+				out, err = keyEntry(tx, v)
+				return err
+			}
+		}
+		if once.ID != "" {
+			if _, err := claimTemp(tx, once, s.now()); err != nil {
+				return err
+			}
+		}
+		added, err := appendTx(tx, e)
+		if err != nil {
+			return err
+		}
+		done := added
+		if t.To != "" {
+			if done, _, err = apply(added, t); err != nil {
+				return err
+			}
+			if err := putChanged(tx, added, done); err != nil {
+				return err
+			}
+		}
+		out, first = done, true
+		return nil
+	})
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger record: %w", err)
+	}
+	return out, first, nil
+}
+
+// Sync returns at once: every commit of the embedded ledger is fsynced.
+func (s *Bolt) Sync(context.Context) error { return nil }
 
 // appendTx writes a prepared entry with the next ID, and its indexes.
 func appendTx(tx *bolt.Tx, e Entry) (Entry, error) {
@@ -375,7 +482,7 @@ func change(tx *bolt.Tx, c Change) (old, e Entry, changed bool, err error) {
 	}
 	if e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
 		if other := tx.Bucket(bKeys).Get([]byte(e.ProcessQueryKey)); other != nil {
-			return old, old, false, fmt.Errorf("ledger: processQueryKey already belongs to entry %d", binary.BigEndian.Uint64(other))
+			return old, old, false, &TransitionError{old.ID, old.State, c.To, fmt.Sprintf("its processQueryKey already belongs to entry %d", binary.BigEndian.Uint64(other))}
 		}
 	}
 	return old, e, true, nil

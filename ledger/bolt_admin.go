@@ -126,7 +126,7 @@ func (s *Bolt) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
 		return nil, err
 	}
 	var out []AuditRecord
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.Last(); k != nil && len(out) < limit; k, v = c.Prev() {
 			var r AuditRecord
@@ -152,7 +152,7 @@ func (s *Bolt) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 			return total, err
 		}
 		n, more := 0, false
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.updateNow(func(tx *bolt.Tx) error {
 			n, more = 0, false
 			c := tx.Bucket(bEntries).Cursor()
 			for k, v := c.First(); k != nil; k, v = c.First() {
@@ -182,7 +182,7 @@ func (s *Bolt) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 			break
 		}
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.updateNow(func(tx *bolt.Tx) error {
 		if err := pruneJobs(tx, cutoff); err != nil {
 			return err
 		}
@@ -245,7 +245,7 @@ func deleteEntry(tx *bolt.Tx, e Entry) error {
 // Check runs bbolt's own consistency check, then verifies that every entry
 // decodes and that the indexes and counters agree with the entries.
 func (s *Bolt) Check(ctx context.Context) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		var errs []error
 		for err := range tx.Check() {
 			errs = append(errs, err)
@@ -335,7 +335,7 @@ func (s *Bolt) Import(entries iter.Seq[Entry]) (int, error) {
 	total := 0
 	for {
 		n := 0
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.updateNow(func(tx *bolt.Tx) error {
 			counts := map[State]int64{}
 			for ; n < importStep; n++ {
 				e, ok := next()

@@ -57,14 +57,14 @@ func (s *Bolt) CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error
 // GetJob returns a broadcast.
 func (s *Bolt) GetJob(ctx context.Context, id string) (Job, error) {
 	var j Job
-	err := s.db.View(func(tx *bolt.Tx) (err error) { j, err = getJob(tx, id); return err })
+	err := s.view(func(tx *bolt.Tx) (err error) { j, err = getJob(tx, id); return err })
 	return j, err
 }
 
 // JobSteps returns the targets of steps [from, from+n).
 func (s *Bolt) JobSteps(ctx context.Context, id string, from, n int) ([][]Chat, error) {
 	var out [][]Chat
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		j, err := getJob(tx, id)
 		if err != nil {
 			return err
@@ -191,7 +191,7 @@ func (s *Bolt) TakeJob(ctx context.Context, id string, by Claimant) (Job, bool, 
 // Jobs lists the broadcasts in a state.
 func (s *Bolt) Jobs(ctx context.Context, st JobState) ([]Job, error) {
 	var out []Job
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bJobs).ForEach(func(k, v []byte) error {
 			var j Job
 			if err := json.Unmarshal(v, &j); err != nil {

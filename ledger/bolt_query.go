@@ -18,14 +18,14 @@ import (
 // Get returns one entry.
 func (s *Bolt) Get(ctx context.Context, id uint64) (Entry, error) {
 	var e Entry
-	err := s.db.View(func(tx *bolt.Tx) (err error) { e, err = getEntry(tx, id); return err })
+	err := s.view(func(tx *bolt.Tx) (err error) { e, err = getEntry(tx, id); return err })
 	return e, err
 }
 
 // ByKey returns the entry with a processQueryKey.
 func (s *Bolt) ByKey(ctx context.Context, key string) (Entry, error) {
 	var e Entry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bKeys).Get([]byte(key))
 		if v == nil {
 			return &NotFoundError{"message with processQueryKey " + key}
@@ -63,7 +63,7 @@ func (s *Bolt) ByKeys(ctx context.Context, keys []string) (found []Entry, missin
 		go func() {
 			defer wg.Done()
 			r := &results[p]
-			r.err = s.db.View(func(tx *bolt.Tx) error {
+			r.err = s.view(func(tx *bolt.Tx) error {
 				r.found, r.missing, r.err = byKeys(tx, sorted[lo:hi])
 				return r.err
 			})
@@ -200,7 +200,7 @@ func wanted(states []State, s State) bool {
 func (s *Bolt) List(ctx context.Context, q Query) ([]Entry, error) {
 	limit := limitOr(q.Limit, 100)
 	var out []Entry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		entries := tx.Bucket(bEntries)
 		var err error
 		walkBack(tx.Bucket(bChats), q.Chat.Key(), q.Before, func(id uint64) bool {
@@ -225,7 +225,7 @@ func (s *Bolt) List(ctx context.Context, q Query) ([]Entry, error) {
 // Batch returns every entry of one broadcast, in send order.
 func (s *Bolt) Batch(ctx context.Context, batchID string) ([]Entry, error) {
 	var out []Entry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		walkBack(tx.Bucket(bBatches), batchID, 0, func(id uint64) bool {
 			var e Entry
@@ -245,7 +245,7 @@ func (s *Bolt) Batch(ctx context.Context, batchID string) ([]Entry, error) {
 func (s *Bolt) Due(ctx context.Context, now time.Time, limit int) ([]Entry, error) {
 	limit = limitOr(limit, 100)
 	var out []Entry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bExpiries).Cursor()
 		end := be64(uint64(now.UnixNano()))
 		for k, _ := c.First(); k != nil && len(out) < limit && bytes.Compare(k[:8], end) <= 0; k, _ = c.Next() {
@@ -267,7 +267,7 @@ func (s *Bolt) InState(ctx context.Context, st State, limit int) ([]Entry, error
 	}
 	limit = limitOr(limit, 100)
 	var out []Entry
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		p := append([]byte(st), 0)
 		c := tx.Bucket(bStates).Cursor()
 		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p) && len(out) < limit; k, _ = c.Next() {
@@ -285,7 +285,7 @@ func (s *Bolt) InState(ctx context.Context, st State, limit int) ([]Entry, error
 // Counts returns the number of entries per state.
 func (s *Bolt) Counts(ctx context.Context) (Counts, error) {
 	out := Counts{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bCounts).ForEach(func(k, v []byte) error {
 			if n := int64(binary.BigEndian.Uint64(v)); n != 0 {
 				out[State(k)] = n

@@ -43,10 +43,11 @@ type Job struct {
 	Next    int         `json:"next"`            // the next step to take
 	Retry   []RetryUser `json:"retry,omitempty"` // flow-controlled users, for a later call
 	RetryAt time.Time   `json:"retry_at,omitzero"`
-	Owner   string      `json:"owner,omitempty"` // the instance running it (its lease: LeaseNS)
-	Sent    int         `json:"sent"`            // recipients DingTalk reached
-	Failed  int         `json:"failed"`          // recipients refused for good (invalid, or too often flow-controlled)
-	Calls   int         `json:"calls"`           // send calls made
+	Owner   string      `json:"owner,omitempty"`   // the instance running it (its lease: LeaseNS)
+	Sent    int         `json:"sent"`              // recipients DingTalk reached
+	Failed  int         `json:"failed"`            // recipients refused for good (invalid, or too often flow-controlled)
+	Refused []Refusal   `json:"refused,omitempty"` // who of them and why: the first MaxRefusals
+	Calls   int         `json:"calls"`             // send calls made
 	Updated time.Time   `json:"updated"`
 }
 
@@ -55,6 +56,20 @@ type RetryUser struct {
 	UserID string `json:"user_id"`
 	Tries  int    `json:"tries"`
 }
+
+// Refusal is one target DingTalk did not reach for good, and why:
+// "invalid" (invalidStaffIdList: not a user the bot can message),
+// "flow_controlled" (flowControlledStaffIdList on every try), or the
+// refusal of the whole call (DingTalk's code).
+type Refusal struct {
+	Target string `json:"target"` // a user id, or a chat's key (group:cid) for a chat
+	Reason string `json:"reason"`
+}
+
+// MaxRefusals bounds the refusals a job keeps by name; Failed counts them
+// all. A broadcast to a wrong list of 100,000 must not grow its record
+// without bound.
+const MaxRefusals = 1000
 
 // Pending is how many recipients are neither reached nor refused: not yet
 // sent to, waiting to be tried again, or in a call whose outcome was lost.
@@ -66,6 +81,8 @@ func (j Job) Finished() bool { return j.Next >= j.Steps && len(j.Retry) == 0 }
 // JobDelta is what a settled step adds to its job.
 type JobDelta struct {
 	Sent, Failed int
+	// Refused names the failed recipients, where a call named them.
+	Refused []Refusal
 	// Retry are users to try again in a later call, from RetryAt.
 	Retry   []RetryUser
 	RetryAt time.Time
@@ -149,6 +166,9 @@ func startStep(j Job, owner string, step int, at time.Time) (Job, []RetryUser, e
 func (j Job) settle(d JobDelta, at time.Time) Job {
 	j.Sent += d.Sent
 	j.Failed += d.Failed
+	if room := MaxRefusals - len(j.Refused); room > 0 {
+		j.Refused = append(j.Refused, d.Refused[:min(room, len(d.Refused))]...)
+	}
 	j.Retry = append(j.Retry, d.Retry...)
 	if len(d.Retry) > 0 && d.RetryAt.After(j.RetryAt) {
 		j.RetryAt = norm(d.RetryAt)

@@ -103,6 +103,9 @@ var transitions = map[State][]State{
 	RecallFailed: {Recalling, Expired},
 }
 
+// Valid reports whether s is one of States.
+func (s State) Valid() bool { return slices.Contains(States, s) }
+
 // Terminal reports whether no transition leaves s.
 func (s State) Terminal() bool { return len(transitions[s]) == 0 }
 
@@ -114,7 +117,7 @@ type Origin string
 
 // Origins.
 const (
-	OriginCommand Origin = "command" // a reply to a chat command
+	OriginCommand Origin = "command" // a reply to a chat command, or a report to the admins: never chosen by "last N"
 	OriginAPI     Origin = "api"     // the local HTTP API or an embedding program
 	OriginAuto    Origin = "auto"    // the bot on its own (notices, alerts)
 )
@@ -290,6 +293,17 @@ type AuditQuery struct {
 type Store interface {
 	// Append writes a new entry in state pending and returns it with its ID.
 	Append(ctx context.Context, e Entry) (Entry, error)
+	// Record writes, in one commit, a send whose pending entry never
+	// reached the ledger (the spool's replay): e appended and moved by t
+	// at once (pending -> sent with its key; a zero t leaves it pending),
+	// and once, if set, claimed. A key recorded already returns its
+	// entry, and a once claimed before a zero entry, with first false and
+	// nothing written; so a replay interrupted anywhere can be run again.
+	Record(ctx context.Context, once Once, e Entry, t Transition) (out Entry, first bool, err error)
+	// Sync returns once what the store holds is as durable as its writes
+	// (Redis with MinReplicas: on that many replicas); the spool's replay
+	// calls it before it forgets a key it found recorded already.
+	Sync(ctx context.Context) error
 	// Transition moves an entry to t.To. Repeating a transition that
 	// already happened with the same data succeeds without a change;
 	// anything the state machine forbids is a *TransitionError.

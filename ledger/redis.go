@@ -6,81 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
-
-// Redis is the shared ledger for several bot instances. State changes are
-// optimistic transactions (WATCH the entry, check the transition in Go with
-// the same state machine as the embedded store, then MULTI/EXEC), so two
-// instances can never both claim a key. IDs come from one INCR counter, so
-// every instance sees one order per conversation.
-//
-// Durability is Redis's: run it with appendonly yes and appendfsync always
-// for "durable when the call returns" (see README, Operations).
-type Redis struct {
-	c *redis.Client
-	p string // key prefix
-}
-
-// RedisOptions tunes the shared store.
-type RedisOptions struct {
-	// Prefix is prepended to every key; default "recallbot:". Instances
-	// sharing a ledger must use the same one.
-	Prefix string
-}
-
-// redisMagic marks a recallbot ledger under the prefix. Version 1 ledgers
-// are upgraded on open (see schemaVersion); newer ones are refused.
-const (
-	redisMagicV1 = "recallbot-ledger/1"
-	redisMagic   = "recallbot-ledger/2"
-)
-
-// OpenRedis connects to the Redis at url (redis://[:password@]host:port/db)
-// and checks that its keys under the prefix belong to a recallbot ledger.
-func OpenRedis(ctx context.Context, url string, opts RedisOptions) (*Redis, error) {
-	if opts.Prefix == "" {
-		opts.Prefix = "recallbot:"
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("ledger.redis_url: %w", err)
-	}
-	// Fail fast when Redis is down: the sender retries a key on its own
-	// terms and spools it, and a command is refused at once rather than
-	// after go-redis's default five dials per retry. The URL may say more.
-	if !strings.Contains(url, "max_retries=") {
-		o.MaxRetries = 1
-	}
-	if o.DialerRetries == 0 {
-		o.DialerRetries = 2
-	}
-	c := redis.NewClient(o)
-	s := &Redis{c: c, p: opts.Prefix}
-	ok, err := c.SetNX(ctx, s.k("meta"), redisMagic, 0).Result()
-	if err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("ledger redis %s: %w", o.Addr, err)
-	}
-	if !ok {
-		v, err := c.Get(ctx, s.k("meta")).Result()
-		if err == nil && v == redisMagicV1 {
-			err = c.Set(ctx, s.k("meta"), redisMagic, 0).Err()
-			v = redisMagic
-		}
-		if err != nil || v != redisMagic {
-			_ = c.Close()
-			if err != nil {
-				return nil, fmt.Errorf("ledger redis %s: reading key %s: %w", o.Addr, s.k("meta"), err)
-			}
-			return nil, fmt.Errorf("ledger redis %s: key %s holds %.40q, not a recallbot ledger of this version; use another database or ledger prefix", o.Addr, s.k("meta"), v)
-		}
-	}
-	return s, nil
-}
 
 // Close closes the connection pool.
 func (s *Redis) Close() error { return s.c.Close() }
@@ -108,25 +37,111 @@ func ids(members []string) []uint64 {
 	return out
 }
 
-// Append writes a new pending entry.
+// Append writes a new pending entry. The ID and the entry are written on
+// one connection, so that the WAIT for the replicas (MinReplicas) covers
+// both: an entry the primary alone knew could have its ID handed out again
+// after a failover, and a key recorded later would land on another entry.
 func (s *Redis) Append(ctx context.Context, e Entry) (Entry, error) {
 	e, err := prepare(e)
 	if err != nil {
 		return Entry{}, err
 	}
-	id, err := s.c.Incr(ctx, s.k("seq")).Uint64()
+	cn := s.c.Conn()
+	defer cn.Close()
+	id, err := cn.Incr(ctx, s.k("seq")).Uint64()
 	if err != nil {
 		return Entry{}, fmt.Errorf("ledger append: %w", err)
 	}
 	e.ID = id
-	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	err = s.commit(ctx, cn, "append", func(p redis.Pipeliner) error {
 		s.queueAppend(ctx, p, e)
 		return nil
 	})
+	if errors.Is(err, ErrNotDurable) {
+		s.withdraw(ctx, cn, e)
+		return Entry{}, err
+	}
 	if err != nil {
+		s.abandon(ctx, e)
 		return Entry{}, fmt.Errorf("ledger append: %w", err)
 	}
+	s.closeAbandoned(ctx)
 	return e, nil
+}
+
+// Record writes, in one commit, a send whose pending entry never reached
+// the ledger: e appended and moved by t at once (pending -> sent with its
+// key; a zero t leaves it pending). An interruption can therefore never
+// leave a pending entry behind that a later replay would duplicate. A key
+// recorded already returns its entry, first false, writing nothing; so
+// does a once claimed before (the spool's record of an intent).
+func (s *Redis) Record(ctx context.Context, once Once, e Entry, t Transition) (Entry, bool, error) {
+	e, err := prepare(e)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	var keys []string
+	onceKey := ""
+	if once.ID != "" {
+		onceKey = s.k("t", once.NS, once.ID)
+		keys = append(keys, onceKey)
+	}
+	if t.Key != "" {
+		keys = append(keys, s.k("k", t.Key))
+	}
+	var out Entry
+	first := false
+	err = s.optimistic(ctx, func(tx *redis.Tx) error {
+		out, first = Entry{}, false
+		if onceKey != "" {
+			if n, err := tx.Exists(ctx, onceKey).Result(); err != nil || n > 0 {
+				if err != nil {
+					return err
+				}
+				return s.settled(ctx, tx, "record")
+			}
+		}
+		if t.Key != "" {
+			id, err := tx.Get(ctx, s.k("k", t.Key)).Uint64()
+			if err == nil {
+				if out, err = s.get(ctx, tx, id); err != nil {
+					return err
+				}
+				return s.settled(ctx, tx, "record")
+			}
+			if !errors.Is(err, redis.Nil) {
+				return err
+			}
+		}
+		id, err := tx.Incr(ctx, s.k("seq")).Uint64()
+		if err != nil {
+			return err
+		}
+		added := e
+		added.ID = id
+		done := added
+		if t.To != "" {
+			var err error
+			if done, _, err = apply(added, t); err != nil {
+				return err
+			}
+		}
+		out, first = done, true
+		return s.commit(ctx, tx, "record", func(p redis.Pipeliner) error {
+			if onceKey != "" {
+				p.Set(ctx, onceKey, "1", once.TTL)
+			}
+			s.queueAppend(ctx, p, added)
+			if t.To != "" {
+				s.queueChange(ctx, p, added, done)
+			}
+			return nil
+		})
+	}, keys...)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("ledger record: %w", err)
+	}
+	return out, first, nil
 }
 
 // queueAppend adds the writes of a new pending entry e (with its ID) to a
@@ -246,7 +261,7 @@ func (s *Redis) TransitionAll(ctx context.Context, changes []Change) ([]Entry, [
 			e, changed, err := apply(old, c.Transition)
 			if err == nil && changed && e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
 				if other, gerr := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); gerr == nil {
-					e, changed, err = old, false, fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
+					e, changed, err = old, false, &TransitionError{old.ID, old.State, c.To, "its processQueryKey already belongs to entry " + other}
 				}
 			}
 			out[i], errs[i] = e, err
@@ -256,15 +271,17 @@ func (s *Redis) TransitionAll(ctx context.Context, changes []Change) ([]Entry, [
 			}
 		}
 		if len(todo) == 0 {
+			if slices.Contains(errs, nil) { // done before: make sure it lasts
+				return s.settled(ctx, tx, "transition")
+			}
 			return nil
 		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		return s.commit(ctx, tx, "transition", func(p redis.Pipeliner) error {
 			for _, c := range todo {
 				s.queueChange(ctx, p, c.old, c.e)
 			}
 			return nil
 		})
-		return err
 	}, keys...)
 	return out, errs, err
 }

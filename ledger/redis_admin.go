@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,9 +14,34 @@ import (
 )
 
 // ClaimOnce reports whether id is claimed in ns for the first time.
+//
+// The claim holds a token of this call, not a bare flag: go-redis sends a
+// command again when its answer is lost (MaxRetries), and a plain SETNX
+// retried after it took effect would answer "claimed before" to the very
+// call that claimed it; a command would then never run. A retry that
+// finds its own token knows the claim is its own.
 func (s *Redis) ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error) {
-	return s.c.SetNX(ctx, s.k("t", ns, id), "1", ttl).Result()
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	n, err := claimOnce.Run(ctx, s.c, []string{s.k("t", ns, id)}, hex.EncodeToString(b[:]), ttl.Milliseconds()).Int()
+	return n == 1, err
 }
+
+// claimOnce sets KEYS[1] to the token ARGV[1] for ARGV[2] ms unless it is
+// set; it answers 1 if the key now holds this token.
+var claimOnce = redis.NewScript(`
+local v = redis.call("GET", KEYS[1])
+if not v then
+  if tonumber(ARGV[2]) > 0 then
+    redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+  else
+    redis.call("SET", KEYS[1], ARGV[1])
+  end
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0
+`)
 
 // PutTemp stores a value for ttl.
 func (s *Redis) PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error {

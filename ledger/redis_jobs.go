@@ -135,14 +135,33 @@ func (s *Redis) StartStep(ctx context.Context, id, owner string, step int, e Ent
 			return err
 		}
 		e.ID = seq
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		out, job = e, j
+		err = s.commit(ctx, tx, "step", func(p redis.Pipeliner) error {
 			s.queueAppend(ctx, p, e)
 			return s.queueJob(ctx, p, j, was)
 		})
-		out, job = e, j
+		if errors.Is(err, ErrNotDurable) {
+			s.withdrawStep(ctx, tx, e, j)
+		}
 		return err
 	}, s.jk(id))
 	return out, job, err
+}
+
+// withdrawStep undoes, on the same connection, a step whose write ahead
+// was not durable: its entry is closed as not sent and its recipients
+// counted failed, so the job neither waits for them nor sends to them
+// twice. Best effort, like withdraw.
+func (s *Redis) withdrawStep(ctx context.Context, c conn, e Entry, j Job) {
+	failed, _, err := apply(e, Transition{To: SendFailed, Reason: "not sent: the ledger could not replicate the step in time"})
+	if err != nil {
+		return
+	}
+	j = j.settle(JobDelta{Failed: e.Reach()}, time.Now())
+	_, _ = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		s.queueChange(ctx, p, e, failed)
+		return s.queueJob(ctx, p, j, j.State)
+	})
 }
 
 // SettleStep moves a step's entry on and adds d to its job.
@@ -172,16 +191,15 @@ func (s *Redis) SettleStep(ctx context.Context, id string, entryID uint64, t Tra
 			return err
 		}
 		out, job = e, j
-		if !changed {
-			return nil
+		if !changed { // settled before: make sure it lasts
+			return s.settled(ctx, tx, "settle")
 		}
 		j = j.settle(d, time.Now())
 		job = j
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		return s.commit(ctx, tx, "settle", func(p redis.Pipeliner) error {
 			s.queueChange(ctx, p, old, e)
 			return s.queueJob(ctx, p, j, j.State)
 		})
-		return err
 	}, keys...)
 	return out, job, err
 }

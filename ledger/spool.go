@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -23,13 +24,25 @@ import (
 //
 // A spool belongs to one process (it is locked); instances sharing a Redis
 // ledger each have their own.
+//
+// When the spool's own disk fails too (both on one full disk), AddOrHold
+// keeps the record in memory: Replay writes it to the file as soon as the
+// file takes it, or straight into the ledger when the ledger is back. A
+// held record is lost only if the process stops first; Close says which.
 type Spool struct {
-	path    string
-	mu      sync.Mutex // one writer or replayer at a time
-	f       *os.File
-	waiting atomic.Int64 // records not yet replayed
-	seq     atomic.Uint64
+	path      string
+	mu        sync.Mutex // the file and held: one writer at a time
+	replaying sync.Mutex // one replay at a time
+	f         *os.File
+	waiting   atomic.Int64 // records not yet replayed, held ones included
+	seq       atomic.Uint64
+	held      []SpoolRecord // under mu: records the file did not take
+	nheld     atomic.Int64
 }
+
+// ErrHeld marks a record the spool's file could not take, held in memory
+// until the file or the ledger takes it.
+var ErrHeld = errors.New("held in memory: the spool's file could not take it")
 
 // SpoolRecord is one line of the spool.
 type SpoolRecord struct {
@@ -49,7 +62,10 @@ type SpoolRecord struct {
 	Recipients []string  `json:"recipients,omitempty"`
 	Job        string    `json:"job,omitempty"`
 	Delta      *JobDelta `json:"delta,omitempty"`
-	At         time.Time `json:"at"`
+	// Audit is an audit record the ledger could not take; a record with
+	// one carries nothing else.
+	Audit *AuditRecord `json:"audit,omitempty"`
+	At    time.Time    `json:"at"`
 }
 
 // spoolHeader is the first line of every spool file, so that a foreign
@@ -94,28 +110,85 @@ func (s *Spool) Waiting() int {
 // NextSeq returns a sequence number for a new send's records.
 func (s *Spool) NextSeq() uint64 { return s.seq.Add(1) }
 
+// Held is the number of records held in memory (see AddOrHold).
+func (s *Spool) Held() int {
+	if s == nil {
+		return 0
+	}
+	return int(s.nheld.Load())
+}
+
 // Add writes r and fsyncs it.
 func (s *Spool) Add(r SpoolRecord) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.write(r); err != nil {
+		return err
+	}
+	s.waiting.Add(1)
+	return nil
+}
+
+// AddOrHold writes r like Add; if the file cannot take it, r is held in
+// memory and the error wraps ErrHeld. Use it for what must not be
+// dropped (a key DingTalk returned), not for an intent (nothing was sent
+// yet: better not to send).
+func (s *Spool) AddOrHold(r SpoolRecord) error {
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.write(r)
+	if err == nil {
+		s.waiting.Add(1)
+		return nil
+	}
+	s.held = append(s.held, r)
+	s.nheld.Add(1)
+	s.waiting.Add(1)
+	return fmt.Errorf("%w (%w)", ErrHeld, err)
+}
+
+// write appends r and fsyncs it, under mu. A write cut short (a full
+// disk) is cut from the file again, so that the next line does not
+// follow half a record.
+func (s *Spool) write(r SpoolRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if fi, err := s.f.Stat(); err == nil && fi.Size() == 0 {
+	fi, err := s.f.Stat()
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", s.path, err)
+	}
+	if fi.Size() == 0 {
 		b = append([]byte(spoolHeader+"\n"), b...)
 	}
 	if _, err := s.f.Write(append(b, '\n')); err != nil {
+		_ = s.f.Truncate(fi.Size())
 		return fmt.Errorf("spool %s: %w", s.path, err)
 	}
 	if err := s.f.Sync(); err != nil {
+		_ = s.f.Truncate(fi.Size())
 		return fmt.Errorf("spool %s: %w", s.path, err)
 	}
-	s.waiting.Add(1)
 	return nil
+}
+
+// persistHeld moves held records into the file while it takes them, so
+// that they survive a crash; under mu.
+func (s *Spool) persistHeld() {
+	for len(s.held) > 0 {
+		if s.write(s.held[0]) != nil {
+			return
+		}
+		s.held = s.held[1:]
+		s.nheld.Add(-1)
+	}
 }
 
 // read returns the records in the file. A last line cut short (a crash in
@@ -152,11 +225,14 @@ func (s *Spool) read() ([]SpoolRecord, error) {
 
 // ReplayTarget is what Replay needs of a store.
 type ReplayTarget interface {
-	Append(ctx context.Context, e Entry) (Entry, error)
+	Record(ctx context.Context, once Once, e Entry, t Transition) (Entry, bool, error)
 	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
 	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
-	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
+	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
+	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
 	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
+	Sync(ctx context.Context) error
 }
 
 // Replay moves every record into led and empties the spool. It stops at
@@ -166,19 +242,94 @@ type ReplayTarget interface {
 // reported in the returned error after the rest are replayed. Replaying a
 // record twice is harmless.
 func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err error) {
+	s.replaying.Lock()
+	defer s.replaying.Unlock()
+	return s.replay(ctx, led)
+}
+
+// TryReplay is Replay unless another replay is under way, in which case
+// it returns at once with ran false: a send need not wait behind a replay
+// into a slow ledger.
+func (s *Spool) TryReplay(ctx context.Context, led ReplayTarget) (replayed int, ran bool, err error) {
+	if !s.replaying.TryLock() {
+		return 0, false, nil
+	}
+	defer s.replaying.Unlock()
+	replayed, err = s.replay(ctx, led)
+	return replayed, true, err
+}
+
+// replay holds the file's lock only to read and to empty it, never while
+// it waits for the ledger: a key spooled meanwhile is written at once. If
+// records came in during the replay the file is left as it is; the next
+// replay takes them all (again, which is harmless).
+func (s *Spool) replay(ctx context.Context, led ReplayTarget) (replayed int, err error) {
+	s.mu.Lock()
+	s.persistHeld()
+	recs, rerr := s.read()
+	var size int64 = -1
+	if fi, err := s.f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	held := slices.Clone(s.held)
+	s.mu.Unlock()
+	if rerr != nil && len(held) == 0 {
+		return 0, rerr
+	}
+	recs = append(recs, held...)
+	if len(recs) == 0 {
+		return 0, nil
+	}
+	replayed, refused, err := ReplayRecords(ctx, led, recs)
+	if err != nil {
+		return replayed, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	recs, err := s.read()
-	if err != nil || len(recs) == 0 {
-		return 0, err
+	if len(refused) > 0 {
+		if werr := s.reject(refused...); werr != nil {
+			return replayed, werr
+		}
 	}
+	s.held = s.held[len(held):]
+	s.nheld.Add(-int64(len(held)))
+	s.waiting.Add(-int64(len(held)))
+	if rerr != nil { // the held records are in; the file's are not
+		return replayed, rerr
+	}
+	if fi, err := s.f.Stat(); err != nil || fi.Size() != size {
+		return replayed, nil // records came in meanwhile: the next replay
+	}
+	if err := s.f.Truncate(0); err != nil {
+		return replayed, fmt.Errorf("spool %s: %w", s.path, err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return replayed, err
+	}
+	s.waiting.Store(int64(len(s.held)))
+	if len(refused) > 0 {
+		return replayed, fmt.Errorf("spool: %d record(s) the ledger refused, kept in %s.rejected", len(refused), s.path)
+	}
+	return replayed, nil
+}
+
+// ReplayRecords applies spool records to led, the records of one send
+// together, in order. It stops at the first error of the ledger itself
+// (still down) and returns the records the ledger refused for what they
+// say (to set aside). Applying a record twice is harmless.
+func ReplayRecords(ctx context.Context, led ReplayTarget, recs []SpoolRecord) (replayed int, refused []SpoolRecord, err error) {
 	type send struct {
 		intent, done *SpoolRecord
 	}
 	bySeq := map[uint64]*send{}
 	var order []uint64
+	var audits []*SpoolRecord
 	for i := range recs {
 		r := &recs[i]
+		if r.Audit != nil {
+			audits = append(audits, r)
+			continue
+		}
 		sd := bySeq[r.Seq]
 		if sd == nil {
 			sd = &send{}
@@ -191,7 +342,6 @@ func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err
 			sd.intent = r
 		}
 	}
-	var rejected []error
 	for _, seq := range order {
 		sd := bySeq[seq]
 		err := validRecords(sd.intent, sd.done)
@@ -201,26 +351,38 @@ func (s *Spool) Replay(ctx context.Context, led ReplayTarget) (replayed int, err
 		var te *TransitionError
 		switch {
 		case errors.As(err, &te):
-			rejected = append(rejected, err)
-			if werr := s.reject(sd.intent, sd.done); werr != nil {
-				return replayed, werr
+			for _, r := range []*SpoolRecord{sd.intent, sd.done} {
+				if r != nil {
+					refused = append(refused, *r)
+				}
 			}
 		case err != nil:
-			return replayed, fmt.Errorf("spool replay: %w", err)
+			return replayed, refused, fmt.Errorf("spool replay: %w", err)
 		}
 		replayed++
 	}
-	if err := s.f.Truncate(0); err != nil {
-		return replayed, fmt.Errorf("spool %s: %w", s.path, err)
+	for _, r := range audits {
+		if err := replayAudit(ctx, led, r); err != nil {
+			return replayed, refused, fmt.Errorf("spool replay: %w", err)
+		}
+		replayed++
 	}
-	if err := s.f.Sync(); err != nil {
-		return replayed, err
+	return replayed, refused, nil
+}
+
+// replayAudit appends a spooled audit record once: a marker written after
+// it keeps a second replay from appending it again (a crash between the
+// two can only double it, never lose it).
+func replayAudit(ctx context.Context, led ReplayTarget, r *SpoolRecord) error {
+	id := fmt.Sprint(r.Seq)
+	peek := func([]byte) bool { return false }
+	if _, found, _, err := led.TakeTempIf(ctx, "spool-audit", id, peek); err != nil || found {
+		return err
 	}
-	s.waiting.Store(0)
-	if len(rejected) > 0 {
-		return replayed, fmt.Errorf("spool: %d record(s) the ledger refused, kept in %s.rejected: %w", len(rejected), s.path, errors.Join(rejected...))
+	if _, err := led.AppendAudit(ctx, *r.Audit); err != nil {
+		return err
 	}
-	return replayed, nil
+	return led.PutTemp(ctx, "spool-audit", id, nil, 30*24*time.Hour)
 }
 
 // validRecords refuses records whose entry the ledger could never take:
@@ -252,7 +414,9 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 		return err
 	case done != nil:
 		if _, err := led.ByKey(ctx, done.Key); err == nil {
-			return nil // recorded already (an earlier replay)
+			// Recorded already (an earlier replay, or a write whose wait
+			// for the replicas fell short): forget it only once it lasts.
+			return led.Sync(ctx)
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -269,36 +433,30 @@ func replayOne(ctx context.Context, led ReplayTarget, intent, done *SpoolRecord)
 				return err
 			}
 		}
-		e, err := led.Append(ctx, done.Entry) // its pending entry never reached the ledger, or was lost
-		if err != nil {
-			return err
-		}
-		_, err = led.Transition(ctx, e.ID, t)
+		// Its pending entry never reached the ledger, or was lost: the
+		// entry and its key in one commit, so that a replay cut short
+		// leaves no pending entry behind for the next to duplicate.
+		_, _, err := led.Record(ctx, Once{}, done.Entry, t)
 		return err
 	case intent != nil:
 		// The process stopped between the intent and DingTalk's answer:
-		// the message may be in the chat. Record it as pending, once.
-		first, err := led.ClaimOnce(ctx, "spool", fmt.Sprint(intent.Seq), 30*24*time.Hour)
-		if err != nil || !first {
-			return err
-		}
-		_, err = led.Append(ctx, intent.Entry)
+		// the message may be in the chat. Record it as pending, once: the
+		// once and the entry in one commit, so neither is left without
+		// the other.
+		_, _, err := led.Record(ctx, Once{NS: "spool", ID: fmt.Sprint(intent.Seq), TTL: 30 * 24 * time.Hour}, intent.Entry, Transition{})
 		return err
 	}
 	return nil
 }
 
 // reject appends records the ledger refused to the .rejected file.
-func (s *Spool) reject(recs ...*SpoolRecord) error {
+func (s *Spool) reject(recs ...SpoolRecord) error {
 	f, err := os.OpenFile(s.path+".rejected", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	defer f.Close()
 	for _, r := range recs {
-		if r == nil {
-			continue
-		}
 		b, _ := json.Marshal(r)
 		if _, err := f.Write(append(b, '\n')); err != nil {
 			return fmt.Errorf("spool: %w", err)
@@ -307,9 +465,21 @@ func (s *Spool) reject(recs ...*SpoolRecord) error {
 	return f.Sync()
 }
 
-// Close unlocks and closes the file.
+// Close unlocks and closes the file. Records still held in memory are
+// lost: the error names their keys, for an operator to record by hand.
 func (s *Spool) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.f.Close()
+	s.persistHeld()
+	err := s.f.Close()
+	if len(s.held) > 0 {
+		var keys []string
+		for _, r := range s.held {
+			if r.Key != "" {
+				keys = append(keys, r.Key)
+			}
+		}
+		err = errors.Join(err, fmt.Errorf("spool %s: %d record(s) were never written (the disk failed) and are lost; their keys: %v", s.path, len(s.held), keys))
+	}
+	return err
 }

@@ -64,7 +64,9 @@ type BroadcastConfig struct {
 	// Every is how often Run looks for jobs to run or take over; default
 	// 2 s (a new job starts at once).
 	Every time.Duration
-	Now   func() time.Time
+	// Redact is applied to the excerpt kept in the ledger; see SenderConfig.
+	Redact func(string) string
+	Now    func() time.Time
 }
 
 // Broadcaster runs broadcasts.
@@ -152,7 +154,7 @@ func (b *Broadcaster) Start(ctx context.Context, req BroadcastRequest) (ledger.J
 		req.BatchID = NewBatchID(b.cfg.Now())
 	}
 	j, err := b.led.CreateJob(ctx, ledger.Job{ID: req.BatchID, MsgKey: req.Message.MsgKey, MsgParam: string(req.Message.MsgParam),
-		Excerpt: Excerpt(req.Message.Content()), ContentHash: ContentHash(req.Message), Actor: req.Actor, ExpiresIn: req.ExpiresIn,
+		Excerpt: Excerpt(redactWith(b.cfg.Redact, req.Message.Content())), ContentHash: ContentHash(req.Message), Actor: req.Actor, ExpiresIn: req.ExpiresIn,
 		Created: b.cfg.Now()}, steps)
 	if err != nil {
 		return ledger.Job{}, err
@@ -276,11 +278,11 @@ type step struct {
 // run takes a job's remaining steps in order, a few calls in flight, then
 // its retries as they come due, and marks it done.
 func (b *Broadcaster) run(ctx context.Context, j ledger.Job) {
-	release := b.lease.hold()
+	release, leaseValid := b.lease.hold()
 	defer release()
 	ctx = dingtalk.WithPriority(ctx, dingtalk.Bulk)
 	for ctx.Err() == nil {
-		if !b.pass(ctx, j) {
+		if !b.pass(ctx, j, leaseValid) {
 			return
 		}
 		// Calls still in flight at the end of a pass may have queued
@@ -311,7 +313,7 @@ func (b *Broadcaster) run(ctx context.Context, j ledger.Job) {
 // calls, and waits for them. It reports whether it got to the end of what
 // there was to start (false: stopped, cancelled, or the lease or the
 // ledger failed).
-func (b *Broadcaster) pass(ctx context.Context, j ledger.Job) bool {
+func (b *Broadcaster) pass(ctx context.Context, j ledger.Job, leaseValid func(time.Time) bool) bool {
 	m := dingtalk.Message{MsgKey: j.MsgKey, MsgParam: []byte(j.MsgParam)}
 	work := make(chan step)
 	var wg sync.WaitGroup
@@ -324,18 +326,18 @@ func (b *Broadcaster) pass(ctx context.Context, j ledger.Job) bool {
 			}
 		}()
 	}
-	ended := b.dispatch(ctx, j, work)
+	ended := b.dispatch(ctx, j, work, leaseValid)
 	close(work)
 	wg.Wait()
 	return ended && ctx.Err() == nil
 }
 
 // dispatch writes each step ahead and hands it to the workers.
-func (b *Broadcaster) dispatch(ctx context.Context, j ledger.Job, work chan<- step) bool {
+func (b *Broadcaster) dispatch(ctx context.Context, j ledger.Job, work chan<- step, leaseValid func(time.Time) bool) bool {
 	next := j.Next
 	var targets [][]ledger.Chat
 	for ctx.Err() == nil {
-		if !b.lease.fresh(time.Now()) {
+		if !leaseValid(time.Now()) {
 			b.log.Warn("broadcast paused: this instance could not renew its lease", zap.String("batch", j.ID))
 			return false
 		}
@@ -438,11 +440,15 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 		if r, err = b.api.SendOTOMany(ctx, users, m); err == nil {
 			key, reached = r.Key, r.Reached(users)
 			d.Sent, d.Failed = len(reached), len(r.Invalid)
+			for _, u := range r.Invalid {
+				d.Refused = append(d.Refused, ledger.Refusal{Target: u, Reason: "invalid"})
+			}
 			for _, u := range r.FlowControlled {
 				if tries := st.tries[u] + 1; tries < b.cfg.MaxTries {
 					d.Retry = append(d.Retry, ledger.RetryUser{UserID: u, Tries: tries})
 				} else {
 					d.Failed++
+					d.Refused = append(d.Refused, ledger.Refusal{Target: u, Reason: "flow_controlled"})
 				}
 			}
 			if len(d.Retry) > 0 {
@@ -479,12 +485,20 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 				d.Retry = append(d.Retry, ledger.RetryUser{UserID: c.UserID, Tries: tries})
 			} else {
 				d.Failed++
+				d.Refused = append(d.Refused, ledger.Refusal{Target: c.UserID, Reason: "not_sent"})
 			}
 		}
 		d.RetryAt = b.cfg.Now().Add(b.cfg.RetryAfter)
 	default: // refused: nobody of the call got it
 		d = ledger.JobDelta{Failed: e.Reach()}
 		t = ledger.Transition{To: ledger.SendFailed, Reason: failReason(err)}
+		for _, c := range st.targets {
+			target := c.UserID
+			if c.Family != ledger.OTO {
+				target = c.Key()
+			}
+			d.Refused = append(d.Refused, ledger.Refusal{Target: target, Reason: t.Reason})
+		}
 	}
 	b.settle(wctx, job, e, t, d)
 }
@@ -492,22 +506,10 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 // settle records a step's outcome, retrying into a failing ledger for a
 // few seconds, then into the spool: a key DingTalk returned is never lost.
 func (b *Broadcaster) settle(ctx context.Context, job string, e ledger.Entry, t ledger.Transition, d ledger.JobDelta) {
-	var err error
-	deadline := time.Now().Add(5 * time.Second)
-	for attempt := 0; ; attempt++ {
-		actx, cancel := context.WithDeadline(ctx, deadline)
-		_, _, err = b.led.SettleStep(actx, job, e.ID, t, d)
-		cancel()
-		var te *ledger.TransitionError
-		if err == nil || errors.As(err, &te) || errors.Is(err, ledger.ErrNotFound) {
-			break
-		}
-		pause := min(50*time.Millisecond<<min(attempt, 5), time.Second)
-		if time.Until(deadline) < pause {
-			break
-		}
-		time.Sleep(pause)
-	}
+	err := retryWrite(ctx, 5*time.Second, func(ctx context.Context) error {
+		_, _, err := b.led.SettleStep(ctx, job, e.ID, t, d)
+		return err
+	})
 	if err == nil {
 		return
 	}
@@ -515,8 +517,9 @@ func (b *Broadcaster) settle(ctx context.Context, job string, e ledger.Entry, t 
 		b.log.Error("broadcast step not recorded", zap.String("batch", job), zap.Uint64("entry", e.ID), zap.Error(err))
 		return
 	}
-	if serr := b.spool.Add(ledger.SpoolRecord{Seq: b.spool.NextSeq(), Entry: e, Key: t.Key, Recipients: t.Recipients, Job: job, Delta: &d}); serr != nil {
-		b.log.Error("sent, but the key was not recorded", zap.String("batch", job), zap.Uint64("entry", e.ID),
-			zap.String("process_query_key", t.Key), zap.Error(errors.Join(err, serr)))
+	serr := b.spool.AddOrHold(ledger.SpoolRecord{Seq: b.spool.NextSeq(), Entry: e, Key: t.Key, Recipients: t.Recipients, Job: job, Delta: &d})
+	if serr != nil {
+		b.log.Error("sent, but neither the ledger nor the spool's disk took the key: held in memory and retried", zap.String("batch", job),
+			zap.Uint64("entry", e.ID), zap.String("process_query_key", t.Key), zap.Error(errors.Join(err, serr)))
 	}
 }

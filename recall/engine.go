@@ -151,6 +151,11 @@ type Request struct {
 	// record instead of the selection's own words (a confirmation carries
 	// out exactly the entries a preview of "last 12 in …" chose).
 	Scope string
+	// Progress, if set, hears how far the recall is: messages with their
+	// outcome, of all selected, and calls made so far. It is called from
+	// the recall's goroutines, one at a time, after each conversation's
+	// chunk of up to 20 keys; first with what needs no call.
+	Progress func(done, total, calls int)
 }
 
 // ErrDuplicate is a one-time request (Request.Once) carried out before.
@@ -240,7 +245,13 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 			expired = append(expired, ledger.Change{ID: it.Entry.ID, Transition: ledger.Transition{To: ledger.Expired, Reason: "past the recall window", At: now}})
 		}
 	}
-	outcomes, calls, err := e.execute(ctx, candidates, now, req.Once)
+	var progress func(done, calls int)
+	if req.Progress != nil {
+		settled := len(r.Items) - len(candidates) // classified without a call
+		req.Progress(settled, len(r.Items), 0)
+		progress = func(done, calls int) { req.Progress(settled+done, len(r.Items), calls) }
+	}
+	outcomes, calls, err := e.execute(ctx, candidates, now, req.Once, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -404,7 +415,7 @@ func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
 	e.lease.renewed(time.Now())
 	sort.Slice(taken, func(i, j int) bool { return taken[i].ID < taken[j].ID })
 	r := &Receipt{Scope: Selection{IDs: make([]uint64, len(taken))}.Describe(e.cfg.Locale)}
-	items, calls := e.recallClaimed(ctx, taken, true)
+	items, calls := e.recallClaimed(ctx, taken, true, nil)
 	for _, en := range taken {
 		r.Items = append(r.Items, items[en.ID])
 	}

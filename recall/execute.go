@@ -64,7 +64,7 @@ func (e *Engine) claimant(now time.Time) ledger.Claimant {
 //
 // With once set, the first claim records it in the same write; if it was
 // recorded before, nothing is done and ErrDuplicate returned.
-func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once) (map[uint64]Item, int, error) {
+func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once, progress func(done, calls int)) (map[uint64]Item, int, error) {
 	out := make(map[uint64]Item, len(candidates))
 	var claimed []ledger.Entry
 	by := e.claimant(now)
@@ -102,7 +102,14 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 			out[others[i].ID] = e.classify(&others[i], now)
 		}
 	}
-	items, calls := e.recallClaimed(ctx, claimed, false)
+	if progress != nil && len(out) > 0 {
+		progress(len(out), 0) // settled without a call: changed since they were read
+	}
+	items, calls := e.recallClaimed(ctx, claimed, false, func(done, calls int) {
+		if progress != nil {
+			progress(len(out)+done, calls)
+		}
+	})
 	for id, it := range items {
 		out[id] = it
 	}
@@ -113,12 +120,15 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 // conversations' chunks at a time, while its lease is kept alive. resumed
 // says the claims were taken over from an engine that stopped: its last
 // call for them may have taken effect unheard.
-func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resumed bool) (map[uint64]Item, int) {
+//
+// progress, if set, hears after each conversation's chunk how many entries
+// have their outcome and how many calls were made, in total so far.
+func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resumed bool, progress func(done, calls int)) (map[uint64]Item, int) {
 	out := make(map[uint64]Item, len(claimed))
 	if len(claimed) == 0 {
 		return out, 0
 	}
-	release := e.lease.hold()
+	release, leaseValid := e.lease.hold()
 	defer release()
 	var mu sync.Mutex
 	calls := 0
@@ -130,12 +140,15 @@ func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resu
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			items, n := e.recallGroup(ctx, g, resumed)
+			items, n := e.recallGroup(ctx, g, resumed, leaseValid)
 			mu.Lock()
 			defer mu.Unlock()
 			calls += n
 			for _, it := range items {
 				out[it.Entry.ID] = it
+			}
+			if progress != nil {
+				progress(len(out), calls)
 			}
 		}()
 	}
@@ -163,7 +176,7 @@ func mayHaveApplied(en ledger.Entry, resumed bool) bool {
 // "already recalled" means this recall did it. Where nobody can tell, the
 // entry ends recall_failed with a reason starting ReasonUnconfirmed. No
 // entry is left recalling.
-func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool) ([]Item, int) {
+func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool, leaseValid func(time.Time) bool) ([]Item, int) {
 	byKey := make(map[string]ledger.Entry, len(g.entries))
 	todo := make([]string, 0, len(g.entries))
 	maybe := map[string]bool{} // a call may have recalled it unheard
@@ -192,12 +205,15 @@ func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool) ([]Item
 		} else if ctx.Err() != nil {
 			break
 		}
-		if !e.lease.fresh(time.Now()) {
+		if !leaseValid(time.Now()) {
 			lastErr = errLeaseLost
 			break
 		}
-		res, err := e.call(ctx, g, todo)
-		calls++
+		res, n, unheard, err := e.callSplitting(ctx, g, todo)
+		calls += n
+		for _, k := range unheard {
+			maybe[k] = true
+		}
 		if err != nil {
 			lastErr = err
 			if dingtalk.Ambiguous(err) {
@@ -346,6 +362,49 @@ func (e *Engine) call(ctx context.Context, g group, keys []string) (dingtalk.Rec
 	}
 }
 
+// codeInvalidKey is DingTalk's refusal of a whole recall call because one
+// of its keys is not a key at all.
+const codeInvalidKey = "invalid.processQueryKey"
+
+// callSplitting is call, except that a call refused whole because one of
+// its keys is malformed is split in halves until each bad key is alone:
+// one bad key (resolved by hand, imported, damaged) must not keep the
+// others in its call from being recalled. A bad key alone fails with
+// DingTalk's code. Keys of a part that failed otherwise get no result, so
+// that recallGroup asks DingTalk what became of them; unheard lists those
+// whose call may have taken effect without an answer. The error is the
+// first call's, when it was not split.
+func (e *Engine) callSplitting(ctx context.Context, g group, keys []string) (res dingtalk.RecallResult, calls int, unheard []string, err error) {
+	res, err = e.call(ctx, g, keys)
+	var ae *dingtalk.APIError
+	if err == nil || !errors.As(err, &ae) || ae.Code != codeInvalidKey {
+		return res, 1, nil, err
+	}
+	if len(keys) == 1 {
+		return dingtalk.RecallResult{Failed: map[string]string{keys[0]: codeInvalidKey}}, 1, nil, nil
+	}
+	e.log.Warn("DingTalk refused a recall call for a malformed key; splitting it to find the key",
+		zap.String("conversation", g.conv), zap.Int("keys", len(keys)))
+	res, calls = dingtalk.RecallResult{Failed: map[string]string{}}, 1
+	mid := len(keys) / 2
+	for _, part := range [][]string{keys[:mid], keys[mid:]} {
+		r, n, u, err := e.callSplitting(ctx, g, part)
+		calls += n
+		unheard = append(unheard, u...)
+		if err != nil {
+			if dingtalk.Ambiguous(err) {
+				unheard = append(unheard, part...)
+			}
+			continue
+		}
+		res.Recalled = append(res.Recalled, r.Recalled...)
+		for k, v := range r.Failed {
+			res.Failed[k] = v
+		}
+	}
+	return res, calls, unheard, nil
+}
+
 // wait sleeps the capped, jittered backoff before try attempt, or returns
 // the context's error. A QPS refusal waits at least DingTalk's 1 s window.
 func (e *Engine) wait(ctx context.Context, attempt int, lastErr error) error {
@@ -380,6 +439,8 @@ func (e *Engine) record(ctx context.Context, items []Item) {
 		switch it.Outcome {
 		case Recalled:
 			t.To, t.Reason = ledger.Recalled, ""
+		case AlreadyRecalled: // gone from the chat, by another hand
+			t.To, t.Reason = ledger.Recalled, "recalled before, not by recallbot"
 		case TooOld:
 			t.To = ledger.Expired
 		case NotAttempted:

@@ -113,6 +113,68 @@ func TestKeyReachesTheLedgerThroughARedisOutage(t *testing.T) {
 	}
 }
 
+// TestKeyIsHeldWhenTheSpoolFailsToo: the ledger and the spool share one
+// failed disk (here: Redis dies and the spool's file is closed under it).
+// The key DingTalk returned is held in memory, the caller hears so (with
+// the key), and it reaches the ledger when Redis is back.
+func TestKeyIsHeldWhenTheSpoolFailsToo(t *testing.T) {
+	r := ledgertest.Own(t)
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
+	o := srv.Options()
+	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
+	led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
+	sender.UseSpool(spool)
+
+	srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
+	done := make(chan struct{})
+	var e ledger.Entry
+	go func() {
+		defer close(done)
+		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the disk failed"), recall.SendOptions{})
+	}()
+	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	r.Kill()
+	_ = spool.Close() // every write to it fails from now on
+	<-done
+	if !errors.Is(err, recall.ErrRecordHeld) || !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" {
+		t.Fatalf("Send = %+v, %v; want the key with ErrRecordHeld", e, err)
+	}
+	if spool.Held() != 1 || spool.Waiting() != 1 {
+		t.Fatalf("held %d, waiting %d; want 1 and 1", spool.Held(), spool.Waiting())
+	}
+	if err := sender.ReplaySpool(tctx(t)); err == nil {
+		t.Error("replay with Redis down succeeded")
+	}
+	if err := r.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	_ = sender.ReplaySpool(tctx(t)) // the file stays unreadable; the held key goes in
+	got, err := led.ByKey(tctx(t), e.ProcessQueryKey)
+	if err != nil || got.State != ledger.Sent || got.ID != e.ID {
+		t.Fatalf("ByKey after the replay = %+v, %v", got, err)
+	}
+	if spool.Held() != 0 {
+		t.Errorf("still held: %d", spool.Held())
+	}
+}
+
 // TestSpoolSurvivesARestart: keys spooled by a process that then stopped
 // are replayed by the next one; an intent without an answer (the process
 // stopped mid-send, with the ledger down) becomes a pending entry, once.
@@ -432,5 +494,98 @@ func TestPendingEntriesResolveAndClose(t *testing.T) {
 	}
 	if c, _ := f.led.Counts(tctx(t)); c[ledger.Pending] != 0 || c[ledger.Unknown] != 2 {
 		t.Errorf("counts %v", c)
+	}
+}
+
+// TestKeyWaitsForAReplica: with min_replicas 1, the replica dies while
+// DingTalk is answering a send. The primary takes the key, but no replica
+// does: the Sender must not report it recorded (a failover would lose
+// it). Trying again finds the key on the primary and still must not count
+// it; the key goes to the spool and the caller hears "record delayed".
+// While no replica acknowledges, new sends are refused and leave no
+// pending entry; once one does, the spool is replayed.
+func TestKeyWaitsForAReplica(t *testing.T) {
+	primary := ledgertest.Own(t)
+	replica := ledgertest.Own(t, "--replicaof", "127.0.0.1", primary.Addr[len("127.0.0.1:"):])
+	if err := replica.WaitReplicating(tctx(t), ""); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_ = srv.AddConversation(private.ConversationID, dingtalktest.KindPrivate, "")
+	o := srv.Options()
+	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 5 * time.Second}, nil)
+	// A generous timeout: a busy machine must not fail the writes the
+	// replica does acknowledge; with the replica dead, RecordFor bounds
+	// the sender's wait.
+	led, err := ledger.OpenRedis(tctx(t), primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	spool, err := ledger.OpenSpool(filepath.Join(t.TempDir(), "recallbot.spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spool.Close()
+	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
+	sender.UseSpool(spool)
+
+	srv.Delay(dingtalktest.PathPrivateSend, 300*time.Millisecond, 1)
+	done := make(chan struct{})
+	var e ledger.Entry
+	go func() {
+		defer close(done)
+		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the replica died"), recall.SendOptions{})
+	}()
+	finished := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 || finished() }); err != nil {
+		t.Fatal(err)
+	}
+	if finished() {
+		t.Fatalf("the send ended before DingTalk answered: %+v, %v", e, err)
+	}
+	replica.Kill()
+	<-done
+	if !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" {
+		t.Fatalf("Send = %+v, %v; want the key with ErrRecordDelayed", e, err)
+	}
+	if spool.Waiting() != 1 {
+		t.Fatalf("spool holds %d records, want 1", spool.Waiting())
+	}
+	if _, err := sender.Send(tctx(t), private, dingtalk.Text("refused"), recall.SendOptions{}); !errors.Is(err, recall.ErrLedgerUnavailable) {
+		t.Errorf("send with no replica: %v", err)
+	}
+	if n := len(srv.BotMessages()); n != 1 {
+		t.Errorf("DingTalk has %d messages; the refused send went out", n)
+	}
+	if pending, _ := led.InState(tctx(t), ledger.Pending, 10); len(pending) != 0 {
+		t.Errorf("pending entries left behind: %+v", pending)
+	}
+	if err := replica.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.WaitReplicating(tctx(t), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sender.Send(tctx(t), private, dingtalk.Text("with the replica back"), recall.SendOptions{}); err != nil {
+		t.Fatalf("send with the replica back: %v", err)
+	}
+	if got, err := led.ByKey(tctx(t), e.ProcessQueryKey); err != nil || got.ID != e.ID || spool.Waiting() != 0 {
+		t.Errorf("after the replay: %+v %v, %d waiting", got, err, spool.Waiting())
+	}
+	if err := led.Check(tctx(t)); err != nil {
+		t.Error(err)
 	}
 }

@@ -31,6 +31,14 @@ func NewOwner() string {
 // runs, a renewer writes it again every third of its TTL. An engine that
 // cannot renew stops calling DingTalk before the lease can lapse, so that
 // an engine taking its claims over never calls for a key it still works on.
+//
+// A lease that went unrenewed for two thirds of its TTL is never renewed
+// again for the work that held it: the process may have been stopped
+// (SIGSTOP, a VM paused, a long stall) while another instance took its
+// claims over, and writing the lease again on waking would only hide that.
+// The renewer starts a new epoch instead; work holding the old one stops
+// calling DingTalk for good, and only a new claim (which writes the lease
+// itself) starts work in the new epoch.
 type lease struct {
 	led   leaseWriter
 	owner string
@@ -42,6 +50,8 @@ type lease struct {
 	stop    chan struct{}
 	done    chan struct{}
 	last    atomic.Int64 // unix nanoseconds of the last successful write
+	epoch   atomic.Int64 // bumped each time the lease lapsed
+	lapsed  int64        // the renewer's: the last value of last it found lapsed
 }
 
 // leaseWriter writes a lease record (the ledger's PutTemp).
@@ -64,14 +74,18 @@ func (l *lease) fresh(now time.Time) bool {
 
 // hold keeps the lease renewed until the returned release is called;
 // holds nest, and the last release stops the renewer and waits for it.
-func (l *lease) hold() (release func()) {
+// valid reports whether the work under this hold may still call
+// DingTalk: the lease is fresh and never lapsed since the hold began.
+func (l *lease) hold() (release func(), valid func(now time.Time) bool) {
 	l.mu.Lock()
 	l.holders++
 	if l.holders == 1 {
 		l.stop, l.done = make(chan struct{}), make(chan struct{})
 		go l.renew(l.stop, l.done)
 	}
+	epoch := l.epoch.Load()
 	l.mu.Unlock()
+	valid = func(now time.Time) bool { return l.epoch.Load() == epoch && l.fresh(now) }
 	var once sync.Once
 	return func() {
 		once.Do(func() {
@@ -82,7 +96,7 @@ func (l *lease) hold() (release func()) {
 				<-l.done
 			}
 		})
-	}
+	}, valid
 }
 
 func (l *lease) renew(stop, done chan struct{}) {
@@ -95,6 +109,14 @@ func (l *lease) renew(stop, done chan struct{}) {
 		case <-stop:
 			return
 		case <-t.C:
+		}
+		if last := l.last.Load(); time.Since(time.Unix(0, last)) >= l.ttl*2/3 {
+			if last != l.lapsed {
+				l.lapsed = last
+				l.epoch.Add(1)
+				l.log.Warn("lease lapsed (the process stalled or the ledger was unreachable): the work that held it stops for good; another instance may have taken its claims over")
+			}
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), every)
 		err := l.led.PutTemp(ctx, ledger.LeaseNS, l.owner, nil, l.ttl)

@@ -12,6 +12,7 @@ import (
 // spool. *ledger.Bolt and *ledger.Redis have it.
 type SenderLedger interface {
 	ledger.ReplayTarget
+	Append(ctx context.Context, e ledger.Entry) (ledger.Entry, error)
 	Get(ctx context.Context, id uint64) (ledger.Entry, error)
 	TransitionAll(ctx context.Context, changes []ledger.Change) ([]ledger.Entry, []error, error)
 	InState(ctx context.Context, s ledger.State, limit int) ([]ledger.Entry, error)

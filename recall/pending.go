@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
 )
 
@@ -34,6 +35,8 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 	switch {
 	case r.To == ledger.Sent && strings.TrimSpace(r.Key) == "":
 		return ledger.Entry{}, &SelectionError{Msg: "resolving to sent needs the message's process_query_key", Zh: "标记为已发送需要提供消息 ID（process_query_key）"}
+	case r.To == ledger.Sent && !dingtalk.WellFormedKey(r.Key):
+		return ledger.Entry{}, &SelectionError{Msg: "that is not a process_query_key (DingTalk's keys are about 44 characters of letters, digits and +/=)", Zh: "这不是有效的消息 ID（process_query_key 通常是约 44 位的字母、数字和 +/=）"}
 	case r.To != ledger.Sent && r.Key != "":
 		return ledger.Entry{}, &SelectionError{Msg: "a process_query_key goes only with state sent", Zh: "只有标记为已发送时才提供消息 ID"}
 	case r.To != ledger.Sent && r.To != ledger.SendFailed && r.To != ledger.Unknown:

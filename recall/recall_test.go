@@ -410,6 +410,9 @@ func TestBroadcastPacksUsersAndRecallsTheBatch(t *testing.T) {
 	if j.State != ledger.JobDone || j.Sent != 47 || j.Failed != 1 || j.Pending() != 0 || j.Calls != 5 {
 		t.Errorf("job %+v", j)
 	}
+	if len(j.Refused) != 1 || j.Refused[0] != (ledger.Refusal{Target: "ghost", Reason: "invalid"}) {
+		t.Errorf("refusals by name: %+v", j.Refused)
+	}
 	if n := len(f.srv.CallsTo(dingtalktest.PathOTOSend)); n != 4 { // 20 + 20 + 7, then busy again
 		t.Errorf("%d batchSend calls, want 4", n)
 	}
@@ -495,5 +498,70 @@ func TestHumanDuration(t *testing.T) {
 		if got := recall.HumanDuration(tc.d, "en"); got != tc.en {
 			t.Errorf("HumanDuration(%s, en) = %q, want %q", tc.d, got, tc.en)
 		}
+	}
+}
+
+// TestOneMalformedKeyDoesNotFailItsCall: DingTalk refuses a whole recall
+// call for one key that is not a key (invalid.processQueryKey). The call
+// is split until the bad key is alone: the 19 others are recalled, the bad
+// one fails with DingTalk's code, and a key of another entry cannot be
+// resolved onto a pending one.
+func TestOneMalformedKeyDoesNotFailItsCall(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	f.send(t, private, 19)
+	bad, err := f.led.Append(tctx(t), ledger.Entry{Chat: private, MsgKey: "sampleText", Excerpt: "resolved by hand with a typo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.led.Transition(tctx(t), bad.ID, ledger.Transition{To: ledger.Sent, Key: "not a key!"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Count(recall.Recalled) != 19 || r.Count(recall.Failed) != 1 {
+		t.Fatalf("receipt: %s", r.Summary("en"))
+	}
+	for _, it := range r.Items {
+		if it.Outcome == recall.Failed && (it.Key != "not a key!" || it.Reason != "invalid.processQueryKey") {
+			t.Errorf("failed item: %+v", it)
+		}
+	}
+	if r.Calls > 12 {
+		t.Errorf("%d calls to find one bad key among 20", r.Calls)
+	}
+
+	pending, _ := f.led.Append(tctx(t), ledger.Entry{Chat: private, MsgKey: "sampleText"})
+	var taken string
+	for _, it := range r.Items {
+		if it.Outcome == recall.Recalled {
+			taken = it.Key
+		}
+	}
+	_, err = f.sender.Resolve(tctx(t), pending.ID, recall.Resolution{To: ledger.Sent, Key: taken, Actor: "api:ops"})
+	if !recall.IsSelectionError(err) || !strings.Contains(err.Error(), "already belongs") {
+		t.Errorf("resolving onto another entry's key: %v", err)
+	}
+	if _, err := f.sender.Resolve(tctx(t), pending.ID, recall.Resolution{To: ledger.Sent, Key: "two words", Actor: "api:ops"}); !recall.IsSelectionError(err) {
+		t.Errorf("resolving with a malformed key: %v", err)
+	}
+}
+
+// TestRecalledElsewhereIsRecordedRecalled: a message recalled by another
+// hand (an admin console, another tool) is gone from the chat: DingTalk
+// answers "already recalled", and the ledger says recalled, not failed.
+func TestRecalledElsewhereIsRecordedRecalled(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 2)
+	if _, err := f.client.RecallPrivate(tctx(t), private.ConversationID, []string{es[0].ProcessQueryKey}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 2}})
+	if err != nil || r.Count(recall.Recalled) != 1 || r.Count(recall.AlreadyRecalled) != 1 {
+		t.Fatalf("%s, %v", r.Summary("en"), err)
+	}
+	if e, _ := f.led.Get(tctx(t), es[0].ID); e.State != ledger.Recalled {
+		t.Errorf("recalled elsewhere, the ledger says %s (%s)", e.State, e.Reason)
 	}
 }

@@ -56,12 +56,14 @@ type SenderConfig struct {
 	// Window is DingTalk's recall window; an expiry beyond it is refused.
 	// Default 24 h.
 	Window time.Duration
-	// Concurrency bounds Broadcast's parallel sends; default 4.
-	Concurrency int
 	// RecordFor bounds how long a key DingTalk returned is retried into an
 	// unavailable ledger before it is written to the spool; default 5 s.
 	RecordFor time.Duration
-	Now       func() time.Time
+	// Redact, when set, is applied to the excerpt the ledger keeps of each
+	// message, so that a secret a message leaked is not written down with
+	// it (the autorecall rules see the whole content, not the excerpt).
+	Redact func(string) string
+	Now    func() time.Time
 }
 
 // Sender sends messages and ledgers every one: the entry is written as
@@ -83,9 +85,6 @@ type Sender struct {
 func NewSender(led SenderLedger, api SendAPI, log *zap.Logger, cfg SenderConfig) *Sender {
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
 	}
 	if cfg.RecordFor <= 0 {
 		cfg.RecordFor = 5 * time.Second
@@ -123,6 +122,19 @@ var ErrNotSent = errors.New("nothing was sent")
 // finds nothing.
 var ErrRecordDelayed = errors.New("sent; the ledger was unavailable, so the key waits in the local spool until it is back")
 
+// ErrRecordHeld is ErrRecordDelayed when the spool's disk failed too (one
+// full disk under both): the key is held in memory and written as soon as
+// the spool or the ledger takes it. It is lost only if the process stops
+// first; the key is in the error log. errors.Is(err, ErrRecordDelayed).
+var ErrRecordHeld error = recordHeld{}
+
+type recordHeld struct{}
+
+func (recordHeld) Error() string {
+	return "sent; neither the ledger nor the spool's disk could take the key, so it is held in memory and retried every few seconds (it is lost only if the process stops first)"
+}
+func (recordHeld) Is(target error) bool { return target == ErrRecordDelayed }
+
 // selfDestructMargin is how much of DingTalk's recall window a
 // self-destruct must leave for the recall itself: an expiry at the very
 // edge of the window would race DingTalk's own clock.
@@ -131,18 +143,32 @@ const selfDestructMargin = time.Minute
 // MaxExpiry is the longest expires_in a send may ask for.
 func (s *Sender) MaxExpiry() time.Duration { return s.cfg.Window - selfDestructMargin }
 
-// ReplaySpool moves spooled keys into the ledger, if any wait. Sends call
-// it first, so that keys reach the ledger before new work; the bot also
-// calls it on start and every few seconds.
+// ReplaySpool moves spooled keys into the ledger, if any wait. The bot
+// calls it on start and every few seconds; each send tries it first
+// (unless a replay is under way: a send never waits behind one), so that
+// keys reach the ledger before new work.
 func (s *Sender) ReplaySpool(ctx context.Context) error {
 	if s.spool.Waiting() == 0 {
 		return nil
 	}
 	n, err := s.spool.Replay(ctx, s.led)
+	s.replayed(n)
+	return err
+}
+
+func (s *Sender) tryReplaySpool(ctx context.Context) error {
+	if s.spool.Waiting() == 0 {
+		return nil
+	}
+	n, _, err := s.spool.TryReplay(ctx, s.led)
+	s.replayed(n)
+	return err
+}
+
+func (s *Sender) replayed(n int) {
 	if n > 0 {
 		s.log.Info("spooled keys replayed into the ledger", zap.Int("records", n))
 	}
-	return err
 }
 
 // excerptRunes is how much of a message the ledger keeps for previews.
@@ -155,6 +181,13 @@ func Excerpt(content string) string {
 		s = string([]rune(s)[:excerptRunes-1]) + "…"
 	}
 	return s
+}
+
+func redactWith(redact func(string) string, s string) string {
+	if redact == nil {
+		return s
+	}
+	return redact(s)
 }
 
 // ContentHash identifies a message's content, for duplicate detection.
@@ -185,13 +218,13 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 		}
 	}
 	now := s.cfg.Now()
-	e := ledger.Entry{Chat: chat, MsgKey: m.MsgKey, Excerpt: Excerpt(m.Content()), ContentHash: ContentHash(m),
-		SentAt: now, Origin: o.Origin, Actor: o.Actor, BatchID: o.BatchID}
+	e := ledger.Entry{Chat: chat, MsgKey: m.MsgKey, Excerpt: Excerpt(redactWith(s.cfg.Redact, m.Content())),
+		ContentHash: ContentHash(m), SentAt: now, Origin: o.Origin, Actor: o.Actor, BatchID: o.BatchID}
 	if o.ExpiresIn > 0 {
 		e.ExpiresAt = now.Add(o.ExpiresIn)
 	}
 	seq := uint64(0)
-	err := s.ReplaySpool(ctx) // keys waiting in the spool go first
+	err := s.tryReplaySpool(ctx) // keys waiting in the spool go first
 	if err == nil {
 		var appended ledger.Entry
 		if appended, err = s.led.Append(ctx, e); err == nil {
@@ -282,24 +315,13 @@ func (s *Sender) markSent(ctx context.Context, e ledger.Entry, key string, seq u
 	sent.State, sent.ProcessQueryKey, sent.UpdatedAt = ledger.Sent, key, s.cfg.Now()
 	var err error
 	if seq == 0 { // the pending entry is in the ledger
-		deadline := time.Now().Add(s.cfg.RecordFor)
-		for attempt := 0; ; attempt++ {
-			actx, cancel := context.WithDeadline(ctx, deadline)
-			var got ledger.Entry
-			got, err = s.led.Transition(actx, e.ID, ledger.Transition{To: ledger.Sent, Key: key})
-			cancel()
-			var te *ledger.TransitionError
-			if err == nil {
-				return got, nil
-			}
-			if errors.As(err, &te) || errors.Is(err, ledger.ErrNotFound) {
-				break // the ledger answered: retrying cannot help
-			}
-			pause := min(50*time.Millisecond<<min(attempt, 5), time.Second)
-			if time.Until(deadline) < pause {
-				break
-			}
-			time.Sleep(pause)
+		var got ledger.Entry
+		err = retryWrite(ctx, s.cfg.RecordFor, func(ctx context.Context) (err error) {
+			got, err = s.led.Transition(ctx, e.ID, ledger.Transition{To: ledger.Sent, Key: key})
+			return err
+		})
+		if err == nil {
+			return got, nil
 		}
 		s.log.Warn("the ledger did not take a key; spooling it", zap.Uint64("entry", e.ID), zap.Error(err))
 	}
@@ -307,14 +329,42 @@ func (s *Sender) markSent(ctx context.Context, e ledger.Entry, key string, seq u
 		if seq == 0 {
 			seq = s.spool.NextSeq()
 		}
-		serr := s.spool.Add(ledger.SpoolRecord{Seq: seq, Entry: e, Key: key})
+		serr := s.spool.AddOrHold(ledger.SpoolRecord{Seq: seq, Entry: e, Key: key})
 		if serr == nil {
 			return sent, ErrRecordDelayed
 		}
-		err = errors.Join(err, serr)
+		s.log.Error("sent, but neither the ledger nor the spool's disk took the key: held in memory and retried",
+			zap.Uint64("entry", e.ID), zap.String("process_query_key", key), zap.Error(errors.Join(err, serr)))
+		return sent, ErrRecordHeld
 	}
 	s.log.Error("sent, but the key could not be recorded", zap.Uint64("entry", e.ID), zap.String("process_query_key", key), zap.Error(err))
 	return sent, fmt.Errorf("sent, but the key was not recorded: %w", err)
+}
+
+// retryWrite calls write until it succeeds, the ledger answers that it
+// cannot (a TransitionError, ErrNotFound), or d has passed, with backoff.
+func retryWrite(ctx context.Context, d time.Duration, write func(context.Context) error) error {
+	deadline := time.Now().Add(d)
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithDeadline(ctx, deadline)
+		err := write(actx)
+		cancel()
+		var te *ledger.TransitionError
+		if err == nil || errors.As(err, &te) || errors.Is(err, ledger.ErrNotFound) {
+			return err
+		}
+		pause := min(50*time.Millisecond<<min(attempt, 5), time.Second)
+		if time.Until(deadline) < pause {
+			return err
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
 }
 
 func (s *Sender) call(ctx context.Context, chat ledger.Chat, m dingtalk.Message) (string, error) {

@@ -40,6 +40,9 @@ type Config struct {
 	// doubles up to RetryMax. Defaults 3 s and 60 s (the SDK's own
 	// reconnect backoff).
 	RetryMin, RetryMax time.Duration
+	// OnMalformed, when set, hears of each frame that is not a bot
+	// callback recallbot can read (the app audits it).
+	OnMalformed func(messageID string, err error)
 }
 
 // Listener receives bot messages through Stream mode and hands each to a
@@ -212,13 +215,17 @@ func (l *Listener) Stop(ctx context.Context) error {
 }
 
 // onFrame is the SDK's frame handler: decode, queue, return (the SDK then
-// ACKs). A malformed frame is logged and ACKed with an error, never run.
+// ACKs). A malformed frame is logged, reported to OnMalformed, never run,
+// and ACKed as received: DingTalk would only deliver it again, unchanged.
 func (l *Listener) onFrame(ctx context.Context, df *payload.DataFrame) (*payload.DataFrameResponse, error) {
 	l.up.Store(true) // a frame came in: the connection is up
 	m, err := DecodeCallback(df.Data)
 	if err != nil {
 		l.log.Warn("malformed bot callback", zap.String("message_id", df.GetMessageId()), zap.Error(err))
-		return nil, err
+		if l.cfg.OnMalformed != nil {
+			l.cfg.OnMalformed(df.GetMessageId(), err)
+		}
+		return payload.NewSuccessDataFrameResponse(), nil
 	}
 	l.mu.RLock()
 	defer l.mu.RUnlock()

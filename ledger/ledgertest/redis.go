@@ -90,7 +90,8 @@ func (r *Redis) run() error {
 		return err
 	}
 	args := append([]string{"--port", fmt.Sprint(r.port), "--bind", "127.0.0.1", "--dir", r.dir,
-		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "notice"}, r.args...)
+		"--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no", "--loglevel", "notice",
+		"--repl-diskless-sync-delay", "0"}, r.args...) // a replica syncs at once, not after 5 s
 	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary
 	out, _ := cmd.StdoutPipe()

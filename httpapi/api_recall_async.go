@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/recall"
+)
+
+// An asynchronous recall (POST /v1/recalls with "async": true) answers
+// 202 at once and runs on in the background; its progress is a record in
+// the ledger (temporary namespace recallJobNS, kept recallJobTTL), so
+// that GET /v1/recalls/{id} answers on any instance sharing the ledger.
+// The recall itself is the engine's: claims, leases, one call per 20
+// keys. If the bot stops mid-way the record says "interrupted": what was
+// not recalled stays recallable, and the same request again finishes it.
+const (
+	recallJobNS  = "recalls"
+	recallJobTTL = 7 * 24 * time.Hour
+	// recallJobEvery bounds how often progress is written.
+	recallJobEvery = 500 * time.Millisecond
+	// recallJobBeat is how often a running recall's record is written
+	// even without progress; a record older than recallJobStale says
+	// the instance running it stopped.
+	recallJobBeat  = 10 * time.Second
+	recallJobStale = time.Minute
+	// maxJobItems bounds the items kept with a finished recall's receipt;
+	// its counts and summary cover all of them.
+	maxJobItems = 1000
+)
+
+// recallJob is an asynchronous recall's record.
+type recallJob struct {
+	ID        string         `json:"recall_id"`
+	State     string         `json:"state"` // running, done, interrupted, failed
+	Actor     string         `json:"actor"`
+	Requested int            `json:"requested"`
+	Done      int            `json:"done"`
+	Pending   int            `json:"pending"`
+	Calls     int            `json:"recall_calls"`
+	Started   time.Time      `json:"started"`
+	Updated   time.Time      `json:"updated"`
+	Receipt   map[string]any `json:"receipt,omitempty"` // when it ended: as POST /v1/recalls answers
+	Error     string         `json:"error,omitempty"`
+}
+
+func newRecallID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "r-" + hex.EncodeToString(b[:])
+}
+
+// startRecall plans req (so that a selection error is a 400 now, not a
+// failed job later), writes the job's record and starts the recall.
+func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Request) {
+	plan, err := a.Engine.Plan(r.Context(), req.Selection)
+	switch {
+	case recall.IsSelectionError(err):
+		apiError(w, http.StatusBadRequest, "bad_selection", err.Error())
+		return
+	case err != nil:
+		a.ledgerDown(w, "the recall was not started", err)
+		return
+	}
+	now := a.now()
+	job := recallJob{ID: newRecallID(), State: "running", Actor: req.Actor, Requested: len(plan.Items), Pending: len(plan.Items),
+		Started: now, Updated: now}
+	if err := a.putRecallJob(r.Context(), job); err != nil {
+		a.ledgerDown(w, "the recall was not started", err)
+		return
+	}
+	run := func(ctx context.Context) { a.runRecall(ctx, job, req, plan) }
+	if a.Go != nil {
+		a.Go(run)
+	} else {
+		go run(context.Background())
+	}
+	w.Header().Set("Location", "/v1/recalls/"+job.ID)
+	writeJSON(w, http.StatusAccepted, job)
+}
+
+// runRecall carries out the plan and keeps the job's record current.
+func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, plan *recall.Receipt) {
+	var mu sync.Mutex
+	var last time.Time
+	req.Progress = func(done, total, calls int) {
+		mu.Lock()
+		defer mu.Unlock()
+		job.Done, job.Pending, job.Calls = done, total-done, calls
+		if now := a.now(); now.Sub(last) >= recallJobEvery {
+			last, job.Updated = now, now
+			if err := a.putRecallJob(context.WithoutCancel(ctx), job); err != nil {
+				a.Log.Warn("recall progress not recorded", zap.String("recall_id", job.ID), zap.Error(err))
+			}
+		}
+	}
+	beat := time.NewTicker(recallJobBeat)
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-beat.C:
+				mu.Lock()
+				job.Updated = a.now()
+				_ = a.putRecallJob(context.WithoutCancel(ctx), job)
+				mu.Unlock()
+			}
+		}
+	}()
+	rec, err := a.Engine.Execute(ctx, req, plan)
+	beat.Stop()
+	close(stop)
+	mu.Lock()
+	defer mu.Unlock()
+	job.Updated = a.now()
+	switch {
+	case err != nil:
+		job.State, job.Error = "failed", err.Error()
+		a.Log.Error("asynchronous recall failed", zap.String("recall_id", job.ID), zap.Error(err))
+	default:
+		job.State = "done"
+		if n := rec.Count(recall.NotAttempted); ctx.Err() != nil && n > 0 {
+			job.State = "interrupted"
+			job.Error = fmt.Sprintf("the bot stopped before %d message(s) could be recalled; they stay recallable: send the same request again", n)
+		}
+		job.Done, job.Pending, job.Calls = len(rec.Items), 0, rec.Calls
+		full := len(rec.Items)
+		if full > maxJobItems {
+			rec.Items = rec.Items[:maxJobItems]
+		}
+		job.Receipt = receiptJSON(rec, a.Locale)
+		if full > maxJobItems {
+			job.Receipt["items_truncated"] = full - maxJobItems
+		}
+	}
+	if err := a.putRecallJob(context.WithoutCancel(ctx), job); err != nil {
+		a.Log.Error("recall result not recorded", zap.String("recall_id", job.ID), zap.Error(err))
+	}
+}
+
+func (a *API) putRecallJob(ctx context.Context, job recallJob) error {
+	b, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	return a.Ledger.PutTemp(ctx, recallJobNS, job.ID, b, recallJobTTL)
+}
+
+// getRecall reports an asynchronous recall: its progress while it runs,
+// its receipt when it is done.
+func (a *API) getRecall(w http.ResponseWriter, r *http.Request) {
+	peek := func([]byte) bool { return false }
+	b, found, _, err := a.Ledger.TakeTempIf(r.Context(), recallJobNS, r.PathValue("id"), peek)
+	switch {
+	case err != nil:
+		a.ledgerDown(w, "the recall could not be looked up", err)
+		return
+	case !found:
+		apiError(w, http.StatusNotFound, "not_found", "no recall with that id (records are kept 7 days)")
+		return
+	}
+	var job recallJob
+	if err := json.Unmarshal(b, &job); err != nil {
+		a.ledgerDown(w, "the recall's record is unreadable", err)
+		return
+	}
+	if job.State == "running" && a.now().Sub(job.Updated) > recallJobStale {
+		job.State = "interrupted"
+		job.Error = "no progress for " + a.now().Sub(job.Updated).Round(time.Second).String() +
+			": the instance running it stopped; what it did not recall stays recallable: send the same request again"
+	}
+	writeJSON(w, http.StatusOK, job)
+}
