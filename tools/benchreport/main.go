@@ -185,6 +185,7 @@ const (
 
 func run(outPath string) error {
 	start := time.Now()
+	loadBefore := loadAverage()
 	var rows []row
 	add := func(r row) { rows = append(rows, r) }
 	var failed []string
@@ -381,7 +382,8 @@ func run(outPath string) error {
 	add(fo)
 
 	took := time.Since(start).Round(time.Second)
-	if err := write(outPath, rows, took); err != nil {
+	load := fmt.Sprintf("load average %s at the start, %s at the end", loadBefore, loadAverage())
+	if err := write(outPath, rows, took, load); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
@@ -483,7 +485,7 @@ func thousands(n float64) string {
 	return s
 }
 
-func write(outPath string, rows []row, took time.Duration) error {
+func write(outPath string, rows []row, took time.Duration, load string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `go run ./tools/benchreport` on %s in %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), took)
 	b.WriteString(`The machines are shared and noisy, so every verdict is a ratio to a baseline measured in the same run (a bare
@@ -492,7 +494,7 @@ absolute time. Where an issue set a fixed target, it stands next to the verdict 
 which limit was on in the emulator; the bot's client is always paced for that limit (` + "`dingtalk.qps`" + `), 3 % under it.
 
 `)
-	fmt.Fprintf(&b, "Machine: %s\n\n", machine())
+	fmt.Fprintf(&b, "Machine: %s; %s\n\n", machine(), load)
 	b.WriteString("| measure | figure | baseline (same run) | ratio | verdict |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.measure, r.figure, r.against, r.ratio, r.verdict)
@@ -528,6 +530,9 @@ Notes:
   every sliding second of the emulator's record.
 - Latency: rounds start at least 1.1 pace intervals after the last recall call, as an admin's commands do, so no figure
   is a wait for the pace; each command's reply ends before the next begins.
+- Same run, not always the same moment: the ledger baselines alternate with their queries, and each ceiling is
+  arithmetic; but the emulator rows, the detectors and the burst's ACK ratio compare benchmarks run a minute or two
+  apart, so a shift in the machine's load between them moves those ratios.
 - Targets: each ratio's target, with the reason for it, is a constant at the top of tools/benchreport/main.go. The
   paced rows include the pace's own 3 % margin: at best a job takes 1.03x its ceiling, or 0.97 of the limit.
 - Redis failover: redis-server and redis-sentinel on loopback (a primary, a replica, three Sentinels), the bot on the
@@ -535,6 +540,16 @@ Notes:
   ` + "`TestSentinelFailoverLosesNoKey`" + ` logs, its baseline the keys DingTalk issued in that run. A ` + "`BenchmarkRedisFailover`" + `
   reporting ` + "`keys-issued` and `keys-in-ledger`" + ` would take its place (see tools/benchreport).
 `
+
+// loadAverage is the machine's one-minute load average, or "?": how busy
+// the shared machine was, for reading the figures.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}
 
 func machine() string {
 	model := "unknown CPU"
