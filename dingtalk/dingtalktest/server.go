@@ -263,6 +263,15 @@ func (s *Server) Advance(d time.Duration) {
 func (s *Server) SetQPS(n int) {
 	s.mu.Lock()
 	s.opts.QPS = n
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// notify wakes every WaitUntil (and the console) after a change made
+// under another lock than s.mu, such as an armed fault.
+func (s *Server) notify() {
+	s.mu.Lock()
+	s.notifyLocked()
 	s.mu.Unlock()
 }
 
