@@ -33,6 +33,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer srv.Close()
 	fmt.Fprintf(stdout, `DingTalk emulator listening on %[1]s
+The emulator's console (chats, OpenAPI calls, Stream frames, faults): %[1]s/ui/
 
 Point the bot at it with this config (and DINGTALK_CLIENT_SECRET=%[3]s):
 

@@ -170,6 +170,7 @@ type Server struct {
 	keys     map[string]*keyRecord    // processQueryKey -> the messages it sent
 	users    userDirectory
 	calls    []Call
+	callSeq  int // calls ever recorded: the console numbers them
 	inflight int
 	faults   faultSet
 	limits   map[string]*window // rate limit windows by app + path
