@@ -202,11 +202,11 @@ func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 
 // TestConsoleScreenshot writes docs/img/bot-console.png, the README's
 // picture of the console: the runbook's moment, a wrong broadcast's
-// recall previewed with who has read it. Set RECALLBOT_SCREENSHOTS=1 to
+// recall previewed with who has read it. Set RECALLBOT_SCREENSHOT=1 to
 // write it; normal runs leave the file alone.
 func TestConsoleScreenshot(t *testing.T) {
-	if os.Getenv("RECALLBOT_SCREENSHOTS") == "" {
-		t.Skip("set RECALLBOT_SCREENSHOTS=1 to write docs/img/bot-console.png")
+	if os.Getenv("RECALLBOT_SCREENSHOT") == "" {
+		t.Skip("set RECALLBOT_SCREENSHOT=1 to write docs/img/bot-console.png")
 	}
 	h := start(t, dingtalktest.Options{})
 	users := make([]string, 500)

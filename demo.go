@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,9 +110,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	fmt.Fprintf(stdout, `
-The bot keeps running (Ctrl-C stops it). Play a user through the emulator's control API:
+The bot keeps running (Ctrl-C stops it). Watch it and play users in the emulator's console:
 
-  curl -s -XPOST %[1]s/sim/v1/conversations/%[2]s/messages \
+  %[1]s/ui/?chat=%[6]s
+
+or through the emulator's control API (?wait=5s returns the bot's replies):
+
+  curl -s -XPOST '%[1]s/sim/v1/conversations/%[2]s/messages?wait=5s' \
     -d '{"senderStaffId":"%[3]s","text":"/sent","conversationType":"1"}'
   curl -s %[1]s/sim/v1/conversations/%[2]s        # the chat as its members see it
 
@@ -120,8 +125,8 @@ Or send through the bot's HTTP API:
   curl -s -H 'Authorization: Bearer %[4]s' -XPOST http://%[5]s/v1/messages \
     -d '{"family":"private","conversation_id":"%[2]s","text":"hello from the API"}'
 
-Or open the bot's console, http://%[5]s/ui/ : log in with the token %[4]s and any name.
-`, srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, app.HTTPAddr())
+Or open the bot's own console, http://%[5]s/ui/ : log in with the token %[4]s and any name.
+`, srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, app.HTTPAddr(), url.QueryEscape(demoChat))
 	<-ctx.Done()
 	return nil
 }

@@ -33,6 +33,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer srv.Close()
 	fmt.Fprintf(stdout, `DingTalk emulator listening on %[1]s
+The emulator's console (chats, OpenAPI calls, Stream frames, faults): %[1]s/ui/
 
 Point the bot at it with this config (and DINGTALK_CLIENT_SECRET=%[3]s):
 
@@ -43,9 +44,9 @@ Point the bot at it with this config (and DINGTALK_CLIENT_SECRET=%[3]s):
     cool_app_code: %[5]s
     api_base: %[1]s
 
-Play a user (the bot answers in that user's chat):
+Play a user (the bot answers in that user's chat; ?wait=5s returns its replies):
 
-  curl -s -XPOST %[1]s/sim/v1/conversations/-/messages \
+  curl -s -XPOST '%[1]s/sim/v1/conversations/-/messages?wait=5s' \
     -d '{"senderStaffId":"manager4220","text":"/help","conversationType":"1"}'
 
 See a chat as its members do:   curl -s %[1]s/sim/v1/users/manager4220/conversation

@@ -38,11 +38,16 @@ func TestSimServesTheControlAPI(t *testing.T) {
 		t.Errorf("bad kind: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
+	if resp, err = http.Get("http://" + addr + "/ui/"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("console: %v %v", resp, err)
+	}
+	resp.Body.Close()
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("sim: %v", err)
 	}
-	if !strings.Contains(out.String(), "DingTalk emulator listening on http://"+addr) {
+	if !strings.Contains(out.String(), "DingTalk emulator listening on http://"+addr) ||
+		!strings.Contains(out.String(), "console (chats, OpenAPI calls, Stream frames, faults): http://"+addr+"/ui/\n") {
 		t.Errorf("sim printed:\n%s", out.String())
 	}
 }

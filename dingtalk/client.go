@@ -83,7 +83,7 @@ func New(cfg Config, hc *http.Client) *Client {
 		hc = &http.Client{}
 	}
 	if cfg.Slots == nil {
-		cfg.Slots = newLocalSlots(PaceQPS(cfg.QPS))
+		cfg.Slots = newLocalSlots(cfg.QPS)
 	}
 	c := &Client{cfg: cfg, hc: hc, now: time.Now, limiters: map[string]*pacer{}}
 	c.tokens.init()

@@ -15,9 +15,9 @@ import (
 // every call to stay under that:
 //
 //   - Slots hands out one slot per call, at most QPS × paceMargin a second,
-//     evenly spaced (a token bucket of one, or GCRA), so that no sliding
-//     second ever holds more than the limit, with a little room for the
-//     network's jitter between us and DingTalk;
+//     evenly spaced (a token bucket, or GCRA, of PaceBurst), so that no
+//     sliding second ever holds more than the limit, with a little room
+//     for the network's jitter between us and DingTalk;
 //   - within a process, callers queue for the next slot by priority:
 //     interactive work (an admin's command, its reply) goes before bulk
 //     work (a broadcast, a large recall), so replies never starve behind a
@@ -31,6 +31,13 @@ const paceMargin = 0.97
 // PaceQPS is the rate the client actually paces a limit of qps at; shared
 // Slots must be made at it.
 func PaceQPS(qps float64) float64 { return qps * paceMargin }
+
+// PaceBurst is how many calls may go back to back after a pause, so that
+// a slot a stall let pass (a slow disk, a busy machine) is made up rather
+// than lost: half the margin between the limit and the pace, at least 1.
+// Any second then holds at most burst + pace calls: under the limit (3 at
+// 200/s, 194 + 3 ≤ 200; at DingTalk's 20/s, 1 as before).
+func PaceBurst(qps float64) int { return max(1, int((qps-PaceQPS(qps))/2)) }
 
 // Priority orders callers waiting for the same API's next slot.
 type Priority int
@@ -63,22 +70,24 @@ type Slots interface {
 	Take(ctx context.Context, api string) error
 }
 
-// localSlots is a token bucket of one per API, in this process.
+// localSlots is a token bucket per API, in this process, at PaceQPS with
+// PaceBurst.
 type localSlots struct {
-	qps float64
-	mu  sync.Mutex
-	lim map[string]*rate.Limiter
+	qps   float64
+	burst int
+	mu    sync.Mutex
+	lim   map[string]*rate.Limiter
 }
 
-func newLocalSlots(qps float64) *localSlots {
-	return &localSlots{qps: qps, lim: map[string]*rate.Limiter{}}
+func newLocalSlots(limit float64) *localSlots {
+	return &localSlots{qps: PaceQPS(limit), burst: PaceBurst(limit), lim: map[string]*rate.Limiter{}}
 }
 
 func (s *localSlots) Take(ctx context.Context, api string) error {
 	s.mu.Lock()
 	l, ok := s.lim[api]
 	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.qps), 1)
+		l = rate.NewLimiter(rate.Limit(s.qps), s.burst)
 		s.lim[api] = l
 	}
 	s.mu.Unlock()

@@ -128,3 +128,17 @@ func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPaceBurstKeepsEverySecondUnderTheLimit: a token bucket of PaceBurst
+// at PaceQPS lets at most burst + pace calls into any second: never more
+// than the limit, whatever the limit.
+func TestPaceBurstKeepsEverySecondUnderTheLimit(t *testing.T) {
+	for qps := 1.0; qps <= 1000; qps++ {
+		if b := PaceBurst(qps); float64(b)+PaceQPS(qps) > qps && b > 1 {
+			t.Errorf("limit %v: burst %d + pace %v exceeds it", qps, b, PaceQPS(qps))
+		}
+	}
+	if PaceBurst(20) != 1 || PaceBurst(200) != 3 {
+		t.Errorf("burst at 20/s %d, at 200/s %d", PaceBurst(20), PaceBurst(200))
+	}
+}

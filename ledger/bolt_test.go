@@ -175,7 +175,18 @@ func TestCodecRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, e) {
 		t.Errorf("round trip = %+v, %v\nwant %+v", got, err, e)
 	}
+	// Version 2 as first written, before Recipients: it ends after DueAt.
+	short := e
+	short.Recipients = nil
+	early := encodeEntry(short)
+	early = early[:len(early)-1] // without the recipients' count
+	if got, err := decodeEntry(early); err != nil || !reflect.DeepEqual(got, short) {
+		t.Errorf("an entry written before recipients = %+v, %v", got, err)
+	}
 	for i := range len(encodeEntry(e)) {
+		if i == len(early) {
+			continue // that very form
+		}
 		if _, err := decodeEntry(encodeEntry(e)[:i]); err == nil {
 			t.Errorf("decoding %d of %d bytes succeeded", i, len(encodeEntry(e)))
 		}

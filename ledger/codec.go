@@ -137,7 +137,11 @@ func decodeEntry(b []byte) (Entry, error) {
 	} else {
 		e.ClaimedBy = d.string()
 		e.DueAt = d.time()
-		if n := d.uvarint(); n > 0 && n <= maxRecipients {
+		// Recipients came later in version 2: an entry that ends here
+		// (written before them) has none.
+		if len(d.s) == 0 {
+			// nothing more
+		} else if n := d.uvarint(); n > 0 && n <= maxRecipients {
 			e.Recipients = make([]string, n)
 			for i := range e.Recipients {
 				e.Recipients[i] = d.string()

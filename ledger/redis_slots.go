@@ -33,6 +33,7 @@ type SharedSlots struct {
 	c        *redis.Client
 	prefix   string
 	interval time.Duration
+	allow    time.Duration // how far ahead of its time a slot may go: (burst-1) intervals
 	local    *rate.Limiter
 
 	mu        sync.Mutex
@@ -40,25 +41,31 @@ type SharedSlots struct {
 }
 
 // Slots returns call slots at qps per API for the app appKey, shared with
-// every instance on this Redis. qps may be fractional.
-func (s *Redis) Slots(appKey string, qps float64) *SharedSlots {
+// every instance on this Redis, up to burst back to back after a pause
+// (dingtalk.PaceQPS and PaceBurst of the limit). qps may be fractional.
+func (s *Redis) Slots(appKey string, qps float64, burst int) *SharedSlots {
+	burst = max(burst, 1)
+	interval := time.Duration(float64(time.Second) / qps)
 	return &SharedSlots{
 		c: s.c, prefix: s.k("pace", appKey) + ":",
-		interval: time.Duration(float64(time.Second) / qps),
-		local:    rate.NewLimiter(rate.Limit(qps), 1),
+		interval: interval, allow: time.Duration(burst-1) * interval,
+		local: rate.NewLimiter(rate.Limit(qps), burst),
 	}
 }
 
-// reserve takes the next slot of KEYS[1] at ARGV[1] microseconds apart and
-// returns how many microseconds from now it is. The key expires a second
-// after the slot it holds, so an idle API leaves nothing behind.
+// reserve takes the next slot of KEYS[1] (GCRA: the key holds the
+// theoretical arrival time of the next call, in microseconds on Redis's
+// clock), ARGV[1] microseconds apart, up to ARGV[2] microseconds ahead of
+// its time (a burst), and returns how many microseconds from now the slot
+// is. The key expires a second after it, so an idle API leaves nothing
+// behind.
 var reserve = redis.NewScript(`
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
-local last = tonumber(redis.call("GET", KEYS[1]) or "0")
-local slot = math.max(now, last + interval)
-redis.call("SET", KEYS[1], slot, "PX", math.floor((slot - now) / 1000) + 1000)
+local tat = math.max(now, tonumber(redis.call("GET", KEYS[1]) or "0"))
+local slot = math.max(now, tat - tonumber(ARGV[2]))
+redis.call("SET", KEYS[1], tat + interval, "PX", math.floor((tat + interval - now) / 1000) + 1000)
 return slot - now
 `)
 
@@ -74,7 +81,8 @@ func (ss *SharedSlots) Take(ctx context.Context, api string) error {
 	if ss.down() {
 		return ss.local.Wait(ctx)
 	}
-	us, err := reserve.Run(ctx, ss.c, []string{ss.prefix + api}, strconv.FormatInt(ss.interval.Microseconds(), 10)).Int64()
+	us, err := reserve.Run(ctx, ss.c, []string{ss.prefix + api}, strconv.FormatInt(ss.interval.Microseconds(), 10),
+		strconv.FormatInt(ss.allow.Microseconds(), 10)).Int64()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -94,7 +94,7 @@ func TestSharedSlotsOutliveRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	slots := s.Slots("app", 1000)
+	slots := s.Slots("app", 1000, 1)
 	ctx := context.Background()
 	if err := slots.Take(ctx, "/send"); err != nil {
 		t.Fatal(err)

@@ -416,7 +416,7 @@ func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
 	e.lease.renewed(time.Now())
 	sort.Slice(taken, func(i, j int) bool { return taken[i].ID < taken[j].ID })
 	r := &Receipt{Scope: Selection{IDs: make([]uint64, len(taken))}.Describe(e.cfg.Locale)}
-	items, calls := e.recallClaimed(ctx, taken, true, nil)
+	items, calls := e.recallClaimed(ctx, oneBatch(taken), true, nil)
 	for _, en := range taken {
 		r.Items = append(r.Items, items[en.ID])
 	}

@@ -62,16 +62,25 @@ func (e *Engine) claimant(now time.Time) ledger.Claimant {
 // outcome in the ledger. It returns the outcome by entry id and the number
 // of calls made.
 //
+// The calls are planned first (chunk: one per conversation and 20 keys),
+// then claimed a step of whole calls at a time; the first step's calls go
+// out while the next steps are claimed, so a recall of thousands starts
+// calling after one short transaction, not after all of them.
+//
 // With once set, the first claim records it in the same write; if it was
 // recorded before, nothing is done and ErrDuplicate returned.
 func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now time.Time, once ledger.Once, progress func(done, calls int)) (map[uint64]Item, int, error) {
+	var mu sync.Mutex // out, while claims and calls overlap
 	out := make(map[uint64]Item, len(candidates))
-	var claimed []ledger.Entry
 	by := e.claimant(now)
-	for i := 0; i == 0 || i < len(candidates); i += claimStep {
-		ids := make([]uint64, 0, claimStep)
-		for _, en := range candidates[i:min(i+claimStep, len(candidates))] {
-			ids = append(ids, en.ID)
+	steps := claimSteps(chunk(candidates))
+	claim := func(i int) ([]group, error) {
+		st := steps[i]
+		var ids []uint64
+		for _, g := range st {
+			for _, en := range g.entries {
+				ids = append(ids, en.ID)
+			}
 		}
 		var c, others []ledger.Entry
 		var err error
@@ -79,81 +88,160 @@ func (e *Engine) execute(ctx context.Context, candidates []ledger.Entry, now tim
 			var first bool
 			first, c, others, _, err = e.led.ClaimFor(ctx, once, ids, by)
 			if err != nil {
-				return nil, 0, fmt.Errorf("recording the request: %w", err)
+				return nil, fmt.Errorf("recording the request: %w", err)
 			}
 			if !first {
-				return nil, 0, ErrDuplicate
+				return nil, ErrDuplicate
 			}
 		} else if len(ids) > 0 {
 			c, others, _, err = e.led.Claim(ctx, ids, by)
 		}
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
 			e.log.Error("claiming entries for recall", zap.Error(err))
 			for _, id := range ids {
 				out[id] = Item{Outcome: NotAttempted, Reason: "the ledger could not be updated"}
 			}
-			continue
+			return nil, nil
 		}
 		if len(c) > 0 {
 			e.lease.renewed(time.Now()) // the claim wrote the lease
 		}
-		claimed = append(claimed, c...)
 		for i := range others { // changed since they were read
 			out[others[i].ID] = e.classify(&others[i], now)
 		}
+		return claimedGroups(st, c), nil
 	}
-	if progress != nil && len(out) > 0 {
-		progress(len(out), 0) // settled without a call: changed since they were read
-	}
-	items, calls := e.recallClaimed(ctx, claimed, false, func(done, calls int) {
-		if progress != nil {
-			progress(len(out)+done, calls)
+	if len(steps) == 0 {
+		if once.ID != "" { // nothing to recall: the request is recorded all the same
+			first, _, _, _, err := e.led.ClaimFor(ctx, once, nil, by)
+			if err != nil {
+				return nil, 0, fmt.Errorf("recording the request: %w", err)
+			}
+			if !first {
+				return nil, 0, ErrDuplicate
+			}
 		}
-	})
+		return out, 0, nil
+	}
+	first, err := claim(0)
+	if err != nil {
+		return nil, 0, err
+	}
+	batches := make(chan []group, 1)
+	batches <- first
+	go func() {
+		defer close(batches)
+		for i := 1; i < len(steps) && ctx.Err() == nil; i++ {
+			gs, _ := claim(i)
+			batches <- gs
+		}
+	}()
+	report := func(done, calls int) {
+		if progress != nil {
+			mu.Lock()
+			settled := len(out)
+			mu.Unlock()
+			progress(settled+done, calls)
+		}
+	}
+	report(0, 0) // what needs no call
+	items, calls := e.recallClaimed(ctx, batches, false, report)
+	mu.Lock()
+	defer mu.Unlock()
 	for id, it := range items {
 		out[id] = it
 	}
 	return out, calls, nil
 }
 
+// claimSteps cuts the planned calls into claim steps of whole calls, about
+// claimStep entries each, so that one transaction stays short.
+func claimSteps(groups []group) [][]group {
+	var steps [][]group
+	n := 0
+	for _, g := range groups {
+		if len(steps) == 0 || n+len(g.entries) > claimStep {
+			steps = append(steps, nil)
+			n = 0
+		}
+		steps[len(steps)-1] = append(steps[len(steps)-1], g)
+		n += len(g.entries)
+	}
+	return steps
+}
+
+// claimedGroups is a step's calls narrowed to the entries the claim took,
+// as the claim returned them.
+func claimedGroups(step []group, claimed []ledger.Entry) []group {
+	byID := make(map[uint64]ledger.Entry, len(claimed))
+	for _, en := range claimed {
+		byID[en.ID] = en
+	}
+	var out []group
+	for _, g := range step {
+		ng := group{family: g.family, conv: g.conv}
+		for _, en := range g.entries {
+			if c, ok := byID[en.ID]; ok {
+				ng.entries = append(ng.entries, c)
+			}
+		}
+		if len(ng.entries) > 0 {
+			out = append(out, ng)
+		}
+	}
+	return out
+}
+
 // recallClaimed recalls entries this engine holds claims on, a few
-// conversations' chunks at a time, while its lease is kept alive. resumed
-// says the claims were taken over from an engine that stopped: its last
-// call for them may have taken effect unheard.
+// conversations' chunks at a time, while its lease is kept alive, as the
+// batches of calls come in (until the channel closes). resumed says the
+// claims were taken over from an engine that stopped: its last call for
+// them may have taken effect unheard.
 //
 // progress, if set, hears after each conversation's chunk how many entries
 // have their outcome and how many calls were made, in total so far.
-func (e *Engine) recallClaimed(ctx context.Context, claimed []ledger.Entry, resumed bool, progress func(done, calls int)) (map[uint64]Item, int) {
-	out := make(map[uint64]Item, len(claimed))
-	if len(claimed) == 0 {
-		return out, 0
-	}
+func (e *Engine) recallClaimed(ctx context.Context, batches <-chan []group, resumed bool, progress func(done, calls int)) (map[uint64]Item, int) {
+	out := map[uint64]Item{}
 	release, leaseValid := e.lease.hold()
 	defer release()
 	var mu sync.Mutex
 	calls := 0
 	sem := make(chan struct{}, e.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for _, g := range chunk(claimed) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			items, n := e.recallGroup(ctx, g, resumed, leaseValid)
-			mu.Lock()
-			defer mu.Unlock()
-			calls += n
-			for _, it := range items {
-				out[it.Entry.ID] = it
-			}
-			if progress != nil {
-				progress(len(out), calls)
-			}
-		}()
+	for batch := range batches {
+		for _, g := range batch {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				items, n := e.recallGroup(ctx, g, resumed, leaseValid)
+				mu.Lock()
+				defer mu.Unlock()
+				calls += n
+				for _, it := range items {
+					out[it.Entry.ID] = it
+				}
+				if progress != nil {
+					progress(len(out), calls)
+				}
+			}()
+		}
 	}
 	wg.Wait()
 	return out, calls
+}
+
+// oneBatch is the calls for claimed entries, as a closed channel.
+func oneBatch(claimed []ledger.Entry) <-chan []group {
+	ch := make(chan []group, 1)
+	if len(claimed) > 0 {
+		ch <- chunk(claimed)
+	}
+	close(ch)
+	return ch
 }
 
 // ReasonUnconfirmed starts the ledger reason of a recall whose call got no

@@ -10,14 +10,29 @@ import (
 
 // DropFrames makes the next n application frames vanish on the wire: they
 // stay unacknowledged and are redelivered after ACKTimeout (or RedeliverNow).
-func (s *Server) DropFrames(n int) { s.mu.Lock(); s.stream.dropFrames += n; s.mu.Unlock() }
+func (s *Server) DropFrames(n int) {
+	s.mu.Lock()
+	s.stream.dropFrames += n
+	s.notifyLocked()
+	s.mu.Unlock()
+}
 
 // DuplicateFrames makes the next n application frames arrive twice.
-func (s *Server) DuplicateFrames(n int) { s.mu.Lock(); s.stream.dupFrames += n; s.mu.Unlock() }
+func (s *Server) DuplicateFrames(n int) {
+	s.mu.Lock()
+	s.stream.dupFrames += n
+	s.notifyLocked()
+	s.mu.Unlock()
+}
 
 // DropACKs makes the server ignore the next n ACKs, so those frames are
 // redelivered although the client answered.
-func (s *Server) DropACKs(n int) { s.mu.Lock(); s.stream.dropACKs += n; s.mu.Unlock() }
+func (s *Server) DropACKs(n int) {
+	s.mu.Lock()
+	s.stream.dropACKs += n
+	s.notifyLocked()
+	s.mu.Unlock()
+}
 
 // Connections lists the live Stream connections.
 func (s *Server) Connections() []ConnInfo {

@@ -1,7 +1,9 @@
 package dingtalktest
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -36,6 +38,16 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /sim/v1/connections/{id}/{action}", s.ctlConnection)
 	mux.HandleFunc("POST /sim/v1/faults", s.ctlFault)
+	mux.HandleFunc("GET /sim/v1/faults", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, s.ArmedFaults())
+	})
+	mux.HandleFunc("DELETE /sim/v1/faults", func(w http.ResponseWriter, r *http.Request) {
+		s.ClearFaults()
+		ctlJSON(w, http.StatusOK, map[string]string{"status": "cleared"})
+	})
+	mux.HandleFunc("GET /sim/v1/frames", func(w http.ResponseWriter, r *http.Request) {
+		ctlJSON(w, http.StatusOK, s.FrameEvents())
+	})
 	mux.HandleFunc("POST /sim/v1/reads", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Key    string `json:"processQueryKey"`
@@ -88,6 +100,9 @@ func ctlDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// maxReplyWait bounds ?wait= on a user's message.
+const maxReplyWait = time.Minute
+
 func (s *Server) ctlPostMessage(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		SenderStaffID    string `json:"senderStaffId"`
@@ -99,6 +114,11 @@ func (s *Server) ctlPostMessage(w http.ResponseWriter, r *http.Request) {
 		AtBot            *bool  `json:"atBot"`
 		RawData          string `json:"rawData"`
 	}
+	wait, settle, err := replyWait(r)
+	if err != nil {
+		ctlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if !ctlDecode(w, r, &req) {
 		return
 	}
@@ -106,17 +126,117 @@ func (s *Server) ctlPostMessage(w http.ResponseWriter, r *http.Request) {
 	if id == "-" {
 		id = "" // the sender's 1:1 chat, whatever its id
 	}
-	msgID, err := s.PushMessage(UserMessage{
+	m := UserMessage{
 		ConversationID: id, ConversationType: req.ConversationType,
 		SenderStaffID: req.SenderStaffID, SenderNick: req.SenderNick, Text: req.Text,
 		MsgType: req.MsgType, IsAdmin: req.IsAdmin, Unmentioned: req.AtBot != nil && !*req.AtBot,
 		RawData: req.RawData,
-	})
+	}
+	msgID, convID, err := s.pushMessage(m)
 	if err != nil {
 		ctlError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ctlJSON(w, http.StatusOK, map[string]string{"msgId": msgID})
+	out := postedMessage{MsgID: msgID, ConversationID: convID}
+	if wait > 0 {
+		if m.ConversationType == "2" && m.Unmentioned {
+			wait = 0 // not pushed to the bot: nothing will answer it
+		}
+		out.Replies = s.awaitReplies(r.Context(), convID, msgID, wait, settle)
+	}
+	ctlJSON(w, http.StatusOK, out)
+}
+
+// postedMessage is the control API's answer to a user's message.
+type postedMessage struct {
+	MsgID          string `json:"msgId"`
+	ConversationID string `json:"conversationId"`
+	// Replies are the bot's messages in the chat after this one, with
+	// ?wait= only (then never null).
+	Replies []Message `json:"replies,omitzero"`
+}
+
+// replyWait reads ?wait= (how long to wait for the bot's first reply) and
+// ?settle= (how long to go on waiting for more after each reply).
+func replyWait(r *http.Request) (wait, settle time.Duration, err error) {
+	q := r.URL.Query()
+	parse := func(name string) (time.Duration, error) {
+		v := q.Get(name)
+		if v == "" {
+			return 0, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxReplyWait {
+			return 0, fmt.Errorf("%s is a Go duration up to %s, such as 5s", name, maxReplyWait)
+		}
+		return d, nil
+	}
+	if wait, err = parse("wait"); err != nil {
+		return 0, 0, err
+	}
+	if settle, err = parse("settle"); err != nil {
+		return 0, 0, err
+	}
+	return wait, settle, nil
+}
+
+// awaitReplies waits, at most wait, until the bot has answered msgID in
+// its chat, then for each further reply at most settle more; it returns
+// the bot's messages after msgID (an empty list if none came). It wakes on
+// the emulator's change notifications, never on a timer of its own.
+func (s *Server) awaitReplies(ctx context.Context, convID, msgID string, wait, settle time.Duration) []Message {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	n := 0
+	for {
+		have := n
+		wctx, stop := ctx, context.CancelFunc(func() {})
+		if have > 0 {
+			if settle <= 0 {
+				break
+			}
+			wctx, stop = context.WithTimeout(ctx, settle)
+		}
+		err := s.WaitUntil(wctx, func() bool {
+			n = 0
+			s.eachReply(convID, msgID, func(*Message) { n++ })
+			return n > have
+		})
+		stop()
+		if err != nil {
+			break
+		}
+	}
+	out := []Message{}
+	s.eachReply(convID, msgID, func(m *Message) {
+		cp := *m
+		cp.ReadBy = append([]Read(nil), m.ReadBy...)
+		out = append(out, cp)
+	})
+	return out
+}
+
+// eachReply calls f, under s.mu, with each bot message after user message
+// msgID in chat convID, oldest first.
+func (s *Server) eachReply(convID, msgID string, f func(*Message)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[convID]
+	if !ok {
+		return
+	}
+	i := len(c.msgs) - 1
+	for i >= 0 && c.msgs[i].MsgID != msgID {
+		i--
+	}
+	if i < 0 {
+		return
+	}
+	for _, m := range c.msgs[i+1:] {
+		if m.FromBot() {
+			f(m)
+		}
+	}
 }
 
 func (s *Server) ctlGetConversation(w http.ResponseWriter, r *http.Request) {

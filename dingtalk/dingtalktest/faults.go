@@ -2,6 +2,7 @@ package dingtalktest
 
 import (
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -51,6 +52,7 @@ func (s *Server) DelayAnswer(path string, d time.Duration, n int) {
 		s.faults.late[path] = append(s.faults.late[path], d)
 	}
 	s.faults.mu.Unlock()
+	s.notify()
 }
 
 // Delay makes the next n calls to path (or AnyAPI) wait d before they are
@@ -61,6 +63,7 @@ func (s *Server) Delay(path string, d time.Duration, n int) {
 		s.faults.delays[path] = append(s.faults.delays[path], d)
 	}
 	s.faults.mu.Unlock()
+	s.notify()
 }
 
 func (f *faultSet) takeDelay(path string) time.Duration { return f.takeFrom(f.delays, path) }
@@ -86,6 +89,7 @@ func (s *Server) Fail(path string, kind FaultKind, n int) {
 		s.faults.queue[path] = append(s.faults.queue[path], kind)
 	}
 	s.faults.mu.Unlock()
+	s.notify()
 }
 
 // FailKey makes the next n recalls of key report it in failedResult with
@@ -96,13 +100,83 @@ func (s *Server) FailKey(key, reason string, n int) {
 		s.faults.keys[key] = append(s.faults.keys[key], reason)
 	}
 	s.faults.mu.Unlock()
+	s.notify()
 }
 
-// ClearFaults drops every pending fault.
+// ClearFaults drops every pending fault: the OpenAPI faults and delays,
+// the per-key recall failures, and the frames and ACKs armed to be dropped
+// or duplicated.
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	s.faults.init()
 	s.faults.mu.Unlock()
+	s.mu.Lock()
+	s.stream.dropFrames, s.stream.dupFrames, s.stream.dropACKs = 0, 0, 0
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// ArmedFault is a fault waiting for the calls, keys or frames it will
+// apply to, as the console lists them.
+type ArmedFault struct {
+	What   string `json:"what"`   // "5xx", "slow 3s", "recall failure SYSTEM_ERROR", "drop frame", …
+	Target string `json:"target"` // the path, "*" for any, a processQueryKey, or "stream"
+	Count  int    `json:"count"`
+}
+
+// ArmedFaults lists the faults not yet used up, grouped by kind and target.
+func (s *Server) ArmedFaults() []ArmedFault {
+	var out []ArmedFault
+	add := func(what, target string) {
+		if n := len(out); n > 0 && out[n-1].What == what && out[n-1].Target == target {
+			out[n-1].Count++
+			return
+		}
+		out = append(out, ArmedFault{What: what, Target: target, Count: 1})
+	}
+	s.faults.mu.Lock()
+	for _, p := range sortedKeys(s.faults.queue) {
+		for _, k := range s.faults.queue[p] {
+			add(string(k), p)
+		}
+	}
+	for _, p := range sortedKeys(s.faults.delays) {
+		for _, d := range s.faults.delays[p] {
+			add("slow "+d.String(), p)
+		}
+	}
+	for _, p := range sortedKeys(s.faults.late) {
+		for _, d := range s.faults.late[p] {
+			add("late "+d.String(), p)
+		}
+	}
+	for _, k := range sortedKeys(s.faults.keys) {
+		for _, r := range s.faults.keys[k] {
+			add("recall failure "+r, k)
+		}
+	}
+	s.faults.mu.Unlock()
+	s.mu.Lock()
+	for _, f := range []struct {
+		what string
+		n    int
+	}{{"drop frame", s.stream.dropFrames}, {"duplicate frame", s.stream.dupFrames}, {"drop ACK", s.stream.dropACKs}} {
+		if f.n > 0 {
+			out = append(out, ArmedFault{What: f.what, Target: "stream", Count: f.n})
+		}
+	}
+	s.mu.Unlock()
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k, v := range m {
+		_ = v
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
 }
 
 func (f *faultSet) take(path string) (FaultKind, bool) {

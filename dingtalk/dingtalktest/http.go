@@ -131,6 +131,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc(PathConnect, s.handleConnect)
 	s.controlRoutes(mux)
+	s.consoleRoutes(mux)
 	mux.HandleFunc("/", s.serveAPI(func(e *exchange) {
 		e.fail(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
 	}))
@@ -269,6 +270,7 @@ func (s *Server) record(e *exchange) {
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
+	s.callSeq++
 	if m := s.opts.MaxCalls; m > 0 && len(s.calls) > m {
 		s.calls = append(s.calls[:0], s.calls[len(s.calls)-m:]...)
 	}

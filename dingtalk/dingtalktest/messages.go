@@ -37,6 +37,12 @@ type UserMessage struct {
 // It returns the callback's msgId. Without a live connection the frame
 // waits for one.
 func (s *Server) PushMessage(m UserMessage) (msgID string, err error) {
+	msgID, _, err = s.pushMessage(m)
+	return msgID, err
+}
+
+// pushMessage is PushMessage, also returning the chat the message went to.
+func (s *Server) pushMessage(m UserMessage) (msgID, convID string, err error) {
 	if m.ConversationType == "" {
 		m.ConversationType = "1"
 	}
@@ -50,22 +56,22 @@ func (s *Server) PushMessage(m UserMessage) (msgID string, err error) {
 		m.SenderNick = m.SenderStaffID
 	}
 	if m.SenderStaffID == "" {
-		return "", fmt.Errorf("emulator: senderStaffId is required")
+		return "", "", fmt.Errorf("emulator: senderStaffId is required")
 	}
 	if m.ConversationType != "1" && m.ConversationType != "2" {
-		return "", fmt.Errorf("emulator: conversationType must be \"1\" or \"2\", not %q", m.ConversationType)
+		return "", "", fmt.Errorf("emulator: conversationType must be \"1\" or \"2\", not %q", m.ConversationType)
 	}
 	msgID = "msg" + randomID(12) + "=="
 	s.mu.Lock()
 	r, ok := s.robots[m.RobotCode]
 	if !ok {
 		s.mu.Unlock()
-		return "", fmt.Errorf("emulator: unknown robot %q", m.RobotCode)
+		return "", "", fmt.Errorf("emulator: unknown robot %q", m.RobotCode)
 	}
 	c, err := s.userConversationLocked(m)
 	if err != nil {
 		s.mu.Unlock()
-		return "", err
+		return "", "", err
 	}
 	now := s.opts.Now().Add(s.offset)
 	text := m.Text
@@ -76,18 +82,36 @@ func (s *Server) PushMessage(m UserMessage) (msgID string, err error) {
 	s.notifyLocked()
 	s.mu.Unlock()
 	if m.ConversationType == "2" && m.Unmentioned {
-		return msgID, nil
+		return msgID, c.ID, nil
 	}
 	data := m.RawData
+	label := m.SenderStaffID + ": " + shorten(text, 60)
+	if m.MsgType != "text" {
+		label = m.SenderStaffID + ": (" + m.MsgType + ")"
+	}
 	if data == "" {
 		data = callbackData(s, m, c, r, msgID, now.UnixMilli())
+	} else {
+		label = m.SenderStaffID + ": (raw data)"
 	}
-	d := &delivery{app: r.app, typ: "CALLBACK", topic: TopicBotMessage, messageID: newMessageID(), msgID: msgID, data: data}
+	d := &delivery{app: r.app, typ: "CALLBACK", topic: TopicBotMessage, messageID: newMessageID(), msgID: msgID, data: data, label: label}
 	s.mu.Lock()
 	s.stream.byMsgID[msgID] = d
 	s.mu.Unlock()
 	s.push(d)
-	return msgID, nil
+	return msgID, c.ID, nil
+}
+
+// shorten cuts s to n runes, with an ellipsis when it cut.
+func shorten(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "…"
+		}
+		i++
+	}
+	return s
 }
 
 // userConversationLocked finds or creates the chat a user message goes to.

@@ -170,6 +170,7 @@ type Server struct {
 	keys     map[string]*keyRecord    // processQueryKey -> the messages it sent
 	users    userDirectory
 	calls    []Call
+	callSeq  int // calls ever recorded: the console numbers them
 	inflight int
 	faults   faultSet
 	limits   map[string]*window // rate limit windows by app + path
@@ -263,6 +264,15 @@ func (s *Server) Advance(d time.Duration) {
 func (s *Server) SetQPS(n int) {
 	s.mu.Lock()
 	s.opts.QPS = n
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// notify wakes every WaitUntil (and the console) after a change made
+// under another lock than s.mu, such as an armed fault.
+func (s *Server) notify() {
+	s.mu.Lock()
+	s.notifyLocked()
 	s.mu.Unlock()
 }
 

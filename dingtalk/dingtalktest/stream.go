@@ -21,6 +21,50 @@ type streamState struct {
 	dupFrames   int
 	dropACKs    int
 	stats       StreamStats
+	frameLog    [frameLogSize]FrameEvent // a ring: the last frameLogSize events
+	frameN      int                      // events ever logged
+}
+
+// frameLogSize bounds the frame log the console shows.
+const frameLogSize = 512
+
+// FrameEvent is one thing that happened to an application frame on the
+// Stream side, kept (the last 512) so the console can show the frames live.
+type FrameEvent struct {
+	Time time.Time `json:"time"`
+	// Event is "pushed", "redelivered", "duplicated", "dropped" (DropFrames
+	// or a zombie), "queued" (no live connection), "acked", "nacked",
+	// "ack-dropped" (DropACKs) or "lost" (past MaxRedeliveries).
+	Event     string `json:"event"`
+	MessageID string `json:"messageId"` // headers.messageId
+	MsgID     string `json:"msgId"`     // data.msgId of the bot callback
+	Conn      string `json:"connection,omitempty"`
+	Attempt   int    `json:"attempt,omitempty"` // the push it concerns, 1 for the first
+	Label     string `json:"label,omitempty"`   // who said what, shortened
+}
+
+// logFrameLocked appends ev to the ring. s.mu must be held.
+func (s *Server) logFrameLocked(event string, d *delivery, conn string) {
+	st := &s.stream
+	st.frameLog[st.frameN%frameLogSize] = FrameEvent{Time: s.opts.Now().Add(s.offset), Event: event,
+		MessageID: d.messageID, MsgID: d.msgID, Conn: conn, Attempt: d.attempts, Label: d.label}
+	st.frameN++
+}
+
+// FrameEvents returns the last 512 frame events, oldest first.
+func (s *Server) FrameEvents() []FrameEvent { return s.frameEvents(frameLogSize) }
+
+// frameEvents returns the last n frame events, oldest first.
+func (s *Server) frameEvents(n int) []FrameEvent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := &s.stream
+	n = min(n, st.frameN, frameLogSize)
+	out := make([]FrameEvent, n)
+	for i := range n {
+		out[i] = st.frameLog[(st.frameN-n+i)%frameLogSize]
+	}
+	return out
 }
 
 // StreamStats counts what happened on the Stream side.
@@ -48,6 +92,7 @@ type delivery struct {
 	messageID string
 	msgID     string
 	data      string
+	label     string // for the frame log: who said what
 	attempts  int
 	acks      int
 	lastConn  string
@@ -180,6 +225,7 @@ func (s *Server) push(d *delivery) {
 	c := st.pickLocked(d)
 	if c == nil {
 		st.undelivered = append(st.undelivered, d)
+		s.logFrameLocked("queued", d, "")
 		s.notifyLocked()
 		s.mu.Unlock()
 		return
@@ -196,19 +242,27 @@ func (s *Server) push(d *delivery) {
 	}
 	d.timer = time.AfterFunc(s.opts.ACKTimeout, func() { s.redeliver(mid) })
 	copies := 1
+	event := "pushed"
+	if d.attempts > 1 {
+		event = "redelivered"
+	}
 	switch {
 	case c.zombie:
 		copies = 0
 		st.stats.Dropped++
+		event = "dropped"
 	case st.dropFrames > 0:
 		st.dropFrames--
 		copies = 0
 		st.stats.Dropped++
+		event = "dropped"
 	case st.dupFrames > 0:
 		st.dupFrames--
 		copies = 2
+		event = "duplicated"
 	}
 	st.stats.Pushed += copies
+	s.logFrameLocked(event, d, c.id)
 	b := d.frame(c.id, s.opts.Now().Add(s.offset))
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -231,6 +285,7 @@ func (s *Server) redeliver(messageID string) {
 	delete(s.stream.pending, messageID)
 	if s.opts.MaxRedeliveries < 0 || d.attempts > s.opts.MaxRedeliveries {
 		s.stream.stats.Lost++
+		s.logFrameLocked("lost", d, d.lastConn)
 		s.notifyLocked()
 		s.mu.Unlock()
 		s.logf("emulator: frame %s (msgId %s) lost after %d pushes", messageID, d.msgID, d.attempts)
@@ -278,10 +333,13 @@ func (st *streamState) ack(s *Server, c *wsConn, messageID string, code int, mes
 	}
 	if st.dropACKs > 0 {
 		st.dropACKs--
+		s.logFrameLocked("ack-dropped", d, c.id)
+		s.notifyLocked()
 		return
 	}
 	if code != 200 {
 		st.stats.NACKed++
+		s.logFrameLocked("nacked", d, c.id)
 		s.notifyLocked()
 		s.logf("emulator: frame %s answered %d %s", messageID, code, message)
 		return
@@ -290,6 +348,7 @@ func (st *streamState) ack(s *Server, c *wsConn, messageID string, code int, mes
 	delete(st.pending, messageID)
 	d.acks++
 	st.stats.ACKed++
+	s.logFrameLocked("acked", d, c.id)
 	s.notifyLocked()
 }
 

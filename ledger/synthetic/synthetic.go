@@ -54,6 +54,13 @@ const (
 	BigChats   = 10_000
 )
 
+// bigCache names the cached big ledger. Its version must change whenever
+// what BuildSynthetic writes would be read differently: the entry codec
+// (ledger/codec.go), the bbolt schema or the synthetic entries themselves.
+// v3 was chosen before codec v2 gained the recipients of packed oto keys;
+// a v3 file's entries no longer decode ("ledger: corrupt entry"), so v4.
+const bigCache = "recallbot-bench-1m-v4.db"
+
 var big struct {
 	once sync.Once
 	path string
@@ -62,16 +69,18 @@ var big struct {
 
 // BigLedger returns the path of a 1,000,000-entry ledger (BuildSynthetic,
 // 10,000 chats), built on first use into the temporary directory and
-// reused by later runs (~10 s to build, ~500 MB). Callers must not write
-// to it: copy it first.
+// reused by later runs (~15 s to build, ~800 MB). A cached file is reused
+// only if it holds every entry and its entries decode; anything else is
+// rebuilt. Callers must not write to it: copy it first.
 func BigLedger(tb testing.TB) string {
 	tb.Helper()
 	big.once.Do(func() {
-		big.path = filepath.Join(os.TempDir(), "recallbot-bench-1m-v3.db")
+		big.path = filepath.Join(os.TempDir(), bigCache)
 		if s, err := ledger.Open(big.path, ledger.BoltOptions{}); err == nil {
 			c, _ := s.Counts(context.Background())
+			first, lerr := s.List(context.Background(), ledger.Query{Chat: ledger.Chat{Family: ledger.Private, ConversationID: fmt.Sprintf("cid%05d", 0)}, Limit: 1})
 			_ = s.Close()
-			if c.Total() == BigEntries {
+			if c.Total() == BigEntries && lerr == nil && len(first) == 1 {
 				return
 			}
 		}
