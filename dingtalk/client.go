@@ -130,6 +130,18 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	}
 }
 
+type guardKey struct{}
+
+// WithGuard makes every call made with ctx check guard at the last moment,
+// after its access token and its turn in the pace, just before the request
+// is written: an error stops the call (a NotSentError). A recall checks
+// its claim lease this way, so that a process that stalled while waiting
+// (SIGSTOP, a paused VM) never calls for keys another instance took over
+// meanwhile.
+func WithGuard(ctx context.Context, guard func() error) context.Context {
+	return context.WithValue(ctx, guardKey{}, guard)
+}
+
 // maxResponse caps what is read of an answer.
 const maxResponse = 1 << 20
 
@@ -147,6 +159,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if err := ctx.Err(); err != nil {
 		return &NotSentError{Path: path, Err: err}
+	}
+	if g, ok := ctx.Value(guardKey{}).(func() error); ok {
+		if err := g(); err != nil { // checked last, after the token and the pace
+			return &NotSentError{Path: path, Err: err}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()

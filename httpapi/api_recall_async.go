@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
 
@@ -125,6 +126,11 @@ func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, 
 		}
 	}()
 	rec, err := a.Engine.Execute(ctx, req, plan)
+	if err == nil && ctx.Err() == nil && rec.Count(recall.NotAttempted) > 0 {
+		// Given back unrecalled (this instance stalled and its lease
+		// lapsed, the ledger failed a claim): one more try, on new claims.
+		rec = a.retryNotAttempted(ctx, req, rec)
+	}
 	beat.Stop()
 	close(stop)
 	mu.Lock()
@@ -136,9 +142,9 @@ func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, 
 		a.Log.Error("asynchronous recall failed", zap.String("recall_id", job.ID), zap.Error(err))
 	default:
 		job.State = "done"
-		if n := rec.Count(recall.NotAttempted); ctx.Err() != nil && n > 0 {
+		if n := rec.Count(recall.NotAttempted); n > 0 {
 			job.State = "interrupted"
-			job.Error = fmt.Sprintf("the bot stopped before %d message(s) could be recalled; they stay recallable: send the same request again", n)
+			job.Error = fmt.Sprintf("%d message(s) were not recalled (the bot stopped, or lost its claim on them); they stay recallable: send the same request again", n)
 		}
 		job.Done, job.Pending, job.Calls = len(rec.Items), 0, rec.Calls
 		full := len(rec.Items)
@@ -153,6 +159,36 @@ func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, 
 	if err := a.putRecallJob(context.WithoutCancel(ctx), job); err != nil {
 		a.Log.Error("recall result not recorded", zap.String("recall_id", job.ID), zap.Error(err))
 	}
+}
+
+// retryNotAttempted recalls again what rec did not attempt, and puts the
+// new outcomes in its place.
+func (a *API) retryNotAttempted(ctx context.Context, req recall.Request, rec *recall.Receipt) *recall.Receipt {
+	var ids []uint64
+	for _, it := range rec.With(recall.NotAttempted) {
+		if it.Entry.ID != 0 {
+			ids = append(ids, it.Entry.ID)
+		}
+	}
+	again := req
+	again.Selection, again.Once, again.Progress = recall.Selection{IDs: ids}, ledger.Once{}, nil
+	r2, err := a.Engine.Recall(ctx, again)
+	if err != nil {
+		a.Log.Warn("retrying what a recall did not attempt", zap.Error(err))
+		return rec
+	}
+	byID := map[uint64]recall.Item{}
+	for _, it := range r2.Items {
+		byID[it.Entry.ID] = it
+	}
+	for i, it := range rec.Items {
+		if n, ok := byID[it.Entry.ID]; ok && it.Outcome == recall.NotAttempted {
+			n.Reads = it.Reads
+			rec.Items[i] = n
+		}
+	}
+	rec.Calls += r2.Calls
+	return rec
 }
 
 func (a *API) putRecallJob(ctx context.Context, job recallJob) error {

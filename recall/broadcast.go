@@ -280,6 +280,12 @@ type step struct {
 func (b *Broadcaster) run(ctx context.Context, j ledger.Job) {
 	release, leaseValid := b.lease.hold()
 	defer release()
+	ctx = dingtalk.WithGuard(ctx, func() error {
+		if !leaseValid(time.Now()) {
+			return errLeaseLost
+		}
+		return nil
+	})
 	ctx = dingtalk.WithPriority(ctx, dingtalk.Bulk)
 	for ctx.Err() == nil {
 		if !b.pass(ctx, j, leaseValid) {
@@ -378,9 +384,31 @@ func (b *Broadcaster) dispatch(ctx context.Context, j ledger.Job, work chan<- st
 		select {
 		case work <- st:
 		case <-ctx.Done():
+			// Written ahead, never handed to a worker: not sent. Settle it
+			// so (its users go round again on resume) rather than leave it
+			// pending, in doubt for good.
+			b.settleNotSent(context.WithoutCancel(ctx), j.ID, st, "stopped before the call")
 		}
 	}
 	return false
+}
+
+// settleNotSent settles a step whose call was never made: its one-to-one
+// users wait for a later call, as flow-controlled ones do; a chat's step
+// is failed (a chat has no retry).
+func (b *Broadcaster) settleNotSent(ctx context.Context, job string, st step, why string) {
+	var d ledger.JobDelta
+	t := ledger.Transition{To: ledger.SendFailed, Reason: "not sent: " + why}
+	if st.entry.Chat.Family != ledger.OTO {
+		d.Failed = 1
+		d.Refused = []ledger.Refusal{{Target: st.entry.Chat.Key(), Reason: "not_sent"}}
+	} else {
+		for _, c := range st.targets {
+			d.Retry = append(d.Retry, ledger.RetryUser{UserID: c.UserID, Tries: st.tries[c.UserID]})
+		}
+		d.RetryAt = b.cfg.Now()
+	}
+	b.settle(ctx, job, st.entry, t, d)
 }
 
 // retryDue waits for the job's flow-controlled users to come due, and

@@ -264,11 +264,32 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 	for i := range r.Items {
 		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {
 			it.Reads = r.Items[i].Reads // asked before the recall
+			if it.Reason == reasonLeaseLost {
+				it = e.afterLapse(ctx, it)
+			}
 			r.Items[i] = it
 		}
 	}
 	e.countOutcomes(r)
 	return r, e.audit(ctx, req, r)
+}
+
+// afterLapse reports what became of an entry this engine gave up when its
+// lease lapsed: another instance may have taken it over and recalled it
+// (the chat shows it gone: say so), be recalling it, or the claim came
+// back unrecalled.
+func (e *Engine) afterLapse(ctx context.Context, it Item) Item {
+	en, err := e.led.Get(context.WithoutCancel(ctx), it.Entry.ID)
+	if err != nil {
+		return it
+	}
+	switch {
+	case en.State == ledger.Recalled:
+		return Item{Entry: en, Key: it.Key, Outcome: Recalled, Reason: "recalled by another instance: this one stalled and its claim was taken over", Reads: it.Reads}
+	case en.State == ledger.Recalling && en.ClaimedBy != e.cfg.Owner:
+		return Item{Entry: en, Key: it.Key, Outcome: InProgress, Reason: "another instance took the claim over when this one stalled", Reads: it.Reads}
+	}
+	return it
 }
 
 func (e *Engine) countOutcomes(r *Receipt) {

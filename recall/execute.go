@@ -206,6 +206,12 @@ func (e *Engine) recallClaimed(ctx context.Context, batches <-chan []group, resu
 	out := map[uint64]Item{}
 	release, leaseValid := e.lease.hold()
 	defer release()
+	ctx = dingtalk.WithGuard(ctx, func() error {
+		if !leaseValid(time.Now()) {
+			return errLeaseLost
+		}
+		return nil
+	})
 	var mu sync.Mutex
 	calls := 0
 	sem := make(chan struct{}, e.cfg.Concurrency)
@@ -373,7 +379,7 @@ func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool, leaseVa
 		case keyReason[k] != "": // the last answer failed this key, transiently
 			transient(k, keyReason[k])
 		case lastErr == errLeaseLost:
-			settle(k, NotAttempted, "this bot could not renew its claim on the message")
+			settle(k, NotAttempted, reasonLeaseLost)
 		case lastErr != nil:
 			settle(k, NotAttempted, "not sent to DingTalk: "+failReason(lastErr))
 		default:
@@ -383,6 +389,10 @@ func (e *Engine) recallGroup(ctx context.Context, g group, resumed bool, leaseVa
 	e.record(ctx, items)
 	return items, calls
 }
+
+// reasonLeaseLost is the reason of an entry a recall gave up because its
+// lease lapsed; Execute then reads what became of it.
+const reasonLeaseLost = "this bot could not renew its claim on the message"
 
 // errLeaseLost stops a recall whose engine could not renew its lease:
 // another engine may take its claims over, and two must never call for
@@ -542,8 +552,16 @@ func (e *Engine) record(ctx context.Context, items []Item) {
 		return
 	}
 	_, errs, err := e.led.TransitionAll(context.WithoutCancel(ctx), changes)
+	var real []error
+	for i, ierr := range errs {
+		var te *ledger.TransitionError
+		if ierr != nil && errors.As(ierr, &te) && i < len(items) && items[i].Reason == reasonLeaseLost {
+			continue // another instance took the claim over: its outcome is its own to record
+		}
+		real = append(real, ierr)
+	}
 	if err == nil {
-		err = errors.Join(errs...)
+		err = errors.Join(real...)
 	}
 	if err != nil {
 		e.log.Error("recording recall outcomes", zap.Error(err))

@@ -572,3 +572,88 @@ func TestKeyWaitsForAReplica(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// stalledLeases is a ledger whose lease renewals fail: to the engine, the
+// same as a process that was stopped while its renewer should have run.
+type stalledLeases struct{ *ledger.Bolt }
+
+func (stalledLeases) PutTemp(context.Context, string, string, []byte, time.Duration) error {
+	return errors.New("stalled")
+}
+
+// TestLapsedLeaseStopsACallAtTheLastMoment: a recall waiting for its
+// access token (or its turn in the pace) while its lease lapses must not
+// make the call when the wait ends: another instance may have taken its
+// claims over. The lease is checked just before the request is written.
+func TestLapsedLeaseStopsACallAtTheLastMoment(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 3)
+	eng := recall.New(stalledLeases{f.led}, f.client, zap.NewNop(), recall.Config{LeaseTTL: 300 * time.Millisecond,
+		BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxAttempts: 2})
+	f.srv.RevokeTokens()
+	f.srv.Delay(dingtalktest.PathAccessToken, 600*time.Millisecond, 1) // the lease lapses meanwhile
+	r, err := eng.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first call went with the revoked token and was refused (400,
+	// no effect); its retry, after the slow new token, must not go.
+	for _, c := range recallCalls(f) {
+		if c.Status == 200 {
+			t.Errorf("a recall call DingTalk took after the lease lapsed: %s", c.Request)
+		}
+	}
+	if r.Count(recall.NotAttempted) != 3 {
+		t.Errorf("receipt %s", r.Summary("en"))
+	}
+	for _, e := range es {
+		if got, _ := f.led.Get(tctx(t), e.ID); got.State != ledger.Sent {
+			t.Errorf("entry %d is %s: the claim was not given back", e.ID, got.State)
+		}
+	}
+}
+
+// TestStoppedBroadcastLeavesOnlyItsCallInFlightInDoubt: a broadcast stopped
+// (SIGTERM) while a step written ahead waits for a worker must not leave
+// that step pending for good: it was never sent, so its users go round
+// again when the job resumes. Only the call in flight stays in doubt.
+func TestStoppedBroadcastLeavesOnlyItsCallInFlightInDoubt(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	var chats []ledger.Chat
+	for i := range 60 {
+		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: fmt.Sprintf("s%02d", i)})
+	}
+	b := recall.NewBroadcaster(f.led, f.client, zap.NewNop(), recall.BroadcastConfig{Concurrency: 1, RetryAfter: time.Millisecond})
+	j, err := b.Start(tctx(t), recall.BroadcastRequest{Chats: chats, Message: dingtalk.Text("stopped mid-way"), Actor: "api:hr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Delay(dingtalktest.PathOTOSend, 400*time.Millisecond, 1)
+	ctx, cancel := context.WithCancel(tctx(t))
+	done := make(chan struct{})
+	go func() { defer close(done); b.RunOnce(ctx) }()
+	if err := f.srv.WaitUntil(tctx(t), func() bool { return f.srv.InFlight() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	// The worker is in its call; the dispatcher has written step 2 ahead.
+	for es, _ := f.led.Batch(tctx(t), j.ID); len(es) < 2; es, _ = f.led.Batch(tctx(t), j.ID) {
+		if tctx(t).Err() != nil {
+			t.Fatal("step 2 was never written ahead")
+		}
+		time.Sleep(time.Millisecond) // polls the ledger: nothing to wait on
+	}
+	cancel()
+	<-done
+	b.RunOnce(tctx(t)) // the restart: the job resumes
+	j, _ = b.Status(tctx(t), j.ID)
+	es, _ := f.led.Batch(tctx(t), j.ID)
+	pending := 0
+	for _, e := range es {
+		if e.State == ledger.Pending {
+			pending++
+		}
+	}
+	if j.State != ledger.JobDone || pending > 1 || j.Sent+j.Pending() != 60 || j.Pending() > 20 {
+		t.Errorf("after the restart: %s, sent %d, pending %d, %d pending entries", j.State, j.Sent, j.Pending(), pending)
+	}
+}
