@@ -54,7 +54,10 @@ type App struct {
 	httpWork   sync.WaitGroup     // HTTP handlers running
 	cancel     context.CancelFunc // stops the background loops
 	bg         sync.WaitGroup     // the background loops
-	serving    sync.WaitGroup     // the HTTP server's Serve
+	jobs       sync.WaitGroup     // work requests started (goJob)
+	jobsCtx    context.Context
+	jobsCancel context.CancelFunc
+	serving    sync.WaitGroup // the HTTP server's Serve
 }
 
 // NewApp returns an App for cfg; Open starts it.
@@ -124,8 +127,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 
 	bg, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	a.jobsCtx, a.jobsCancel = context.WithCancel(context.Background())
 	if cfg.HTTP.Listen != "" {
-		if err := a.serveHTTP(bg); err != nil {
+		if err := a.serveHTTP(); err != nil {
 			return err
 		}
 	}
@@ -171,6 +175,16 @@ func (a *App) openLedger(ctx context.Context) error {
 	return nil
 }
 
+// goJob runs f on the jobs' context: Close lets such work finish within
+// its grace (an asynchronous recall), then cancels it.
+func (a *App) goJob(f func(context.Context)) {
+	a.jobs.Add(1)
+	go func() {
+		defer a.jobs.Done()
+		f(a.jobsCtx)
+	}()
+}
+
 // loop runs fn in a background goroutine that Close waits for.
 func (a *App) loop(fn func()) {
 	a.bg.Add(1)
@@ -185,10 +199,10 @@ func (a *App) loop(fn func()) {
 // the setting, so 12 KiB here refuses what is over 16 KiB.
 const maxHeaderBytes = 12 << 10
 
-func (a *App) serveHTTP(bg context.Context) error {
+func (a *App) serveHTTP() error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
 		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now, QPS: a.Config.DingTalk.QPS,
-		Go: func(f func(context.Context)) { a.loop(func() { f(bg) }) }}
+		Go: a.goJob}
 	if c := a.Config; c.HTTP.Console {
 		// The console acts through the API's own handler, built before the
 		// console is mounted on the one the server serves.
@@ -326,6 +340,19 @@ func (a *App) Close(ctx context.Context) error {
 		}()
 	}
 	drain.Wait()
+	// Work a request started to outlive it (an asynchronous recall) has
+	// what is left of the grace to finish: cut short, it leaves messages
+	// recalled in the chat but reported failed until the next recall.
+	jobsDone := make(chan struct{})
+	go func() { a.jobs.Wait(); close(jobsDone) }()
+	select {
+	case <-jobsDone:
+	case <-ctx.Done():
+	}
+	if a.jobsCancel != nil {
+		a.jobsCancel()
+	}
+	waitGroup(&a.jobs, closeHardLimit, func() { note(errors.New("recalls still running; closing the ledger under them")) })
 	waitGroup(&a.bg, closeHardLimit, func() { note(errors.New("background work still running; closing the ledger under it")) })
 	a.serving.Wait()
 	if a.Spool.Held() > 0 { // a last chance for keys only in memory

@@ -452,6 +452,42 @@ func TestShutdownFinishesARunningRecall(t *testing.T) {
 	}
 }
 
+// TestShutdownFinishesAnAsyncRecall: an asynchronous recall running when
+// SIGTERM comes finishes within the grace; cut short, it would leave
+// messages recalled in the chat but recorded failed.
+func TestShutdownFinishesAnAsyncRecall(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	es := h.notify(3)
+	h.srv.Delay(dingtalktest.PathPrivateRecall, 300*time.Millisecond, 1)
+	var keys []string
+	for _, e := range es {
+		keys = append(keys, e.ProcessQueryKey)
+	}
+	body, _ := json.Marshal(map[string]any{"keys": keys, "async": true})
+	if r, b := h.do("POST", "/v1/recalls", testToken, string(body)); r.StatusCode != http.StatusAccepted {
+		t.Fatalf("async recall: %d %v", r.StatusCode, b)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.InFlight() > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.app.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	led, err := ledger.Open(h.app.Config.Ledger.Path, ledger.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	for _, e := range es {
+		got, _ := led.Get(context.Background(), e.ID)
+		if m, _ := h.srv.Message(e.ProcessQueryKey); !m.Recalled || got.State != ledger.Recalled {
+			t.Errorf("entry %d: chat recalled %v, ledger %s (%s)", e.ID, m.Recalled, got.State, got.Reason)
+		}
+	}
+}
+
 func (h *harness) do(method, path, token, body string) (*http.Response, map[string]any) {
 	h.t.Helper()
 	req, _ := http.NewRequest(method, "http://"+h.app.HTTPAddr()+path, strings.NewReader(body))

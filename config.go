@@ -279,7 +279,34 @@ func checkSecretRefs(doc *yaml.Node) error {
 		return fmt.Errorf("line %d: %s.%s must be a ${VAR} reference (for example ${%s}), not the secret itself: keep secrets in the environment",
 			v.Line, f[0], f[1], map[string]string{"client_secret": "DINGTALK_CLIENT_SECRET", "token": "RECALLBOT_HTTP_TOKEN"}[f[1]])
 	}
+	if v := mapValue(mapValue(doc, "ledger"), "redis_url"); v != nil && v.Kind == yaml.ScalarNode {
+		for _, pw := range redisPasswords(v.Value) {
+			if pw != "" && !envRef.MatchString(pw) {
+				return fmt.Errorf("line %d: the password in ledger.redis_url must be a ${VAR} reference (for example redis://:${RECALLBOT_REDIS_PASSWORD}@host:6379/0), not the password itself: keep secrets in the environment", v.Line)
+			}
+		}
+	}
 	return nil
+}
+
+var (
+	urlUserinfo = regexp.MustCompile(`^[A-Za-z+]+://([^@/?#]*)@`)
+	urlPassword = regexp.MustCompile(`[?&](?:sentinel_)?password=([^&#]*)`)
+)
+
+// redisPasswords are the passwords a redis_url as written holds: the one
+// in its userinfo and password= or sentinel_password= in its query.
+func redisPasswords(raw string) []string {
+	var out []string
+	if m := urlUserinfo.FindStringSubmatch(raw); m != nil {
+		if _, pw, ok := strings.Cut(m[1], ":"); ok {
+			out = append(out, pw)
+		}
+	}
+	for _, m := range urlPassword.FindAllStringSubmatch(raw, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 // mapValue is the value of key in mapping node n, or nil.

@@ -384,9 +384,13 @@ func runEntries(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	var a struct {
 		Entries []struct {
-			ID      uint64    `json:"id"`
-			SentAt  time.Time `json:"sent_at"`
-			Chat    struct{ Family, ConversationID, UserID string }
+			ID     uint64    `json:"id"`
+			SentAt time.Time `json:"sent_at"`
+			Chat   struct {
+				Family         string `json:"family"`
+				ConversationID string `json:"conversation_id"`
+				UserID         string `json:"user_id"`
+			}
 			Excerpt string `json:"excerpt"`
 			Reason  string `json:"reason"`
 			Actor   string `json:"actor"`

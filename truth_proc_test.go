@@ -99,7 +99,7 @@ func TestLedgerThatCannotBeOpened(t *testing.T) {
 	rc = redis.NewClient(&redis.Options{Addr: wrongType.Addr})
 	_ = rc.LPush(context.Background(), "recallbot:all", "a queue of another program").Err()
 	_ = rc.Close()
-	const leak = "pw-must-not-leak-5e1a"
+	const leak, leakSlash = "pw-must-not-leak-5e1a", "Zx81kP0qWm3T/9Lm"
 
 	for _, tc := range []struct {
 		name, ledgerLine, want string
@@ -113,19 +113,20 @@ func TestLedgerThatCannotBeOpened(t *testing.T) {
 		{"a Redis with a password", "redis_url: " + locked.URL, locked.Addr},
 		{"a Redis key of another program", "redis_url: " + foreign.URL, "not a recallbot ledger"},
 		{"a Redis key of another type", "redis_url: " + wrongType.URL, "key recallbot:all is a list where a recallbot ledger keeps a zset"},
-		{"a Redis URL that does not parse", "redis_url: redis://:" + leak + "@127.0.0.1:notaport/0", "ledger.redis_url: not a valid URL"},
-		{"an unreachable Sentinel", "redis_url: redis://" + closedAddr + "/0?master_name=recallbot&dial_timeout=200ms&password=" + leak, closedAddr},
+		{"a Redis URL that does not parse", "redis_url: redis://:${RPW}@127.0.0.1:notaport/0", "ledger.redis_url: not a valid URL"},
+		{"a password that was not percent-encoded", "redis_url: redis://:${RPW_SLASH}@127.0.0.1:16391/0", "ledger.redis_url: not a valid URL"},
+		{"an unreachable Sentinel", "redis_url: redis://" + closedAddr + "/0?master_name=recallbot&dial_timeout=200ms&password=${RPW}", closedAddr},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := procConfig(t, srv, t.TempDir(), tc.ledgerLine, freeAddr(t))
-			code, out := runOnce(t, botEnv(srv), "run", "-config", cfg)
+			code, out := runOnce(t, append(botEnv(srv), "RPW="+leak, "RPW_SLASH="+leakSlash), "run", "-config", cfg)
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			last := lines[len(lines)-1]
 			// One line says it, in the log's format; not twice.
 			if code != 1 || !strings.Contains(last, `"start failed"`) || !strings.Contains(last, tc.want) || strings.Count(out, `"start failed"`) != 1 || strings.Contains(out, "recallbot: ") {
 				t.Errorf("exit %d, last line %q; want exit 1 and an error naming %q\n%s", code, last, tc.want, out)
 			}
-			if strings.Contains(out, leak) {
+			if strings.Contains(out, leak) || strings.Contains(out, leakSlash[:8]) {
 				t.Errorf("the output shows the Redis password:\n%s", out)
 			}
 			for _, crash := range []string{"panic", "goroutine ", "SIGBUS", "fatal error", "nil pointer"} {
@@ -299,6 +300,10 @@ func TestDiskFullKeepsKeys(t *testing.T) {
 	wg.Wait()
 	if !full.Load() {
 		t.Fatalf("the ledger never filled up: %v", statuses)
+	}
+	// It still answers reads, but refuses every send: not ready.
+	if st, body := limited.api("GET", "/readyz", ""); st != 503 || !strings.Contains(body, `"ledger_writes_ok":false`) {
+		t.Errorf("/readyz with a full disk: %d %s", st, body)
 	}
 	if code := limited.stop(); code != 0 {
 		t.Errorf("SIGTERM: exit %d", code)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -175,20 +176,28 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	_, err := a.Ledger.Counts(ctx)
 	stream := a.Ready == nil || a.Ready()
-	if err != nil || !stream {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "stream_connected": stream, "ledger_ok": err == nil})
+	writing := a.Sender == nil || a.Sender.Writing()
+	if err != nil || !stream || !writing {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "stream_connected": stream, "ledger_ok": err == nil, "ledger_writes_ok": writing})
 		return
 	}
-	writeJSON(w, 200, map[string]any{"ready": true, "stream_connected": true, "ledger_ok": true})
+	writeJSON(w, 200, map[string]any{"ready": true, "stream_connected": true, "ledger_ok": true, "ledger_writes_ok": true})
 }
 
 // auth checks the bearer token in constant time and audits refusals; the
 // body of an authorized request is bounded to limit bytes.
 func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
-	want := []byte("Bearer " + a.Token)
+	want := []byte(a.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := []byte(r.Header.Get("Authorization"))
-		if a.Token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
+		// The scheme is case-insensitive (RFC 7235): "bearer" is "Bearer".
+		tok := got
+		if len(tok) > 7 && strings.EqualFold(string(tok[:7]), "bearer ") {
+			tok = tok[7:]
+		} else {
+			tok = nil
+		}
+		if a.Token == "" || subtle.ConstantTimeCompare(tok, want) != 1 {
 			a.refuse(r, tokenProblem(got))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recallbot"`)
 			apiError(w, http.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer token is required")

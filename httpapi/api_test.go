@@ -21,7 +21,7 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 	}
 	log := zap.NewNop()
 	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }}
+		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }, Metrics: NewMetrics(led.Counts)}
 	h := api.Handler()
 	_ = led.Close() // the ledger goes away
 	req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{"family":"group","conversation_id":"c","text":"x"}`))
@@ -35,6 +35,12 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if w.Code != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the ledger down: %d", w.Code)
+	}
+	// The metrics still scrape: the spool's gauges matter most now.
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "recallbot_ledger_up 0") {
+		t.Errorf("/metrics with the ledger down: %d %.300s", w.Code, w.Body)
 	}
 	// Every route that needs the ledger says so the same way.
 	for _, c := range []struct{ method, path, body string }{
@@ -91,6 +97,17 @@ func TestRequestsThatAreWrongSaySo(t *testing.T) {
 		h.ServeHTTP(w, req)
 		if w.Code != c.status {
 			t.Errorf("%s %s (token %v): %d %s, want %d", c.method, c.path, c.token, w.Code, w.Body, c.status)
+		}
+	}
+	// The scheme is case-insensitive (RFC 7235); the token is not.
+	for auth, want := range map[string]int{"bearer tok-0123456789abcdef": 200, "BEARER tok-0123456789abcdef": 200,
+		"Bearer TOK-0123456789ABCDEF": 401, "Basic tok-0123456789abcdef": 401, "Bearer": 401} {
+		req := httptest.NewRequest("GET", "/v1/audit", nil)
+		req.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != want {
+			t.Errorf("Authorization %q: %d, want %d", auth, w.Code, want)
 		}
 	}
 }

@@ -38,7 +38,9 @@ func NewMetrics(ledgerCounts func(context.Context) (ledger.Counts, error)) *Metr
 	m.autoRecall = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_auto_recalls_total", Help: "Automatic recall decisions by rule and mode (enforce, observe)."}, []string{"rule", "mode"})
 	m.Registry.MustRegister(m.sent, m.outcomes, m.apiCalls, m.apiSeconds, m.commands, m.cmdSeconds, m.httpDenied, m.autoRecall)
 	if ledgerCounts != nil {
-		m.Registry.MustRegister(ledgerCollector{counts: ledgerCounts, desc: prometheus.NewDesc("recallbot_ledger_entries", "Ledger entries by state.", []string{"state"}, nil)})
+		m.Registry.MustRegister(ledgerCollector{counts: ledgerCounts,
+			desc: prometheus.NewDesc("recallbot_ledger_entries", "Ledger entries by state.", []string{"state"}, nil),
+			up:   prometheus.NewDesc("recallbot_ledger_up", "1 if the ledger answered this scrape's count of entries, 0 if not.", nil, nil)})
 	}
 	return m
 }
@@ -117,21 +119,25 @@ func (m *Metrics) Command(verb, outcome string, d time.Duration) {
 	}
 }
 
+// ledgerCollector reads the ledger's counts at each scrape. A ledger that
+// does not answer yields recallbot_ledger_up 0 and no counts, never a
+// failed scrape: an outage is exactly when the spool's gauges must be read.
 type ledgerCollector struct {
-	counts func(context.Context) (ledger.Counts, error)
-	desc   *prometheus.Desc
+	counts   func(context.Context) (ledger.Counts, error)
+	desc, up *prometheus.Desc
 }
 
-func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c ledgerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.up }
 
 func (c ledgerCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	counts, err := c.counts(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
 		return
 	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
 	for _, st := range ledger.States {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[st]), string(st))
 	}

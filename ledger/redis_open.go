@@ -135,11 +135,13 @@ func newRedisClient(rawURL string) (*redis.Client, string, error) {
 }
 
 // withoutURL returns err without the URL url.Parse quotes in its errors,
-// password included.
+// password included. Its detail goes too: it quotes the piece it could
+// not read ("invalid port \":Zx81…\""), which, for a password holding a
+// / ? # or @ that was not percent-encoded, is most of the password.
 func withoutURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("not a valid URL: %w", ue.Err)
+		return errors.New("not a valid URL (if its password holds / ? # @ : or %, percent-encode them: %2F %3F %23 %40 %3A %25)")
 	}
 	return err
 }

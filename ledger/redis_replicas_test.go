@@ -66,6 +66,17 @@ func TestRedisURLErrorsHideThePassword(t *testing.T) {
 			t.Errorf("the error shows the password: %v", err)
 		}
 	}
+	// A password with a / or # that was not percent-encoded: url.Parse's
+	// detail would quote most of it.
+	for _, pw := range []string{"Zx81kP0qWm3T/9Lm", "Ab3#cdEFgh12", "qq:Ww1?xyZZ"} {
+		_, err := OpenRedis(context.Background(), "redis://:"+pw+"@127.0.0.1:16391/0", RedisOptions{})
+		for i := 0; err != nil && i+5 <= len(pw); i++ {
+			if strings.Contains(err.Error(), pw[i:i+5]) {
+				t.Errorf("the error shows %q of the password: %v", pw[i:i+5], err)
+				break
+			}
+		}
+	}
 	got := RedisURLSecrets("redis://:" + secret + "@h:1/0?master_name=m&password=p2&sentinel_password=p3")
 	if strings.Join(got, ",") != secret+",p2,p3" {
 		t.Errorf("RedisURLSecrets = %q", got)

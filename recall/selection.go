@@ -68,7 +68,8 @@ func (s Selection) validate(max int) error {
 	case len([]rune(s.Matching)) > 100:
 		return &SelectionError{Msg: "the text to match is longer than 100 characters", Zh: "匹配的文字不能超过 100 个字"}
 	case (s.Last != 0 || !s.Since.IsZero()) && s.Chat.Validate() != nil:
-		return &SelectionError{Msg: "last N and since need a chat: " + s.Chat.Validate().Error(), Zh: "最近 N 条和按时间撤回需要指定会话"}
+		return &SelectionError{Msg: "last N and since need a chat: name one (a conversation id, or a user for their 1:1 chat with the bot; in the CLI --chat, --group, --private or --user)",
+			Zh: "最近 N 条和按时间撤回需要指定会话（会话 ID，或用户的单聊；命令行中用 --chat、--group、--private 或 --user）"}
 	}
 	for _, k := range s.Keys {
 		if strings.TrimSpace(k) == "" {

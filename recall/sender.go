@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -70,6 +71,8 @@ type SenderConfig struct {
 // pending before the send API is called and marked sent with its
 // processQueryKey before Send returns.
 type Sender struct {
+	lastWriteOK, lastWriteFailed atomic.Int64 // unix nanoseconds
+
 	led   SenderLedger
 	api   SendAPI
 	log   *zap.Logger
@@ -142,6 +145,23 @@ const selfDestructMargin = time.Minute
 
 // MaxExpiry is the longest expires_in a send may ask for.
 func (s *Sender) MaxExpiry() time.Duration { return s.cfg.Window - selfDestructMargin }
+
+// noteWrite remembers whether the ledger took the last send's first write.
+func (s *Sender) noteWrite(err error) {
+	now := time.Now().UnixNano()
+	if err != nil {
+		s.lastWriteFailed.Store(now)
+	} else {
+		s.lastWriteOK.Store(now)
+	}
+}
+
+// Writing reports whether sends can be recorded: false when the last
+// send's first write (replaying the spool, then the pending entry) failed
+// and none has succeeded since. Readiness reports it: a ledger that
+// answers reads but refuses writes (a full disk, too few replicas) refuses
+// every send.
+func (s *Sender) Writing() bool { return s.lastWriteFailed.Load() <= s.lastWriteOK.Load() }
 
 // ReplaySpool moves spooled keys into the ledger, if any wait. The bot
 // calls it on start and every few seconds; each send tries it first
@@ -231,6 +251,7 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 			e = appended
 		}
 	}
+	s.noteWrite(err)
 	if err != nil {
 		if !o.SpoolIfLedgerDown || s.spool == nil {
 			return ledger.Entry{}, fmt.Errorf("%w: %w", ErrLedgerUnavailable, err)

@@ -66,6 +66,26 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 		}
 		ctlJSON(w, http.StatusOK, map[string]string{"status": "read"})
 	})
+	// A user oToMessages/batchSend reports in invalidStaffIdList, or in
+	// flowControlledStaffIdList for its next n calls.
+	mux.HandleFunc("POST /sim/v1/users/{id}/invalid", func(w http.ResponseWriter, r *http.Request) {
+		s.SetInvalidUser(r.PathValue("id"))
+		ctlJSON(w, http.StatusOK, map[string]string{"status": "invalid"})
+	})
+	mux.HandleFunc("POST /sim/v1/users/{id}/flow-control", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Count int `json:"count"`
+		}
+		if !ctlDecode(w, r, &req) {
+			return
+		}
+		if req.Count < 1 {
+			ctlError(w, http.StatusBadRequest, "count (the calls that flow-control this user) must be at least 1")
+			return
+		}
+		s.FlowControlUser(r.PathValue("id"), req.Count)
+		ctlJSON(w, http.StatusOK, map[string]any{"status": "flow-controlled", "count": req.Count})
+	})
 	mux.HandleFunc("POST /sim/v1/tokens/revoke", func(w http.ResponseWriter, r *http.Request) {
 		s.RevokeTokens()
 		ctlJSON(w, http.StatusOK, map[string]string{"status": "revoked"})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/chatbot"
 
+	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 )
 
@@ -165,4 +166,35 @@ func hasEvents(evs []dingtalktest.FrameEvent, msgID string, want ...string) bool
 		}
 	}
 	return strings.Join(got, ",") == strings.Join(want, ",")
+}
+
+// TestControlAPIMarksUsers: invalid and flow-controlled users can be set
+// over the control API, as in Go; batchSend then reports them.
+func TestControlAPIMarksUsers(t *testing.T) {
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, c := range []struct{ path, body string }{
+		{"/sim/v1/users/ghost/invalid", ""},
+		{"/sim/v1/users/busy/flow-control", `{"count":2}`},
+	} {
+		resp, err := http.Post(srv.URL()+c.path, "application/json", strings.NewReader(c.body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("POST %s: %v %v", c.path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	o := srv.Options()
+	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode}, nil)
+	r, err := client.SendOTOMany(context.Background(), []string{"ghost", "busy", "ok"}, dingtalk.Text("hi"))
+	if err != nil || len(r.Invalid) != 1 || r.Invalid[0] != "ghost" || len(r.FlowControlled) != 1 || r.FlowControlled[0] != "busy" {
+		t.Errorf("batchSend: %+v, %v", r, err)
+	}
+	resp, _ := http.Post(srv.URL()+"/sim/v1/users/busy/flow-control", "application/json", strings.NewReader(`{"count":0}`))
+	if resp.StatusCode != 400 {
+		t.Errorf("count 0: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
 }
