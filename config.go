@@ -402,8 +402,8 @@ func (c Config) Validate() error {
 	if r.ConfirmTTL <= 0 {
 		bad("recall.confirm_ttl", "must be positive")
 	}
-	if r.Window <= 0 {
-		bad("recall.window", "must be positive")
+	if r.Window < time.Hour || r.Window > 24*time.Hour {
+		bad("recall.window", "must be between 1h and 24h (DingTalk's recall window is 24h; a shorter one only makes recallbot stop sooner), not %v", r.Window)
 	}
 	a := c.AutoRecall
 	if a.MaxPerMinute < 1 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -80,8 +81,15 @@ func actor(client string) string {
 	return "api:" + client
 }
 
+// batchIDShape is what a batch id may be: it is shown in chat ("/recall
+// batch ID"), in URLs and in logs, so it is a plain word.
+var batchIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
 func (a *API) sendOptions(client, batch, expires string) (recall.SendOptions, error) {
 	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: actor(client), BatchID: batch}
+	if batch != "" && !batchIDShape.MatchString(batch) {
+		return o, fmt.Errorf("batch_id %.40q must be 1 to 128 letters, digits and . _ : - (starting with a letter or digit)", batch)
+	}
 	if expires != "" {
 		d, err := time.ParseDuration(expires)
 		if err != nil || d <= 0 {

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -108,6 +110,30 @@ func TestRequestsThatAreWrongSaySo(t *testing.T) {
 		h.ServeHTTP(w, req)
 		if w.Code != want {
 			t.Errorf("Authorization %q: %d, want %d", auth, w.Code, want)
+		}
+	}
+}
+
+// TestBatchIDsArePlainWords: a batch id is shown in chat, URLs and logs,
+// so one that is not a plain word is refused before anything is sent.
+func TestBatchIDsArePlainWords(t *testing.T) {
+	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	log := zap.NewNop()
+	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
+		Engine: recall.New(led, refusingAPI{}, log, recall.Config{})}
+	h := api.Handler()
+	for _, id := range []string{"../../etc", "[click](http://evil)\nline2", "a b", strings.Repeat("x", 129)} {
+		body, _ := json.Marshal(map[string]any{"family": "group", "conversation_id": "c", "text": "x", "batch_id": id})
+		req := httptest.NewRequest("POST", "/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer tok-0123456789abcdef")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 400 || !strings.Contains(w.Body.String(), "batch_id") {
+			t.Errorf("batch_id %.30q: %d %s", id, w.Code, w.Body)
 		}
 	}
 }
