@@ -135,6 +135,18 @@ func TestConsoleRecallsInABrowser(t *testing.T) {
 	if m, _ := h.srv.Message(packed[0].ProcessQueryKey); !m.Recalled {
 		t.Error("the broadcast is still shown")
 	}
+	// And what the people see: the emulator's console shows it taken back
+	// in u2's chat, struck through, as DingTalk shows a recalled message.
+	conv, ok := h.srv.UserConversation("u2")
+	if !ok {
+		t.Fatal("u2 has no chat with the bot")
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.srv.URL()+"/ui/?chat="+url.QueryEscape(conv.ID))); err != nil {
+		t.Fatal(err)
+	}
+	shown := fmt.Sprintf(`document.querySelector('.msg.bot[data-key=%q]')`, packed[0].ProcessQueryKey)
+	poll(ctx, t, "the emulator's console shows the broadcast recalled in u2's chat", shown+` && `+shown+`.classList.contains('recalled') && `+
+		shown+`.querySelector('.notice').textContent.endsWith('撤回了一条消息') && `+shown+`.querySelector('del').textContent.includes('wrong room')`)
 	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 10})
 	for _, r := range recs {
 		if r.Actor != "api:alice" {
