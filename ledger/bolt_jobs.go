@@ -97,15 +97,8 @@ func (s *Bolt) StartStep(ctx context.Context, id, owner string, step int, e Entr
 		if err != nil {
 			return err
 		}
-		e := e
-		if taken != nil {
-			e.Recipients = make([]string, len(taken))
-			for i, u := range taken {
-				e.Recipients[i] = u.UserID
-			}
-		}
-		e.BatchID = id
-		if e, err = prepare(e); err != nil {
+		e, err := stepEntry(e, id, taken)
+		if err != nil {
 			return err
 		}
 		if out, err = appendTx(tx, e); err != nil {

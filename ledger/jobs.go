@@ -162,6 +162,19 @@ func startStep(j Job, owner string, step int, at time.Time) (Job, []RetryUser, e
 	return j, taken, nil
 }
 
+// stepEntry is a step's pending entry as both stores write it: of the
+// job's batch and, for a retry step, addressed to the users it took.
+func stepEntry(e Entry, job string, taken []RetryUser) (Entry, error) {
+	if taken != nil {
+		e.Recipients = make([]string, len(taken))
+		for i, u := range taken {
+			e.Recipients[i] = u.UserID
+		}
+	}
+	e.BatchID = job
+	return prepare(e)
+}
+
 // settle adds d to j.
 func (j Job) settle(d JobDelta, at time.Time) Job {
 	j.Sent += d.Sent

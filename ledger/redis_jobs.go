@@ -119,15 +119,8 @@ func (s *Redis) StartStep(ctx context.Context, id, owner string, step int, e Ent
 		if err != nil {
 			return err
 		}
-		e := e
-		if taken != nil {
-			e.Recipients = make([]string, len(taken))
-			for i, u := range taken {
-				e.Recipients[i] = u.UserID
-			}
-		}
-		e.BatchID = id
-		if e, err = prepare(e); err != nil {
+		e, err := stepEntry(e, id, taken)
+		if err != nil {
 			return err
 		}
 		seq, err := tx.Incr(ctx, s.k("seq")).Uint64()

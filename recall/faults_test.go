@@ -74,6 +74,29 @@ func newSpoolFixture(t *testing.T, redisURL string, opts ledger.RedisOptions) *s
 	return &spoolFixture{srv: srv, client: client, led: led, spool: spool, sender: sender}
 }
 
+// sendAsRedisDies sends text while DingTalk holds its answer, and kills
+// Redis (then runs also, if set) while the send is in flight.
+func (f *spoolFixture) sendAsRedisDies(t *testing.T, r *ledgertest.Redis, text string, also func()) (ledger.Entry, error) {
+	t.Helper()
+	f.srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
+	done := make(chan struct{})
+	var e ledger.Entry
+	var err error
+	go func() {
+		defer close(done)
+		e, err = f.sender.Send(tctx(t), private, dingtalk.Text(text), recall.SendOptions{})
+	}()
+	if werr := f.srv.WaitUntil(tctx(t), func() bool { return f.srv.InFlight() == 1 }); werr != nil {
+		t.Fatal(werr)
+	}
+	r.Kill()
+	if also != nil {
+		also()
+	}
+	<-done
+	return e, err
+}
+
 // TestKeyReachesTheLedgerThroughARedisOutage: Redis dies while DingTalk is
 // answering a send. The key must not be lost: it goes to the spool, the
 // caller hears "sent, record delayed", and once Redis is back the key is
@@ -81,22 +104,10 @@ func newSpoolFixture(t *testing.T, redisURL string, opts ledger.RedisOptions) *s
 func TestKeyReachesTheLedgerThroughARedisOutage(t *testing.T) {
 	r := ledgertest.Own(t)
 	f := newSpoolFixture(t, r.URL, ledger.RedisOptions{})
-	srv, client, led, spool, sender := f.srv, f.client, f.led, f.spool, f.sender
-	var err error
+	client, led, spool, sender := f.client, f.led, f.spool, f.sender
 
 	// The send reaches DingTalk; while DingTalk holds the answer, Redis dies.
-	srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
-	done := make(chan struct{})
-	var e ledger.Entry
-	go func() {
-		defer close(done)
-		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while Redis died"), recall.SendOptions{})
-	}()
-	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 }); err != nil {
-		t.Fatal(err)
-	}
-	r.Kill()
-	<-done
+	e, err := f.sendAsRedisDies(t, r, "sent while Redis died", nil)
 	if !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" || e.State != ledger.Sent {
 		t.Fatalf("Send = %+v, %v; want the key with ErrRecordDelayed", e, err)
 	}
@@ -138,22 +149,10 @@ func TestKeyReachesTheLedgerThroughARedisOutage(t *testing.T) {
 func TestKeyIsHeldWhenTheSpoolFailsToo(t *testing.T) {
 	r := ledgertest.Own(t)
 	f := newSpoolFixture(t, r.URL, ledger.RedisOptions{})
-	srv, led, spool, sender := f.srv, f.led, f.spool, f.sender
-	var err error
-
-	srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
-	done := make(chan struct{})
-	var e ledger.Entry
-	go func() {
-		defer close(done)
-		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the disk failed"), recall.SendOptions{})
-	}()
-	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 }); err != nil {
-		t.Fatal(err)
-	}
-	r.Kill()
-	_ = spool.Close() // every write to it fails from now on
-	<-done
+	led, spool, sender := f.led, f.spool, f.sender
+	e, err := f.sendAsRedisDies(t, r, "sent while the disk failed", func() {
+		_ = spool.Close() // every write to it fails from now on
+	})
 	if !errors.Is(err, recall.ErrRecordHeld) || !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" {
 		t.Fatalf("Send = %+v, %v; want the key with ErrRecordHeld", e, err)
 	}
