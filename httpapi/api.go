@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/autorecall"
+	"github.com/recallbot/recallbot/internal/refusals"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -68,7 +69,7 @@ type API struct {
 	// routes; the bearer check of /v1 does not apply to it.
 	UI http.Handler
 
-	denied deniedLog
+	denied refusals.Counter // bounds what refused requests write
 }
 
 // maxBody bounds a request body.
@@ -141,7 +142,7 @@ func (a *API) Handler() http.Handler {
 type recorder struct {
 	http.ResponseWriter
 	status int
-	log    bool // false for refusals past deniedLog's bounds
+	log    bool // false for refusals past the counter's bounds
 }
 
 type recorderKey struct{}
