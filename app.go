@@ -118,10 +118,12 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now,
-		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS},
+		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
-		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed}, a.Bot.Handle, a.Log)
+		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed,
+		Urgent: func(m stream.Message) bool { return a.Bot.Urgent(handlers.Message(m)) }},
+		func(ctx context.Context, m stream.Message) { a.Bot.Handle(ctx, handlers.Message(m)) }, a.Log)
 	a.Bot.SetConnected(a.Listener.Connected)
 	a.Metrics.WatchConnected(a.Listener.Connected)
 
@@ -173,6 +175,15 @@ func (a *App) openLedger(ctx context.Context) error {
 	}
 	a.Spool = sp
 	return nil
+}
+
+// commandBurst is the handlers' burst for the configured budget: the
+// config's 0 (off) is the handlers' negative.
+func commandBurst(c CommandsConfig) int {
+	if c.Burst == 0 {
+		return -1
+	}
+	return c.Burst
 }
 
 // goJob runs f on the jobs' context: Close lets such work finish within
@@ -264,7 +275,8 @@ func (a *App) resumeLoop(ctx context.Context) {
 }
 
 // housekeeping replays the spool into the ledger every two seconds while
-// it holds keys, writes the per-minute summary of refused HTTP requests,
+// it holds keys, writes the per-minute summaries of refused HTTP requests
+// and of commands over the budget,
 // and every minute closes pending sends older than the recall window as
 // unknown.
 func (a *App) housekeeping(ctx context.Context) {
@@ -284,6 +296,7 @@ func (a *App) housekeeping(ctx context.Context) {
 		if a.API != nil {
 			a.API.FlushDenied(ctx)
 		}
+		a.Bot.FlushRefused(ctx)
 		if time.Since(lastClose) >= time.Minute {
 			lastClose = time.Now()
 			if _, err := a.Sender.CloseStale(ctx); err != nil && ctx.Err() == nil {

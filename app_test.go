@@ -217,7 +217,8 @@ func TestRecallLastN(t *testing.T) {
 }
 
 func TestNonAdminIsRefusedAndAudited(t *testing.T) {
-	h := start(t, dingtalktest.Options{})
+	h := start(t, dingtalktest.Options{}, func(c *Config) { c.Commands.Burst = 10 }) // types faster than the default budget
+
 	h.notify(2)
 	reply := h.say(stranger, "/recall last 2")
 	if !strings.Contains(reply, "only admins may recall") || h.recalledCount() != 0 {
@@ -226,9 +227,13 @@ func TestNonAdminIsRefusedAndAudited(t *testing.T) {
 	if reply := h.say(stranger, "/audit"); !strings.Contains(reply, "only admins") {
 		t.Errorf("audit for a stranger: %q", reply)
 	}
-	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 10})
-	if len(recs) != 2 || recs[0].Allowed || recs[0].Actor != stranger {
-		t.Errorf("audit = %+v", recs)
+	// Refusals go to the access trail; the recall trail keeps the recalls.
+	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 10, Trail: ledger.TrailAccess})
+	if len(recs) != 2 || recs[0].Allowed || recs[0].Actor != stranger || recs[0].Action != "denied" {
+		t.Errorf("access trail = %+v", recs)
+	}
+	if recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 10}); len(recs) != 0 {
+		t.Errorf("refusals in the recall trail: %+v", recs)
 	}
 	// Everyone may ask for help and see what the bot sent.
 	if reply := h.say(stranger, "/help"); strings.Contains(reply, "/recall last 5") || !strings.Contains(reply, "/sent") {

@@ -31,6 +31,18 @@ type Config struct {
 	Locale     string           `yaml:"locale"`
 	Recall     RecallConfig     `yaml:"recall"`
 	AutoRecall AutoRecallConfig `yaml:"autorecall"`
+	Commands   CommandsConfig   `yaml:"commands"`
+}
+
+// CommandsConfig is the chat command budget of each sender who is not an
+// admin: a token bucket per staffId, in each instance's memory, checked
+// before anything is written. Admins have none.
+type CommandsConfig struct {
+	// Burst is how many commands a sender may send at once; 0 turns the
+	// budget off.
+	Burst int `yaml:"burst"`
+	// Every is how often the sender earns one more.
+	Every time.Duration `yaml:"every"`
 }
 
 // AutoRecallConfig configures the bot's recalls of its own mistakes.
@@ -156,6 +168,7 @@ func DefaultConfig() Config {
 		Recall:   RecallConfig{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},
 		AutoRecall: AutoRecallConfig{Enabled: true, MaxPerMinute: 50, PauseFor: 10 * time.Minute, DuplicateWindow: time.Minute,
 			SelfDestructEvery: time.Second},
+		Commands: CommandsConfig{Burst: 3, Every: 3 * time.Second},
 	}
 }
 
@@ -229,7 +242,7 @@ var unknownField = regexp.MustCompile(`^(line \d+): field (\S+) not found in typ
 var sections = map[string]string{
 	"main.Config": "at the top level", "main.DingTalkConfig": "in dingtalk", "main.LedgerConfig": "in ledger",
 	"main.HTTPConfig": "in http", "main.LogConfig": "in log", "main.RecallConfig": "in recall",
-	"main.AutoRecallConfig": "in autorecall", "autorecall.Rule": "in an autorecall rule",
+	"main.AutoRecallConfig": "in autorecall", "autorecall.Rule": "in an autorecall rule", "main.CommandsConfig": "in commands",
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -404,6 +417,11 @@ func (c Config) Validate() error {
 	}
 	if r.Window < time.Hour || r.Window > 24*time.Hour {
 		bad("recall.window", "must be between 1h and 24h (DingTalk's recall window is 24h; a shorter one only makes recallbot stop sooner), not %v", r.Window)
+	}
+	if cm := c.Commands; cm.Burst < 0 || cm.Burst > 1000 {
+		bad("commands.burst", "must be between 0 (no budget) and 1000 commands, not %d", cm.Burst)
+	} else if cm.Every <= 0 || cm.Every > time.Hour {
+		bad("commands.every", "must be more than 0 and at most 1h, not %v", cm.Every)
 	}
 	a := c.AutoRecall
 	if a.MaxPerMinute < 1 {

@@ -65,6 +65,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"literal sentinel password", minimal + "ledger:\n  redis_url: redis://s1:26379/0?master_name=x&password=LiteralPW99\n", "the password in ledger.redis_url must be"},
 		{"redis password by reference", minimal + "ledger:\n  redis_url: redis://:${SECRET}@127.0.0.1:6379/0?master_name=x&password=${SECRET}\n", ""},
 		{"qps 0", strings.Replace(minimal, "robot_code: dingbot", "robot_code: dingbot\n  qps: 0", 1), "dingtalk.qps: must be more than 0"},
+		{"negative command burst", minimal + "commands:\n  burst: -1\n", "commands.burst: must be between 0 (no budget) and 1000"},
+		{"command budget never refills", minimal + "commands:\n  every: 0s\n", "commands.every: must be more than 0"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
 		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/internal/budget"
+	"github.com/recallbot/recallbot/internal/refusals"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -50,6 +52,12 @@ type Config struct {
 	// DedupeTTL is how long a command's msgId is remembered; default 24 h
 	// (DingTalk redelivers within minutes).
 	DedupeTTL time.Duration
+	// CommandBurst and CommandEvery are the command budget of each sender
+	// who is not an admin: CommandBurst commands at once, then one more
+	// every CommandEvery (see budget.go). Defaults 3 and 3 s; a negative
+	// CommandBurst turns the budget off.
+	CommandBurst int
+	CommandEvery time.Duration
 	// Redact replaces secrets in a reply before it is sent (an admin who
 	// pastes a secret into a command must not see it repeated to the
 	// chat); nil sends replies as they are.
@@ -75,6 +83,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DedupeTTL <= 0 {
 		c.DedupeTTL = 24 * time.Hour
+	}
+	if c.CommandBurst == 0 {
+		c.CommandBurst = defaultCommandBurst
+	}
+	if c.CommandEvery <= 0 {
+		c.CommandEvery = defaultCommandEvery
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -109,6 +123,8 @@ type Bot struct {
 	handled atomic.Int64
 	status  func() bool // the Stream connection, for /status
 	verbs   map[Verb]func(context.Context, *request) (string, error)
+	budget  *budget.Keyed    // each non-admin's commands; nil when off
+	over    refusals.Counter // commands over the budget, per minute
 }
 
 // Metrics counts commands (httpapi.Metrics implements it).
@@ -127,7 +143,7 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 	}
 	cfg.setDefaults()
 	b := &Bot{cfg: cfg, led: led, sender: sender, engine: engine, log: log.Named("bot"), metrics: metrics,
-		seen: cache.New(10*time.Minute, 0), status: func() bool { return false }}
+		seen: cache.New(10*time.Minute, 0), status: func() bool { return false }, budget: newBudget(cfg)}
 	b.verbs = map[Verb]func(context.Context, *request) (string, error){
 		VerbHelp:    b.help,
 		VerbRecall:  b.recall,
@@ -169,6 +185,12 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 	if req.once.seen() {
 		req.once.duplicate()
 		return
+	}
+	if !b.withinBudget(ctx, req) {
+		return
+	}
+	if !b.isAdmin(m.SenderStaffID) { // its replies never take a pace slot ahead of an admin's work
+		ctx = dingtalk.WithPriority(ctx, dingtalk.Bulk)
 	}
 	req.cmd, req.parseErr = parse(m)
 	if !req.once.deferred(req) && !req.once.now(ctx, req) {
@@ -279,18 +301,28 @@ func (b *Bot) denied(req *request) (Verb, bool) {
 // maxAuditedText bounds how much of a refused command the audit keeps.
 const maxAuditedText = 200
 
+// auditDenied audits an admin verb from someone who is not an admin. It
+// goes to the access trail, with the other refusals an outsider can
+// cause, so that however many there are, the recall trail (/audit, GET
+// /v1/audit, the console's audit page) still shows the recalls.
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
-	b.auditRefused(ctx, req, log, "not an admin")
+	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not an admin")
 }
 
-// auditRefused audits a refused attempt and why it was refused.
-func (b *Bot) auditRefused(ctx context.Context, req *request, log *zap.Logger, why string) {
-	text := strings.TrimSpace(req.msg.Text)
+// auditedText is what the audit keeps of a command's text.
+func auditedText(text string) string {
+	text = strings.TrimSpace(text)
 	if len(text) > maxAuditedText {
 		text = strings.ToValidUTF8(text[:maxAuditedText], "") + "…"
 	}
+	return text
+}
+
+// auditRefused audits a refused attempt in trail, and why it was refused.
+func (b *Bot) auditRefused(ctx context.Context, req *request, log *zap.Logger, trail, why string) {
+	text := auditedText(req.msg.Text)
 	_, err := b.led.AppendAudit(ctx, ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
-		Scope: text, Allowed: false, Note: why + "; in " + req.chat.Key()})
+		Scope: text, Allowed: false, Note: why + "; in " + req.chat.Key(), Trail: trail})
 	if err != nil {
 		log.Error("denied attempt not audited", zap.Error(err))
 	}

@@ -208,7 +208,7 @@ func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	switch {
 	case found && !taken && c.Admin != "" && c.Admin != me:
 		// Someone else's code: refused and audited, left intact for its owner.
-		b.auditRefused(ctx, req, b.log, "another admin's confirmation code")
+		b.auditRefused(ctx, req, b.log, "", "another admin's confirmation code")
 		return say(loc, "confirm.who", md(req.cmd.Code)), nil
 	case !taken:
 		return say(loc, "confirm.none", md(req.cmd.Code)), nil

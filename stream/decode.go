@@ -9,9 +9,21 @@ import (
 	"time"
 
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/chatbot"
-
-	"github.com/recallbot/recallbot/handlers"
 )
+
+// Message is a message a user sent the bot, free of the SDK's types. It has
+// the fields of Message, so the app converts one into the other
+// (Message(m)); stream itself knows nothing of the commands.
+type Message struct {
+	MsgID            string
+	ConversationID   string
+	ConversationType string // "1" one-to-one, "2" group
+	SenderStaffID    string
+	SenderNick       string
+	MsgType          string
+	Text             string
+	CreateAt         time.Time
+}
 
 // callback is the bot-message body (docs/dingtalk.md §8). conversationType is
 // documented as a string; some clients have seen numbers, so both parse.
@@ -34,22 +46,22 @@ type callback struct {
 // so a frame carrying both senderStaffId and senderStaffID would run as
 // whoever the second one names. A field given twice, or spelled other than
 // DingTalk spells it, is refused.
-func DecodeCallback(data string) (handlers.Message, error) {
+func DecodeCallback(data string) (Message, error) {
 	if err := strictKeys([]byte(data), callbackKeys); err != nil {
-		return handlers.Message{}, err
+		return Message{}, err
 	}
 	var cb callback
 	if err := json.Unmarshal([]byte(data), &cb); err != nil {
-		return handlers.Message{}, fmt.Errorf("callback data is not a JSON object: %w", err)
+		return Message{}, fmt.Errorf("callback data is not a JSON object: %w", err)
 	}
 	if cb.MsgID == "" {
-		return handlers.Message{}, errors.New("callback data has no msgId")
+		return Message{}, errors.New("callback data has no msgId")
 	}
 	ct := strings.Trim(string(cb.ConversationType), `"`)
 	if ct != "1" && ct != "2" {
-		return handlers.Message{}, fmt.Errorf("callback conversationType %s is neither 1 nor 2", cb.ConversationType)
+		return Message{}, fmt.Errorf("callback conversationType %s is neither 1 nor 2", cb.ConversationType)
 	}
-	m := handlers.Message{MsgID: cb.MsgID, ConversationID: cb.ConversationID, ConversationType: ct, SenderStaffID: cb.SenderStaffID,
+	m := Message{MsgID: cb.MsgID, ConversationID: cb.ConversationID, ConversationType: ct, SenderStaffID: cb.SenderStaffID,
 		SenderNick: cb.SenderNick, MsgType: cb.MsgType, Text: cb.Text.Content}
 	if cb.CreateAt > 0 {
 		m.CreateAt = time.UnixMilli(cb.CreateAt)
@@ -110,8 +122,8 @@ func strictKeys(data []byte, wanted map[string][]string) error {
 
 // FromSDK converts the Stream SDK's callback model into a Message, for
 // programs that run their own Stream client and embed the Bot.
-func FromSDK(d *chatbot.BotCallbackDataModel) handlers.Message {
-	m := handlers.Message{MsgID: d.MsgId, ConversationID: d.ConversationId, ConversationType: d.ConversationType,
+func FromSDK(d *chatbot.BotCallbackDataModel) Message {
+	m := Message{MsgID: d.MsgId, ConversationID: d.ConversationId, ConversationType: d.ConversationType,
 		SenderStaffID: d.SenderStaffId, SenderNick: d.SenderNick, MsgType: d.Msgtype, Text: d.Text.Content}
 	if d.CreateAt > 0 {
 		m.CreateAt = time.UnixMilli(d.CreateAt)

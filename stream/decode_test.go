@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
-	"github.com/recallbot/recallbot/handlers"
 	"go.uber.org/zap"
 )
 
@@ -117,7 +116,7 @@ func TestStartsWhenDingTalkIsUnreachable(t *testing.T) {
 	srv.Fail(dingtalktest.PathGatewayOpen, dingtalktest.FaultUnavailable, 3)
 	o := srv.Options()
 	l := NewListener(Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, APIBase: srv.URL(), RetryMin: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond},
-		func(context.Context, handlers.Message) {}, zap.NewNop())
+		func(context.Context, Message) {}, zap.NewNop())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := l.Start(ctx); err != nil {

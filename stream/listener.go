@@ -1,9 +1,10 @@
 // Package stream connects recallbot to DingTalk's Stream mode: an outbound
 // WebSocket over which DingTalk pushes the messages users send the bot. It
 // is the only package that sees the Stream SDK's types: it decodes each
-// bot callback into a handlers.Message, acknowledges it once queued, and
-// hands it to a bounded pool of workers that run it on the bot's own
-// context. It keeps the connection's state for readiness checks.
+// bot callback into a Message, acknowledges it once queued, and hands it
+// to a bounded pool of workers that run it on the bot's own context,
+// urgent messages (an admin's) ahead of the rest. It keeps the
+// connection's state for readiness checks.
 package stream
 
 import (
@@ -18,8 +19,6 @@ import (
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/client"
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/payload"
 	"go.uber.org/zap"
-
-	"github.com/recallbot/recallbot/handlers"
 )
 
 // Config configures the Stream connection.
@@ -32,9 +31,13 @@ type Config struct {
 	// Workers run commands; default 8.
 	Workers int
 	// Queue holds acknowledged commands waiting for a worker; default
-	// 10,000. When it is full, frames wait unacknowledged, and DingTalk
-	// redelivers what waits too long.
+	// 10,000, and as many again for urgent ones. When it is full, frames
+	// wait unacknowledged, and DingTalk redelivers what waits too long.
 	Queue int
+	// Urgent, when set, tells which messages go ahead of every other one
+	// waiting for a worker (the app: an admin's). It runs on the SDK's
+	// frame goroutine, so it must be quick and must not block.
+	Urgent func(Message) bool
 	// RetryMin and RetryMax bound the wait between attempts to connect at
 	// start, while DingTalk cannot be reached: it starts at RetryMin and
 	// doubles up to RetryMax. Defaults 3 s and 60 s (the SDK's own
@@ -52,13 +55,14 @@ type Config struct {
 // drops, and its Close does not wait for handlers.
 type Listener struct {
 	cfg    Config
-	handle func(context.Context, handlers.Message)
+	handle func(context.Context, Message)
 	log    *zap.Logger
 	cli    *client.StreamClient
 
 	mu     sync.RWMutex // held for reading while a frame handler queues
 	closed bool
-	jobs   chan handlers.Message
+	jobs   chan Message // waiting for a worker
+	urgent chan Message // waiting for a worker, ahead of jobs
 
 	workCtx    context.Context
 	cancelWork context.CancelFunc
@@ -68,7 +72,7 @@ type Listener struct {
 }
 
 // NewListener returns a Listener that passes each message to handle.
-func NewListener(cfg Config, handle func(context.Context, handlers.Message), log *zap.Logger) *Listener {
+func NewListener(cfg Config, handle func(context.Context, Message), log *zap.Logger) *Listener {
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 120 * time.Second
 	}
@@ -84,7 +88,7 @@ func NewListener(cfg Config, handle func(context.Context, handlers.Message), log
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = time.Minute
 	}
-	l := &Listener{cfg: cfg, handle: handle, log: log.Named("stream"), jobs: make(chan handlers.Message, cfg.Queue)}
+	l := &Listener{cfg: cfg, handle: handle, log: log.Named("stream"), jobs: make(chan Message, cfg.Queue), urgent: make(chan Message, cfg.Queue)}
 	l.workCtx, l.cancelWork = context.WithCancel(context.Background())
 	opts := []client.ClientOption{
 		client.WithAppCredential(client.NewAppCredentialConfig(cfg.ClientID, cfg.ClientSecret)),
@@ -111,9 +115,7 @@ func (l *Listener) Start(ctx context.Context) error {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			for m := range l.jobs {
-				l.run(m)
-			}
+			l.work()
 		}()
 	}
 	listeners.add(l)
@@ -163,7 +165,34 @@ func (l *Listener) connected() {
 	l.log.Info("stream connected")
 }
 
-func (l *Listener) run(m handlers.Message) {
+// work runs queued messages until both queues are closed and empty,
+// taking an urgent one whenever one waits.
+func (l *Listener) work() {
+	urgent, jobs := l.urgent, l.jobs
+	for urgent != nil || jobs != nil {
+		var m Message
+		var ok bool
+		select {
+		case m, ok = <-urgent:
+		default:
+			select {
+			case m, ok = <-urgent:
+			case m, ok = <-jobs:
+				if !ok {
+					jobs = nil
+					continue
+				}
+			}
+		}
+		if !ok {
+			urgent = nil
+			continue
+		}
+		l.run(m)
+	}
+}
+
+func (l *Listener) run(m Message) {
 	defer func() {
 		if r := recover(); r != nil {
 			l.log.Error("command panicked", zap.String("msg_id", m.MsgID), zap.Any("panic", r))
@@ -191,6 +220,7 @@ func (l *Listener) Stop(ctx context.Context) error {
 	if !l.closed {
 		l.closed = true
 		close(l.jobs)
+		close(l.urgent)
 	}
 	l.mu.Unlock()
 	if !already {
@@ -232,8 +262,12 @@ func (l *Listener) onFrame(ctx context.Context, df *payload.DataFrame) (*payload
 	if l.closed {
 		return nil, errors.New("shutting down") // unACKed (the socket is closing): DingTalk redelivers
 	}
+	q := l.jobs
+	if l.cfg.Urgent != nil && l.cfg.Urgent(m) {
+		q = l.urgent
+	}
 	select {
-	case l.jobs <- m:
+	case q <- m:
 		return payload.NewSuccessDataFrameResponse(), nil
 	case <-ctx.Done(): // the socket dropped: no ACK, DingTalk redelivers
 		return nil, ctx.Err()

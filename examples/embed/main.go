@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string) error {
 	// 2. The host's own Stream client and handler.
 	cli := client.NewStreamClient(client.WithAppCredential(client.NewAppCredentialConfig(o.ClientID, o.ClientSecret)), client.WithOpenApiHost(srv.URL()))
 	cli.RegisterChatBotCallbackRouter(func(c context.Context, data *chatbot.BotCallbackDataModel) ([]byte, error) {
-		msg := stream.FromSDK(data)
+		msg := handlers.Message(stream.FromSDK(data))
 		if rb.Owns(msg.Text) {
 			// recallbot's command: run it off the SDK's goroutine, on a
 			// context the socket dropping does not cancel.

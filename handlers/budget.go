@@ -1,0 +1,107 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/internal/budget"
+	"github.com/recallbot/recallbot/internal/refusals"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// Interactive work must never wait behind noise. A person who is not an
+// admin and types faster than anyone reads (a script, a stuck key) would
+// otherwise have every command run: a msgId record, a refusal audited, a
+// reply sent and ledgered, each reply a slot of DingTalk's 20 calls a
+// second, while an admin's recall waits its turn behind them. So:
+//
+//   - each sender who is not an admin has a command budget, a token bucket
+//     in this process's memory (CommandBurst at once, then one more every
+//     CommandEvery), checked before anything is written;
+//   - a command beyond it is dropped: not recorded, not run, not answered.
+//     Per minute the first one of each of a few senders is audited in the
+//     access trail and gets one "slow down" reply; the rest are counted
+//     into one summary record per minute (refusals.Counter, as the HTTP
+//     API's refused requests are);
+//   - admins have no budget, their commands go ahead of everyone else's on
+//     the Stream workers (Urgent), and the DingTalk calls a non-admin's
+//     command makes (its replies) are Bulk, so they never take a pace slot
+//     ahead of an admin's.
+const (
+	defaultCommandBurst = 3
+	defaultCommandEvery = 3 * time.Second
+	// maxBudgetSenders bounds the senders whose buckets are held; past it
+	// the least recently seen is forgotten (and starts full again).
+	maxBudgetSenders = 10_000
+)
+
+// Urgent reports whether m goes ahead of every other command waiting to
+// run: an admin's does. The Stream listener asks it for each message.
+func (b *Bot) Urgent(m Message) bool { return b.isAdmin(m.SenderStaffID) }
+
+// newBudget is the command budget cfg asks for, or nil when it is off.
+func newBudget(cfg Config) *budget.Keyed {
+	if cfg.CommandBurst < 0 {
+		return nil
+	}
+	return budget.NewKeyed(budget.Rate{Burst: cfg.CommandBurst, Every: cfg.CommandEvery}, maxBudgetSenders)
+}
+
+// withinBudget takes a token from the sender's command budget and reports
+// whether the command may go on. A command over the budget writes nothing
+// of its own; only the first of its sender this minute is audited and
+// answered (slow down).
+func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
+	m := req.msg
+	if b.budget == nil || b.isAdmin(m.SenderStaffID) {
+		return true
+	}
+	now := b.cfg.Now()
+	if ok, _ := b.budget.Take(m.SenderStaffID, now); ok {
+		return true
+	}
+	b.metrics.Command("none", "over_budget", 0)
+	full, summary := b.over.Note(now, m.SenderStaffID)
+	if summary != nil {
+		b.writeAccess(ctx, overBudgetSummary(summary))
+	}
+	if !full {
+		return false
+	}
+	every := recall.HumanDuration(b.cfg.CommandEvery, "en")
+	req.log.Warn("sender over the command budget: dropped, and their further commands this minute are only counted",
+		zap.Int("burst", b.cfg.CommandBurst), zap.String("every", every))
+	req.chat = b.chatOf(ctx, m)
+	b.writeAccess(ctx, ledger.AuditRecord{At: now, Actor: m.SenderStaffID, Action: "command.over_budget", Trail: ledger.TrailAccess,
+		Scope: auditedText(m.Text), Note: fmt.Sprintf("over the command budget (%d at once, then one every %s): dropped, not run; the sender's further ones this minute are counted; in %s",
+			b.cfg.CommandBurst, every, req.chat.Key())})
+	loc := b.cfg.Locale
+	b.reply(dingtalk.WithPriority(ctx, dingtalk.Bulk), req, say(loc, "slow.down", b.cfg.CommandBurst, recall.HumanDuration(b.cfg.CommandEvery, loc)))
+	return false
+}
+
+// overBudgetSummary is the record of a minute's commands over the budget
+// that were only counted.
+func overBudgetSummary(m *refusals.Minute) ledger.AuditRecord {
+	return m.Record("chat", "command.over_budget", ledger.TrailAccess, "command(s) over the command budget")
+}
+
+// FlushRefused writes the summary of a finished minute's commands over the
+// budget, if any; the app calls it every few seconds.
+func (b *Bot) FlushRefused(ctx context.Context) {
+	if s := b.over.Flush(b.cfg.Now()); s != nil {
+		b.writeAccess(ctx, overBudgetSummary(s))
+	}
+}
+
+// writeAccess appends a record to the access trail.
+func (b *Bot) writeAccess(ctx context.Context, r ledger.AuditRecord) {
+	if _, err := b.led.AppendAudit(context.WithoutCancel(ctx), r); err != nil {
+		b.log.Error("refused command not audited", zap.Error(err))
+	}
+}
