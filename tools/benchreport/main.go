@@ -145,6 +145,7 @@ var (
 	runBot      = run1{".", "^(BenchmarkCommandBurst|BenchmarkCommandToRecallCall)$", "1x"}
 	runEmulator = run1{"./dingtalk/dingtalktest", "^(BenchmarkStreamFramesACKed|BenchmarkOpenAPICalls)$", "20000x"}
 	runDetect   = run1{"./autorecall", "^BenchmarkDetectors$", "2s"}
+	runFlood    = run1{".", "^BenchmarkAdminUnderFlood$", "5x"}
 )
 
 // Ratio targets. Each says what the measure may cost over its baseline.
@@ -175,6 +176,12 @@ const (
 	// Between the ACK and its recall call the bot plans, writes one
 	// commit and makes one call: at most 5 frame round trips' worth.
 	latencyTarget = 5.0
+	// Under a 1,000-command flood the admin's frame still arrives behind
+	// 1,000 frames, each read off a socket, decoded and dropped by the
+	// budget (tens of µs each): tens of ms, where a quiet command takes a
+	// few. Without the budget it waited for the flood's 1,000 replies at
+	// DingTalk's pace: 30,000x.
+	floodTarget = 50.0
 	// The emulator must never be what bounds a benchmark: at least 10x
 	// the fastest rate the benchmarks here drive through it.
 	emulatorTarget = 10.0
@@ -342,6 +349,18 @@ func run(outPath string) error {
 			judge(ok, fmt.Sprintf("≤ %.0fx at p50 and p99, no 403", latencyTarget)) + issue("p99 5 ms: %.2f of it", lat["p99-ms"]/5), runBot.command()})
 	} else {
 		add(missing("bot's own latency, command frame → first recall API call", runBot))
+	}
+
+	// An admin's command under a non-admin's flood (item 5 of issue 16).
+	if f := runOne(runFlood)["BenchmarkAdminUnderFlood"]; f.has("flood-p50-ms", "flood-max-ms", "quiet-p50-ms", "quiet-max-ms", "p50-x-quiet", "flood-keys", "audit-flood-share") {
+		ok := f["p50-x-quiet"] <= floodTarget && f["max-x-quiet"] <= floodTarget && f["audit-flood-share"] == 0 && f["403s"] == 0
+		add(row{fmt.Sprintf("admin's /recall last 1 → recall API call while one non-admin floods 2 bots (one Redis) with %.0f commands; emulator limit on: %.0f calls/s per API, sliding", f["flood-commands"], f["limit-qps"]),
+			fmt.Sprintf("p50 %.1f ms, max %.1f ms; the flood wrote %.0f Redis keys, %.0f%% of GET /v1/audit, %.0f HTTP 403", f["flood-p50-ms"], f["flood-max-ms"], f["flood-keys"], 100*f["audit-flood-share"], f["403s"]),
+			fmt.Sprintf("the same command without the flood, in turns with it: p50 %.1f ms, max %.1f ms", f["quiet-p50-ms"], f["quiet-max-ms"]),
+			fmt.Sprintf("p50 %.1fx, max %.1fx", f["p50-x-quiet"], f["max-x-quiet"]),
+			judge(ok, fmt.Sprintf("≤ %.0fx at p50 and max, no flooder in the recall trail, no 403", floodTarget)) + issue("1 s: %.2f of it at most", f["flood-max-ms"]/1000), runFlood.command()})
+	} else {
+		add(missing("admin's command under a non-admin's flood (needs redis-server)", runFlood))
 	}
 
 	// The emulator must not be what bounds the figures above.
