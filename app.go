@@ -219,7 +219,7 @@ func (a *App) serveHTTP() error {
 		// console is mounted on the one the server serves.
 		a.Console = console.New(console.Config{Token: c.HTTP.Token, API: a.API.Handler(), Ledger: a.Ledger, Refused: a.API.Refused,
 			Log: a.Log.Named("console"), Locale: c.Locale, ConfirmAbove: c.Recall.ConfirmAbove, ConfirmTTL: c.Recall.ConfirmTTL,
-			Window: c.Recall.Window, Now: a.Now})
+			Window: c.Recall.Window, FailedLoginsPerMinute: c.HTTP.FailedLoginsPerMinute, Now: a.Now})
 		a.API.UI = a.Console
 	}
 	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
@@ -275,8 +275,8 @@ func (a *App) resumeLoop(ctx context.Context) {
 }
 
 // housekeeping replays the spool into the ledger every two seconds while
-// it holds keys, writes the per-minute summaries of refused HTTP requests
-// and of commands over the budget,
+// it holds keys, writes the per-minute summaries of refused HTTP requests,
+// of commands over the budget and of logins over the console's budget,
 // and every minute closes pending sends older than the recall window as
 // unknown.
 func (a *App) housekeeping(ctx context.Context) {
@@ -297,6 +297,9 @@ func (a *App) housekeeping(ctx context.Context) {
 			a.API.FlushDenied(ctx)
 		}
 		a.Bot.FlushRefused(ctx)
+		if a.Console != nil {
+			a.Console.FlushRefused(ctx)
+		}
 		if time.Since(lastClose) >= time.Minute {
 			lastClose = time.Now()
 			if _, err := a.Sender.CloseStale(ctx); err != nil && ctx.Err() == nil {

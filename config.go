@@ -130,6 +130,10 @@ type HTTPConfig struct {
 	// Console serves the operator's console at /ui/ on the same listener,
 	// behind a login with the same token (package console).
 	Console bool `yaml:"console"`
+	// FailedLoginsPerMinute is the console's budget of failed logins from
+	// every address together; past it every login is refused (429)
+	// before its token is compared, until it refills.
+	FailedLoginsPerMinute int `yaml:"failed_logins_per_minute"`
 }
 
 // LogConfig selects the log level and encoding.
@@ -162,7 +166,7 @@ func DefaultConfig() Config {
 	return Config{
 		DingTalk: DingTalkConfig{APIBase: "https://api.dingtalk.com", QPS: 20, Timeout: 10 * time.Second, KeepAlive: 120 * time.Second},
 		Ledger:   LedgerConfig{Path: "recallbot.db", Retention: 30 * 24 * time.Hour, ReplicaTimeout: time.Second},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:8470", Console: true},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8470", Console: true, FailedLoginsPerMinute: 30},
 		Log:      LogConfig{Level: "info", Format: "json"},
 		Locale:   "zh",
 		Recall:   RecallConfig{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},
@@ -392,6 +396,9 @@ func (c Config) Validate() error {
 		} else if len(c.HTTP.Token) < 16 {
 			bad("http.token", "must be at least 16 characters")
 		}
+	}
+	if n := c.HTTP.FailedLoginsPerMinute; n < 1 || n > 10000 {
+		bad("http.failed_logins_per_minute", "must be between 1 and 10000, not %d", n)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)

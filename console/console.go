@@ -74,6 +74,10 @@ type Config struct {
 	// Window is DingTalk's recall window (recall.window), for the time
 	// each message has left.
 	Window time.Duration
+	// FailedLoginsPerMinute is the overall budget of failed logins, from
+	// every address together: past it every login is refused (429) before
+	// its token is compared, until it refills; default 30.
+	FailedLoginsPerMinute int
 	// SessionIdle and SessionMax end a session unused for SessionIdle, or
 	// SessionMax after its login; defaults 30 minutes and 12 hours.
 	SessionIdle, SessionMax time.Duration
@@ -87,7 +91,7 @@ type Console struct {
 	pages    map[string]*pageTemplate
 	sessions sessions
 	plans    plans
-	logins   loginLimiter
+	logins   *loginLimiter
 	mux      *http.ServeMux
 
 	stopOnce sync.Once
@@ -117,10 +121,13 @@ func New(cfg Config) *Console {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.FailedLoginsPerMinute <= 0 {
+		cfg.FailedLoginsPerMinute = defaultFailedLoginsPerMinute
+	}
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
-	c := &Console{cfg: cfg, stop: make(chan struct{})}
+	c := &Console{cfg: cfg, stop: make(chan struct{}), logins: newLoginLimiter(cfg.FailedLoginsPerMinute)}
 	c.pages = parsePages(cfg.Locale)
 	c.routes()
 	return c

@@ -32,14 +32,27 @@ const (
 
 // clock is the bot's clock in a test; the emulator keeps real time.
 type clock struct {
-	mu  sync.Mutex
-	off time.Duration
+	mu     sync.Mutex
+	off    time.Duration
+	frozen time.Time // when set, the clock stands there (plus what Advance adds)
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.frozen.IsZero() {
+		return c.frozen.Add(c.off)
+	}
 	return time.Now().Add(c.off)
+}
+
+// Freeze stops the clock at the start of a minute: it moves only when the
+// test advances it, so limits and per-minute counts never refill or roll
+// over under a slow machine.
+func (c *clock) Freeze() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.frozen, c.off = time.Now().Truncate(time.Minute), 0
 }
 
 func (c *clock) Advance(d time.Duration) {
@@ -62,7 +75,7 @@ type fixture struct {
 	clock  *clock
 }
 
-func newFixture(t *testing.T, locale string) *fixture {
+func newFixture(t *testing.T, locale string, tune ...func(*Config)) *fixture {
 	t.Helper()
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
@@ -90,7 +103,11 @@ func newFixture(t *testing.T, locale string) *fixture {
 	f.api = &httpapi.API{Token: testToken, Ledger: led, Sender: f.sender, Engine: engine, Broadcaster: bc, Log: log, Locale: locale,
 		Ready: func() bool { return true }, Now: f.clock.Now,
 		Go: func(fn func(context.Context)) { wg.Add(1); go func() { defer wg.Done(); fn(bg) }() }}
-	f.con = New(Config{Token: testToken, API: f.api.Handler(), Ledger: led, Refused: f.api.Refused, Locale: locale, Now: f.clock.Now})
+	cfg := Config{Token: testToken, API: f.api.Handler(), Ledger: led, Refused: f.api.Refused, Locale: locale, Now: f.clock.Now}
+	for _, fn := range tune {
+		fn(&cfg)
+	}
+	f.con = New(cfg)
 	f.api.UI = f.con
 	f.web = httptest.NewServer(f.api.Handler())
 	t.Cleanup(func() {

@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/recallbot/recallbot/internal/refusals"
 	"github.com/recallbot/recallbot/ledger"
 )
 
@@ -56,8 +58,8 @@ func safeNext(next string) string {
 // login checks the token and the name and opens a session: a random id in
 // an HttpOnly, SameSite=Strict cookie for /ui/. A wrong token is refused,
 // audited in the access trail within the API's bounds, and counted
-// against the source's limit; past the limit the token is not even
-// compared.
+// against the source's limit and the overall one; past either the token
+// is not even compared.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if !sameOrigin(r) {
@@ -69,18 +71,23 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	src := source(r)
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	v := loginView{Next: safeNext(r.PostFormValue("next")), Name: name}
-	if blocked, wait := c.logins.blocked(src, now); blocked {
-		c.refused(r, "too many failed logins")
+	if by, wait := c.logins.attempt(src, now); by != notLimited {
+		if by == overallLimited {
+			c.limitedOverall(r, now)
+		} else {
+			c.refused(r, "too many failed logins")
+		}
+		wait = retryAfter(wait)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
 		c.render(w, r, nil, http.StatusTooManyRequests, "login", c.t("login.title"), "", v, c.tf("login.limited", c.duration(wait)))
 		return
 	}
 	if !tokenOK(r.PostFormValue("token"), c.cfg.Token) {
-		c.logins.failed(src, now)
 		c.refused(r, fmt.Sprintf("wrong token (name %q)", clip(name, maxName)))
 		c.render(w, r, nil, http.StatusUnauthorized, "login", c.t("login.title"), "", v, c.t("login.wrong"))
 		return
 	}
+	c.logins.succeeded(src, now)
 	if !validName(name) {
 		c.render(w, r, nil, http.StatusBadRequest, "login", c.t("login.title"), "", v, c.tf("login.badname", maxName))
 		return
@@ -99,6 +106,35 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	c.accessAudit(r.Context(), ledger.AuditRecord{At: c.now(), Actor: s.actor(), Action: "console.logout", Allowed: true,
 		Scope: "POST /ui/logout", Note: "from " + source(r)})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}
+
+// limitedOverall audits a try refused by the overall budget of failed
+// logins: the first of a minute in the access trail at once, the rest
+// counted into one record when the minute is over (FlushRefused).
+func (c *Console) limitedOverall(r *http.Request, now time.Time) {
+	full, summary := c.logins.limited.Note(now, "all addresses")
+	if summary != nil {
+		c.accessAudit(r.Context(), limitedSummary(summary))
+	}
+	if full {
+		c.accessAudit(r.Context(), ledger.AuditRecord{At: now, Actor: "console", Action: "console.login_limited", Scope: "POST /ui/login",
+			Note: fmt.Sprintf("more than %d failed logins in a minute from all addresses together: every login is refused (429, its token not compared) until the budget refills; this minute's further refusals are counted (first from %s)",
+				c.logins.perMinute, source(r))})
+	}
+}
+
+// limitedSummary is the record of a minute's tries refused by the overall
+// budget that were only counted.
+func limitedSummary(m *refusals.Minute) ledger.AuditRecord {
+	return m.Record("console", "console.login_limited", ledger.TrailAccess, "login(s) refused over the overall budget of failed logins")
+}
+
+// FlushRefused writes the summary of a finished minute's logins refused
+// by the overall budget, if any; the bot calls it every few seconds.
+func (c *Console) FlushRefused(ctx context.Context) {
+	if s := c.logins.limited.Flush(c.now()); s != nil {
+		c.accessAudit(ctx, limitedSummary(s))
+	}
 }
 
 func (c *Console) refused(r *http.Request, problem string) {

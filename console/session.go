@@ -12,7 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/recallbot/recallbot/internal/budget"
+	"github.com/recallbot/recallbot/internal/refusals"
 )
 
 // cookieName is the session cookie: a random id, never the token.
@@ -171,45 +172,74 @@ func tokenOK(got, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// Failed logins are limited per source address: loginBurst at once, then
-// one per loginEvery. A source past its limit is refused before its token
-// is even compared, so guessing the token is slow whatever it tries.
+// Failed logins are limited per source address, loginBurst at once, then
+// one per loginEvery, and overall, a budget of failed logins a minute
+// shared by every address (Config.FailedLoginsPerMinute). A try past
+// either limit is refused (429) before its token is even compared, so
+// guessing the token is slow whatever it tries: from one address, or
+// spread over thousands (whose per-address limits alone would let each
+// try 5 times).
 const (
 	loginBurst   = 5
 	loginEvery   = 30 * time.Second
-	loginSources = 1024 // sources tracked; past it the map starts again
+	loginSources = 1024 // addresses tracked; past it the least recently seen is forgotten, one at a time
+	// defaultFailedLoginsPerMinute is the overall budget: a few operators
+	// mistyping, never a guessing campaign.
+	defaultFailedLoginsPerMinute = 30
+)
+
+// limit says which limit refused a try.
+type limit int
+
+const (
+	notLimited limit = iota
+	sourceLimited
+	overallLimited
 )
 
 type loginLimiter struct {
-	mu sync.Mutex
-	m  map[string]*rate.Limiter
+	perSource *budget.Keyed
+	overall   *budget.Bucket
+	perMinute int
+	// limited bounds what the tries refused by the overall budget write:
+	// the first of a minute in full, the rest counted into its summary.
+	limited refusals.Counter
 }
 
-// blocked reports whether src may not try now, and when it may.
-func (l *loginLimiter) blocked(src string, now time.Time) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lim := l.m[src]
-	if lim == nil || lim.TokensAt(now) >= 1 {
-		return false, 0
+func newLoginLimiter(perMinute int) *loginLimiter {
+	return &loginLimiter{
+		perSource: budget.NewKeyed(budget.Rate{Burst: loginBurst, Every: loginEvery}, loginSources),
+		overall:   budget.NewBucket(budget.Rate{Burst: perMinute, Every: time.Minute / time.Duration(perMinute)}),
+		perMinute: perMinute,
+		limited:   refusals.Counter{Sources: 1},
 	}
-	wait := time.Duration((1 - lim.TokensAt(now)) * float64(loginEvery))
-	return true, wait.Round(time.Second) + time.Second
 }
 
-// failed records a failed login of src.
-func (l *loginLimiter) failed(src string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.m == nil || len(l.m) >= loginSources {
-		l.m = map[string]*rate.Limiter{}
+// attempt takes a try of src at now from the overall budget and from
+// src's own. It reports which limit refused it, if one did, and when a
+// try would be taken again. A try taken is a failed login unless
+// succeeded gives it back.
+func (l *loginLimiter) attempt(src string, now time.Time) (limit, time.Duration) {
+	if ok, wait := l.overall.Take(now); !ok {
+		return overallLimited, wait
 	}
-	lim := l.m[src]
-	if lim == nil {
-		lim = rate.NewLimiter(rate.Every(loginEvery), loginBurst)
-		l.m[src] = lim
+	if ok, wait := l.perSource.Take(src, now); !ok {
+		l.overall.Refund(now)
+		return sourceLimited, wait
 	}
-	lim.AllowN(now, 1)
+	return notLimited, 0
+}
+
+// succeeded gives back the try of a login whose token was right: only
+// failures count.
+func (l *loginLimiter) succeeded(src string, now time.Time) {
+	l.overall.Refund(now)
+	l.perSource.Refund(src, now)
+}
+
+// retryAfter is a wait as whole seconds for Retry-After, rounded up.
+func retryAfter(wait time.Duration) time.Duration {
+	return wait.Truncate(time.Second) + time.Second
 }
 
 // source is the address a request came from, without its port.
