@@ -132,7 +132,7 @@ type HTTPConfig struct {
 	Console bool `yaml:"console"`
 	// FailedLoginsPerMinute is the console's budget of failed logins from
 	// every address together; past it every login is refused (429)
-	// before its token is compared, until it refills.
+	// before its token is compared, until it refills. 0 means 30.
 	FailedLoginsPerMinute int `yaml:"failed_logins_per_minute"`
 }
 
@@ -397,8 +397,8 @@ func (c Config) Validate() error {
 			bad("http.token", "must be at least 16 characters")
 		}
 	}
-	if n := c.HTTP.FailedLoginsPerMinute; n < 1 || n > 10000 {
-		bad("http.failed_logins_per_minute", "must be between 1 and 10000, not %d", n)
+	if n := c.HTTP.FailedLoginsPerMinute; n < 0 || n > 10000 {
+		bad("http.failed_logins_per_minute", "must be between 1 and 10000 (0: the default, 30), not %d", n)
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)

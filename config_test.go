@@ -67,7 +67,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"qps 0", strings.Replace(minimal, "robot_code: dingbot", "robot_code: dingbot\n  qps: 0", 1), "dingtalk.qps: must be more than 0"},
 		{"negative command burst", minimal + "commands:\n  burst: -1\n", "commands.burst: must be between 0 (no budget) and 1000"},
 		{"command budget never refills", minimal + "commands:\n  every: 0s\n", "commands.every: must be more than 0"},
-		{"no failed logins allowed", strings.Replace(minimal, "http:\n", "http:\n  failed_logins_per_minute: 0\n", 1), "http.failed_logins_per_minute: must be between 1 and 10000"},
+		{"negative failed logins", strings.Replace(minimal, "http:\n", "http:\n  failed_logins_per_minute: -1\n", 1), "http.failed_logins_per_minute: must be between 1 and 10000"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
 		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},
