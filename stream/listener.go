@@ -31,8 +31,9 @@ type Config struct {
 	// Workers run commands; default 8.
 	Workers int
 	// Queue holds acknowledged commands waiting for a worker; default
-	// 10,000, and as many again for urgent ones. When it is full, frames
-	// wait unacknowledged, and DingTalk redelivers what waits too long.
+	// 10,000, and up to maxUrgent more for urgent ones. When it is full,
+	// frames wait unacknowledged, and DingTalk redelivers what waits too
+	// long.
 	Queue int
 	// Urgent, when set, tells which messages go ahead of every other one
 	// waiting for a worker (the app: an admin's). It runs on the SDK's
@@ -47,6 +48,10 @@ type Config struct {
 	// callback recallbot can read (the app audits it).
 	OnMalformed func(messageID string, err error)
 }
+
+// maxUrgent bounds the urgent queue: admins are few, and a buffer is
+// allocated whole.
+const maxUrgent = 1000
 
 // Listener receives bot messages through Stream mode and hands each to a
 // bounded pool of workers. It ACKs a frame as soon as the message is
@@ -88,7 +93,8 @@ func NewListener(cfg Config, handle func(context.Context, Message), log *zap.Log
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = time.Minute
 	}
-	l := &Listener{cfg: cfg, handle: handle, log: log.Named("stream"), jobs: make(chan Message, cfg.Queue), urgent: make(chan Message, cfg.Queue)}
+	l := &Listener{cfg: cfg, handle: handle, log: log.Named("stream"), jobs: make(chan Message, cfg.Queue),
+		urgent: make(chan Message, min(cfg.Queue, maxUrgent))}
 	l.workCtx, l.cancelWork = context.WithCancel(context.Background())
 	opts := []client.ClientOption{
 		client.WithAppCredential(client.NewAppCredentialConfig(cfg.ClientID, cfg.ClientSecret)),
