@@ -100,6 +100,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
 		a.Log.Error("spool not fully replayed at start", zap.String("spool", a.Spool.Path()), zap.Error(err))
 	}
+	a.adoptLegacySpool(ctx)
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
