@@ -139,6 +139,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	})
 	a.loop(func() { a.resumeLoop(bg) })
 	a.loop(func() { a.housekeeping(bg) })
+	a.loop(func() { a.Sender.WatchWrites(bg) }) // readiness comes back with the ledger, without traffic
 	a.loop(func() { a.Broadcaster.Run(bg) })
 	if a.AutoRecall != nil {
 		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })
