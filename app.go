@@ -89,6 +89,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Metrics.WatchSpool(a.Spool.Waiting, a.Spool.Held)
 	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
+	dc.GroupCoolAppCode = cfg.DingTalk.GroupCoolAppCode
 	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
 		dc.Slots = a.redis.Slots(cfg.DingTalk.ClientID, dingtalk.PaceQPS(cfg.DingTalk.QPS), dingtalk.PaceBurst(cfg.DingTalk.QPS))
 	}

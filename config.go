@@ -58,6 +58,9 @@ type DingTalkConfig struct {
 	ClientSecret string `yaml:"client_secret"`
 	RobotCode    string `yaml:"robot_code"`
 	CoolAppCode  string `yaml:"cool_app_code"`
+	// GroupCoolAppCode is sent with every group send when set: DingTalk
+	// needs it from a bot installed in groups through a group cool app.
+	GroupCoolAppCode string `yaml:"group_cool_app_code"`
 	// APIBase is the OpenAPI and Stream gateway host.
 	APIBase string `yaml:"api_base"`
 	// QPS is the client-side pace per API; DingTalk allows 20 per app and API.
