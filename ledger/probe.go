@@ -9,9 +9,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// A probe is the smallest write that takes the path an entry's does: it
-// tells a caller who saw the ledger refuse a write (a full disk, too few
-// replicas) whether it takes writes again, without waiting for real
+// A probe is a write of no meaning that takes the path an entry's does:
+// it tells a caller who saw the ledger refuse a write (a full disk, too
+// few replicas) whether it takes writes again, without waiting for real
 // work to find out. recall.Sender.WatchWrites probes while sends are
 // refused, so readiness comes back by itself.
 

@@ -21,8 +21,9 @@ import (
 // recall 250; group and person-to-person chats take a call each. Each call
 // is written ahead (StartStep), so a job resumes after a restart or on
 // another instance and never sends to anyone twice. Users DingTalk
-// flow-controls are tried again in later calls; invalid and filtered users
-// are counted failed. Broadcasts are bulk work: a chat command's reply goes first.
+// flow-controls are tried again in later calls; invalid and filtered
+// users are counted failed. Broadcasts are bulk work: a chat command's
+// reply goes first.
 
 // BroadcastAPI is the part of the DingTalk client a Broadcaster uses.
 type BroadcastAPI interface {

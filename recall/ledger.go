@@ -9,7 +9,8 @@ import (
 
 // SenderLedger is what a Sender needs of the ledger: to write an entry
 // ahead of the send, settle it, resolve the ones in doubt, replay its
-// spool, and probe it after a refused write. *ledger.Bolt and *ledger.Redis have it.
+// spool, and probe it after a refused write. *ledger.Bolt and
+// *ledger.Redis have it.
 type SenderLedger interface {
 	ledger.ReplayTarget
 	Append(ctx context.Context, e ledger.Entry) (ledger.Entry, error)
