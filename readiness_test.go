@@ -51,9 +51,11 @@ func TestReadinessReturnsWithTheReplica(t *testing.T) {
 	if err := replica.WaitReplicating(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
+	back := time.Now()
 	if err := waitFor(ctx, func() bool { return ready() == 200 }); err != nil {
 		t.Fatalf("/readyz still %d with the replica back and no traffic: %v", ready(), err)
 	}
+	t.Logf("ready again %v after the replica was back, without a send", time.Since(back).Round(time.Millisecond))
 	if n := h.srv.CountCalls(dingtalktest.PathPrivateSend); n != 0 {
 		t.Errorf("%d sends reached DingTalk; readiness must return without any", n)
 	}

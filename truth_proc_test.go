@@ -312,10 +312,12 @@ func TestDiskFullKeepsKeys(t *testing.T) {
 	if out, err := exec.Command(prlimit, "--pid", fmt.Sprint(limited.cmd.Process.Pid), "--fsize=unlimited:unlimited").CombinedOutput(); err != nil {
 		t.Fatalf("prlimit --pid: %v %s", err, out)
 	}
+	freed := time.Now()
 	if err := waitFor(ctx, func() bool { st, _ := limited.api("GET", "/readyz", ""); return st == 200 }); err != nil {
 		st, body := limited.api("GET", "/readyz", "")
 		t.Errorf("/readyz with room again and no traffic: %d %s", st, body)
 	}
+	t.Logf("ready again %v after the disk had room, without a send", time.Since(freed).Round(time.Millisecond))
 	if code := limited.stop(); code != 0 {
 		t.Errorf("SIGTERM: exit %d", code)
 	}
