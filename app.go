@@ -89,6 +89,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Metrics.WatchSpool(a.Spool.Waiting, a.Spool.Held)
 	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
+	dc.GroupCoolAppCode = cfg.DingTalk.GroupCoolAppCode
 	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
 		dc.Slots = a.redis.Slots(cfg.DingTalk.ClientID, dingtalk.PaceQPS(cfg.DingTalk.QPS), dingtalk.PaceBurst(cfg.DingTalk.QPS))
 	}
@@ -100,6 +101,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
 		a.Log.Error("spool not fully replayed at start", zap.String("spool", a.Spool.Path()), zap.Error(err))
 	}
+	a.adoptLegacySpool(ctx)
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.Now})
 	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
@@ -140,6 +142,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	})
 	a.loop(func() { a.resumeLoop(bg) })
 	a.loop(func() { a.housekeeping(bg) })
+	a.loop(func() { a.Sender.WatchWrites(bg) }) // readiness comes back with the ledger, without traffic
 	a.loop(func() { a.Broadcaster.Run(bg) })
 	if a.AutoRecall != nil {
 		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })

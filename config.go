@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -69,6 +70,9 @@ type DingTalkConfig struct {
 	ClientSecret string `yaml:"client_secret"`
 	RobotCode    string `yaml:"robot_code"`
 	CoolAppCode  string `yaml:"cool_app_code"`
+	// GroupCoolAppCode is sent with every group send when set: DingTalk
+	// needs it from a bot installed in groups through a group cool app.
+	GroupCoolAppCode string `yaml:"group_cool_app_code"`
 	// APIBase is the OpenAPI and Stream gateway host.
 	APIBase string `yaml:"api_base"`
 	// QPS is the client-side pace per API; DingTalk allows 20 per app and API.
@@ -105,14 +109,22 @@ type LedgerConfig struct {
 	// ReplicaTimeout bounds each wait for the replicas.
 	ReplicaTimeout time.Duration `yaml:"replica_timeout"`
 	// Spool is the local file where keys wait while the ledger cannot
-	// take them; default path + ".spool", or recallbot.spool with Redis.
-	// Each process needs its own.
+	// take them; default path + ".spool", or with Redis the config file's
+	// name with ".spool" beside it (config2.yaml: config2.spool), so
+	// instances started from one directory with their own configs never
+	// share one. Each process needs its own.
 	Spool string `yaml:"spool"`
+	// spoolNamed is set when Spool was derived from the config file's
+	// name: a spool an older recallbot left at the old default is then
+	// replayed at start (adoptLegacySpool).
+	spoolNamed bool
 	// Retention is how long entries are kept for audit and receipts.
 	Retention time.Duration `yaml:"retention"`
 }
 
-// spoolPath is the spool file the configuration names.
+// spoolPath is the spool file the configuration names. A configuration
+// that came from no file (the demo, embedding programs) keeps a Redis
+// ledger's spool at legacySpool in the working directory.
 func (c LedgerConfig) spoolPath() string {
 	switch {
 	case c.Spool != "":
@@ -120,7 +132,18 @@ func (c LedgerConfig) spoolPath() string {
 	case c.RedisURL == "":
 		return c.Path + ".spool"
 	}
-	return "recallbot.spool"
+	return legacySpool
+}
+
+// spoolBeside is the default spool of a Redis ledger configured in the
+// file at path: its name with ".spool" instead of its extension, in the
+// same directory.
+func spoolBeside(path string) string {
+	s := strings.TrimSuffix(path, filepath.Ext(path)) + ".spool"
+	if s == path { // a config file named *.spool
+		s += ".spool"
+	}
+	return s
 }
 
 // HTTPConfig is the local HTTP API.
@@ -176,7 +199,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads, expands and validates a config file.
+// LoadConfig reads, expands and validates a config file. A Redis
+// ledger without ledger.spool gets its spool named after the file (see
+// LedgerConfig.Spool).
 func LoadConfig(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -185,6 +210,9 @@ func LoadConfig(path string) (Config, error) {
 	cfg, err := ParseConfig(b, os.LookupEnv)
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if cfg.Ledger.Spool == "" && cfg.Ledger.RedisURL != "" {
+		cfg.Ledger.Spool, cfg.Ledger.spoolNamed = spoolBeside(path), true
 	}
 	return cfg, nil
 }

@@ -104,6 +104,13 @@ locale: en
 // connection and its HTTP API answers.
 func startProc(t *testing.T, srv *dingtalktest.Server, cfgPath, addr string) *proc {
 	t.Helper()
+	return startProcIn(t, srv, "", cfgPath, addr)
+}
+
+// startProcIn is startProc with the process's working directory set to
+// dir ("" for the test's own).
+func startProcIn(t *testing.T, srv *dingtalktest.Server, dir, cfgPath, addr string) *proc {
+	t.Helper()
 	before := map[string]bool{}
 	for _, c := range srv.Connections() {
 		before[c.ID] = true // may include a killed process's socket the emulator has not seen close yet
@@ -114,6 +121,7 @@ func startProc(t *testing.T, srv *dingtalktest.Server, cfgPath, addr string) *pr
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary(t), "run", "-config", cfgPath)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "DINGTALK_CLIENT_SECRET="+srv.Options().ClientSecret, "RECALLBOT_HTTP_TOKEN="+testToken)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the test binary

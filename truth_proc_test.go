@@ -237,8 +237,10 @@ func TestRedisKilledMidSendsLosesNoKey(t *testing.T) {
 // TestDiskFullKeepsKeys: the embedded ledger's disk fills up (a file-size
 // limit on the process, so writes fail with EFBIG as on a full disk) while
 // sends go on. Sends whose pending entry cannot be written are refused
-// (503, nothing sent); a key DingTalk returned after that is spooled; after
-// a restart with room again, every key DingTalk issued is in the ledger.
+// (503, nothing sent) and /readyz says not ready; a key DingTalk returned
+// after that is spooled. With room again (the limit lifted) /readyz says
+// ready by itself, without traffic; after a restart every key DingTalk
+// issued is in the ledger.
 func TestDiskFullKeepsKeys(t *testing.T) {
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
@@ -262,7 +264,7 @@ func TestDiskFullKeepsKeys(t *testing.T) {
 	limited := &proc{t: t, addr: addr, done: make(chan struct{})}
 	logf, _ := os.Create(filepath.Join(dir, "limited.log"))
 	limited.log = logf.Name()
-	limited.cmd = exec.Command(prlimit, "--fsize=262144", binary(t), "run", "-config", cfg)
+	limited.cmd = exec.Command(prlimit, "--fsize=262144:unlimited", binary(t), "run", "-config", cfg)
 	limited.cmd.Env = append(os.Environ(), botEnv(srv)...)
 	limited.cmd.Stdout, limited.cmd.Stderr = logf, logf
 	limited.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -303,8 +305,19 @@ func TestDiskFullKeepsKeys(t *testing.T) {
 	}
 	// It still answers reads, but refuses every send: not ready.
 	if st, body := limited.api("GET", "/readyz", ""); st != 503 || !strings.Contains(body, `"ledger_writes_ok":false`) {
-		t.Errorf("/readyz with a full disk: %d %s", st, body)
+		t.Errorf("/readyz with a full disk: %d %s (statuses %v)", st, body, statuses)
 	}
+	// Room again, without a restart: /readyz comes back by itself, with
+	// no send to prove it (the bot probes the ledger while it fails).
+	if out, err := exec.Command(prlimit, "--pid", fmt.Sprint(limited.cmd.Process.Pid), "--fsize=unlimited:unlimited").CombinedOutput(); err != nil {
+		t.Fatalf("prlimit --pid: %v %s", err, out)
+	}
+	freed := time.Now()
+	if err := waitFor(ctx, func() bool { st, _ := limited.api("GET", "/readyz", ""); return st == 200 }); err != nil {
+		st, body := limited.api("GET", "/readyz", "")
+		t.Errorf("/readyz with room again and no traffic: %d %s", st, body)
+	}
+	t.Logf("ready again %v after the disk had room, without a send", time.Since(freed).Round(time.Millisecond))
 	if code := limited.stop(); code != 0 {
 		t.Errorf("SIGTERM: exit %d", code)
 	}

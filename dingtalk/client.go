@@ -39,6 +39,11 @@ type Config struct {
 	RobotCode    string
 	// CoolAppCode is needed for privateChatMessages/send.
 	CoolAppCode string
+	// GroupCoolAppCode, when set, is sent with every groupMessages/send:
+	// DingTalk needs it from a bot installed in groups through a group
+	// cool app (docs/dingtalk.md §3). A group cool app is another cool app
+	// than the person-to-person one CoolAppCode names.
+	GroupCoolAppCode string
 	// Timeout bounds each HTTP call; default 10 s.
 	Timeout time.Duration
 	// QPS paces each API; default 20 (DingTalk's per-app, per-API limit).

@@ -214,7 +214,8 @@ var sentences = map[string]sentence{
 	"processQueryKey.expireTime":        {"消息查询数据尚未生成或已过期（超过 24 小时）", "DingTalk has no query data for this message yet, or it is older than 24 hours"},
 	"invalidParameter.pageSize.invalid": {"每页最多查询 200 人", "at most 200 readers per page"},
 	"invalidParameter.cursor.invalid":   {"分页标记无效", "the page token is not valid"},
-	"openConversationId.notExisted":     {"会话不存在", "the conversation does not exist"},
+	"openConversationId.notExisted":     {"请求既没有会话 ID（openConversationId）也没有 token，二者不能同时为空", "neither a chat ID (openConversationId) nor a token was given: one of them is required"},
+	"invalidParameter.invalid":          {"token 对应的机器人不存在", "no bot belongs to the token given"},
 }
 
 // Explain says what a code means, in "zh" or "en". Unknown codes are

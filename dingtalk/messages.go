@@ -119,6 +119,7 @@ type keyAnswer struct {
 	ProcessQueryKey           string   `json:"processQueryKey"`
 	InvalidStaffIDList        []string `json:"invalidStaffIdList"`
 	FlowControlledStaffIDList []string `json:"flowControlledStaffIdList"`
+	FilteredStaffIDList       []string `json:"filteredStaffIdList"`
 }
 
 func (a keyAnswer) key(path string) (string, error) {
@@ -143,13 +144,14 @@ func (c *Client) SendPrivate(ctx context.Context, conversationID string, m Messa
 	return a.key(PathPrivateSend)
 }
 
-// SendGroup sends into a group chat (groupMessages/send).
+// SendGroup sends into a group chat (groupMessages/send), with the group
+// cool app's code when one is configured.
 func (c *Client) SendGroup(ctx context.Context, conversationID string, m Message) (string, error) {
 	b, err := c.sendBody(m)
 	if err != nil {
 		return "", err
 	}
-	b.OpenConversationID = conversationID
+	b.OpenConversationID, b.CoolAppCode = conversationID, c.cfg.GroupCoolAppCode
 	var a keyAnswer
 	if err := c.call(ctx, http.MethodPost, PathGroupSend, nil, b, &a); err != nil {
 		return "", err
@@ -158,10 +160,11 @@ func (c *Client) SendGroup(ctx context.Context, conversationID string, m Message
 }
 
 // RecipientError is a 200 answer to oToMessages/batchSend that names the
-// recipient as invalid or flow-controlled: nothing reached them.
+// recipient as invalid, filtered or flow-controlled: nothing reached them.
 type RecipientError struct {
 	UserID string
-	// Reason is "invalid" (invalidStaffIdList) or "flow_controlled"
+	// Reason is "invalid" (invalidStaffIdList), "filtered"
+	// (filteredStaffIdList) or "flow_controlled"
 	// (flowControlledStaffIdList).
 	Reason string
 }
@@ -171,11 +174,17 @@ func (e *RecipientError) Error() string {
 }
 
 func (e *RecipientError) describe(locale string) string {
-	if e.Reason == "flow_controlled" {
+	switch e.Reason {
+	case "flow_controlled":
 		if locale == "en" {
 			return "DingTalk is limiting messages to this person right now"
 		}
 		return "钉钉正在限制发给此人的消息"
+	case "filtered":
+		if locale == "en" {
+			return "DingTalk filtered this person out: the message was not delivered to them"
+		}
+		return "此人被钉钉过滤，消息未送达"
 	}
 	if locale == "en" {
 		return "this person is not a valid recipient"
@@ -194,13 +203,18 @@ type OTOResult struct {
 	// (flowControlledStaffIdList): they got nothing; a later call may reach
 	// them.
 	FlowControlled []string
+	// Filtered are users DingTalk filtered out (filteredStaffIdList, in
+	// the official SDK since 2026; its meaning is not documented, and
+	// other clients count them as not delivered): they got nothing, and
+	// are not tried again. A user also listed invalid is only there.
+	Filtered []string
 }
 
 // Reached is the users of the call DingTalk reached, in order.
 func (r OTOResult) Reached(userIDs []string) []string {
 	var out []string
 	for _, u := range userIDs {
-		if !slices.Contains(r.Invalid, u) && !slices.Contains(r.FlowControlled, u) {
+		if !slices.Contains(r.Invalid, u) && !slices.Contains(r.FlowControlled, u) && !slices.Contains(r.Filtered, u) {
 			out = append(out, u)
 		}
 	}
@@ -228,6 +242,11 @@ func (c *Client) SendOTOMany(ctx context.Context, userIDs []string, m Message) (
 		return OTOResult{}, err
 	}
 	r := OTOResult{Key: a.ProcessQueryKey, Invalid: a.InvalidStaffIDList, FlowControlled: a.FlowControlledStaffIDList}
+	for _, u := range a.FilteredStaffIDList {
+		if !slices.Contains(r.Invalid, u) {
+			r.Filtered = append(r.Filtered, u)
+		}
+	}
 	if r.Key == "" && len(r.Reached(userIDs)) > 0 {
 		return r, &APIError{Path: PathOTOSend, Status: 200, Code: "malformedResponse", Message: "the answer has no processQueryKey"}
 	}
@@ -237,7 +256,8 @@ func (c *Client) SendOTOMany(ctx context.Context, userIDs []string, m Message) (
 // SendOTO sends to one user's 1:1 chat with the bot and returns the
 // processQueryKey: SendOTOMany with one user, so that the key belongs to
 // that chat alone (a single message's recall never reaches anyone else).
-// A recipient reported invalid or flow-controlled is a *RecipientError.
+// A recipient reported invalid, filtered or flow-controlled is a
+// *RecipientError.
 func (c *Client) SendOTO(ctx context.Context, userID string, m Message) (string, error) {
 	r, err := c.SendOTOMany(ctx, []string{userID}, m)
 	switch {
@@ -245,6 +265,8 @@ func (c *Client) SendOTO(ctx context.Context, userID string, m Message) (string,
 		return "", err
 	case slices.Contains(r.Invalid, userID):
 		return "", &RecipientError{UserID: userID, Reason: "invalid"}
+	case slices.Contains(r.Filtered, userID):
+		return "", &RecipientError{UserID: userID, Reason: "filtered"}
 	case slices.Contains(r.FlowControlled, userID):
 		return "", &RecipientError{UserID: userID, Reason: "flow_controlled"}
 	}

@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/autorecall"
+	"github.com/recallbot/recallbot/internal/jsonkeys"
 	"github.com/recallbot/recallbot/internal/refusals"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
@@ -204,6 +206,10 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 			apiError(w, http.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer token is required")
 			return
 		}
+		if err := checkClient(r.URL.Query().Get("client")); err != nil {
+			apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		h(w, r)
 	})
@@ -226,21 +232,41 @@ func apiError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }
 
-// decode reads a JSON object strictly: unknown fields are errors.
+// decode reads a JSON object strictly: unknown fields are errors, and so
+// is a key given twice, which Go's decoder would let the later one win
+// (jsonkeys.Repeated: "user_id" twice must not send to the second). A
+// "client" must pass checkClient.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10))
 			return false
 		}
+		apiError(w, http.StatusBadRequest, "bad_request", "the body could not be read: "+err.Error())
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		apiError(w, http.StatusBadRequest, "bad_request", "the body must be a JSON object: "+err.Error())
 		return false
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		apiError(w, http.StatusBadRequest, "bad_request", "the body must hold one JSON object")
+		return false
+	}
+	if err := jsonkeys.Repeated(body); err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", "the body is ambiguous: "+err.Error())
+		return false
+	}
+	var named struct {
+		Client string `json:"client"`
+	}
+	_ = json.Unmarshal(body, &named) // decoded strictly above: a client, if any, is a string
+	if err := checkClient(named.Client); err != nil {
+		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return false
 	}
 	return true

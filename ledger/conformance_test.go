@@ -379,6 +379,31 @@ func TestAuditTrail(t *testing.T) {
 	})
 }
 
+// TestProbe: a probe succeeds on a store that takes writes, changes
+// nothing anyone reads, and fails once the store is gone.
+func TestProbe(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		before, _ := s.Counts(ctx)
+		for range 3 {
+			if err := s.Probe(ctx); err != nil {
+				t.Fatalf("Probe: %v", err)
+			}
+		}
+		if after, _ := s.Counts(ctx); !reflect.DeepEqual(before, after) {
+			t.Errorf("probes changed the counts: %v, then %v", before, after)
+		}
+	})
+	s, err := Open(filepath.Join(t.TempDir(), "closed.db"), BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+	if err := s.Probe(context.Background()); err == nil {
+		t.Error("Probe of a closed ledger succeeded")
+	}
+}
+
 func TestPrune(t *testing.T) {
 	stores(t, func(t *testing.T, s Store) {
 		ctx := context.Background()

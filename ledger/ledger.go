@@ -304,6 +304,10 @@ type Store interface {
 	// (Redis with MinReplicas: on that many replicas); the spool's replay
 	// calls it before it forgets a key it found recorded already.
 	Sync(ctx context.Context) error
+	// Probe makes one small write of no meaning that takes the path an
+	// entry's does (fsynced; with MinReplicas, on that many replicas):
+	// it succeeds only if the store takes writes now.
+	Probe(ctx context.Context) error
 	// Transition moves an entry to t.To. Repeating a transition that
 	// already happened with the same data succeeds without a change;
 	// anything the state machine forbids is a *TransitionError.

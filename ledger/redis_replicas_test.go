@@ -143,6 +143,9 @@ func TestMinReplicas(t *testing.T) {
 	if err := s.Sync(ctx); !errors.Is(err, ErrNotDurable) {
 		t.Errorf("Sync without a replica: %v", err)
 	}
+	if err := s.Probe(ctx); !errors.Is(err, ErrNotDurable) {
+		t.Errorf("Probe without a replica: %v", err)
+	}
 	if _, _, err := s.Record(ctx, Once{}, Entry{Chat: chatA}, Transition{To: Sent, Key: "k-record"}); !errors.Is(err, ErrNotDurable) {
 		t.Errorf("Record without a replica: %v", err)
 	}
@@ -165,6 +168,9 @@ func TestMinReplicas(t *testing.T) {
 	}
 	if _, err := sp.Replay(ctx, p); err != nil || sp.Waiting() != 0 {
 		t.Errorf("replay with the replica back: %v, %d waiting", err, sp.Waiting())
+	}
+	if err := p.Probe(ctx); err != nil {
+		t.Errorf("Probe with the replica back: %v", err)
 	}
 	if got, err := p.Transition(ctx, e.ID, sent); err != nil || got.ProcessQueryKey != "k-durable" {
 		t.Errorf("the same transition with the replica back: %+v %v", got, err)

@@ -21,8 +21,9 @@ import (
 // recall 250; group and person-to-person chats take a call each. Each call
 // is written ahead (StartStep), so a job resumes after a restart or on
 // another instance and never sends to anyone twice. Users DingTalk
-// flow-controls are tried again in later calls; invalid users are counted
-// failed. Broadcasts are bulk work: a chat command's reply goes first.
+// flow-controls are tried again in later calls; invalid and filtered
+// users are counted failed. Broadcasts are bulk work: a chat command's
+// reply goes first.
 
 // BroadcastAPI is the part of the DingTalk client a Broadcaster uses.
 type BroadcastAPI interface {
@@ -467,9 +468,12 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 		var r dingtalk.OTOResult
 		if r, err = b.api.SendOTOMany(ctx, users, m); err == nil {
 			key, reached = r.Key, r.Reached(users)
-			d.Sent, d.Failed = len(reached), len(r.Invalid)
+			d.Sent, d.Failed = len(reached), len(r.Invalid)+len(r.Filtered)
 			for _, u := range r.Invalid {
 				d.Refused = append(d.Refused, ledger.Refusal{Target: u, Reason: "invalid"})
+			}
+			for _, u := range r.Filtered { // not delivered, and not tried again
+				d.Refused = append(d.Refused, ledger.Refusal{Target: u, Reason: "filtered"})
 			}
 			for _, u := range r.FlowControlled {
 				if tries := st.tries[u] + 1; tries < b.cfg.MaxTries {
@@ -497,7 +501,7 @@ func (b *Broadcaster) send(ctx context.Context, job string, m dingtalk.Message, 
 	var t ledger.Transition
 	switch {
 	case err == nil && d.Sent == 0: // DingTalk reached nobody of the call
-		t = ledger.Transition{To: ledger.SendFailed, Reason: "no recipient reached: invalid or flow-controlled"}
+		t = ledger.Transition{To: ledger.SendFailed, Reason: "no recipient reached: invalid, filtered or flow-controlled"}
 	case err == nil:
 		t = ledger.Transition{To: ledger.Sent, Key: key}
 		if e.Chat.Family == ledger.OTO && len(reached) != e.Reach() {

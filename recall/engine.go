@@ -60,6 +60,10 @@ type Config struct {
 	// VerifyTimeout bounds asking DingTalk about one message whose recall
 	// outcome is unclear; default 10 s.
 	VerifyTimeout time.Duration
+	// VerifyWait is how long to wait before asking again about a message
+	// DingTalk has no query data for yet (sent moments ago); it doubles
+	// each time, within VerifyTimeout. Default 250 ms.
+	VerifyWait time.Duration
 	// Locale is the language of the scopes written on receipts and in the
 	// audit trail: "zh" (default) or "en".
 	Locale string
@@ -111,6 +115,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	}
 	if cfg.VerifyTimeout <= 0 {
 		cfg.VerifyTimeout = 10 * time.Second
+	}
+	if cfg.VerifyWait <= 0 {
+		cfg.VerifyWait = 250 * time.Millisecond
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = NewOwner()

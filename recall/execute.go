@@ -411,31 +411,24 @@ func (e *Engine) alreadyRecalled(maybe bool) Outcome {
 // verify asks DingTalk what became of a message whose recall failed for a
 // reason we cannot be sure of (or got no answer). RECALLED means it is gone
 // (this recall's doing if an earlier call may have applied); SUCCESS means
-// it is still shown, and the failure stands. If DingTalk cannot be asked,
-// an outcome that may have applied is recorded as unconfirmed.
+// it is still shown, and the failure stands. A young message DingTalk has
+// no query data for yet is asked about again (askStatus). If DingTalk
+// cannot be asked, an outcome that may have applied is recorded as
+// unconfirmed.
 func (e *Engine) verify(ctx context.Context, g group, en ledger.Entry, reason string, maybe bool) (Outcome, string) {
 	if e.status == nil {
 		return e.unverified(reason, maybe)
 	}
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.VerifyTimeout)
 	defer cancel()
-	var st dingtalk.MessageStatus
-	var err error
-	switch g.family {
-	case ledger.OTO:
-		st, err = e.status.QueryOTO(qctx, en.ProcessQueryKey)
-	case ledger.Private:
-		st, err = e.status.QueryPrivate(qctx, g.conv, en.ProcessQueryKey)
-	default:
-		st, err = e.status.QueryGroup(qctx, g.conv, en.ProcessQueryKey)
-	}
+	st, err := e.askStatus(qctx, g, en)
 	var ae *dingtalk.APIError
 	switch {
 	case err == nil && st.SendStatus == dingtalk.StatusRecalled:
 		return e.alreadyRecalled(maybe), ""
 	case err == nil:
 		return Failed, reason
-	case errors.As(err, &ae) && ae.Code == "processQueryKey.expireTime" && e.cfg.Now().Sub(en.SentAt) > e.cfg.Window/2:
+	case errors.As(err, &ae) && ae.Code == codeQueryNotReady && e.cfg.Now().Sub(en.SentAt) > e.cfg.Window/2:
 		return TooOld, reason
 	}
 	e.log.Warn("recall outcome could not be checked with DingTalk", zap.String("reason", reason), zap.Error(err))

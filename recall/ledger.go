@@ -8,8 +8,9 @@ import (
 )
 
 // SenderLedger is what a Sender needs of the ledger: to write an entry
-// ahead of the send, settle it, resolve the ones in doubt, and replay its
-// spool. *ledger.Bolt and *ledger.Redis have it.
+// ahead of the send, settle it, resolve the ones in doubt, replay its
+// spool, and probe it after a refused write. *ledger.Bolt and
+// *ledger.Redis have it.
 type SenderLedger interface {
 	ledger.ReplayTarget
 	Append(ctx context.Context, e ledger.Entry) (ledger.Entry, error)
@@ -17,6 +18,8 @@ type SenderLedger interface {
 	TransitionAll(ctx context.Context, changes []ledger.Change) ([]ledger.Entry, []error, error)
 	InState(ctx context.Context, s ledger.State, limit int) ([]ledger.Entry, error)
 	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+	// Probe tells WatchWrites whether the ledger takes writes again.
+	Probe(ctx context.Context) error
 }
 
 // EngineLedger is what an Engine needs of the ledger: to select messages,

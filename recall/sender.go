@@ -64,14 +64,20 @@ type SenderConfig struct {
 	// message, so that a secret a message leaked is not written down with
 	// it (the autorecall rules see the whole content, not the excerpt).
 	Redact func(string) string
-	Now    func() time.Time
+	// ProbeEvery and ProbeMax pace WatchWrites' probes of a ledger that
+	// refused a send's first write: the first ProbeEvery after the
+	// failure, then twice as long each time, at most ProbeMax apart.
+	// Defaults 1 s and 10 s.
+	ProbeEvery, ProbeMax time.Duration
+	Now                  func() time.Time
 }
 
 // Sender sends messages and ledgers every one: the entry is written as
 // pending before the send API is called and marked sent with its
 // processQueryKey before Send returns.
 type Sender struct {
-	lastWriteOK, lastWriteFailed atomic.Int64 // unix nanoseconds
+	lastWriteOK, lastWriteFailed atomic.Int64  // unix nanoseconds
+	failing                      chan struct{} // a first write failed: WatchWrites probes
 
 	led   SenderLedger
 	api   SendAPI
@@ -92,10 +98,16 @@ func NewSender(led SenderLedger, api SendAPI, log *zap.Logger, cfg SenderConfig)
 	if cfg.RecordFor <= 0 {
 		cfg.RecordFor = 5 * time.Second
 	}
+	if cfg.ProbeEvery <= 0 {
+		cfg.ProbeEvery = time.Second
+	}
+	if cfg.ProbeMax < cfg.ProbeEvery {
+		cfg.ProbeMax = max(10*time.Second, cfg.ProbeEvery)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sender{led: led, api: api, log: log.Named("sender"), cfg: cfg}
+	return &Sender{led: led, api: api, log: log.Named("sender"), cfg: cfg, failing: make(chan struct{}, 1)}
 }
 
 // SetGuard installs the guard that inspects every send.
@@ -145,23 +157,6 @@ const selfDestructMargin = time.Minute
 
 // MaxExpiry is the longest expires_in a send may ask for.
 func (s *Sender) MaxExpiry() time.Duration { return s.cfg.Window - selfDestructMargin }
-
-// noteWrite remembers whether the ledger took the last send's first write.
-func (s *Sender) noteWrite(err error) {
-	now := time.Now().UnixNano()
-	if err != nil {
-		s.lastWriteFailed.Store(now)
-	} else {
-		s.lastWriteOK.Store(now)
-	}
-}
-
-// Writing reports whether sends can be recorded: false when the last
-// send's first write (replaying the spool, then the pending entry) failed
-// and none has succeeded since. Readiness reports it: a ledger that
-// answers reads but refuses writes (a full disk, too few replicas) refuses
-// every send.
-func (s *Sender) Writing() bool { return s.lastWriteFailed.Load() <= s.lastWriteOK.Load() }
 
 // ReplaySpool moves spooled keys into the ledger, if any wait. The bot
 // calls it on start and every few seconds; each send tries it first

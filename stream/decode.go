@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/chatbot"
+
+	"github.com/recallbot/recallbot/internal/jsonkeys"
 )
 
 // Message is a message a user sent the bot, free of the SDK's types. It has
@@ -44,9 +46,12 @@ type callback struct {
 // wrong with it. Decoding is strict about the fields it reads: Go's JSON
 // decoder matches keys without regard to case and lets a later key win,
 // so a frame carrying both senderStaffId and senderStaffID would run as
-// whoever the second one names. A field given twice, or spelled other than
-// DingTalk spells it, is refused.
+// whoever the second one names. A key given twice (jsonkeys.Repeated),
+// or a field spelled other than DingTalk spells it, is refused.
 func DecodeCallback(data string) (Message, error) {
+	if err := jsonkeys.Repeated([]byte(data)); err != nil {
+		return Message{}, fmt.Errorf("callback data: %w", err)
+	}
 	if err := strictKeys([]byte(data), callbackKeys); err != nil {
 		return Message{}, err
 	}
@@ -78,13 +83,13 @@ var callbackKeys = map[string][]string{
 
 // strictKeys checks that data is a JSON object in which every key that
 // matches a wanted key without regard to case is spelled exactly as wanted
-// and appears once (and likewise inside the nested objects wanted names).
+// (and likewise inside the nested objects wanted names). Keys given twice
+// are jsonkeys.Repeated's to find.
 func strictKeys(data []byte, wanted map[string][]string) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
 		return errors.New("callback data is not a JSON object")
 	}
-	seen := map[string]bool{}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
@@ -99,13 +104,9 @@ func strictKeys(data []byte, wanted map[string][]string) error {
 			if !strings.EqualFold(key, w) {
 				continue
 			}
-			switch {
-			case key != w:
+			if key != w {
 				return fmt.Errorf("callback field %q is not DingTalk's spelling %q", key, w)
-			case seen[w]:
-				return fmt.Errorf("callback field %q appears twice", w)
 			}
-			seen[w] = true
 			if len(inner) > 0 && len(val) > 0 && val[0] == '{' {
 				sub := map[string][]string{}
 				for _, k := range inner {

@@ -319,6 +319,7 @@ func callRowOf(c Call, seq int) callRow {
 		Failed  map[string]string `json:"failedResult"`
 		Invalid []string          `json:"invalidStaffIdList"`
 		Flow    []string          `json:"flowControlledStaffIdList"`
+		Filter  []string          `json:"filteredStaffIdList"`
 		Status  string            `json:"sendStatus"`
 	}
 	if c.Status == 200 && json.Unmarshal([]byte(c.Response), &resp) == nil {
@@ -334,6 +335,9 @@ func callRowOf(c Call, seq int) callRow {
 		}
 		if len(resp.Flow) > 0 {
 			parts = append(parts, plural(len(resp.Flow), "flow-controlled user"))
+		}
+		if len(resp.Filter) > 0 {
+			parts = append(parts, plural(len(resp.Filter), "filtered user"))
 		}
 		if resp.Status != "" {
 			parts = append(parts, resp.Status)

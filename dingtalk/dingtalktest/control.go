@@ -72,6 +72,10 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 		s.SetInvalidUser(r.PathValue("id"))
 		ctlJSON(w, http.StatusOK, map[string]string{"status": "invalid"})
 	})
+	mux.HandleFunc("POST /sim/v1/users/{id}/filtered", func(w http.ResponseWriter, r *http.Request) {
+		s.FilterUser(r.PathValue("id"))
+		ctlJSON(w, http.StatusOK, map[string]string{"status": "filtered"})
+	})
 	mux.HandleFunc("POST /sim/v1/users/{id}/flow-control", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Count int `json:"count"`
@@ -270,14 +274,19 @@ func (s *Server) ctlGetConversation(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) ctlAddConversation(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		ID    string `json:"conversationId"`
-		Kind  Kind   `json:"kind"`
-		Title string `json:"title"`
+		ID          string `json:"conversationId"`
+		Kind        Kind   `json:"kind"`
+		Title       string `json:"title"`
+		CoolAppCode string `json:"coolAppCode"` // a group's: sends there must carry it
 	}
 	if !ctlDecode(w, r, &req) {
 		return
 	}
-	if err := s.AddConversation(req.ID, req.Kind, req.Title); err != nil {
+	err := s.AddConversation(req.ID, req.Kind, req.Title)
+	if err == nil && req.CoolAppCode != "" {
+		err = s.RequireGroupCoolApp(req.ID, req.CoolAppCode)
+	}
+	if err != nil {
 		ctlError(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -168,8 +168,9 @@ func hasEvents(evs []dingtalktest.FrameEvent, msgID string, want ...string) bool
 	return strings.Join(got, ",") == strings.Join(want, ",")
 }
 
-// TestControlAPIMarksUsers: invalid and flow-controlled users can be set
-// over the control API, as in Go; batchSend then reports them.
+// TestControlAPIMarksUsers: invalid, filtered and flow-controlled users
+// can be set over the control API, as in Go; batchSend then reports them.
+// A group added with a coolAppCode refuses sends without it.
 func TestControlAPIMarksUsers(t *testing.T) {
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
 	if err != nil {
@@ -179,6 +180,8 @@ func TestControlAPIMarksUsers(t *testing.T) {
 	for _, c := range []struct{ path, body string }{
 		{"/sim/v1/users/ghost/invalid", ""},
 		{"/sim/v1/users/busy/flow-control", `{"count":2}`},
+		{"/sim/v1/users/hidden/filtered", ""},
+		{"/sim/v1/conversations", `{"conversationId":"cidcool","kind":"group","coolAppCode":"COOLAPP-G-7"}`},
 	} {
 		resp, err := http.Post(srv.URL()+c.path, "application/json", strings.NewReader(c.body))
 		if err != nil || resp.StatusCode != 200 {
@@ -188,9 +191,13 @@ func TestControlAPIMarksUsers(t *testing.T) {
 	}
 	o := srv.Options()
 	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode}, nil)
-	r, err := client.SendOTOMany(context.Background(), []string{"ghost", "busy", "ok"}, dingtalk.Text("hi"))
-	if err != nil || len(r.Invalid) != 1 || r.Invalid[0] != "ghost" || len(r.FlowControlled) != 1 || r.FlowControlled[0] != "busy" {
+	r, err := client.SendOTOMany(context.Background(), []string{"ghost", "busy", "hidden", "ok"}, dingtalk.Text("hi"))
+	if err != nil || len(r.Invalid) != 1 || r.Invalid[0] != "ghost" || len(r.FlowControlled) != 1 || r.FlowControlled[0] != "busy" ||
+		len(r.Filtered) != 1 || r.Filtered[0] != "hidden" {
 		t.Errorf("batchSend: %+v, %v", r, err)
+	}
+	if _, err := client.SendGroup(context.Background(), "cidcool", dingtalk.Text("hi")); err == nil {
+		t.Error("a send without the group's cool app code went through")
 	}
 	resp, _ := http.Post(srv.URL()+"/sim/v1/users/busy/flow-control", "application/json", strings.NewReader(`{"count":0}`))
 	if resp.StatusCode != 400 {

@@ -205,6 +205,10 @@ func (s *Server) handleGroupSend(e *exchange) {
 		e.fail(http.StatusBadRequest, "resource.unavailable", "机器人不在群内或已停用")
 		return
 	}
+	if c.CoolAppCode != "" && req.CoolAppCode != c.CoolAppCode {
+		e.fail(http.StatusBadRequest, "invalidParameter.robotCode.coolApp", "酷应用不合法或与机器人不匹配")
+		return
+	}
 	text, ok := checkMessage(e, &req, maxGroupMsgParam)
 	if !ok {
 		return
@@ -251,12 +255,14 @@ func (s *Server) handleOTOSend(e *exchange) {
 	if !ok {
 		return
 	}
-	invalid, flow := []string{}, []string{}
+	invalid, flow, filtered := []string{}, []string{}, []string{}
 	var cs []*conversation
 	for _, u := range req.UserIDs {
 		switch {
 		case u == "" || s.users.invalid[u]:
 			invalid = append(invalid, u)
+		case s.users.filtered[u]:
+			filtered = append(filtered, u)
 		case s.users.flowControlled[u] > 0:
 			s.users.flowControlled[u]--
 			flow = append(flow, u)
@@ -269,6 +275,7 @@ func (s *Server) handleOTOSend(e *exchange) {
 	_ = json.Unmarshal(e.resp, &out)
 	out["invalidStaffIdList"] = invalid
 	out["flowControlledStaffIdList"] = flow
+	out["filteredStaffIdList"] = filtered
 	e.reply(out)
 }
 

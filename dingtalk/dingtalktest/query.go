@@ -54,8 +54,14 @@ func (s *Server) sendStatusLocked(k *keyRecord, now time.Time) string {
 }
 
 // queryKeyLocked finds a key for the query APIs, or answers the error
-// DingTalk gives (docs/dingtalk.md §5). s.mu must be held.
-func (s *Server) queryKeyLocked(e *exchange, robotCode, key string, kind Kind, cid string) *keyRecord {
+// DingTalk gives (docs/dingtalk.md §5): no openConversationId and no
+// token is openConversationId.notExisted, a chat that is not there
+// invalid.openConversationId, a token (a group template bot's, which the
+// emulator has none of) invalidParameter.invalid. For the first
+// Options.QueryNotReadyFor after the send the key's data is "not
+// generated yet": processQueryKey.expireTime, as for an expired one.
+// s.mu must be held.
+func (s *Server) queryKeyLocked(e *exchange, robotCode, key string, kind Kind, cid, token string) *keyRecord {
 	const bad = http.StatusBadRequest
 	switch {
 	case robotCode == "":
@@ -78,12 +84,15 @@ func (s *Server) queryKeyLocked(e *exchange, robotCode, key string, kind Kind, c
 		return nil
 	}
 	if kind != KindOTO {
-		if cid == "" {
-			e.fail(bad, "invalid.openConversationId", "openConversationId不合法")
+		switch c, ok := s.convs[cid]; {
+		case cid == "" && token == "":
+			e.fail(bad, "openConversationId.notExisted", "openConversationId不能和token同时为空")
 			return nil
-		}
-		if c, ok := s.convs[cid]; !ok || c.Kind != kind {
-			e.fail(bad, "openConversationId.notExisted", "会话不存在")
+		case cid == "":
+			e.fail(bad, "invalidParameter.invalid", "token对应机器人不存在")
+			return nil
+		case !ok || c.Kind != kind:
+			e.fail(bad, "invalid.openConversationId", "无效的openConversationId")
 			return nil
 		}
 	}
@@ -92,7 +101,7 @@ func (s *Server) queryKeyLocked(e *exchange, robotCode, key string, kind Kind, c
 		e.fail(bad, "invalid.processQueryKey", "processQueryKey不合法")
 		return nil
 	}
-	if s.opts.Now().Add(s.offset).Sub(k.sentAt) > s.opts.RecallWindow {
+	if age := s.opts.Now().Add(s.offset).Sub(k.sentAt); age > s.opts.RecallWindow || age < s.opts.QueryNotReadyFor {
 		e.fail(bad, "processQueryKey.expireTime", "processQueryKey还未生成消息查询数据或已过期")
 		return nil
 	}
@@ -105,7 +114,7 @@ func (s *Server) handleOTOQuery(e *exchange) {
 	q := e.r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.queryKeyLocked(e, q.Get("robotCode"), q.Get("processQueryKey"), KindOTO, "")
+	k := s.queryKeyLocked(e, q.Get("robotCode"), q.Get("processQueryKey"), KindOTO, "", "")
 	if k == nil {
 		return
 	}
@@ -136,6 +145,7 @@ type queryRequest struct {
 	ProcessQueryKey    string `json:"processQueryKey"`
 	MaxResults         int    `json:"maxResults"`
 	NextToken          string `json:"nextToken"`
+	Token              string `json:"token"` // a group template bot's, instead of openConversationId
 }
 
 func (s *Server) handlePrivateQuery(e *exchange) { s.queryPaged(e, KindPrivate) }
@@ -168,7 +178,7 @@ func (s *Server) queryPaged(e *exchange, kind Kind) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.queryKeyLocked(e, req.RobotCode, req.ProcessQueryKey, kind, req.OpenConversationID)
+	k := s.queryKeyLocked(e, req.RobotCode, req.ProcessQueryKey, kind, req.OpenConversationID, req.Token)
 	if k == nil {
 		return
 	}

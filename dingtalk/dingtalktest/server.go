@@ -94,6 +94,11 @@ type Options struct {
 	// delay is unknown: its docs only say a fresh key "may not have query
 	// data yet").
 	ProcessingFor time.Duration
+	// QueryNotReadyFor is how long after sending the query APIs answer
+	// 400 processQueryKey.expireTime for a key, as DingTalk may for one
+	// sent moments ago ("query data not generated yet, or expired");
+	// default 0 (how long it takes is undocumented).
+	QueryNotReadyFor time.Duration
 
 	// MaxCalls bounds the recorded calls (oldest dropped first) for a
 	// long-running sim; default 0, unbounded.

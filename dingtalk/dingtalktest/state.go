@@ -57,12 +57,16 @@ const (
 
 // Conversation is a chat as its members see it.
 type Conversation struct {
-	ID        string    `json:"conversationId"`
-	Kind      Kind      `json:"kind"`
-	Title     string    `json:"title,omitempty"`
-	UserID    string    `json:"userId,omitempty"` // for KindOTO: the user chatting with the bot
-	BotAbsent bool      `json:"botAbsent,omitempty"`
-	Messages  []Message `json:"messages"`
+	ID        string `json:"conversationId"`
+	Kind      Kind   `json:"kind"`
+	Title     string `json:"title,omitempty"`
+	UserID    string `json:"userId,omitempty"` // for KindOTO: the user chatting with the bot
+	BotAbsent bool   `json:"botAbsent,omitempty"`
+	// CoolAppCode, for a group the bot was installed in through a group
+	// cool app, is the code groupMessages/send must carry there
+	// (RequireGroupCoolApp).
+	CoolAppCode string    `json:"coolAppCode,omitempty"`
+	Messages    []Message `json:"messages"`
 }
 
 // Message is one message in a conversation, from the bot or from a user.
@@ -106,11 +110,13 @@ type keyRecord struct {
 
 type userDirectory struct {
 	invalid        map[string]bool
+	filtered       map[string]bool
 	flowControlled map[string]int // remaining count
 }
 
 func (u *userDirectory) init() {
 	u.invalid = map[string]bool{}
+	u.filtered = map[string]bool{}
 	u.flowControlled = map[string]int{}
 }
 
@@ -184,6 +190,30 @@ func (s *Server) SetInvalidUser(userID string) {
 	s.mu.Lock()
 	s.users.invalid[userID] = true
 	s.mu.Unlock()
+}
+
+// FilterUser makes batchSend report userID in filteredStaffIdList from
+// now on, delivering nothing to them. DingTalk does not document when it
+// filters a recipient; the field is in its SDK's answer since 2026.
+func (s *Server) FilterUser(userID string) {
+	s.mu.Lock()
+	s.users.filtered[userID] = true
+	s.mu.Unlock()
+}
+
+// RequireGroupCoolApp makes a group one the bot was installed in through a
+// group cool app: groupMessages/send there must carry coolAppCode code,
+// else 400 invalidParameter.robotCode.coolApp (the code is inferred).
+func (s *Server) RequireGroupCoolApp(conversationID, code string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.convs[conversationID]
+	if !ok || c.Kind != KindGroup {
+		return fmt.Errorf("emulator: %q is not a group", conversationID)
+	}
+	c.CoolAppCode = code
+	s.notifyLocked()
+	return nil
 }
 
 // FlowControlUser makes the next n batchSend deliveries to userID report it
