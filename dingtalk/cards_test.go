@@ -11,8 +11,8 @@ import (
 
 func cardData(title, text string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{
-		"config": map[string]any{"autoLayout": true},
-		"header": map[string]any{"title": map[string]string{"type": "text", "text": title, "color": "common_red1_color"}},
+		"config":   map[string]any{"autoLayout": true},
+		"header":   map[string]any{"title": map[string]string{"type": "text", "text": title, "color": "common_red1_color"}},
 		"contents": []any{map[string]string{"type": "markdown", "text": text, "id": "m1"}},
 	})
 	return b
