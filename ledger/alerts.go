@@ -87,6 +87,9 @@ type AlertSend struct {
 	Card    string `json:"card,omitempty"` // its cardBizId, for a card
 	// Replaces is the message it supersedes: recalled once it is sent.
 	Replaces uint64 `json:"replaces,omitempty"`
+	// Resolved: the version it shows has no firing alert, so once it is
+	// sent the group is closed.
+	Resolved bool `json:"resolved,omitempty"`
 }
 
 // AlertSilence is a silence made from chat for a group, or one of its
