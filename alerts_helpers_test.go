@@ -154,3 +154,18 @@ func texts(ms []dingtalktest.Message) []string {
 	}
 	return out
 }
+
+// sayIn plays a user typing text in a group, @-mentioning the bot, and
+// returns the bot's reply.
+func (h *harness) sayIn(cid, who, text string) string {
+	h.t.Helper()
+	before := len(h.botReplies(cid))
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: cid, ConversationType: "2", SenderStaffID: who, SenderNick: "Nick " + who, Text: text}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(cid)) > before }); err != nil {
+		h.t.Fatalf("no reply to %q: %v\nlogs:\n%s", text, err, h.logs.String())
+	}
+	rs := h.botReplies(cid)
+	return rs[len(rs)-1].Text
+}

@@ -193,6 +193,8 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("field %q should be %s, not a JSON %s", typ.Field, typ.Type, typ.Value)
 	case errors.Is(err, io.EOF):
 		return "the body is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "not valid JSON (it ends too soon)"
 	}
 	return err.Error()
 }
