@@ -61,7 +61,9 @@ func testRealAlertmanager(t *testing.T, style alerts.Style) {
 		}
 		return a
 	}
-	sends := func() int { return h.srv.CountCalls(dingtalktest.PathCardSend) + h.srv.CountCalls(dingtalktest.PathGroupSend) }
+	sends := func() int {
+		return h.srv.CountCalls(dingtalktest.PathCardSend) + h.srv.CountCalls(dingtalktest.PathGroupSend)
+	}
 
 	if err := am.Post(ctx, disk("db1", false)); err != nil {
 		t.Fatal(err)
