@@ -43,7 +43,10 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 		}
 	}
 	status := d.tr(fmt.Sprintf("%d 条触发中", nFiring), fmt.Sprintf("%d firing", nFiring))
-	if n := len(st.Alerts) - nFiring; n > 0 {
+	switch n := len(st.Alerts) - nFiring; {
+	case nFiring == 0:
+		status = d.tr(fmt.Sprintf("%d 条全部恢复", n), fmt.Sprintf("all %d resolved", n))
+	case n > 0:
 		status += d.tr(fmt.Sprintf("，%d 条已恢复", n), fmt.Sprintf(", %d resolved", n))
 	}
 	if nFiring > 0 {
