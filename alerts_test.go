@@ -119,3 +119,15 @@ func TestDemoAlerts(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertTextIsRedacted: a secret in what a notification says (a
+// password in an annotation) never reaches the chat or the ledger's
+// excerpt; markdown in it stays inert.
+func TestAlertTextIsRedacted(t *testing.T) {
+	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleMarkdown)
+	h.mustNotify(amNotification("db-oncall", "Leak", amAlert{name: "Leak", instance: "db1", summary: "login failed with password=hunter2-Secret99 see [here](http://evil.example)"}))
+	m := h.settled("login failed")
+	if strings.Contains(m.Text, "hunter2") || !strings.Contains(m.Text, "redacted") || strings.Contains(m.Text, "](http://evil") {
+		t.Errorf("the chat shows:\n%s", m.Text)
+	}
+}

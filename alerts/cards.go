@@ -24,10 +24,11 @@ const (
 
 // cardState is whether DingTalk takes this app's cards.
 type cardState struct {
-	mu     sync.Mutex
-	off    bool
-	code   string // DingTalk's answer
-	logged bool
+	mu        sync.Mutex
+	off       bool
+	code      string // DingTalk's answer
+	logged    bool
+	refreshed time.Time // when the ledger was last asked
 }
 
 func (r *Reconciler) cardsUsable() bool {
@@ -50,7 +51,13 @@ func (r *Reconciler) cardsRefused(ctx context.Context, err error) {
 // cards refused, or whether a day has passed since and cards may be
 // tried again.
 func (r *Reconciler) refreshCards(ctx context.Context) {
-	if r.cfg.Alerts.Style != StyleCard {
+	r.cards.mu.Lock()
+	due := time.Since(r.cards.refreshed) >= time.Minute
+	if due {
+		r.cards.refreshed = time.Now()
+	}
+	r.cards.mu.Unlock()
+	if r.cfg.Alerts.Style != StyleCard || !due {
 		return
 	}
 	v, found, _, err := r.led.TakeTempIf(ctx, cardsNS, cardsRefusedID, func([]byte) bool { return false })

@@ -63,7 +63,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 		if !a.Firing() {
 			mark, when = "✅", d.tr(" · 恢复于 ", " · resolved ")+clock(a.EndsAt)
 		}
-		line := fmt.Sprintf("- %d. %s %s%s", i+1, mark, mdText(alertText(a, st.GroupLabels)), when)
+		line := fmt.Sprintf("- %d. %s %s%s", i+1, mark, d.text(alertText(a, st.GroupLabels)), when)
 		if l := link(d.tr("来源", "source"), a.GeneratorURL); l != "" {
 			line += " · " + l
 		}
@@ -84,7 +84,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 			note = d.tr(fmt.Sprintf("✋ %s 已认领（静默至 %s）", mdText(s.By), clock(s.Until)), fmt.Sprintf("✋ acknowledged by %s (silenced until %s)", mdText(s.By), clock(s.Until)))
 		}
 		if s.Comment != "" {
-			note += d.tr("：", ": ") + mdText(cut(s.Comment, 100))
+			note += d.tr("：", ": ") + d.text(cut(s.Comment, 100))
 		}
 		notes = append(notes, note)
 	}

@@ -26,6 +26,18 @@ type drawing struct {
 	MaxAlerts  int
 	CanSilence bool // chat commands can silence it (Alertmanager's API is configured)
 	Now        time.Time
+	// Redact replaces secrets in what a notification says (a token in an
+	// annotation) before it reaches the chat; nil leaves it.
+	Redact func(string) string
+}
+
+// text is notification text as the chat may show it: secrets redacted,
+// then markdown made inert.
+func (d drawing) text(s string) string {
+	if d.Redact != nil {
+		s = d.Redact(s)
+	}
+	return mdText(s)
 }
 
 // tr picks the Chinese or English text.

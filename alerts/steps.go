@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,10 @@ const maxSteps = 8
 func (r *Reconciler) work(ctx context.Context, id string) error {
 	ttl := r.cfg.LeaseTTL
 	g, mine, err := r.led.TakeAlert(ctx, id, ledger.Claimant{Owner: r.cfg.Owner, At: r.cfg.Now(), LeaseTTL: ttl})
-	if err != nil || !mine {
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return nil // pruned: nothing left to do
+	case err != nil || !mine:
 		return err // another instance works on it: its turn, not ours
 	}
 	var taken atomic.Int64
@@ -153,7 +157,7 @@ func (r *Reconciler) change(ctx context.Context, g ledger.AlertGroup, st State, 
 func (r *Reconciler) send(ctx context.Context, g ledger.AlertGroup, st State, replaces uint64, outcome string) (ledger.AlertGroup, error) {
 	msg := r.draw(st, g)
 	e := ledger.Entry{Chat: g.Chat, MsgKey: "sampleMarkdown", SentAt: r.cfg.Now(), Origin: ledger.OriginAuto, Actor: "alerts:" + g.Route,
-		Excerpt: recall.Excerpt(r.cfg.Redact(fmt.Sprintf("[%s] %s", ShortID(g.ID), msg.Title))), ContentHash: hashOf(msg.Markdown)}
+		Excerpt: recall.Excerpt(r.cfg.Redact(fmt.Sprintf("[%s] %s", ShortID(g.ID), strings.TrimSuffix(msg.Title, " #"+ShortID(g.ID))))), ContentHash: hashOf(msg.Markdown)}
 	in := ledger.AlertSend{Version: g.Version, Replaces: replaces, Resolved: !st.Firing()}
 	card := r.style(g.Chat) == StyleCard
 	if card {
@@ -340,7 +344,8 @@ func (r *Reconciler) settle(ctx context.Context, g ledger.AlertGroup, c *ledger.
 }
 
 func (r *Reconciler) draw(st State, g ledger.AlertGroup) message {
-	return draw(st, g, drawing{Locale: r.cfg.Locale, MaxAlerts: r.cfg.Alerts.MaxAlerts, CanSilence: r.cfg.Alerts.AlertmanagerURL != "", Now: r.cfg.Now()})
+	return draw(st, g, drawing{Locale: r.cfg.Locale, MaxAlerts: r.cfg.Alerts.MaxAlerts, CanSilence: r.cfg.Alerts.AlertmanagerURL != "",
+		Now: r.cfg.Now(), Redact: r.cfg.Redact})
 }
 
 // style is how a group's message in chat is sent now.
