@@ -17,6 +17,11 @@ import (
 func TestAlertGroupIsOneCard(t *testing.T) {
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard)
 	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
+	for _, tok := range []string{"", "wrong-token-0123456789"} { // behind the API's bearer token
+		if r, _ := h.do("POST", "/v1/alerts/alertmanager", tok, amNotification("db-oncall", "DiskFull", db1)); r.StatusCode != 401 {
+			t.Errorf("token %q: %d", tok, r.StatusCode)
+		}
+	}
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
 	card := h.settled("disk 95% on db1")
 	if card.Card == nil || !strings.Contains(card.Card.Title, "FIRING") || !strings.Contains(card.Text, "#"+alerts.ShortID(h.groupOf().ID)) {
