@@ -45,12 +45,17 @@ type AlertActions interface {
 }
 
 // SetAlerts installs the alert verbs' actions and the line /status adds
-// about alerts ("" when there is nothing to say).
+// about alerts ("" when there is nothing to say). Without it the alert
+// verbs answer that the bot does not handle alerts.
 func (b *Bot) SetAlerts(a AlertActions, status func(locale string) string) {
 	b.alerts, b.alertStatus = a, status
-	b.verbs[VerbSilence] = b.alertCommand
-	b.verbs[VerbAck] = b.alertCommand
-	b.verbs[VerbUnsilence] = b.alertCommand
+}
+
+// addAlertVerbs puts the alert verbs in the dispatch table.
+func (b *Bot) addAlertVerbs() {
+	for _, v := range []Verb{VerbSilence, VerbAck, VerbUnsilence} {
+		b.verbs[v] = b.alertCommand
+	}
 }
 
 // mayRespond reports whether staffID may silence and acknowledge alerts.

@@ -141,6 +141,7 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 		VerbAudit:   b.audit,
 		VerbStatus:  b.statusReply,
 	}
+	b.addAlertVerbs()
 	return b
 }
 
