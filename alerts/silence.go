@@ -220,4 +220,3 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	return fmt.Sprintf("🔕 %s告警 %s 至 %s（静默 `%s`）。发送 `/取消静默 %s` 可提前结束。", verb, what, clock(until), id, ShortID(g.ID)), nil
 }
-

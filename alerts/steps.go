@@ -230,4 +230,3 @@ func (r *Reconciler) style(c ledger.Chat) Style {
 	}
 	return StyleMarkdown
 }
-
