@@ -103,6 +103,17 @@ func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
 	if len(recs) != 2 || recs[0].Actor != "alerts:db-oncall" {
 		t.Errorf("the supersedes' recalls are not audited: %+v", recs)
 	}
+	_, m := h.do("GET", "/metrics", "", "")
+	for _, want := range []string{
+		`recallbot_alert_notifications_total{result="taken",route="db-oncall",source="alertmanager"} 4`,
+		`recallbot_alert_messages_total{outcome="sent",route="db-oncall"} 1`,
+		`recallbot_alert_messages_total{outcome="superseded",route="db-oncall"} 2`,
+		`recallbot_alert_messages_total{outcome="recalled",route="db-oncall"} 2`,
+	} {
+		if !strings.Contains(m["raw"].(string), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // TestDemoAlerts: `recallbot demo -alerts` plays an alert group's life
