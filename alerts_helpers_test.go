@@ -156,16 +156,26 @@ func texts(ms []dingtalktest.Message) []string {
 }
 
 // sayIn plays a user typing text in a group, @-mentioning the bot, and
-// returns the bot's reply.
+// returns the bot's reply (its replies are titled "recallbot"; alert
+// messages in the same chat are not replies).
 func (h *harness) sayIn(cid, who, text string) string {
 	h.t.Helper()
-	before := len(h.botReplies(cid))
+	replies := func() []dingtalktest.Message {
+		var out []dingtalktest.Message
+		for _, m := range h.botReplies(cid) {
+			if strings.HasPrefix(m.Text, "recallbot\n") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	before := len(replies())
 	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: cid, ConversationType: "2", SenderStaffID: who, SenderNick: "Nick " + who, Text: text}); err != nil {
 		h.t.Fatal(err)
 	}
-	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(cid)) > before }); err != nil {
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(replies()) > before }); err != nil {
 		h.t.Fatalf("no reply to %q: %v\nlogs:\n%s", text, err, h.logs.String())
 	}
-	rs := h.botReplies(cid)
+	rs := replies()
 	return rs[len(rs)-1].Text
 }
