@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/recallbot/recallbot/alerts"
 	"github.com/recallbot/recallbot/alerts/alertmanagertest"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/ledger"
 )
 
 // TestRealAlertmanager drives the bot with Debian's Alertmanager 0.25: its
@@ -92,8 +92,10 @@ func testRealAlertmanager(t *testing.T, style alerts.Style) {
 		fail("the superseded message is still shown")
 	}
 
-	// A silence from chat, which Alertmanager then reports.
+	// A silence from chat, which Alertmanager then reports; its frame
+	// delivered twice, it runs once.
 	id := alerts.ShortID(h.groupOf().ID)
+	h.srv.DuplicateFrames(1)
 	reply := h.sayIn(alertCID, admin, "/silence "+id+" 1h replacing disks")
 	if !strings.Contains(reply, "Silenced alert "+id) {
 		fail("the reply to /silence: %s", reply)
@@ -104,6 +106,16 @@ func testRealAlertmanager(t *testing.T, style alerts.Style) {
 		fail("Alertmanager's silences: %+v, %v", silences, err)
 	}
 	waitShown("silenced")
+	recs, _ := h.app.Ledger.Audit(ctx, ledger.AuditQuery{Limit: 20})
+	var audited []ledger.AuditRecord
+	for _, r := range recs {
+		if r.Action == "alert.silence" {
+			audited = append(audited, r)
+		}
+	}
+	if len(audited) != 1 || audited[0].Actor != admin || !strings.Contains(audited[0].Note, silences[0].ID) {
+		fail("the silence's audit: %+v", audited)
+	}
 
 	// Unsilenced from chat: Alertmanager reports it expired.
 	if reply := h.sayIn(alertCID, responder, "/取消静默 "+id); !strings.Contains(reply, "no longer silenced") {
@@ -121,5 +133,5 @@ func testRealAlertmanager(t *testing.T, style alerts.Style) {
 	if style == alerts.StyleCard && resolved.ProcessQueryKey != first.ProcessQueryKey {
 		fail("the resolved card is another message")
 	}
-	t.Log(fmt.Sprintf("%s: %d sends, %d card updates, %d recalls", style, sends(), h.srv.CountCalls(dingtalktest.PathCardUpdate), h.srv.CountCalls(dingtalktest.PathGroupRecall)))
+	t.Logf("%s: %d sends, %d card updates, %d recalls", style, sends(), h.srv.CountCalls(dingtalktest.PathCardUpdate), h.srv.CountCalls(dingtalktest.PathGroupRecall))
 }
