@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/alerts"
 	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/console"
 	"github.com/recallbot/recallbot/dingtalk"
@@ -47,6 +48,9 @@ type App struct {
 	// Console is the operator's console at /ui/; nil when http.console is
 	// false.
 	Console *console.Console
+	// Alerts brings chats in line with the alert groups (app_alerts.go).
+	Alerts   *alerts.Reconciler
+	alertsIn http.Handler // the webhook receiver
 
 	httpServer *http.Server
 	httpAddr   string
@@ -120,8 +124,10 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now,
-		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every},
+		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every,
+		Responders: cfg.Alerts.Responders},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
+	a.openAlerts(owner, redactor.Redact)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed,
 		Urgent: func(m stream.Message) bool { return a.Bot.Urgent(handlers.Message(m)) }},
@@ -144,6 +150,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.loop(func() { a.housekeeping(bg) })
 	a.loop(func() { a.Sender.WatchWrites(bg) }) // readiness comes back with the ledger, without traffic
 	a.loop(func() { a.Broadcaster.Run(bg) })
+	a.loop(func() { a.Alerts.Run(bg) })
 	if a.AutoRecall != nil {
 		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })
 	}
@@ -216,7 +223,7 @@ const maxHeaderBytes = 12 << 10
 func (a *App) serveHTTP() error {
 	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
 		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now, QPS: a.Config.DingTalk.QPS,
-		Go: a.goJob}
+		Go: a.goJob, Alerts: a.alertsIn}
 	if c := a.Config; c.HTTP.Console {
 		// The console acts through the API's own handler, built before the
 		// console is mounted on the one the server serves.

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/recallbot/recallbot/alerts"
 	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/ledger"
 )
@@ -33,6 +34,8 @@ type Config struct {
 	Recall     RecallConfig     `yaml:"recall"`
 	AutoRecall AutoRecallConfig `yaml:"autorecall"`
 	Commands   CommandsConfig   `yaml:"commands"`
+	// Alerts routes Alertmanager's and Grafana's notifications to chats.
+	Alerts alerts.Config `yaml:"alerts"`
 }
 
 // CommandsConfig is the chat command budget of each sender who is not an
@@ -275,6 +278,7 @@ var sections = map[string]string{
 	"main.Config": "at the top level", "main.DingTalkConfig": "in dingtalk", "main.LedgerConfig": "in ledger",
 	"main.HTTPConfig": "in http", "main.LogConfig": "in log", "main.RecallConfig": "in recall",
 	"main.AutoRecallConfig": "in autorecall", "autorecall.Rule": "in an autorecall rule", "main.CommandsConfig": "in commands",
+	"alerts.Config": "in alerts", "alerts.Target": "in an alerts route or default",
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -466,6 +470,9 @@ func (c Config) Validate() error {
 		bad("autorecall", "pause_for, duplicate_window and self_destruct_every must be positive")
 	}
 	if err := autorecall.Validate(a.rules()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Alerts.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

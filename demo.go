@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/recallbot/recallbot/alerts"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 	"github.com/recallbot/recallbot/ledger"
@@ -48,10 +49,11 @@ const (
 // as a chat transcript. With -interactive it keeps running for a person to
 // play the users.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "demo [-locale zh|en] [-interactive] [-v]", stderr)
+	fs := newFlagSet("demo", "demo [-locale zh|en] [-alerts] [-interactive] [-v]", stderr)
 	locale := fs.String("locale", "zh", "reply language: zh or en")
 	interactive := fs.Bool("interactive", false, "keep running after the scene; play users through the emulator's control API")
 	verbose := fs.Bool("v", false, "show the bot's log")
+	alertLife := fs.Bool("alerts", false, "play an alert group's life instead: Alertmanager's notifications (fire, repeat, change, resolve) as one card")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
@@ -80,6 +82,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Ledger.Path = filepath.Join(dir, "ledger.db")
 	cfg.HTTP = HTTPConfig{Listen: "127.0.0.1:0", Token: randomToken(), Console: true}
 	cfg.Locale = *locale
+	cfg.Alerts.Routes = map[string]alerts.Target{"db-oncall": {Group: demoAlertsChat}}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -103,7 +106,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 
 	d := &demo{out: stdout, srv: srv, app: app, clock: clock, locale: *locale}
-	if err := d.scene(ctx); err != nil {
+	scene := d.scene
+	if *alertLife {
+		scene = d.alertScene
+	}
+	if err := scene(ctx); err != nil {
 		return err
 	}
 	if !*interactive {

@@ -49,6 +49,8 @@ type Config struct {
 	// one command. QPS is DingTalk's pace, to state what asking costs.
 	ReadsUpTo int
 	QPS       float64
+	// Responders may silence and acknowledge alerts, besides the admins.
+	Responders []string
 	// DedupeTTL is how long a command's msgId is remembered; default 24 h
 	// (DingTalk redelivers within minutes).
 	DedupeTTL time.Duration
@@ -125,6 +127,9 @@ type Bot struct {
 	verbs   map[Verb]func(context.Context, *request) (string, error)
 	budget  *budget.Keyed    // each non-admin's commands; nil when off
 	over    refusals.Counter // commands over the budget, per minute
+	// alerts runs the alert verbs (SetAlerts); alertStatus adds to /status.
+	alerts      AlertActions
+	alertStatus func(locale string) string
 }
 
 // Metrics counts commands (httpapi.Metrics implements it).
@@ -152,6 +157,7 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 		VerbAudit:   b.audit,
 		VerbStatus:  b.statusReply,
 	}
+	b.addAlertVerbs()
 	return b
 }
 
@@ -255,6 +261,9 @@ func (b *Bot) run(ctx context.Context, req *request, log *zap.Logger) (reply str
 	// audited however it goes on: "/recall", "/recall last abc" too.
 	if v, denied := b.denied(req); denied {
 		b.auditDenied(ctx, req, log)
+		if responderVerbs[v] {
+			return say(loc, "alerts.denied"), v, "denied"
+		}
 		return say(loc, "denied"), v, "denied"
 	}
 	var ue *UsageError
@@ -294,7 +303,10 @@ func (b *Bot) ledgerUp(ctx context.Context) bool {
 // denied reports whether req is an admin verb from someone who is not an
 // admin, malformed or not ("/recall", "/recall last abc" too).
 func (b *Bot) denied(req *request) (Verb, bool) {
-	v := verbs[commandWord(req.msg.Text)]
+	v := verbOf(commandWord(req.msg.Text))
+	if responderVerbs[v] {
+		return v, !b.mayRespond(req.msg.SenderStaffID) && !errors.Is(req.parseErr, errNotText)
+	}
 	return v, adminOnly[v] && !b.isAdmin(req.msg.SenderStaffID) && !errors.Is(req.parseErr, errNotText)
 }
 

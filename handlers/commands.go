@@ -19,7 +19,7 @@ func (b *Bot) help(_ context.Context, req *request) (string, error) {
 	if b.isAdmin(req.msg.SenderStaffID) {
 		s += say(b.cfg.Locale, "help.admin", recall.HumanDuration(b.cfg.ConfirmTTL, b.cfg.Locale))
 	}
-	return s, nil
+	return s + b.alertHelp(req.msg.SenderStaffID), nil
 }
 
 // selection turns a recall command into a selection, resolving "in" and
@@ -341,5 +341,11 @@ func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
 	if b.status() {
 		conn = say(loc, "up")
 	}
-	return say(loc, "status", conn, c.Total(), c[ledger.Pending], c[ledger.Recalling], c[ledger.RecallFailed]), nil
+	s := say(loc, "status", conn, c.Total(), c[ledger.Pending], c[ledger.Recalling], c[ledger.RecallFailed])
+	if b.alertStatus != nil {
+		if line := b.alertStatus(loc); line != "" {
+			s += "\n- " + line
+		}
+	}
+	return s, nil
 }

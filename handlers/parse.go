@@ -49,6 +49,11 @@ type Command struct {
 	Code string
 	// N is /sent's and /audit's count (0: the default).
 	N int
+	// Target, For and Comment are an alert verb's alert ID, silence
+	// duration and reason (handlers/alerts.go).
+	Target  string
+	For     time.Duration
+	Comment string
 }
 
 // UsageError is a command that could not be understood; its message is
@@ -118,8 +123,8 @@ func Parse(text string) (Command, error) {
 	if strings.HasPrefix(fields[0], "@") {
 		fields = fields[1:]
 	}
-	v, ok := verbs[name]
-	if !ok {
+	v := verbOf(name)
+	if v == "" {
 		return Command{}, usage("unknown command /%s", "未知命令 /%s", name)
 	}
 	cmd := Command{Verb: v, DryRun: name == "preview" || name == "预览"}
@@ -139,6 +144,8 @@ func Parse(text string) (Command, error) {
 			cmd.N = n
 		}
 		return cmd, nil
+	case VerbSilence, VerbAck, VerbUnsilence:
+		return parseAlert(cmd, name, args)
 	case VerbConfirm:
 		if len(args) != 1 {
 			return Command{}, usage("/confirm takes the code from the preview, e.g. /confirm 4821", "/confirm 后面跟预览中的确认码，例如 /confirm 4821")

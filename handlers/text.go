@@ -96,7 +96,10 @@ func (b *Bot) usageText(msg string) string {
 
 // say formats a text in the locale ("en" or anything else for Chinese).
 func say(locale, key string, args ...any) string {
-	t := texts[key]
+	t, ok := texts[key]
+	if !ok {
+		t = alertTexts[key]
+	}
 	s := t[0]
 	if locale == "en" {
 		s = t[1]

@@ -70,12 +70,19 @@ type API struct {
 	// (a session cookie got with the same token) and acts through the /v1
 	// routes; the bearer check of /v1 does not apply to it.
 	UI http.Handler
+	// Alerts, when set, receives Alertmanager's and Grafana's webhook
+	// notifications at POST /v1/alerts/{source} (package alerts).
+	Alerts http.Handler
 
 	denied refusals.Counter // bounds what refused requests write
 }
 
 // maxBody bounds a request body.
 const maxBody = 1 << 20
+
+// maxAlertsBody bounds an alert notification: Alertmanager sends a whole
+// group in each (alerts.MaxBody).
+const maxAlertsBody = 8 << 20
 
 // maxURL bounds a request's URL; longer ones are refused with 414 before
 // anything else (nothing of them is written anywhere).
@@ -119,6 +126,9 @@ func (a *API) Handler() http.Handler {
 			limit = maxBroadcastBody
 		}
 		mux.Handle(pattern, a.auth(h, limit))
+	}
+	if a.Alerts != nil { // a notification holds its whole alert group
+		mux.Handle("POST /v1/alerts/{source}", a.auth(a.Alerts.ServeHTTP, maxAlertsBody))
 	}
 	// Unknown routes under /v1/ answer only with the token: no one
 	// without it learns which routes exist.

@@ -186,6 +186,9 @@ func (s *Bolt) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 		if err := pruneJobs(tx, cutoff); err != nil {
 			return err
 		}
+		if err := pruneAlerts(tx, cutoff); err != nil {
+			return err
+		}
 		for _, trail := range [][]byte{bAudit, bAccess} {
 			a := tx.Bucket(trail).Cursor()
 			for k, v := a.First(); k != nil; k, v = a.First() {

@@ -12,7 +12,8 @@ import (
 // microseconds, which "last 20" depends on.
 //
 // Version 2 appends ClaimedBy, DueAt and the recipients of a packed oto
-// key. Version 1 entries still decode: their due time was their expiry.
+// key, then, for an alert's message only, its alert group. Version 1
+// entries still decode: their due time was their expiry.
 const (
 	codecV1      = 1
 	codecVersion = 2
@@ -40,6 +41,9 @@ func encodeEntry(e Entry) []byte {
 	b = binary.AppendUvarint(b, uint64(len(e.Recipients)))
 	for _, r := range e.Recipients {
 		b = appendString(b, r)
+	}
+	if e.Alert != "" { // later still, and only when set: older readers keep reading every other entry
+		b = appendString(b, e.Alert)
 	}
 	return b
 }
@@ -148,6 +152,9 @@ func decodeEntry(b []byte) (Entry, error) {
 			}
 		} else if n > maxRecipients {
 			d.err = errCorrupt
+		}
+		if d.err == nil && len(d.s) > 0 {
+			e.Alert = d.string()
 		}
 	}
 	if d.err == nil && len(d.s) != 0 {

@@ -153,6 +153,9 @@ type Entry struct {
 	// the first. The entry is listed in each recipient's chat, and
 	// recalling its key takes the message back from all of them.
 	Recipients []string `json:"recipients,omitempty"`
+	// Alert is the alert group (AlertGroup.ID) the message shows, for the
+	// messages of Alertmanager's and Grafana's notifications.
+	Alert string `json:"alert_group,omitempty"`
 }
 
 // Chats is every chat the entry's message is in: its Chat, or one oto
@@ -291,6 +294,7 @@ type AuditQuery struct {
 // Store is a ledger. Implementations are safe for concurrent use; every
 // method that writes is durable when it returns.
 type Store interface {
+	AlertStore
 	// Append writes a new entry in state pending and returns it with its ID.
 	Append(ctx context.Context, e Entry) (Entry, error)
 	// Record writes, in one commit, a send whose pending entry never

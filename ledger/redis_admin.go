@@ -175,6 +175,9 @@ func (s *Redis) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 	if err := s.pruneJobs(ctx, cutoff); err != nil {
 		return total, err
 	}
+	if err := s.pruneAlerts(ctx, cutoff); err != nil {
+		return total, err
+	}
 	// Audit records are scored by id, so in time order: drop the oldest
 	// while they are older than cutoff.
 	for _, key := range []string{s.k("a"), s.k("access")} {

@@ -174,6 +174,7 @@ var redisKeyTypes = []struct{ key, typ string }{
 	{"all", "zset"}, {"x", "zset"}, {"a", "zset"}, {"a:seq", "string"}, {"access", "zset"}, {"access:seq", "string"},
 	{"s:" + string(Pending), "set"}, {"s:" + string(Recalling), "set"}, {"s:" + string(RecallFailed), "set"},
 	{"jobs:" + string(JobRunning), "set"}, {"jobs:" + string(JobDone), "set"}, {"jobs:" + string(JobCancelled), "set"},
+	{"agdue", "set"}, {"agall", "zset"},
 }
 
 // claimPrefix checks that the keys under the prefix are a recallbot

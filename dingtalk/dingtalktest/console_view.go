@@ -62,6 +62,40 @@ type msgView struct {
 	OnlyUser bool   // an oto message: only Reader can read it
 	Frame    string // a user message's frame: pushed, ACKed, …
 	FrameBad bool
+	Card     *cardView // an interactive card, as DingTalk draws it
+}
+
+// cardView is a card as the console draws it: a coloured header, then
+// markdown read as for messages, dividers and link buttons.
+type cardView struct {
+	Title, Color string
+	Blocks       []cardBlockView
+}
+
+type cardBlockView struct {
+	Kind    string
+	Lines   []mdLine
+	Buttons []CardButton
+}
+
+// cardViewOf reads a card for the console. The header's colour token
+// (common_red1_color, common_green1_color, …) becomes a class.
+func cardViewOf(c *Card) *cardView {
+	v := &cardView{Title: c.Title, Color: "neutral"}
+	for _, tone := range []string{"red", "orange", "yellow", "green", "blue", "grey", "gray"} {
+		if strings.Contains(c.Color, tone) {
+			v.Color = tone
+			break
+		}
+	}
+	for _, b := range c.Blocks {
+		bv := cardBlockView{Kind: b.Kind, Buttons: b.Buttons}
+		if b.Text != "" {
+			bv.Lines = markdownLines(b.Text)
+		}
+		v.Blocks = append(v.Blocks, bv)
+	}
+	return v
 }
 
 type callRow struct {
@@ -89,7 +123,7 @@ type robotRow struct {
 type apiPath struct{ Path, Name string }
 
 var consoleAPIs = []string{PathPrivateSend, PathOTOSend, PathGroupSend, PathPrivateRecall, PathOTORecall, PathGroupRecall,
-	PathPrivateQuery, PathOTOQuery, PathGroupQuery, PathAccessToken, PathGatewayOpen}
+	PathPrivateQuery, PathOTOQuery, PathGroupQuery, PathCardSend, PathCardUpdate, PathAccessToken, PathGatewayOpen}
 
 func apiName(path string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(path, "/v1.0/robot/"), "/v1.0/")
@@ -228,6 +262,9 @@ func (s *Server) chatViewLocked(c *conversation, speaker string) *chatView {
 			}
 			if m.MsgKey == "sampleMarkdown" {
 				mv.Lines = markdownLines(mv.Body)
+			}
+			if m.Card != nil {
+				mv.Card = cardViewOf(m.Card)
 			}
 			mv.ReadPath = "/sim/v1/reads"
 			fail, _ := json.Marshal(map[string]any{"processQueryKey": m.ProcessQueryKey, "reason": "SYSTEM_ERROR", "count": 1})

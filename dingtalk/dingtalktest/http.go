@@ -125,6 +125,8 @@ func (s *Server) routes() http.Handler {
 		PathOTOQuery:      s.authed(s.handleOTOQuery),
 		PathPrivateQuery:  s.authed(s.handlePrivateQuery),
 		PathGroupQuery:    s.authed(s.handleGroupQuery),
+		PathCardSend:      s.authed(s.handleCardSend),
+		PathCardUpdate:    s.authed(s.handleCardUpdate),
 	}
 	for path, h := range api {
 		mux.HandleFunc(path, s.serveAPI(h))
@@ -203,6 +205,9 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		want := http.MethodPost
 		if r.URL.Path == PathOTOQuery {
 			want = http.MethodGet // the one GET of the robot APIs (docs/dingtalk.md §5)
+		}
+		if r.URL.Path == PathCardUpdate {
+			want = http.MethodPut // docs/dingtalk.md §10
 		}
 		switch {
 		case r.Method != want:

@@ -100,6 +100,19 @@ type Options struct {
 	// default 0 (how long it takes is undocumented).
 	QueryNotReadyFor time.Duration
 
+	// CardRefusal answers every interactive card call as for an app
+	// without the first-generation card permission (CardsPermissionDenied,
+	// CardsTemplateMissing); default CardsAllowed. Which code such an app
+	// gets is observed, not documented.
+	CardRefusal CardRefusal
+	// CardResendDelivers makes a second send with a cardBizId already
+	// used deliver another card; default false: it answers the first
+	// card's key and changes nothing (inferred from "卡片幂等ID").
+	CardResendDelivers bool
+	// CardUpdateAfterRecall makes an update of a recalled card succeed
+	// (showing nothing); default false: 400 invalid.bizId (inferred).
+	CardUpdateAfterRecall bool
+
 	// MaxCalls bounds the recorded calls (oldest dropped first) for a
 	// long-running sim; default 0, unbounded.
 	MaxCalls int
@@ -173,6 +186,7 @@ type Server struct {
 	convs    map[string]*conversation // by conversationId
 	otoCID   map[string]string        // userId -> its 1:1 conversation with the bot
 	keys     map[string]*keyRecord    // processQueryKey -> the messages it sent
+	cards    map[string]*cardRecord   // clientId NUL cardBizId -> the card
 	users    userDirectory
 	calls    []Call
 	callSeq  int // calls ever recorded: the console numbers them
@@ -209,6 +223,7 @@ func NewServer(opts Options) (*Server, error) {
 		closed:   make(chan struct{}),
 	}
 	s.stream.init()
+	s.cardsInit()
 	s.faults.init()
 	s.users.init()
 	s.AddApp(App{ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, RobotCode: opts.RobotCode, CoolAppCode: opts.CoolAppCode})

@@ -82,6 +82,11 @@ type Message struct {
 	// ReadBy lists who has read a bot message, in the order they read it
 	// (MarkRead); the query APIs report it.
 	ReadBy []Read `json:"readBy,omitempty"`
+	// Card is an interactive card's content as shown now; Updates counts
+	// its updates in place, the last at UpdatedAt.
+	Card      *Card     `json:"card,omitempty"`
+	Updates   int       `json:"updates,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
 }
 
 // Read is one user having read a message.

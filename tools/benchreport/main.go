@@ -394,6 +394,8 @@ func run(outPath string) error {
 		add(missing("auto-recall detectors", runDetect))
 	}
 
+	add(alertStormRow(runOne(runAlertStorm)))
+
 	fo, err := failover()
 	if err != nil {
 		failed = append(failed, err.Error())

@@ -1,0 +1,129 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/ledger"
+)
+
+// ReceiverLedger is what the receiver writes.
+type ReceiverLedger interface {
+	PutAlert(ctx context.Context, n ledger.AlertGroup) (ledger.AlertGroup, error)
+}
+
+// Receiver is the webhook endpoint of Alertmanager and Grafana: POST
+// /v1/alerts/alertmanager and /v1/alerts/grafana, behind the HTTP API's
+// bearer token. It answers 200 once every chat's wanted state is in the
+// ledger (the reconciler sends later: the answer never waits for
+// DingTalk); 400 with a sentence for a body that is not a notification;
+// 422 for a receiver with no route and no default; 503 when the ledger
+// cannot take it, so that Alertmanager tries again.
+type Receiver struct {
+	Config  Config
+	Ledger  ReceiverLedger
+	Log     *zap.Logger
+	Metrics *Metrics
+	// Wake is told each group that has something new (the reconciler's
+	// Notify); nil for none.
+	Wake func(id string)
+	Now  func() time.Time
+}
+
+// MaxBody bounds a notification's body: Alertmanager sends a whole group
+// (max_alerts 0 means all of it).
+const MaxBody = 8 << 20
+
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	source := r.PathValue("source")
+	if source != SourceAlertmanager && source != SourceGrafana {
+		apiError(w, http.StatusNotFound, "not_found", "alerts are received at /v1/alerts/alertmanager and /v1/alerts/grafana")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the notification is larger than %d MiB: set max_alerts on the webhook", mbe.Limit>>20))
+			return
+		}
+		apiError(w, http.StatusBadRequest, "bad_request", "the body could not be read")
+		return
+	}
+	n, err := Decode(source, body)
+	if err != nil {
+		rc.Metrics.notification(source, "", "bad_payload")
+		rc.Log.Warn("alert notification refused", zap.String("source", source), zap.Error(err))
+		apiError(w, http.StatusBadRequest, "bad_payload", err.Error())
+		return
+	}
+	target, route, ok := rc.route(n.Receiver)
+	if !ok {
+		rc.Metrics.notification(source, "", "no_route")
+		msg := fmt.Sprintf("receiver %q has no route in alerts.routes and there is no alerts.default: nothing was sent", unquoteMeta(n.Receiver))
+		rc.Log.Warn("alert notification without a route", zap.String("receiver", n.Receiver))
+		apiError(w, http.StatusUnprocessableEntity, "no_route", msg)
+		return
+	}
+	now := rc.now()
+	var ids []string
+	for _, chat := range target.Chats() {
+		g, err := notice(n, route, chat, now)
+		if err == nil {
+			g, err = rc.Ledger.PutAlert(r.Context(), g)
+		}
+		if err != nil {
+			rc.Metrics.notification(source, route, "ledger_down")
+			rc.Log.Error("alert notification not recorded: the ledger is unavailable; the sender will try again", zap.String("route", route), zap.Error(err))
+			apiError(w, http.StatusServiceUnavailable, "ledger_unavailable", "the ledger cannot record the notification now; nothing was sent (Alertmanager tries again)")
+			return
+		}
+		ids = append(ids, g.ID)
+	}
+	rc.Metrics.notification(source, route, "taken")
+	for _, id := range ids {
+		if rc.Wake != nil {
+			rc.Wake(id)
+		}
+	}
+	short := make([]string, len(ids))
+	for i, id := range ids {
+		short[i] = ShortID(id)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"route": route, "groups": short, "status": n.Status})
+}
+
+// route finds a receiver's target: by its name as sent, or as it was
+// before Alertmanager 0.25 escaped it.
+func (rc *Receiver) route(receiver string) (Target, string, bool) {
+	if t, ok := rc.Config.Routes[receiver]; ok {
+		return t, receiver, true
+	}
+	return rc.Config.route(unquoteMeta(receiver))
+}
+
+func (rc *Receiver) now() time.Time {
+	if rc.Now != nil {
+		return rc.Now()
+	}
+	return time.Now()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// apiError answers in the HTTP API's error shape.
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": strings.TrimSpace(msg)}})
+}

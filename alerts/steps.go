@@ -1,0 +1,232 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// errLeaseLost stops a DingTalk call of a worker that held its group too
+// long without renewing it (a stalled process): another instance may have
+// taken the group over.
+var errLeaseLost = errors.New("this instance's hold on the alert group lapsed")
+
+// maxSteps bounds one worker's turn on a group: a send in flight to
+// settle, the message to bring in line, the messages it replaced to
+// recall, and a newer state that came meanwhile.
+const maxSteps = 8
+
+// work brings one group in line, one DingTalk call a step, as long as it
+// is this instance's: taken under the process's lease, and taken again
+// every third of the lease's life. Each call checks the hold at the last
+// moment (dingtalk.WithGuard), so a process that stalled past it never
+// sends what the instance that took over sends too.
+func (r *Reconciler) work(ctx context.Context, id string) error {
+	ttl := r.cfg.LeaseTTL
+	g, mine, err := r.led.TakeAlert(ctx, id, ledger.Claimant{Owner: r.cfg.Owner, At: r.cfg.Now(), LeaseTTL: ttl})
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return nil // pruned: nothing left to do
+	case err != nil || !mine:
+		return err // another instance works on it: its turn, not ours
+	}
+	var taken atomic.Int64
+	taken.Store(time.Now().UnixNano())
+	held := func() time.Duration { return time.Since(time.Unix(0, taken.Load())) }
+	wctx := dingtalk.WithPriority(ctx, dingtalk.Bulk) // storms go after admins' commands
+	wctx = dingtalk.WithGuard(wctx, func() error {
+		if held() > ttl*2/3 {
+			return errLeaseLost
+		}
+		return nil
+	})
+	for step := 0; g.Due() && step < maxSteps && ctx.Err() == nil; step++ {
+		if held() > ttl/3 {
+			if g, mine, err = r.led.TakeAlert(ctx, id, ledger.Claimant{Owner: r.cfg.Owner, At: r.cfg.Now(), LeaseTTL: ttl}); err != nil || !mine {
+				return err
+			}
+			taken.Store(time.Now().UnixNano())
+		}
+		if g, err = r.step(wctx, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// step takes the one next action a group needs.
+func (r *Reconciler) step(ctx context.Context, g ledger.AlertGroup) (ledger.AlertGroup, error) {
+	switch {
+	case g.Inflight != nil:
+		return r.settleInflight(ctx, g)
+	case g.Version != g.Shown:
+		return r.show(ctx, g)
+	}
+	return r.retire(ctx, g)
+}
+
+// show brings the chat to the group's latest version.
+func (r *Reconciler) show(ctx context.Context, g ledger.AlertGroup) (ledger.AlertGroup, error) {
+	v := g.Version
+	st, err := stateOf(g)
+	if err != nil {
+		return r.update(ctx, g, nil, func(s *ledger.AlertGroup) { s.Shown, s.Note = v, "unreadable state: "+err.Error() })
+	}
+	current := g.Entry
+	if current != 0 && !r.stillShown(ctx, current) {
+		current = 0 // recalled by hand, or past the window
+	}
+	firing := st.Firing()
+	onResolved := r.cfg.Alerts.OnResolved
+	closeAs := func(retire uint64) (ledger.AlertGroup, error) {
+		return r.update(ctx, g, nil, func(s *ledger.AlertGroup) {
+			if retire != 0 {
+				s.Retire = append(s.Retire, retire)
+				s.Entry, s.Key, s.Card = 0, "", ""
+			}
+			s.Shown, s.Closed = v, true
+		})
+	}
+	switch {
+	case !firing && (current == 0 || g.Closed):
+		return closeAs(0) // nothing fires, and nothing shows it firing: nothing to say
+	case current == 0:
+		return r.send(ctx, g, st, 0, outcomeSent)
+	case g.Closed: // it fires again after it resolved: a new message, which rings
+		replaces := uint64(0)
+		if onResolved == ResolvedUpdate {
+			replaces = current // the old resolved message goes once the new one is there
+		}
+		return r.send(ctx, g, st, replaces, outcomeSent)
+	case !firing && onResolved == ResolvedRecall:
+		return closeAs(current)
+	case !firing && onResolved == ResolvedKeep:
+		return closeAs(0)
+	}
+	return r.change(ctx, g, st, current)
+}
+
+// stillShown reports whether a message may still be in its chat: sent,
+// and not recalled or being recalled.
+func (r *Reconciler) stillShown(ctx context.Context, id uint64) bool {
+	e, err := r.led.Get(ctx, id)
+	if err != nil {
+		return !errors.Is(err, ledger.ErrNotFound)
+	}
+	return e.State == ledger.Sent || e.State == ledger.RecallFailed
+}
+
+// change shows a new version of a group that has a current message: its
+// card updated in place, else a new message that supersedes it.
+func (r *Reconciler) change(ctx context.Context, g ledger.AlertGroup, st State, current uint64) (ledger.AlertGroup, error) {
+	if g.Card != "" && r.cardsUsable() {
+		v, firing := g.Version, st.Firing()
+		_, err := r.api.UpdateCard(ctx, g.Card, r.draw(st, g).Card)
+		switch {
+		case err == nil:
+			r.metrics.message(g.Route, outcomeUpdated, 1)
+			return r.settle(ctx, g, nil, "", func(s *ledger.AlertGroup) { s.Shown, s.Closed, s.Note = v, !firing, "" })
+		case dingtalk.CardsRefused(err):
+			r.cardsRefused(ctx, err) // supersede it with markdown
+		case dingtalk.CardGone(err):
+			return r.send(ctx, g, st, 0, outcomeSent) // someone took it back: a new one
+		case dingtalk.Retryable(err) || dingtalk.Ambiguous(err):
+			return g, fmt.Errorf("updating the card: %w", err) // an update may be repeated: try again later
+		default:
+			r.log.Warn("card update refused; superseding the card with a new message", zap.String("group", ShortID(g.ID)), zap.Error(err))
+		}
+	}
+	return r.send(ctx, g, st, current, outcomeSuperseded)
+}
+
+// retire recalls the messages the group's current one replaced, through
+// the recall engine (claimed, audited, each key once).
+func (r *Reconciler) retire(ctx context.Context, g ledger.AlertGroup) (ledger.AlertGroup, error) {
+	rc, err := r.rec.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: g.Retire}, Actor: "alerts:" + g.Route,
+		Note: "alert group " + ShortID(g.ID) + ": superseded or resolved"})
+	if err != nil {
+		return g, fmt.Errorf("recalling replaced messages: %w", err)
+	}
+	settled := map[uint64]bool{}
+	for _, it := range rc.Items {
+		switch it.Outcome {
+		case recall.InProgress, recall.NotAttempted:
+			continue // another recall holds it, or this one stopped: later
+		case recall.Recalled:
+			r.metrics.message(g.Route, outcomeRecalled, 1)
+		case recall.Failed:
+			r.log.Warn("a replaced alert message could not be recalled", zap.String("group", ShortID(g.ID)), zap.Uint64("entry", it.Entry.ID),
+				zap.String("reason", it.Reason))
+		}
+		settled[it.Entry.ID] = true
+	}
+	return r.update(ctx, g, nil, func(s *ledger.AlertGroup) {
+		var keep []uint64
+		for _, id := range s.Retire {
+			if !settled[id] {
+				keep = append(keep, id)
+			}
+		}
+		s.Retire = keep
+	})
+}
+
+// update changes the group in the ledger as its owner; a group with
+// nothing left to do is let go, so any instance may take its next
+// notification at once.
+func (r *Reconciler) update(ctx context.Context, g ledger.AlertGroup, c *ledger.Change, fn func(*ledger.AlertGroup)) (ledger.AlertGroup, error) {
+	return r.led.UpdateAlert(ctx, g.ID, r.cfg.Owner, c, func(s *ledger.AlertGroup) error {
+		fn(s)
+		if !s.Due() {
+			s.Owner = ""
+		}
+		return nil
+	})
+}
+
+// settle is update for the outcome of a DingTalk call: a ledger that
+// fails is tried again for a few seconds; a key DingTalk gave then waits
+// in the spool (its entry is found sent there next time).
+func (r *Reconciler) settle(ctx context.Context, g ledger.AlertGroup, c *ledger.Change, key string, fn func(*ledger.AlertGroup)) (ledger.AlertGroup, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for attempt := 0; ; attempt++ {
+		out, err := r.update(ctx, g, c, fn)
+		var te *ledger.TransitionError
+		var se *ledger.AlertStateError
+		if err == nil || errors.As(err, &te) || errors.As(err, &se) || time.Now().After(deadline) {
+			if err != nil && key != "" && r.spool != nil && c != nil {
+				e, _ := r.led.Get(ctx, c.ID)
+				if e.ID == 0 {
+					e = ledger.Entry{ID: c.ID, Chat: g.Chat, Alert: g.ID}
+				}
+				if serr := r.spool.AddOrHold(ledger.SpoolRecord{Seq: r.spool.NextSeq(), Entry: e, Key: key}); serr != nil {
+					r.log.Error("an alert message was sent, but neither the ledger nor the spool took its key", zap.String("process_query_key", key), zap.Error(serr))
+				}
+			}
+			return out, err
+		}
+		t := time.NewTimer(min(50*time.Millisecond<<min(attempt, 5), time.Second))
+		<-t.C
+	}
+}
+
+func (r *Reconciler) draw(st State, g ledger.AlertGroup) message {
+	return draw(st, g, drawing{Locale: r.cfg.Locale, MaxAlerts: r.cfg.Alerts.MaxAlerts, CanSilence: r.cfg.Alerts.AlertmanagerURL != "",
+		Now: r.cfg.Now(), Redact: r.cfg.Redact})
+}
+
+// style is how a group's message in chat is sent now.
+func (r *Reconciler) style(c ledger.Chat) Style {
+	if r.cfg.Alerts.Style == StyleCard && r.cardsUsable() && (c.Family == ledger.Group || c.Family == ledger.OTO) {
+		return StyleCard
+	}
+	return StyleMarkdown
+}

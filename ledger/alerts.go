@@ -1,0 +1,206 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// An AlertGroup is one alert group (an Alertmanager or Grafana group key)
+// shown in one chat: the state its latest notification asked for, and the
+// one message that shows it. The HTTP receiver writes the wanted state
+// (PutAlert) and answers; a worker brings the chat in line, one DingTalk
+// call at a time, each written ahead (StartAlertSend) and settled with the
+// group in one commit (UpdateAlert). A group is worked on by one instance
+// at a time (TakeAlert, under the owner's lease in LeaseNS), so two
+// instances never both send a group's first message.
+
+// AlertStore is what the ledger keeps of alert groups; Store includes it.
+type AlertStore interface {
+	// PutAlert records a notification: it creates the group, or replaces
+	// its State, Hash and Firing when Hash differs (Version goes up: the
+	// message must change); the same Hash only moves Seen on. It returns
+	// the group as stored.
+	PutAlert(ctx context.Context, n AlertGroup) (AlertGroup, error)
+	// TakeAlert makes by.Owner the group's worker unless another owner
+	// whose lease is alive holds it (the lease is written in the same
+	// commit), and reports whether by.Owner holds it.
+	TakeAlert(ctx context.Context, id string, by Claimant) (AlertGroup, bool, error)
+	// StartAlertSend writes a send ahead: in one commit it appends e as a
+	// pending entry of the group and records it as the group's send in
+	// flight. Only the group's owner may, and only with no send in flight
+	// (else an *AlertStateError).
+	StartAlertSend(ctx context.Context, id, owner string, send AlertSend, e Entry) (AlertGroup, Entry, error)
+	// UpdateAlert changes a group in one commit: c, when set, moves one of
+	// its entries, and fn changes the group as stored. With owner set only
+	// that owner may (else an *AlertStateError).
+	UpdateAlert(ctx context.Context, id, owner string, c *Change, fn func(*AlertGroup) error) (AlertGroup, error)
+	// GetAlert returns a group.
+	GetAlert(ctx context.Context, id string) (AlertGroup, error)
+	// DueAlerts lists groups with work to do (AlertGroup.Due), at most limit.
+	DueAlerts(ctx context.Context, limit int) ([]AlertGroup, error)
+	// ChatAlerts lists the groups shown in chat whose ID starts with
+	// prefix (a short ID typed in a command), at most 20.
+	ChatAlerts(ctx context.Context, chat Chat, prefix string) ([]AlertGroup, error)
+}
+
+// AlertGroup is an alert group in one chat.
+type AlertGroup struct {
+	ID       string `json:"id"` // hex, derived from Source, GroupKey and Chat by package alerts
+	Chat     Chat   `json:"chat"`
+	Route    string `json:"route"` // the configured route that sent it here
+	Source   string `json:"source"`
+	GroupKey string `json:"group_key"`
+	// State is the latest notification's group, in package alerts' form;
+	// Hash identifies it; Firing is whether any of its alerts fires.
+	State   json.RawMessage `json:"state"`
+	Hash    string          `json:"hash"`
+	Firing  bool            `json:"firing"`
+	Seen    time.Time       `json:"seen"`    // when the latest notification came
+	Version uint64          `json:"version"` // goes up whenever the message must change
+	Created time.Time       `json:"created"`
+
+	// What the chat shows.
+	Shown uint64 `json:"shown"`           // the version the chat shows (or gave up on)
+	Entry uint64 `json:"entry,omitempty"` // the message that shows it; 0: none
+	Key   string `json:"key,omitempty"`   // its processQueryKey
+	Card  string `json:"card,omitempty"`  // its cardBizId, when it is an interactive card
+	// Closed: the group resolved and that was settled as configured; a
+	// new firing starts a new message.
+	Closed   bool           `json:"closed,omitempty"`
+	Inflight *AlertSend     `json:"inflight,omitempty"` // a send written ahead whose outcome is not settled
+	Retire   []uint64       `json:"retire,omitempty"`   // superseded messages still to recall
+	Silences []AlertSilence `json:"silences,omitempty"`
+	Note     string         `json:"note,omitempty"` // the last failure, in words
+	Owner    string         `json:"owner,omitempty"`
+	Updated  time.Time      `json:"updated"`
+}
+
+// AlertSend is a message written ahead for a group.
+type AlertSend struct {
+	Entry   uint64 `json:"entry"`
+	Version uint64 `json:"version"`        // the version it shows
+	Card    string `json:"card,omitempty"` // its cardBizId, for a card
+	// Replaces is the message it supersedes: recalled once it is sent.
+	Replaces uint64 `json:"replaces,omitempty"`
+	// Resolved: the version it shows has no firing alert, so once it is
+	// sent the group is closed.
+	Resolved bool `json:"resolved,omitempty"`
+}
+
+// AlertSilence is a silence made from chat for a group, or one of its
+// alerts.
+type AlertSilence struct {
+	ID      string    `json:"id"`              // Alertmanager's silenceID
+	Alert   int       `json:"alert,omitempty"` // the alert's number in the message (1-based); 0: the whole group
+	By      string    `json:"by"`              // who, as chat shows them
+	Until   time.Time `json:"until"`
+	Comment string    `json:"comment,omitempty"`
+	Ack     bool      `json:"ack,omitempty"` // made by /ack
+}
+
+// Due reports whether the group has work to do: a version not shown, a
+// send in flight, or messages to recall.
+func (g AlertGroup) Due() bool { return g.Version != g.Shown || g.Inflight != nil || len(g.Retire) > 0 }
+
+// AlertStateError is a change the group's state refuses: another instance
+// works on it, or a send is in flight already.
+type AlertStateError struct{ ID, Why string }
+
+func (e *AlertStateError) Error() string {
+	return fmt.Sprintf("ledger: alert group %.12s: %s", e.ID, e.Why)
+}
+
+// maxChatAlerts bounds ChatAlerts.
+const maxChatAlerts = 20
+
+// checkAlert validates a notification for PutAlert.
+func checkAlert(n AlertGroup) error {
+	switch {
+	case n.ID == "" || len(n.ID) > 128 || strings.ContainsAny(n.ID, "\x00 :"):
+		return errors.New("an alert group needs an id of 1 to 128 bytes without spaces, colons or NUL")
+	case n.Hash == "":
+		return errors.New("an alert group needs the hash of its state")
+	case !json.Valid(n.State):
+		return errors.New("an alert group's state must be JSON")
+	}
+	return n.Chat.Validate()
+}
+
+// putAlert is what PutAlert makes of the group as stored (found false: a
+// new one) and a notification.
+func putAlert(old AlertGroup, found bool, n AlertGroup, now time.Time) AlertGroup {
+	if !found {
+		g := AlertGroup{ID: n.ID, Chat: n.Chat, Route: n.Route, Source: n.Source, GroupKey: n.GroupKey, State: n.State, Hash: n.Hash,
+			Firing: n.Firing, Seen: norm(n.Seen), Version: 1, Created: norm(now), Updated: norm(now)}
+		return g
+	}
+	g := old
+	if n.Hash != g.Hash {
+		g.State, g.Hash, g.Firing = n.State, n.Hash, n.Firing
+		g.Version++
+	}
+	if n.Route != "" {
+		g.Route = n.Route
+	}
+	if n.Seen.After(g.Seen) {
+		g.Seen = norm(n.Seen)
+	}
+	g.Updated = norm(now)
+	return g
+}
+
+// takeAlert is TakeAlert's decision: whether by takes g, given whether its
+// owner's lease is alive.
+func takeAlert(g AlertGroup, by Claimant, alive func(string) bool) bool {
+	return g.Owner == by.Owner || g.Owner == "" || !alive(g.Owner)
+}
+
+// startAlertSend checks that owner may write send ahead for g and returns
+// the group after.
+func startAlertSend(g AlertGroup, owner string, send AlertSend, now time.Time) (AlertGroup, error) {
+	switch {
+	case g.Owner != owner:
+		return g, &AlertStateError{g.ID, "another instance (" + g.Owner + ") works on it"}
+	case g.Inflight != nil:
+		return g, &AlertStateError{g.ID, fmt.Sprintf("entry %d is in flight already", g.Inflight.Entry)}
+	}
+	s := send
+	g.Inflight = &s
+	g.Updated = norm(now)
+	return g, nil
+}
+
+// updateAlert applies fn to g for owner.
+func updateAlert(g AlertGroup, owner string, fn func(*AlertGroup) error, now time.Time) (AlertGroup, error) {
+	if owner != "" && g.Owner != owner {
+		return g, &AlertStateError{g.ID, "another instance (" + g.Owner + ") works on it"}
+	}
+	if fn != nil {
+		if err := fn(&g); err != nil {
+			return g, err
+		}
+	}
+	g.Retire = slices.Compact(g.Retire)
+	g.Updated = norm(now)
+	return g, nil
+}
+
+// alertEntry is a group's pending entry as both stores write it.
+func alertEntry(e Entry, id string) (Entry, error) {
+	e.Alert = id
+	return prepare(e)
+}
+
+// alertChatKey is a group's place in its chat's index: chat key, NUL, id.
+func alertChatKey(c Chat, id string) string { return c.Key() + "\x00" + id }
+
+// prunable reports whether a group may go: closed, idle, and last changed
+// before cutoff.
+func (g AlertGroup) prunable(cutoff time.Time) bool {
+	return g.Closed && !g.Due() && g.Updated.Before(cutoff)
+}
