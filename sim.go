@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
@@ -13,6 +14,7 @@ import (
 // run the bot against it and play the users through the control API.
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim", "sim [flags]", stderr)
+	setup := simFlags(fs)
 	var o dingtalktest.Options
 	fs.StringVar(&o.Addr, "listen", "127.0.0.1:8471", "listen address (loopback)")
 	fs.StringVar(&o.ClientID, "client-id", "dingemulatorapp", "the app's clientId (AppKey)")
@@ -32,27 +34,57 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer srv.Close()
+	if err := seedSim(srv); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "recallbot-sim-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	config := simConfig(srv, dir, setup.botHTTP)
+	cfgFile, configText := "sim.yaml", ""
+	if setup.writeConfig != "" {
+		if err := writeSimConfig(setup.writeConfig, config); err != nil {
+			return err
+		}
+		cfgFile = setup.writeConfig
+		configText = fmt.Sprintf("The bot's configuration is in %s (its ledger is in %s, removed when sim stops).\n", cfgFile, dir)
+	} else {
+		configText = fmt.Sprintf("Run the bot with this configuration (save it as %s; its ledger is in %s, removed when sim stops):\n\n%s",
+			cfgFile, dir, indentLines(config, "  "))
+	}
+	apiLine := ""
+	if setup.botHTTP != "127.0.0.1:8470" {
+		apiLine = "  export RECALLBOT_API=http://" + setup.botHTTP + "\n"
+	}
 	fmt.Fprintf(stdout, `DingTalk emulator listening on %[1]s
 The emulator's console (chats, OpenAPI calls, Stream frames, faults): %[1]s/ui/
 
-Point the bot at it with this config (and DINGTALK_CLIENT_SECRET=%[3]s):
+It starts with a group, a person-to-person chat and two people:
+  group                   %-20[2]s %[3]s
+  person-to-person chat   %-20[4]s %[5]s
+  admin                   %-20[6]s %[7]s (in the configuration's admins)
+  not an admin            %-20[8]s %[9]s
 
-  dingtalk:
-    client_id: %[2]s
-    client_secret: ${DINGTALK_CLIENT_SECRET}
-    robot_code: %[4]s
-    cool_app_code: %[5]s
-    api_base: %[1]s
+%[10]s
+In another shell:
 
-Play a user (the bot answers in that user's chat; ?wait=5s returns its replies):
+  export DINGTALK_CLIENT_SECRET=%[11]s
+  export RECALLBOT_HTTP_TOKEN=%[12]s
+%[13]s  recallbot run -config %[14]s
+  recallbot send --group %[2]s --text "db-7 disk at 97%%"
 
-  curl -s -XPOST '%[1]s/sim/v1/conversations/-/messages?wait=5s' \
-    -d '{"senderStaffId":"manager4220","text":"/help","conversationType":"1"}'
+Play the admin in the group (the bot answers; ?wait=5s returns its replies):
 
-See a chat as its members do:   curl -s %[1]s/sim/v1/users/manager4220/conversation
+  curl -s -XPOST '%[1]s/sim/v1/conversations/%[2]s/messages?wait=5s' \
+    -d '{"senderStaffId":"%[6]s","text":"/recall last 1","conversationType":"2"}'
+
+See a chat as its members do:   curl -s %[1]s/sim/v1/conversations/%[2]s
 Every OpenAPI call received:    curl -s %[1]s/sim/v1/calls
 The rest of the control API is in docs/emulator.md. Ctrl-C stops.
-`, srv.URL(), o.ClientID, o.ClientSecret, o.RobotCode, o.CoolAppCode)
+`, srv.URL(), simGroup, simGroupTitle, simPrivate, simPrivateTitle, simAdmin, simAdminName, simUser, simUserName,
+		configText, srv.Options().ClientSecret, randomToken(), apiLine, cfgFile)
 	<-ctx.Done()
 	return nil
 }
