@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -43,6 +44,65 @@ func simFlags(fs *flag.FlagSet) *simSetup {
 	fs.StringVar(&s.writeConfig, "write-config", "", "write the bot's configuration for this emulator to `FILE` (else it is printed)")
 	fs.StringVar(&s.botHTTP, "bot-http", "127.0.0.1:8470", "the bot's http.listen in that configuration")
 	return s
+}
+
+// prepare readies the emulator for a person: it adds the chats and people
+// sim starts with, writes or prints the bot's configuration and says how
+// to go on. cleanup removes the ledger's directory.
+func (s *simSetup) prepare(srv *dingtalktest.Server, out io.Writer) (func(), error) {
+	if err := seedSim(srv); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "recallbot-sim-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	config := simConfig(srv, dir, s.botHTTP)
+	cfgFile, configText := "sim.yaml", ""
+	if s.writeConfig != "" {
+		if err := writeSimConfig(s.writeConfig, config); err != nil {
+			cleanup()
+			return nil, err
+		}
+		cfgFile = s.writeConfig
+		configText = fmt.Sprintf("The bot's configuration is in %s (its ledger is in %s, removed when sim stops).\n", cfgFile, dir)
+	} else {
+		configText = fmt.Sprintf("Run the bot with this configuration (save it as %s; its ledger is in %s, removed when sim stops):\n\n%s",
+			cfgFile, dir, indentLines(config, "  "))
+	}
+	apiLine := ""
+	if s.botHTTP != "127.0.0.1:8470" {
+		apiLine = "  export RECALLBOT_API=http://" + s.botHTTP + "\n"
+	}
+	fmt.Fprintf(out, `DingTalk emulator listening on %[1]s
+The emulator's console (chats, OpenAPI calls, Stream frames, faults): %[1]s/ui/
+
+It starts with a group, a person-to-person chat and two people:
+  group                   %-20[2]s %[3]s
+  person-to-person chat   %-20[4]s %[5]s
+  admin                   %-20[6]s %[7]s (in the configuration's admins)
+  not an admin            %-20[8]s %[9]s
+
+%[10]s
+In another shell:
+
+  export DINGTALK_CLIENT_SECRET=%[11]s
+  export RECALLBOT_HTTP_TOKEN=%[12]s
+%[13]s  recallbot run -config %[14]s
+  recallbot send --group %[2]s --text "db-7 disk at 97%%"
+
+Play the admin in the group (the bot answers; ?wait=5s returns its replies):
+
+  curl -s -XPOST '%[1]s/sim/v1/conversations/%[2]s/messages?wait=5s' \
+    -d '{"senderStaffId":"%[6]s","text":"/recall last 1","conversationType":"2"}'
+
+See a chat as its members do:   curl -s %[1]s/sim/v1/conversations/%[2]s
+Every OpenAPI call received:    curl -s %[1]s/sim/v1/calls
+The rest of the control API is in docs/emulator.md. Ctrl-C stops.
+`, srv.URL(), simGroup, simGroupTitle, simPrivate, simPrivateTitle, simAdmin, simAdminName, simUser, simUserName,
+		configText, srv.Options().ClientSecret, randomToken(), apiLine, cfgFile)
+	return cleanup, nil
 }
 
 // seedSim adds the chats and people sim starts with.
