@@ -39,10 +39,10 @@ type simSetup struct {
 }
 
 // simFlags registers sim's flags about the bot it prepares for.
-func simFlags(fs *flag.FlagSet) *simSetup {
+func simFlags(flags *flag.FlagSet) *simSetup {
 	s := &simSetup{}
-	fs.StringVar(&s.writeConfig, "write-config", "", "write the bot's configuration for this emulator to `FILE` (else it is printed)")
-	fs.StringVar(&s.botHTTP, "bot-http", "127.0.0.1:8470", "the bot's http.listen in that configuration")
+	flags.StringVar(&s.writeConfig, "write-config", "", "write the bot's configuration for this emulator to `FILE` (else it is printed)")
+	flags.StringVar(&s.botHTTP, "bot-http", "127.0.0.1:8470", "the bot's http.listen in that configuration")
 	return s
 }
 
