@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/stream"
@@ -19,11 +20,18 @@ var errBadCredentials = errors.New("dingtalk.client_id or dingtalk.client_secret
 // nothing about them, and the bot starts anyway and keeps trying, as
 // Stream does.
 func (a *App) checkCredentials(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, credentialsWait)
+	defer cancel()
 	if err := a.Client.CheckCredentials(ctx); dingtalk.BadCredentials(err) {
 		return errBadCredentials
 	}
 	return nil
 }
+
+// credentialsWait bounds the check, so that a DingTalk that does not
+// answer delays the start no longer than the Stream SDK's own wait for
+// its gateway (5 s).
+const credentialsWait = 5 * time.Second
 
 // startListener connects Stream; a gateway that refuses the credentials
 // is errBadCredentials too.
