@@ -99,6 +99,9 @@ func (a *App) Open(ctx context.Context) (err error) {
 	}
 	a.Client = dingtalk.New(dc, nil)
 	a.Client.OnCall = a.Metrics.APICall
+	if err := a.checkCredentials(ctx); err != nil {
+		return err
+	}
 	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now})
 	a.Sender.OnSend = a.Metrics.Sent
 	a.Sender.UseSpool(a.Spool)
@@ -154,7 +157,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if a.AutoRecall != nil {
 		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })
 	}
-	if err := a.Listener.Start(ctx); err != nil {
+	if err := a.startListener(ctx); err != nil {
 		return err
 	}
 	a.Log.Info("recallbot running", zap.String("api_base", cfg.DingTalk.APIBase), zap.String("http", a.httpAddr), zap.Int("admins", len(cfg.Admins)))

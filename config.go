@@ -227,7 +227,7 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 	cfg := DefaultConfig()
 	var root yaml.Node
 	if err := yaml.Unmarshal(b, &root); err != nil {
-		return Config{}, fmt.Errorf("not valid YAML: %w", err)
+		return Config{}, syntaxError(b, err)
 	}
 	if len(root.Content) == 0 {
 		return Config{}, errors.New("the file is empty")
@@ -243,7 +243,11 @@ func ParseConfig(b []byte, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, err
 	}
 	if err := doc.Decode(&cfg); err != nil {
-		return Config{}, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return Config{}, typeErrors(doc, te)
+		}
+		return Config{}, err
 	}
 	return cfg, cfg.Validate()
 }

@@ -55,7 +55,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unset variable", strings.Replace(minimal, "${TOKEN}", "${NOPE}", 1), "line 8: environment variable NOPE is referenced but not set"},
 		{"missing field", strings.Replace(minimal, "robot_code: dingbot", "robot_code: \"\"", 1), "dingtalk.robot_code: is required"},
 		{"bad locale", minimal + "locale: fr\n", `locale: must be zh or en, not "fr"`},
-		{"bad duration", minimal + "recall:\n  confirm_ttl: soon\n", "line 10: cannot unmarshal"},
+		{"bad duration", minimal + "recall:\n  confirm_ttl: soon\n", `line 10: recall.confirm_ttl: "soon" is not a duration; write e.g. 2h or 90m`},
 		{"no admins", strings.Replace(minimal, "admins: [manager4220]", "admins: []", 1), "admins: list at least one staffId"},
 		{"short token", strings.Replace(minimal, "${TOKEN}", "${SHORT}", 1), "http.token: must be at least 16 characters"},
 		{"literal token", strings.Replace(minimal, "${TOKEN}", "0123456789abcdefXYZ", 1), "line 8: http.token must be a ${VAR} reference"},
@@ -138,5 +138,40 @@ func TestRedisPasswordsAreSecrets(t *testing.T) {
 		if strings.Contains(buf.String(), "r3dis-pass-7c1e") {
 			t.Errorf("the Redis password reached the log: %s", buf.String())
 		}
+	}
+}
+
+// TestConfigErrorsNameTheLineAndKey: a YAML mistake is reported on the line
+// that holds it, and a value of the wrong type names its key, the value and
+// an example of a right one.
+func TestConfigErrorsNameTheLineAndKey(t *testing.T) {
+	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef"})
+	// line 7 holds the unclosed "[".
+	unclosed := "dingtalk:\n  client_id: dingapp\n  client_secret: ${SECRET}\n  robot_code: dingbot\nhttp:\n  token: ${TOKEN}\nadmins: [manager4220\nlocale: en\n"
+	tests := []struct{ name, yaml, want string }{
+		{"unclosed [ on line 7", unclosed, "line 7: not valid YAML: did not find expected ',' or ']' (a [ list that starts here is not closed)"},
+		{"unclosed { on line 9", minimal + "log: {level: info\nlocale: en\n", "line 9: not valid YAML: did not find expected ',' or '}'"},
+		{"a list item out of line", minimal + "admins:\n  - a\n  b: 2\n", "line 11: not valid YAML: did not find expected '-' indicator"},
+		{"a key indented wrongly", minimal + "recall:\n  window: 2h\n max_last: 5\n", "line 11: not valid YAML: did not find expected key"},
+		{"a tab (the scanner's line)", minimal + "recall:\n\twindow: 2h\n", "line 10: not valid YAML: found character that cannot start any token"},
+		{"a value where none may be", minimal + "recall:\n  window: 2h\n    max_last: 5\n", "line 11: not valid YAML: mapping values are not allowed"},
+		{"a bad duration", minimal + "recall:\n  window: 2 hours\n", `line 10: recall.window: "2 hours" is not a duration; write e.g. 2h or 90m`},
+		{"a duration without a unit", minimal + "commands:\n  every: 3\n", `line 10: commands.every: "3" is not a duration; write e.g. 2h or 90m`},
+		{"a duration in a flow map", minimal + "autorecall: {pause_for: soon}\n", `line 9: autorecall.pause_for: "soon" is not a duration`},
+		{"not a number", minimal + "recall:\n  max_last: lots\n", `line 10: recall.max_last: "lots" is not a whole number`},
+		{"not a float", strings.Replace(minimal, "robot_code: dingbot", "robot_code: dingbot\n  qps: fast", 1), `line 6: dingtalk.qps: "fast" is not a number`},
+		{"not a bool", minimal + "autorecall:\n  enabled: maybe\n", `line 10: autorecall.enabled: "maybe" is not true or false`},
+		{"not a list", strings.Replace(minimal, "admins: [manager4220]", "admins: manager4220", 1), `line 6: admins: "manager4220" is not a list`},
+		{"a list for a value", minimal + "log: {level: info, format: [json]}\n", `line 9: log.format: a list is not a single value`},
+		{"a value for a section", minimal + "recall: 5\n", `line 9: recall: "5" is not a section`},
+		{"a rule's field", minimal + "autorecall:\n  rules:\n    - {name: x, action: block, mode: enforce}\n    - {name: y, action: [block]}\n", `line 12: autorecall.rules[1].action: a list is not a single value`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml), vars)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ParseConfig error = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -33,6 +33,19 @@ func (c *demoClock) Now() time.Time {
 	return time.Now().Add(c.off)
 }
 
+// sceneOffset sets the demo's clock so that its words are true: the scene
+// starts a day and 7 minutes before it ends (the first notices go out,
+// the clock advances 24h05m, the rest go out, 2 minutes pass), and it
+// ends now, or at 00:10 today when now is just after midnight, so that the
+// first notices went out yesterday and the rest today, by the calendar.
+func sceneOffset(now time.Time) time.Duration {
+	end := now
+	if early := time.Date(now.Year(), now.Month(), now.Day(), 0, 10, 0, 0, now.Location()); end.Before(early) {
+		end = early
+	}
+	return end.Sub(now) - (24*time.Hour + 7*time.Minute)
+}
+
 func (c *demoClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.off += d
@@ -43,6 +56,9 @@ const (
 	demoChat   = "cidDemoPrivateChat=="
 	demoAdmin  = "manager4220"
 	demoIntern = "intern001"
+	// demoChatTitle is the chat's title, as its members see it; the demo
+	// names the chat by it, never by its key.
+	demoChatTitle = "王经理 ↔ 李工"
 )
 
 // runDemo plays the whole job against the embedded emulator and prints it
@@ -66,7 +82,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer cancel()
 	}
 
-	clock := &demoClock{}
+	clock := &demoClock{off: sceneOffset(time.Now())}
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{Now: clock.Now})
 	if err != nil {
 		return err
@@ -183,9 +199,9 @@ var demoNotices = [][2]string{
 }
 
 func (d *demo) scene(ctx context.Context) error {
-	d.say("DingTalk 模拟器 %s；机器人已通过 Stream 连接（账本：%s）",
-		"DingTalk emulator at %s; the bot is connected through Stream (ledger: %s)", d.srv.URL(), d.app.Config.Ledger.Path)
-	if err := d.srv.AddConversation(demoChat, dingtalktest.KindPrivate, "王经理 ↔ 李工"); err != nil {
+	d.say("DingTalk 模拟器 %s；机器人已通过 Stream 连接（账本是演示结束即删除的临时文件）",
+		"DingTalk emulator at %s; the bot is connected through Stream (its ledger is a temporary file, deleted when the demo ends)", d.srv.URL())
+	if err := d.srv.AddConversation(demoChat, dingtalktest.KindPrivate, demoChatTitle); err != nil {
 		return err
 	}
 	chat := ledger.Chat{Family: ledger.Private, ConversationID: demoChat}
@@ -212,7 +228,7 @@ func (d *demo) scene(ctx context.Context) error {
 		return err
 	}
 	d.say("机器人回复（回复本身也记入账本，可被撤回）：", "The bot answers (its reply is ledgered and recallable too):")
-	fmt.Fprintln(d.out, indent(reply))
+	fmt.Fprint(d.out, indentLines(d.plain(reply), "  "))
 	d.say("会话中现在的样子（成员所见）：", "The chat as its members now see it:")
 	d.printChat()
 
@@ -221,22 +237,8 @@ func (d *demo) scene(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(d.out, indent(reply))
-
-	d.say("审计记录（允许与拒绝的尝试都在案）：", "The audit trail (allowed and refused attempts alike):")
-	recs, err := d.app.Ledger.Audit(ctx, ledger.AuditQuery{Limit: 10})
-	if err != nil {
-		return err
-	}
-	for i := len(recs) - 1; i >= 0; i-- {
-		r := recs[i]
-		if r.Allowed {
-			fmt.Fprintf(d.out, "  #%d %-12s %s · %s\n", r.ID, r.Actor, d.pick("撤回", "recall"), d.pick(fmt.Sprintf("%s，%d 条消息", r.Scope, len(r.Outcomes)), fmt.Sprintf("%s, %d messages", r.Scope, len(r.Outcomes))))
-		} else {
-			fmt.Fprintf(d.out, "  #%d %-12s %s · %s\n", r.ID, r.Actor, d.pick("已拒绝", "refused"), r.Scope)
-		}
-	}
-	return nil
+	fmt.Fprint(d.out, indentLines(d.plain(reply), "  "))
+	return d.printAudit(ctx)
 }
 
 // pick is zh or en in the demo's language.
@@ -287,13 +289,14 @@ func (d *demo) printChat() {
 		if m.MsgKey == "sampleMarkdown" { // the bot's replies: title, then the receipt's first line
 			lines := strings.Split(m.Text, "\n")
 			if len(lines) > 1 {
-				text = lines[1]
+				text = d.plain(lines[1])
 			}
 		}
 		if m.Recalled {
 			text = strikethrough(text) + " " + recalled
 		}
-		fmt.Fprintf(d.out, "  %s  %-16s %s\n", m.SentAt.Format("01-02 15:04"), who, text)
+		line := fmt.Sprintf("  %s  %-16s %s", m.SentAt.Local().Format("01-02 15:04"), who, text)
+		fmt.Fprintln(d.out, strings.TrimRight(line, " "))
 	}
 }
 
@@ -305,5 +308,3 @@ func strikethrough(s string) string {
 	}
 	return b.String()
 }
-
-func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

@@ -7,6 +7,7 @@
 //	recallbot demo                      the whole job against the embedded emulator
 //	recallbot sim                       a DingTalk emulator to develop against
 //	recallbot send|recall|audit|entries|resolve   operate a running bot over its HTTP API
+//	recallbot healthcheck               whether a running bot is ready
 //	recallbot version
 package main
 
@@ -52,6 +53,7 @@ The bot:
   run -config FILE   run the bot (SIGINT/SIGTERM: stop intake, finish running work, exit 0)
   demo               play the whole job against the embedded DingTalk emulator (no credentials)
   sim                run a DingTalk emulator to develop against
+  healthcheck        exit 0 if a running bot is ready (its /readyz), 1 if not: for containers and scripts
   version            print the version and the revision it was built from
 
 Operate a running bot over its HTTP API (token from RECALLBOT_HTTP_TOKEN, address -api or RECALLBOT_API):
@@ -74,7 +76,7 @@ func (e usageErr) Error() string { return e.msg }
 var commands = map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 	"run": runBot, "demo": runDemo, "sim": runSim,
 	"send": runSend, "recall": runRecall, "audit": runAudit, "entries": runEntries, "resolve": runResolve,
-	"broadcast": runBroadcast,
+	"broadcast": runBroadcast, "healthcheck": runHealthcheck,
 }
 
 // run dispatches a subcommand. It never exits the process.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 // run the bot against it and play the users through the control API.
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim", "sim [flags]", stderr)
+	setup := simFlags(fs)
 	var o dingtalktest.Options
 	fs.StringVar(&o.Addr, "listen", "127.0.0.1:8471", "listen address (loopback)")
 	fs.StringVar(&o.ClientID, "client-id", "dingemulatorapp", "the app's clientId (AppKey)")
@@ -32,27 +32,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer srv.Close()
-	fmt.Fprintf(stdout, `DingTalk emulator listening on %[1]s
-The emulator's console (chats, OpenAPI calls, Stream frames, faults): %[1]s/ui/
-
-Point the bot at it with this config (and DINGTALK_CLIENT_SECRET=%[3]s):
-
-  dingtalk:
-    client_id: %[2]s
-    client_secret: ${DINGTALK_CLIENT_SECRET}
-    robot_code: %[4]s
-    cool_app_code: %[5]s
-    api_base: %[1]s
-
-Play a user (the bot answers in that user's chat; ?wait=5s returns its replies):
-
-  curl -s -XPOST '%[1]s/sim/v1/conversations/-/messages?wait=5s' \
-    -d '{"senderStaffId":"manager4220","text":"/help","conversationType":"1"}'
-
-See a chat as its members do:   curl -s %[1]s/sim/v1/users/manager4220/conversation
-Every OpenAPI call received:    curl -s %[1]s/sim/v1/calls
-The rest of the control API is in docs/emulator.md. Ctrl-C stops.
-`, srv.URL(), o.ClientID, o.ClientSecret, o.RobotCode, o.CoolAppCode)
+	cleanup, err := setup.prepare(srv, stdout)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	<-ctx.Done()
 	return nil
 }

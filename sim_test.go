@@ -70,12 +70,12 @@ func TestSubcommandsAndHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"-h"}, &out, &errOut); err != nil {
 		t.Errorf("-h: %v", err)
 	}
-	for _, cmd := range []string{"run", "demo", "sim", "send", "broadcast", "recall", "audit", "entries", "resolve", "version"} {
+	for _, cmd := range []string{"run", "demo", "sim", "send", "broadcast", "recall", "audit", "entries", "resolve", "healthcheck", "version"} {
 		if !strings.Contains(out.String(), "\n  "+cmd+" ") {
 			t.Errorf("-h does not list %s:\n%s", cmd, out.String())
 		}
 	}
-	for _, cmd := range []string{"run", "demo", "sim", "send", "broadcast", "recall", "audit", "entries", "resolve"} {
+	for _, cmd := range []string{"run", "demo", "sim", "send", "broadcast", "recall", "audit", "entries", "resolve", "healthcheck"} {
 		errOut.Reset()
 		if err := run(context.Background(), []string{cmd, "-h"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "Usage: recallbot "+cmd) {
 			t.Errorf("%s -h: %v %q", cmd, err, errOut.String())

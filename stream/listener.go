@@ -115,7 +115,8 @@ func NewListener(cfg Config, handle func(context.Context, Message), log *zap.Log
 // does not fail: it logs why, keeps trying in the background with backoff
 // (RetryMin doubling to RetryMax, jittered) until it connects or Stop is
 // called, and Connected reports false meanwhile. Once connected, the SDK
-// reconnects by itself.
+// reconnects by itself. A gateway that refuses the credentials is not an
+// outage: Start returns ErrBadCredentials.
 func (l *Listener) Start(ctx context.Context) error {
 	for range l.cfg.Workers {
 		l.wg.Add(1)
@@ -129,6 +130,9 @@ func (l *Listener) Start(ctx context.Context) error {
 	if err == nil {
 		l.connected()
 		return nil
+	}
+	if refusesCredentials(err) {
+		return ErrBadCredentials
 	}
 	l.log.Error("stream: cannot connect to DingTalk yet; retrying in the background (check dingtalk.api_base, client_id and client_secret)", zap.Error(err))
 	l.connecting.Add(1)
@@ -161,7 +165,11 @@ func (l *Listener) connectLoop() {
 		if l.workCtx.Err() != nil {
 			return
 		}
-		l.log.Warn("stream: still cannot connect to DingTalk", zap.Error(err), zap.Duration("next_try", wait))
+		if refusesCredentials(err) { // reached at last, and refused: say which setting to fix, and keep trying
+			l.log.Error("stream: dingtalk.client_id or dingtalk.client_secret is wrong: DingTalk answered invalidClientIdOrSecret", zap.Duration("next_try", wait))
+		} else {
+			l.log.Warn("stream: still cannot connect to DingTalk", zap.Error(err), zap.Duration("next_try", wait))
+		}
 		wait = min(wait*2, l.cfg.RetryMax)
 	}
 }
