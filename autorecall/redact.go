@@ -1,6 +1,10 @@
 package autorecall
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/recallbot/recallbot/internal/invisible"
+)
 
 // Redactor hides secrets in text recallbot repeats back: its replies to
 // commands (an admin who pastes a secret into /recall must not see it
@@ -28,7 +32,11 @@ func NewRedactor(ownSecrets []string) *Redactor {
 const Redacted = "[redacted]"
 
 // Redact returns s with every secret replaced by Redacted.
+// Invisible formatting characters (zero-width spaces, direction marks) are
+// dropped first: one typed inside a token would otherwise split it so that
+// no pattern sees it, and the token would be written down whole.
 func (r *Redactor) Redact(s string) string {
+	s = invisible.Strip(s)
 	for _, v := range r.own {
 		s = strings.ReplaceAll(s, v, Redacted)
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/internal/invisible"
 	"github.com/recallbot/recallbot/internal/quiet"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
@@ -122,7 +123,7 @@ func (s *Service) count(rule string, mode Mode) {
 // just gone) to chat; except is the entry not to count as its own duplicate.
 func (s *Service) findings(ctx context.Context, a Action, chat ledger.Chat, m dingtalk.Message, o recall.SendOptions, except uint64) []Finding {
 	var out []Finding
-	content := m.Content()
+	content := invisible.Strip(m.Content()) // a zero-width space inside a secret must not hide it
 	for _, r := range s.rules {
 		if r.Action != a {
 			continue

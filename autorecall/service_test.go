@@ -136,6 +136,25 @@ func TestBlockEnforceRefusesBeforeSending(t *testing.T) {
 	}
 }
 
+// TestInvisibleMarksDoNotHideASecret: a zero-width space or a direction
+// mark typed inside a secret neither gets it past the secrets rule nor
+// keeps it out of the redactor's reach.
+func TestInvisibleMarksDoNotHideASecret(t *testing.T) {
+	f := newFixture(t, autorecall.Config{})
+	for _, text := range []string{"db password=hunter2\u200bhunter2", "AKIA\u200dIOSFODNN7EXAMPLE", "appSecret: Xq3_kd83\u202eJDk2mdk29DKmsk2dk29"} {
+		_, err := f.sender.Send(ctx(t), group, dingtalk.Text(text), recall.SendOptions{Actor: "ci"})
+		if be := (*autorecall.BlockedError)(nil); !errors.As(err, &be) || be.Rule != "secrets" {
+			t.Errorf("Send(%q) = %v, want blocked by secrets", text, err)
+		}
+		if got := autorecall.NewRedactor(nil).Redact("note: " + text); strings.Contains(got, "hunter2") || strings.Contains(got, "IOSFODNN7") || strings.Contains(got, "kd83") {
+			t.Errorf("Redact(%q) = %q", text, got)
+		}
+	}
+	if n := len(f.srv.CallsTo(dingtalktest.PathGroupSend)); n != 0 {
+		t.Errorf("%d sends reached DingTalk", n)
+	}
+}
+
 func TestObserveOnlyCounts(t *testing.T) {
 	f := newFixture(t, autorecall.Config{Rules: []autorecall.Rule{{Name: "templates", Action: autorecall.Block, Mode: autorecall.Observe}}})
 	e, err := f.sender.Send(ctx(t), group, dingtalk.Text("on call: {{ .Name }}"), recall.SendOptions{})

@@ -3,7 +3,8 @@ package handlers
 import (
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/recallbot/recallbot/internal/invisible"
 )
 
 // texts are the bot's words, Chinese first, English second.
@@ -50,9 +51,9 @@ var texts = map[string][2]string{
 // excerpt, an id) safe inside a markdown reply: markdown's punctuation
 // becomes its full-width twin, so nothing a user types turns into a link,
 // an image or formatting, "://" loses the colon a linkifier looks for, and
-// line breaks become spaces; invisible marks are dropped (visible). It
+// line breaks become spaces; invisible marks are dropped (internal/invisible). It
 // reads the same to a person.
-func md(s string) string { return mdEscaper.Replace(visible(s)) }
+func md(s string) string { return mdEscaper.Replace(invisible.Strip(s)) }
 
 // quote is md for text that may hold a secret (an excerpt, a command a
 // user typed): secrets are redacted first, while they still read as
@@ -60,27 +61,7 @@ func md(s string) string { return mdEscaper.Replace(visible(s)) }
 // its full-width twin and the redactor would no longer see them. The
 // invisible marks go before that too: a zero-width space typed inside a
 // token must not hide it from the redactor and then vanish from the reply.
-func (b *Bot) quote(s string) string { return md(b.cfg.Redact(visible(s))) }
-
-// visible drops Unicode's format characters from s: zero-width spaces and
-// joiners (U+200B..U+200D, U+2060, U+FEFF), direction marks, embeddings,
-// overrides and isolates (U+200E, U+200F, U+061C, U+202A..U+202E,
-// U+2066..U+2069) and their kin. Typed by a user and echoed back, they
-// make a reply read other than it is: a right-to-left override turns the
-// rest of the line around, a zero-width space splits a word unseen.
-func visible(s string) string {
-	if !strings.ContainsFunc(s, invisible) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if invisible(r) {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-func invisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
+func (b *Bot) quote(s string) string { return md(b.cfg.Redact(invisible.Strip(s))) }
 
 var mdEscaper = strings.NewReplacer(
 	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
