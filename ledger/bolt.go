@@ -150,11 +150,29 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 		}
 		return nil
 	})
+	if err == nil && existed {
+		err = probe.updateNow(dropLeases)
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return &Bolt{db: db, path: path, now: opts.Now}, nil
+}
+
+// dropLeases deletes every lease (LeaseNS) in a file just opened: the file
+// is locked by one process at a time, so a lease found in it belongs to a
+// process that stopped, and its claims and broadcasts are taken over at
+// once rather than when the lease would have lapsed.
+func dropLeases(tx *bolt.Tx) error {
+	c := tx.Bucket(bTemp).Cursor()
+	prefix := tempKey(LeaseNS, "")
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hasBuckets(tx *bolt.Tx) bool {

@@ -60,6 +60,11 @@ type Config struct {
 	// VerifyTimeout bounds asking DingTalk about one message whose recall
 	// outcome is unclear; default 10 s.
 	VerifyTimeout time.Duration
+	// LandingWait bounds how long a recall of a running broadcast waits,
+	// once it has stopped it, for the calls it had on the wire to be
+	// answered, so as to take back what they sent too; default 20 s (the
+	// client's timeout and the settling of their answer).
+	LandingWait time.Duration
 	// Locale is the language of the scopes written on receipts and in the
 	// audit trail: "zh" (default) or "en".
 	Locale string
@@ -112,6 +117,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	if cfg.VerifyTimeout <= 0 {
 		cfg.VerifyTimeout = 10 * time.Second
 	}
+	if cfg.LandingWait <= 0 {
+		cfg.LandingWait = 20 * time.Second
+	}
 	if cfg.Owner == "" {
 		cfg.Owner = NewOwner()
 	}
@@ -154,8 +162,22 @@ type Request struct {
 	// Progress, if set, hears how far the recall is: messages with their
 	// outcome, of all selected, and calls made so far. It is called from
 	// the recall's goroutines, one at a time, after each conversation's
-	// chunk of up to 20 keys; first with what needs no call.
+	// chunk of up to 20 keys; first with what needs no call. The total
+	// grows when a recall of a batch finds messages its broadcast sent
+	// after the plan.
 	Progress func(done, total, calls int)
+	// Batch, when set, is a broadcast this recall takes back whole, as a
+	// Selection{BatchID} does: a confirmation of a batch's preview
+	// carries it with the previewed entries' IDs. See recallBatch.
+	Batch string
+}
+
+// batch is the broadcast a request recalls, if any.
+func (r Request) batch() string {
+	if r.Batch != "" {
+		return r.Batch
+	}
+	return r.Selection.BatchID
 }
 
 // ErrDuplicate is a one-time request (Request.Once) carried out before.
@@ -234,41 +256,12 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 		return r, e.audit(ctx, req, r)
 	}
 	r.DryRun = false
-	now := e.cfg.Now()
-	var candidates []ledger.Entry
-	var expired []ledger.Change
-	for _, it := range r.Items {
-		switch {
-		case it.Outcome == WouldRecall:
-			candidates = append(candidates, it.Entry)
-		case it.Outcome == TooOld && it.Entry.State.Recallable():
-			expired = append(expired, ledger.Change{ID: it.Entry.ID, Transition: ledger.Transition{To: ledger.Expired, Reason: "past the recall window", At: now}})
+	if b := req.batch(); b != "" {
+		if err := e.recallBatch(ctx, req, r, b); err != nil {
+			return nil, err
 		}
-	}
-	var progress func(done, calls int)
-	if req.Progress != nil {
-		settled := len(r.Items) - len(candidates) // classified without a call
-		req.Progress(settled, len(r.Items), 0)
-		progress = func(done, calls int) { req.Progress(settled+done, len(r.Items), calls) }
-	}
-	outcomes, calls, err := e.execute(ctx, candidates, now, req.Once, progress)
-	if err != nil {
+	} else if err := e.recallPlanned(ctx, r, req.Once, req.Progress); err != nil {
 		return nil, err
-	}
-	if len(expired) > 0 {
-		if _, _, err := e.led.TransitionAll(context.WithoutCancel(ctx), expired); err != nil {
-			e.log.Warn("marking expired entries", zap.Error(err))
-		}
-	}
-	r.Calls = calls
-	for i := range r.Items {
-		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {
-			it.Reads = r.Items[i].Reads // asked before the recall
-			if it.Reason == reasonLeaseLost {
-				it = e.afterLapse(ctx, it)
-			}
-			r.Items[i] = it
-		}
 	}
 	e.countOutcomes(r)
 	return r, e.audit(ctx, req, r)
@@ -399,8 +392,12 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 		}
 		outcomes[k] = v
 	}
+	note := req.Note
+	if w := r.Broadcast.words("en"); w != "" {
+		note = strings.TrimPrefix(note+w, "; ")
+	}
 	rec, err := e.led.AppendAudit(context.WithoutCancel(ctx), ledger.AuditRecord{
-		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: r.Scope, Allowed: true, Outcomes: outcomes, Note: req.Note,
+		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: r.Scope, Allowed: true, Outcomes: outcomes, Note: note,
 	})
 	if err != nil {
 		return fmt.Errorf("recall done but not audited: %w", err)
