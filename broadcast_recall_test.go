@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/ledger"
 )
 
 // TestEveryWayToRecallABatchStopsItsBroadcast: a recall of a batch whose
@@ -84,5 +88,65 @@ func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 				t.Errorf("the receipt: %q", summary)
 			}
 		})
+	}
+}
+
+// TestCancelOverTheCLIAndTheConsole: `recallbot broadcast cancel` (the
+// API's DELETE) answers with final counts but for the calls on the wire,
+// which it names; the people not sent to are cancelled, not pending, in
+// the status JSON, the CLI and the console; once the calls in flight land,
+// nothing is pending and the cancel's audit record says what they reached.
+func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	h.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
+	users := make([]string, 300)
+	for i := range users {
+		users[i] = fmt.Sprintf("cancel%03d", i)
+	}
+	ids, _ := json.Marshal(users)
+	_, b := h.do("POST", "/v1/broadcasts", testToken, `{"user_ids":`+string(ids)+`,"text":"wrong list","batch_id":"b-cancel"}`)
+	if b["batch_id"] != "b-cancel" {
+		t.Fatalf("broadcast: %v", b)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.InFlight() == 4 }); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RECALLBOT_HTTP_TOKEN", testToken)
+	t.Setenv("RECALLBOT_API", "http://"+h.app.HTTPAddr())
+	var out, errOut bytes.Buffer
+	if err := run(h.ctx(), []string{"broadcast", "cancel", "b-cancel"}, &out, &errOut); err != nil {
+		t.Fatalf("cli: %v %s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 call(s) for 80 people on the wire") {
+		t.Errorf("cli: %q", out.String())
+	}
+	var st map[string]any
+	if err := waitFor(h.ctx(), func() bool {
+		_, st = h.do("GET", "/v1/broadcasts/b-cancel", testToken, "")
+		in, _ := st["in_flight"].([]any)
+		return len(in) == 0
+	}); err != nil {
+		t.Fatalf("the calls in flight never landed: %v", st)
+	}
+	if st["state"] != "cancelled" || st["pending"] != 0.0 || st["sent"].(float64)+st["cancelled"].(float64) != 300 {
+		t.Errorf("after the calls in flight landed: %v", st)
+	}
+	note := fmt.Sprintf("%.0f of 300 recipients reached, 0 refused, %.0f not sent (cancelled)", st["sent"], st["cancelled"])
+	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
+	if len(recs) == 0 || recs[0].Action != "broadcast.cancel" || recs[0].Actor != "api:cli" || recs[0].Note != note {
+		t.Errorf("the cancel's audit record: %+v; want the note %q", recs, note)
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	base := "http://" + h.app.HTTPAddr()
+	if resp, err := c.PostForm(base+"/ui/login", url.Values{"token": {testToken}, "name": {"alice"}, "next": {"/ui/broadcasts/b-cancel"}}); err == nil {
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("Cancelled: %.0f people will not be sent to (by api:cli)", st["cancelled"])
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the console's broadcast page does not say %q: %s", want, page)
+		}
+	} else {
+		t.Fatal(err)
 	}
 }
