@@ -207,3 +207,29 @@ func TestSetAuditNote(t *testing.T) {
 		}
 	})
 }
+
+// TestMarks: a named set keeps its ids until they are unmarked, apart from
+// other sets.
+func TestMarks(t *testing.T) {
+	stores(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		for _, id := range []string{"r-2", "r-1", "r-2"} {
+			if err := s.Mark(ctx, "recalls", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = s.Mark(ctx, "recallsx", "other")
+		if got, err := s.Marked(ctx, "recalls"); err != nil || !slices.Equal(got, []string{"r-1", "r-2"}) {
+			t.Errorf("Marked = %v, %v", got, err)
+		}
+		if err := s.Unmark(ctx, "recalls", "r-1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Marked(ctx, "recalls"); !slices.Equal(got, []string{"r-2"}) {
+			t.Errorf("after Unmark: %v", got)
+		}
+		if got, _ := s.Marked(ctx, "none"); len(got) != 0 {
+			t.Errorf("an empty set: %v", got)
+		}
+	})
+}

@@ -373,6 +373,11 @@ type Store interface {
 	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
 	// SetAuditNote rewrites the note of a record of the recall trail.
 	SetAuditNote(ctx context.Context, id uint64, note string) error
+	// Mark, Unmark and Marked keep small named sets of ids that must be
+	// found again after a crash (the asynchronous recalls running).
+	Mark(ctx context.Context, set, id string) error
+	Unmark(ctx context.Context, set, id string) error
+	Marked(ctx context.Context, set string) ([]string, error)
 	// Audit returns the most recent records of one trail, newest first.
 	Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -115,6 +116,23 @@ func (s *Redis) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 	}
 	err = s.c.ZAdd(ctx, key, redis.Z{Score: float64(id), Member: b}).Err()
 	return r, err
+}
+
+// Mark adds id to the named set.
+func (s *Redis) Mark(ctx context.Context, set, id string) error {
+	return s.c.SAdd(ctx, s.k("m", set), id).Err()
+}
+
+// Unmark removes id from the named set.
+func (s *Redis) Unmark(ctx context.Context, set, id string) error {
+	return s.c.SRem(ctx, s.k("m", set), id).Err()
+}
+
+// Marked lists the named set.
+func (s *Redis) Marked(ctx context.Context, set string) ([]string, error) {
+	ids, err := s.c.SMembers(ctx, s.k("m", set)).Result()
+	slices.Sort(ids)
+	return ids, err
 }
 
 // SetAuditNote rewrites the note of a record of the recall trail: a

@@ -209,7 +209,7 @@ func (e *Engine) recallPlanned(ctx context.Context, r *Receipt, once ledger.Once
 			e.log.Warn("marking expired entries", zap.Error(err))
 		}
 	}
-	r.Calls = calls
+	r.Calls += calls
 	for i := range r.Items {
 		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {
 			it.Reads = r.Items[i].Reads // asked before the recall

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -57,6 +56,10 @@ type Config struct {
 	// StaleClaim is how old a claim without an owner (written by an older
 	// recallbot) must be before Resume takes it over; default 2 minutes.
 	StaleClaim time.Duration
+	// JobClaimGrace is how long Resume leaves the lapsed claims of a job
+	// (ForJob) to the job's own resumer (ResumeJob), which finishes it as
+	// itself; default 5 minutes.
+	JobClaimGrace time.Duration
 	// VerifyTimeout bounds asking DingTalk about one message whose recall
 	// outcome is unclear; default 10 s.
 	VerifyTimeout time.Duration
@@ -110,6 +113,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	}
 	if cfg.StaleClaim <= 0 {
 		cfg.StaleClaim = 2 * time.Minute
+	}
+	if cfg.JobClaimGrace <= 0 {
+		cfg.JobClaimGrace = 5 * time.Minute
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
@@ -255,7 +261,7 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 	if req.DryRun {
 		return r, e.audit(ctx, req, r)
 	}
-	r.DryRun = false
+	r.DryRun, r.Calls = false, 0 // the plan's calls were those it would make
 	if b := req.batch(); b != "" {
 		if err := e.recallBatch(ctx, req, r, b); err != nil {
 			return nil, err
@@ -404,41 +410,4 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 	}
 	r.AuditID = rec.ID
 	return nil
-}
-
-// Resume takes over entries left recalling by an engine that stopped (a
-// crash, a shutdown, a lost connection to the ledger): only claims whose
-// owner's lease has lapsed, compare-and-swap, so a live owner's work is
-// never recalled twice and two engines resuming at once split the claims
-// between them. It then finishes those recalls, knowing the stopped engine
-// may have made its call unheard.
-func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
-	stuck, err := e.led.InState(ctx, ledger.Recalling, e.cfg.MaxSelection)
-	if err != nil {
-		return nil, err
-	}
-	var ids []uint64
-	for _, en := range stuck {
-		if en.ClaimedBy != e.cfg.Owner {
-			ids = append(ids, en.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	now := e.cfg.Now()
-	taken, err := e.led.TakeOver(ctx, ids, e.claimant(now), now.Add(-e.cfg.StaleClaim))
-	if err != nil || len(taken) == 0 {
-		return nil, err
-	}
-	e.lease.renewed(time.Now())
-	sort.Slice(taken, func(i, j int) bool { return taken[i].ID < taken[j].ID })
-	r := &Receipt{Scope: Selection{IDs: make([]uint64, len(taken))}.Describe(e.cfg.Locale)}
-	items, calls := e.recallClaimed(ctx, oneBatch(taken), true, nil)
-	for _, en := range taken {
-		r.Items = append(r.Items, items[en.ID])
-	}
-	r.Calls = calls
-	e.countOutcomes(r)
-	return r, e.audit(ctx, Request{Actor: "system", Action: "resume", Note: "recalls interrupted by a stopped bot"}, r)
 }
