@@ -174,7 +174,7 @@ func (b *Broadcaster) Start(ctx context.Context, req BroadcastRequest) (ledger.J
 	}
 	j, err := b.led.CreateJob(ctx, ledger.Job{ID: req.BatchID, MsgKey: req.Message.MsgKey, MsgParam: string(req.Message.MsgParam),
 		Excerpt: Excerpt(redactWith(b.cfg.Redact, req.Message.Content())), ContentHash: ContentHash(req.Message), Actor: req.Actor, ExpiresIn: req.ExpiresIn,
-		Created: b.cfg.Now()}, broadcastSteps(req.Chats))
+		Created: b.cfg.Now()}, broadcastSteps(req.Chats, repeats(req.Chats)))
 	if err != nil {
 		return ledger.Job{}, err
 	}
@@ -201,21 +201,19 @@ func checkTargets(chats []ledger.Chat) error {
 
 // broadcastSteps yields the send calls of checked targets, as the ledger
 // stores them: one per group or private chat, and the oto users 20 to a
-// call, each in a slice of its own. A chat given twice counts once. The
-// targets are never copied whole (the ledger takes the steps a chunk at a
-// time), and the set that finds the repeats holds a hash and an index a
-// target (see dedupe), so a broadcast to 100,000 costs little more than
-// its request.
-func broadcastSteps(chats []ledger.Chat) iter.Seq[[]ledger.Chat] {
+// call, each in a slice of its own; a chat given twice (marked in the set
+// rep, from repeats) counts once. The targets are never copied whole (the
+// ledger takes the steps a chunk at a time), so a broadcast to 100,000
+// costs little more than its request.
+func broadcastSteps(chats []ledger.Chat, rep []uint64) iter.Seq[[]ledger.Chat] {
 	return func(yield func([]ledger.Chat) bool) {
-		seen := newDedupe(chats)
 		var users []ledger.Chat
 		for i, c := range chats {
+			if repeated(rep, i) {
+				continue
+			}
 			if c.Family == ledger.OTO {
 				c.ConversationID = ""
-			}
-			if seen.repeat(i, c) {
-				continue
 			}
 			if c.Family != ledger.OTO {
 				if !yield([]ledger.Chat{c}) {

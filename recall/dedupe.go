@@ -1,71 +1,50 @@
 package recall
 
 import (
-	"hash/maphash"
+	"cmp"
+	"slices"
 
 	"github.com/recallbot/recallbot/ledger"
 )
 
-// dedupe finds the targets of a broadcast given more than once. It keeps a
-// 64-bit hash of each target's chat key and the index of its first
-// occurrence (not a copy of the key): a hash seen
-// before is compared with that first target, and only a true collision,
-// which practically never happens, is kept by its key in a small map.
-type dedupe struct {
-	seed  maphash.Seed
-	chats []ledger.Chat
-	first map[uint64]int32
-	other map[string]bool
+// repeats finds the targets of a broadcast given more than once: bit i of
+// the returned set is set when chats[i] is a chat given at a smaller
+// index. It sorts the targets' indexes (4 bytes a target, freed when it
+// returns) rather than keeping a map of their keys, so that a broadcast to
+// 100,000 costs little more than its request; the set itself is a bit a
+// target.
+func repeats(chats []ledger.Chat) []uint64 {
+	order := make([]int32, len(chats))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := compareChats(chats[a], chats[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // the first occurrence first
+	})
+	set := make([]uint64, (len(chats)+63)/64)
+	for k := 1; k < len(order); k++ {
+		if compareChats(chats[order[k-1]], chats[order[k]]) == 0 {
+			i := order[k]
+			set[i/64] |= 1 << (i % 64)
+		}
+	}
+	return set
 }
 
-func newDedupe(chats []ledger.Chat) *dedupe {
-	return &dedupe{seed: maphash.MakeSeed(), chats: chats, first: make(map[uint64]int32, len(chats))}
-}
+// repeated reports whether bit i of a set from repeats is set.
+func repeated(set []uint64, i int) bool { return set[i/64]&(1<<(i%64)) != 0 }
 
-// repeat reports whether c, chats[i] as sent (an oto chat without its
-// conversation id), is a chat seen at a smaller index.
-func (d *dedupe) repeat(i int, c ledger.Chat) bool {
-	h := d.hash(c)
-	j, ok := d.first[h]
-	if !ok {
-		d.first[h] = int32(i)
-		return false
-	}
-	if sameChat(d.chats[j], c) {
-		return true
-	}
-	if d.other == nil {
-		d.other = map[string]bool{}
-	}
-	k := c.Key()
-	if d.other[k] {
-		return true
-	}
-	d.other[k] = true
-	return false
-}
-
-func (d *dedupe) hash(c ledger.Chat) uint64 {
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	_, _ = h.WriteString(string(c.Family))
-	_ = h.WriteByte(0)
-	if c.Family == ledger.OTO {
-		_, _ = h.WriteString(c.UserID)
-	} else {
-		_, _ = h.WriteString(c.ConversationID)
-	}
-	return h.Sum64()
-}
-
-// sameChat reports whether a (a target as given) and b (as sent) are one
-// chat.
-func sameChat(a, b ledger.Chat) bool {
-	if a.Family != b.Family {
-		return false
+// compareChats orders chats by family and id; an oto chat is its user
+// alone (the conversation id a caller may have given does not count).
+func compareChats(a, b ledger.Chat) int {
+	if c := cmp.Compare(a.Family, b.Family); c != 0 {
+		return c
 	}
 	if a.Family == ledger.OTO {
-		return a.UserID == b.UserID
+		return cmp.Compare(a.UserID, b.UserID)
 	}
-	return a.ConversationID == b.ConversationID
+	return cmp.Compare(a.ConversationID, b.ConversationID)
 }
