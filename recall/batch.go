@@ -73,8 +73,19 @@ func (e *Engine) recallBatch(ctx context.Context, req Request, r *Receipt, batch
 	if stop.InFlight == 0 {
 		return nil
 	}
+	flying := make(map[uint64]bool, stop.InFlight)
+	for _, o := range j.InFlight() {
+		flying[o.Entry] = true
+	}
+	defer func() { // calls that got no answer: their entries are still pending
+		for _, it := range r.Items {
+			if flying[it.Entry.ID] && it.Outcome == Unknown {
+				stop.Unanswered++
+			}
+		}
+	}()
 	j = e.waitLanded(ctx, batch)
-	stop.State, stop.NotSent, stop.Unanswered = j.State, j.Cancelled, len(j.InFlight())
+	stop.State, stop.NotSent = j.State, j.Cancelled
 	if late, err = e.latest(ctx, r, batch, req.Selection.Matching); err != nil || len(late) == 0 {
 		return err
 	}
