@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -94,6 +95,9 @@ type Broadcaster struct {
 	spool *ledger.Spool
 	lease lease
 	wake  chan struct{}
+	// running is held by RunOnce: one runner per instance, so that a
+	// planned step is never handed to two workers of the same owner.
+	running sync.Mutex
 
 	listErrors, stepErrors quiet.Log
 }

@@ -31,8 +31,13 @@ func (b *Broadcaster) Run(ctx context.Context) {
 }
 
 // RunOnce runs every running broadcast this instance can take, to its end
-// or until ctx ends, and returns how many it ran.
+// or until ctx ends, and returns how many it ran. A RunOnce while another
+// runs returns 0 at once.
 func (b *Broadcaster) RunOnce(ctx context.Context) int {
+	if !b.running.TryLock() {
+		return 0
+	}
+	defer b.running.Unlock()
 	jobs, err := b.led.Jobs(ctx, ledger.JobRunning)
 	if err != nil {
 		if ctx.Err() == nil {

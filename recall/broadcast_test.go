@@ -153,8 +153,9 @@ func TestRecallOfARunningBroadcastStopsItAndTakesBackItsCallsInFlight(t *testing
 			}
 			wait := runJob(tctx(t), b)
 			inFlight := min(4, users/20)
-			if err := f.srv.WaitUntil(tctx(t), func() bool {
-				return f.srv.InFlight() == inFlight && f.srv.CountCalls(dingtalktest.PathOTOSend) >= min(4, users/20-1)
+			if err := f.srv.WaitUntil(tctx(t), func() bool { // the sends themselves on the wire, not the token's call
+				st, _ := b.Status(tctx(t), j.ID)
+				return len(st.InFlight()) == inFlight && f.srv.InFlight() == inFlight && f.srv.CountCalls(dingtalktest.PathOTOSend) >= min(4, users/20-1)
 			}); err != nil {
 				t.Fatal(err)
 			}
