@@ -268,3 +268,49 @@ func waitFor(ctx context.Context, cond func() bool) error {
 	}
 	return nil
 }
+
+// TestRecallFromAnotherInstanceStopsTheBroadcast: with two instances on one
+// Redis ledger, a recall of a batch made on the one that does not run its
+// broadcast stops it all the same (the runner checks the job in the ledger
+// before each call), and takes back what it sent, the calls on the wire
+// included.
+func TestRecallFromAnotherInstanceStopsTheBroadcast(t *testing.T) {
+	r := ledgertest.Shared(t)
+	f := newFixture(t, dingtalktest.Options{})
+	open := func() *ledger.Redis {
+		led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{Prefix: "cross:" + t.Name() + ":"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = led.Close() })
+		return led
+	}
+	ledA, ledB := open(), open()
+	log := &startLog{}
+	a := recall.NewBroadcaster(ledA, f.pacedClient(1000, &http.Client{Transport: log}), zap.NewNop(), recall.BroadcastConfig{Owner: "a"})
+	engB := recall.New(ledB, f.client, zap.NewNop(), recall.Config{Owner: "b"})
+	f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
+	j, err := a.Start(tctx(t), recall.BroadcastRequest{Chats: otoUsers("x", 300), Message: dingtalk.Text("wrong notice"), Actor: "api:hr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait := runJob(tctx(t), a)
+	if err := f.srv.WaitUntil(tctx(t), func() bool {
+		return f.srv.InFlight() == 4 && f.srv.CountCalls(dingtalktest.PathOTOSend) >= 4
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := engB.Recall(tctx(t), recall.Request{Selection: recall.Selection{BatchID: j.ID}, Actor: "api:ops"})
+	returned := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait()
+	final, _ := a.Status(tctx(t), j.ID)
+	if late, all := log.after(returned); late != 0 || all != final.Calls {
+		t.Errorf("%d calls after the recall on the other instance answered; %d in all, the job counts %d", late, all, final.Calls)
+	}
+	if n := shown(f.srv); n != 0 || rec.Count(recall.Unknown) != 0 || final.State != ledger.JobCancelled || final.Pending() != 0 {
+		t.Errorf("%d copies shown; receipt %s; job %s pending %d", n, rec.Summary("en"), final.State, final.Pending())
+	}
+}
