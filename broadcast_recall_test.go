@@ -132,8 +132,11 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 		t.Errorf("after the calls in flight landed: %v", st)
 	}
 	note := fmt.Sprintf("%.0f of 300 recipients reached, 0 refused, %.0f not sent (cancelled)", st["sent"], st["cancelled"])
-	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
-	if len(recs) == 0 || recs[0].Action != "broadcast.cancel" || recs[0].Actor != "api:cli" || recs[0].Note != note {
+	var recs []ledger.AuditRecord
+	if err := waitFor(h.ctx(), func() bool { // rewritten just after the last call in flight is settled
+		recs, _ = h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
+		return len(recs) > 0 && recs[0].Note == note
+	}); err != nil || recs[0].Action != "broadcast.cancel" || recs[0].Actor != "api:cli" {
 		t.Errorf("the cancel's audit record: %+v; want the note %q", recs, note)
 	}
 	jar, _ := cookiejar.New(nil)
