@@ -201,8 +201,9 @@ func TestRecallOfARunningBroadcastStopsItAndTakesBackItsCallsInFlight(t *testing
 func TestAnotherInstanceSendsWhatAStoppedOneLeftPlanned(t *testing.T) {
 	r := ledgertest.Shared(t)
 	f := newFixture(t, dingtalktest.Options{})
+	prefix := fmt.Sprintf("takeover:%d:", time.Now().UnixNano()) // both instances share it; each run has its own
 	open := func() *ledger.Redis {
-		led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{Prefix: "takeover:" + t.Name() + ":"})
+		led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,8 +278,9 @@ func waitFor(ctx context.Context, cond func() bool) error {
 func TestRecallFromAnotherInstanceStopsTheBroadcast(t *testing.T) {
 	r := ledgertest.Shared(t)
 	f := newFixture(t, dingtalktest.Options{})
+	prefix := fmt.Sprintf("cross:%d:", time.Now().UnixNano()) // both instances share it; each run has its own
 	open := func() *ledger.Redis {
-		led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{Prefix: "cross:" + t.Name() + ":"})
+		led, err := ledger.OpenRedis(tctx(t), r.URL, ledger.RedisOptions{Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
