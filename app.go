@@ -267,7 +267,8 @@ func (a *App) serveHTTP() error {
 }
 
 // resumeLoop takes over recalls a stopped bot left unfinished, at start and
-// then every minute (a claim lapses 30 s after its owner stops renewing).
+// then every minute (a claim lapses 30 s after its owner stops renewing;
+// with the embedded ledger, a restart finds its leases gone at once).
 func (a *App) resumeLoop(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -278,6 +279,9 @@ func (a *App) resumeLoop(ctx context.Context) {
 			a.Log.Warn("resuming interrupted recalls", zap.Error(err))
 		case r != nil:
 			a.Log.Info("resumed interrupted recalls", zap.String("receipt", r.Summary("en")))
+		}
+		if a.API != nil { // asynchronous recalls whose instance stopped, finished as themselves
+			a.API.ResumeRecalls(ctx)
 		}
 		select {
 		case <-ctx.Done():

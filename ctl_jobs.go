@@ -103,17 +103,32 @@ type broadcastStatus struct {
 	Sent       int    `json:"sent"`
 	Failed     int    `json:"failed"`
 	Pending    int    `json:"pending"`
+	Cancelled  int    `json:"cancelled"`
 	Calls      int    `json:"send_calls"`
 	Retrying   int    `json:"retrying"`
-	Refused    []struct {
+	InFlight   []struct {
+		People int `json:"people"`
+	} `json:"in_flight"`
+	Refused []struct {
 		Target string `json:"target"`
 		Reason string `json:"reason"`
 	} `json:"refused"`
 }
 
 func (s broadcastStatus) print(w io.Writer) {
-	fmt.Fprintf(w, "broadcast %s: %s; %d recipients: %d sent, %d failed, %d pending; %d send call(s)\n",
-		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, s.Pending, s.Calls)
+	cancelled := ""
+	if s.Cancelled > 0 || s.State == "cancelled" {
+		cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
+	}
+	fmt.Fprintf(w, "broadcast %s: %s; %d recipients: %d sent, %d failed%s, %d pending; %d send call(s)\n",
+		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, cancelled, s.Pending, s.Calls)
+	if len(s.InFlight) > 0 {
+		people := 0
+		for _, f := range s.InFlight {
+			people += f.People
+		}
+		fmt.Fprintf(w, "  %d call(s) for %d people on the wire: counted when DingTalk answers\n", len(s.InFlight), people)
+	}
 	for i, r := range s.Refused {
 		if i == 20 {
 			fmt.Fprintf(w, "  … and %d more refused\n", len(s.Refused)-20)

@@ -18,8 +18,9 @@ type jobRow struct {
 	Pending int
 }
 
-// Percent is the share of recipients settled (reached or refused).
-func (j jobRow) Percent() int { return percent(j.Sent+j.Failed, j.Recipients) }
+// Percent is the share of recipients settled (reached, refused or
+// cancelled).
+func (j jobRow) Percent() int { return percent(j.Sent+j.Failed+j.Cancelled, j.Recipients) }
 
 func (c *Console) broadcasts(w http.ResponseWriter, r *http.Request, s *session) {
 	var rows []jobRow
@@ -49,18 +50,33 @@ type broadcastJSON struct {
 	Sent       int              `json:"sent"`
 	Failed     int              `json:"failed"`
 	Pending    int              `json:"pending"`
+	Cancelled  int              `json:"cancelled"`
 	SendCalls  int              `json:"send_calls"`
 	Steps      int              `json:"steps"`
 	Excerpt    string           `json:"excerpt"`
 	Actor      string           `json:"actor"`
 	Retrying   int              `json:"retrying"`
 	Refused    []ledger.Refusal `json:"refused"`
-	Created    time.Time        `json:"created"`
-	Updated    time.Time        `json:"updated"`
+	InFlight   []struct {
+		People int `json:"people"`
+	} `json:"in_flight"`
+	CancelledBy string    `json:"cancelled_by"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
 }
 
-// Percent is the share of recipients settled (reached or refused).
-func (b broadcastJSON) Percent() int { return percent(b.Sent+b.Failed, b.Recipients) }
+// InFlightPeople is how many people the calls on the wire are for.
+func (b broadcastJSON) InFlightPeople() int {
+	n := 0
+	for _, f := range b.InFlight {
+		n += f.People
+	}
+	return n
+}
+
+// Percent is the share of recipients settled (reached, refused or
+// cancelled).
+func (b broadcastJSON) Percent() int { return percent(b.Sent+b.Failed+b.Cancelled, b.Recipients) }
 
 func (c *Console) getBroadcast(r *http.Request, id string) (broadcastJSON, apiAnswer) {
 	ans := c.call(r.Context(), r, http.MethodGet, "/v1/broadcasts/"+url.PathEscape(id), nil)
@@ -115,8 +131,8 @@ func (c *Console) broadcastEvents(w http.ResponseWriter, r *http.Request, s *ses
 			return nil, true, ans.message()
 		}
 		b.Refused = nil // the page shows them when it reloads
-		return map[string]any{"done": b.Sent + b.Failed, "requested": b.Recipients, "sent": b.Sent, "failed": b.Failed,
-			"pending": b.Pending, "calls": b.SendCalls, "state": b.State}, b.State != "running", ""
+		return map[string]any{"done": b.Sent + b.Failed + b.Cancelled, "requested": b.Recipients, "sent": b.Sent, "failed": b.Failed,
+			"pending": b.Pending, "cancelled": b.Cancelled, "calls": b.SendCalls, "state": b.State}, b.State != "running", ""
 	})
 }
 

@@ -43,7 +43,8 @@ const maxTries = 5
 type plan struct {
 	id, session string
 	keys        []string
-	reads       bool // ask who has read them again, just before the recall
+	batch       string // a batch previewed whole: recalled as the batch
+	reads       bool   // ask who has read them again, just before the recall
 	confirm     bool
 	code        string
 	expires     time.Time
@@ -304,7 +305,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	case v.Packed > 0:
 		v.Why = append(v.Why, c.tf("confirm.packed", v.Packed, v.Others))
 	}
-	p := &plan{id: randomHex(16), session: s.id, expires: now.Add(planTTL), reads: withRead}
+	p := &plan{id: randomHex(16), session: s.id, expires: now.Add(planTTL), reads: withRead, batch: batch}
 	for _, it := range v.Items {
 		if it.Outcome == "would_recall" {
 			p.keys = append(p.keys, it.Key)
@@ -331,7 +332,9 @@ func chatOf(key string) ledger.Chat {
 }
 
 // recall carries out a plan: the API's asynchronous recall of exactly the
-// previewed keys, as the operator; then the recall's page.
+// previewed keys, as the operator; then the recall's page. A batch
+// previewed whole is recalled as the batch, so that a broadcast still
+// sending is stopped first and what it sent since the preview goes too.
 func (c *Console) recall(w http.ResponseWriter, r *http.Request, s *session) {
 	typed := strings.ToUpper(strings.TrimSpace(r.PostFormValue("confirm")))
 	p, ok := c.plans.use(r.PostFormValue("plan"), s.id, c.now(), func(p *plan) bool {
@@ -350,7 +353,12 @@ func (c *Console) recall(w http.ResponseWriter, r *http.Request, s *session) {
 		c.renderError(w, r, s, http.StatusConflict, "preview", c.t("preview.title"), "messages", v, msg)
 		return
 	}
-	ans := c.call(r.Context(), r, http.MethodPost, "/v1/recalls", map[string]any{"keys": p.keys, "async": true, "client": s.name, "read_status": p.reads})
+	body := map[string]any{"keys": p.keys, "async": true, "client": s.name, "read_status": p.reads}
+	if p.batch != "" {
+		delete(body, "keys")
+		body["batch_id"] = p.batch
+	}
+	ans := c.call(r.Context(), r, http.MethodPost, "/v1/recalls", body)
 	var job recallJob
 	if ans.status != http.StatusAccepted || ans.decode(&job) != nil || job.ID == "" {
 		c.fail(w, r, s, ans.status, ans.message())

@@ -143,9 +143,16 @@ type guardKey struct{}
 // its claim lease this way, so that a process that stalled while waiting
 // (SIGSTOP, a paused VM) never calls for keys another instance took over
 // meanwhile.
+//
+// The guard speaks for the call it was given for, not for the access token
+// that call may have to fetch first (a broadcast's guard marks its step
+// dispatched: the token's request must not).
 func WithGuard(ctx context.Context, guard func() error) context.Context {
 	return context.WithValue(ctx, guardKey{}, guard)
 }
+
+// unguarded is ctx without its guard.
+func unguarded(ctx context.Context) context.Context { return context.WithValue(ctx, guardKey{}, nil) }
 
 // maxResponse caps what is read of an answer.
 const maxResponse = 1 << 20

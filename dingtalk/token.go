@@ -59,7 +59,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 	if err := c.limiter(pathAccessToken).wait(ctx, Interactive); err != nil {
 		return "", err
 	}
-	if err := c.do(ctx, http.MethodPost, pathAccessToken, nil, "", in, &out); err != nil {
+	if err := c.do(unguarded(ctx), http.MethodPost, pathAccessToken, nil, "", in, &out); err != nil {
 		return "", err
 	}
 	if out.AccessToken == "" || out.ExpireIn <= 0 {

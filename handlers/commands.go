@@ -59,13 +59,17 @@ func (b *Bot) selection(ctx context.Context, req *request) (recall.Selection, er
 	return recall.Selection{Chat: chat, Matching: c.Matching}, nil // matching alone
 }
 
-// confirmation is what /confirm will recall: exactly the previewed entries.
+// confirmation is what /confirm will recall: exactly the previewed entries;
+// for a batch, the batch (its broadcast is stopped first, and what it sent
+// since the preview goes too).
 type confirmation struct {
-	Admin   string    `json:"admin"`
-	IDs     []uint64  `json:"ids"`
-	Scope   string    `json:"scope"`
-	Expires time.Time `json:"expires"`
-	Reads   bool      `json:"reads,omitempty"` // ask who has read them before the recall
+	Admin    string    `json:"admin"`
+	IDs      []uint64  `json:"ids"`
+	Scope    string    `json:"scope"`
+	Expires  time.Time `json:"expires"`
+	Reads    bool      `json:"reads,omitempty"` // ask who has read them before the recall
+	Batch    string    `json:"batch,omitempty"`
+	Matching string    `json:"matching,omitempty"`
 }
 
 func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
@@ -105,7 +109,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			text += say(loc, "reads.hint", calls, recall.HumanDuration(max(took, time.Second), loc))
 		}
 		if !req.cmd.DryRun {
-			code, err := b.newConfirmation(ctx, actor, r, reads)
+			code, err := b.newConfirmation(ctx, actor, r, reads, sel)
 			if err != nil {
 				return "", err
 			}
@@ -180,8 +184,11 @@ func (b *Bot) addReads(ctx context.Context, plan *recall.Receipt, req *request) 
 	}
 }
 
-func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Receipt, reads bool) (string, error) {
+func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Receipt, reads bool, sel recall.Selection) (string, error) {
 	c := confirmation{Admin: admin, Scope: r.Scope, Expires: b.cfg.Now().Add(b.cfg.ConfirmTTL), Reads: reads}
+	if sel.BatchID != "" {
+		c.Batch, c.Matching = sel.BatchID, sel.Matching
+	}
 	for _, it := range r.With(recall.WouldRecall) {
 		c.IDs = append(c.IDs, it.Entry.ID)
 	}
@@ -213,7 +220,7 @@ func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	case !taken:
 		return say(loc, "confirm.none", md(req.cmd.Code)), nil
 	}
-	cr := recall.Request{Selection: recall.Selection{IDs: c.IDs}, Actor: me, Scope: c.Scope, Note: "/confirm " + req.cmd.Code}
+	cr := recall.Request{Selection: recall.Selection{IDs: c.IDs, Matching: c.Matching}, Batch: c.Batch, Actor: me, Scope: c.Scope, Note: "/confirm " + req.cmd.Code}
 	plan, err := b.engine.Plan(ctx, cr.Selection)
 	if err != nil {
 		return "", err

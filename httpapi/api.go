@@ -38,6 +38,10 @@ type Ledger interface {
 	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
 	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
 	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
+	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
+	Mark(ctx context.Context, set, id string) error
+	Unmark(ctx context.Context, set, id string) error
+	Marked(ctx context.Context, set string) ([]string, error)
 }
 
 // API is the local HTTP API: other systems send through the bot so their

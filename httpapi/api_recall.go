@@ -173,8 +173,12 @@ func receiptJSON(r *recall.Receipt, locale string) map[string]any {
 		}
 		items[i] = m
 	}
-	return map[string]any{"scope": r.Scope, "dry_run": r.DryRun, "requested": r.Requested(), "counts": counts,
+	out := map[string]any{"scope": r.Scope, "dry_run": r.DryRun, "requested": r.Requested(), "counts": counts,
 		"calls": r.Calls, "summary": r.Summary(locale), "audit_id": r.AuditID, "items": items}
+	if r.Broadcast != nil {
+		out["broadcast"] = r.Broadcast
+	}
+	return out
 }
 
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {

@@ -21,8 +21,9 @@ import (
 // the ledger (temporary namespace recallJobNS, kept recallJobTTL), so
 // that GET /v1/recalls/{id} answers on any instance sharing the ledger.
 // The recall itself is the engine's: claims, leases, one call per 20
-// keys. If the bot stops mid-way the record says "interrupted": what was
-// not recalled stays recallable, and the same request again finishes it.
+// keys. If the instance running it stops mid-way, the record says
+// "interrupted" until an instance finds its lease gone and resumes it as
+// itself (ResumeRecalls): the same record, the same actor in the audit.
 const (
 	recallJobNS  = "recalls"
 	recallJobTTL = 7 * 24 * time.Hour
@@ -43,6 +44,9 @@ type recallJob struct {
 	ID        string         `json:"recall_id"`
 	State     string         `json:"state"` // running, done, interrupted, failed
 	Actor     string         `json:"actor"`
+	Scope     string         `json:"scope,omitempty"`
+	Resumed   bool           `json:"resumed,omitempty"` // finished by another run after the first one stopped
+	Owner     string         `json:"owner,omitempty"`   // the engine running it: its claims and its lease`
 	Requested int            `json:"requested"`
 	Done      int            `json:"done"`
 	Pending   int            `json:"pending"`
@@ -60,7 +64,10 @@ func newRecallID() string {
 }
 
 // startRecall plans req (so that a selection error is a 400 now, not a
-// failed job later), writes the job's record and starts the recall.
+// failed job later), writes the job's record, its selection and its mark
+// (so that it is found again if this instance stops) and starts the
+// recall under an engine of its own (ForJob), which holds its lease from
+// now on.
 func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Request, reads bool) {
 	plan, err := a.Engine.Plan(r.Context(), req.Selection)
 	switch {
@@ -72,31 +79,55 @@ func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Req
 		return
 	}
 	now := a.now()
-	job := recallJob{ID: newRecallID(), State: "running", Actor: req.Actor, Requested: len(plan.Items), Pending: len(plan.Items),
+	job := recallJob{ID: newRecallID(), State: "running", Actor: req.Actor, Scope: plan.Scope, Requested: len(plan.Items), Pending: len(plan.Items),
 		Started: now, Updated: now}
-	if err := a.putRecallJob(r.Context(), job); err != nil {
+	eng := a.Engine.ForJob(job.ID)
+	job.Owner = eng.Owner()
+	release, err := eng.Keep(r.Context())
+	if err == nil {
+		err = a.putRecallPlan(r.Context(), job.ID, resumable(req.Selection, plan))
+	}
+	if err == nil {
+		err = a.putRecallJob(r.Context(), job)
+	}
+	if err == nil {
+		err = a.Ledger.Mark(r.Context(), recallJobNS, job.ID)
+	}
+	if err != nil {
+		if release != nil {
+			release()
+		}
 		a.ledgerDown(w, "the recall was not started", err)
 		return
 	}
 	run := func(ctx context.Context) {
+		defer release()
 		if reads { // before the recall, in the background: 1 query call per message
-			if err := a.Engine.AddReads(ctx, plan); err != nil {
+			if err := eng.AddReads(ctx, plan); err != nil {
 				a.Log.Warn("read status not fetched", zap.String("recall_id", job.ID), zap.Error(err))
 			}
 		}
-		a.runRecall(ctx, job, req, plan)
+		a.runRecall(ctx, eng, job, req, func(ctx context.Context, req recall.Request) (*recall.Receipt, error) {
+			return eng.Execute(ctx, req, plan)
+		})
 	}
+	a.goJob(run)
+	w.Header().Set("Location", "/v1/recalls/"+job.ID)
+	writeJSON(w, http.StatusAccepted, job)
+}
+
+// goJob runs work that outlives its request.
+func (a *API) goJob(run func(context.Context)) {
 	if a.Go != nil {
 		a.Go(run)
 	} else {
 		go run(context.Background())
 	}
-	w.Header().Set("Location", "/v1/recalls/"+job.ID)
-	writeJSON(w, http.StatusAccepted, job)
 }
 
-// runRecall carries out the plan and keeps the job's record current.
-func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, plan *recall.Receipt) {
+// runRecall carries out the recall (exec) and keeps the job's record
+// current; at the end it takes the job's mark away.
+func (a *API) runRecall(ctx context.Context, eng *recall.Engine, job recallJob, req recall.Request, exec func(context.Context, recall.Request) (*recall.Receipt, error)) {
 	var mu sync.Mutex
 	var last time.Time
 	req.Progress = func(done, total, calls int) {
@@ -125,11 +156,11 @@ func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, 
 			}
 		}
 	}()
-	rec, err := a.Engine.Execute(ctx, req, plan)
+	rec, err := exec(ctx, req)
 	if err == nil && ctx.Err() == nil && rec.Count(recall.NotAttempted) > 0 {
 		// Given back unrecalled (this instance stalled and its lease
 		// lapsed, the ledger failed a claim): one more try, on new claims.
-		rec = a.retryNotAttempted(ctx, req, rec)
+		rec = a.retryNotAttempted(ctx, eng, req, rec)
 	}
 	beat.Stop()
 	close(stop)
@@ -137,11 +168,14 @@ func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, 
 	defer mu.Unlock()
 	job.Updated = a.now()
 	switch {
+	case ctx.Err() != nil: // stopped with the bot: the record stays running and marked, for whoever resumes it
+		_ = a.putRecallJob(context.WithoutCancel(ctx), job)
+		return
 	case err != nil:
 		job.State, job.Error = "failed", err.Error()
 		a.Log.Error("asynchronous recall failed", zap.String("recall_id", job.ID), zap.Error(err))
 	default:
-		job.State = "done"
+		job.State, job.Error = "done", ""
 		if n := rec.Count(recall.NotAttempted); n > 0 {
 			job.State = "interrupted"
 			job.Error = fmt.Sprintf("%d message(s) were not recalled (the bot stopped, or lost its claim on them); they stay recallable: send the same request again", n)
@@ -158,12 +192,16 @@ func (a *API) runRecall(ctx context.Context, job recallJob, req recall.Request, 
 	}
 	if err := a.putRecallJob(context.WithoutCancel(ctx), job); err != nil {
 		a.Log.Error("recall result not recorded", zap.String("recall_id", job.ID), zap.Error(err))
+		return
+	}
+	if err := a.Ledger.Unmark(context.WithoutCancel(ctx), recallJobNS, job.ID); err != nil {
+		a.Log.Warn("finished recall still marked running", zap.String("recall_id", job.ID), zap.Error(err))
 	}
 }
 
 // retryNotAttempted recalls again what rec did not attempt, and puts the
 // new outcomes in its place.
-func (a *API) retryNotAttempted(ctx context.Context, req recall.Request, rec *recall.Receipt) *recall.Receipt {
+func (a *API) retryNotAttempted(ctx context.Context, eng *recall.Engine, req recall.Request, rec *recall.Receipt) *recall.Receipt {
 	var ids []uint64
 	for _, it := range rec.With(recall.NotAttempted) {
 		if it.Entry.ID != 0 {
@@ -171,8 +209,8 @@ func (a *API) retryNotAttempted(ctx context.Context, req recall.Request, rec *re
 		}
 	}
 	again := req
-	again.Selection, again.Once, again.Progress = recall.Selection{IDs: ids}, ledger.Once{}, nil
-	r2, err := a.Engine.Recall(ctx, again)
+	again.Selection, again.Once, again.Progress, again.Batch = recall.Selection{IDs: ids}, ledger.Once{}, nil, ""
+	r2, err := eng.Recall(ctx, again)
 	if err != nil {
 		a.Log.Warn("retrying what a recall did not attempt", zap.Error(err))
 		return rec

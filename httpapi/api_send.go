@@ -206,6 +206,7 @@ func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
 	for _, u := range req.UserIDs {
 		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: u})
 	}
+	req.Targets, req.UserIDs = nil, nil // the chats hold what is needed: let the rest go before the job is written
 	if err == nil && (len(chats) == 0 || len(chats) > maxBroadcastTargets) {
 		err = fmt.Errorf("targets and user_ids must name 1 to %d recipients", maxBroadcastTargets)
 	}
@@ -238,15 +239,25 @@ func (a *API) postBroadcast(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, broadcastJSON(j))
 }
 
-// broadcastJSON is a broadcast's progress.
+// broadcastJSON is a broadcast's progress. in_flight names the calls that
+// may be on the wire (their people are pending until DingTalk answers);
+// cancelled counts the people a cancel kept it from sending to.
 func broadcastJSON(j ledger.Job) map[string]any {
 	refused := j.Refused
 	if refused == nil {
 		refused = []ledger.Refusal{}
 	}
-	return map[string]any{"batch_id": j.ID, "state": j.State, "recipients": j.Recipients, "sent": j.Sent, "failed": j.Failed,
-		"pending": j.Pending(), "send_calls": j.Calls, "steps": j.Steps, "excerpt": j.Excerpt, "actor": j.Actor,
-		"retrying": len(j.Retry), "refused": refused, "created": j.Created, "updated": j.Updated}
+	inFlight := []map[string]any{}
+	for _, o := range j.InFlight() {
+		inFlight = append(inFlight, map[string]any{"entry_id": o.Entry, "people": o.People})
+	}
+	out := map[string]any{"batch_id": j.ID, "state": j.State, "recipients": j.Recipients, "sent": j.Sent, "failed": j.Failed,
+		"cancelled": j.Cancelled, "pending": j.Pending(), "send_calls": j.Calls, "steps": j.Steps, "excerpt": j.Excerpt, "actor": j.Actor,
+		"retrying": len(j.Retry), "refused": refused, "in_flight": inFlight, "created": j.Created, "updated": j.Updated}
+	if j.StoppedBy != "" {
+		out["cancelled_by"] = j.StoppedBy
+	}
+	return out
 }
 
 func (a *API) getBroadcast(w http.ResponseWriter, r *http.Request) {
@@ -254,11 +265,12 @@ func (a *API) getBroadcast(w http.ResponseWriter, r *http.Request) {
 	a.broadcastAnswer(w, j, err)
 }
 
-// deleteBroadcast cancels a broadcast; what was sent stays recallable by
-// its batch id.
+// deleteBroadcast cancels a broadcast: no call starts after the answer,
+// whose counts are final but for the calls it names in in_flight. What
+// was sent stays recallable by its batch id.
 func (a *API) deleteBroadcast(w http.ResponseWriter, r *http.Request) {
 	who := actor(r.URL.Query().Get("client"))
-	j, err := a.Broadcaster.Cancel(r.Context(), r.PathValue("id"), who)
+	j, _, err := a.Broadcaster.Cancel(r.Context(), r.PathValue("id"), who)
 	a.broadcastAnswer(w, j, err)
 }
 

@@ -31,9 +31,11 @@ var (
 	bAccess    = []byte("access")   // id -> JSON, the access trail (TrailAccess)
 	bJobs      = []byte("jobs")     // batch id -> JSON Job
 	bJobSteps  = []byte("jobsteps") // batch id 0x00 chunk -> JSON [][]Chat
-	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess, bJobs, bJobSteps}
-	// laterBuckets came after schema version 1: a version 1 file gains them on open.
-	laterBuckets = [][]byte{bAccess, bJobs, bJobSteps}
+	bMarks     = []byte("marks")    // set 0x00 id -> nil: small named sets (Mark)
+	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess, bJobs, bJobSteps, bMarks}
+	// laterBuckets came after schema version 1: a file without them gains
+	// them on open.
+	laterBuckets = [][]byte{bAccess, bJobs, bJobSteps, bMarks}
 
 	magicKey   = []byte("magic")
 	magicValue = []byte("recallbot-ledger")
@@ -140,21 +142,39 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 				return fmt.Errorf("ledger %s is damaged: bucket %s is missing", path, name)
 			}
 		}
-		if binary.BigEndian.Uint64(v) < schemaVersion { // upgrade: version 2 adds the access trail and broadcasts
-			for _, name := range laterBuckets {
-				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-					return err
-				}
+		for _, name := range laterBuckets { // version 2 added the access trail and broadcasts; marks came later
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
 			}
+		}
+		if binary.BigEndian.Uint64(v) < schemaVersion {
 			return meta.Put(versionKey, be64(schemaVersion))
 		}
 		return nil
 	})
+	if err == nil && existed {
+		err = probe.updateNow(dropLeases)
+	}
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return &Bolt{db: db, path: path, now: opts.Now}, nil
+}
+
+// dropLeases deletes every lease (LeaseNS) in a file just opened: the file
+// is locked by one process at a time, so a lease found in it belongs to a
+// process that stopped, and its claims and broadcasts are taken over at
+// once rather than when the lease would have lapsed.
+func dropLeases(tx *bolt.Tx) error {
+	c := tx.Bucket(bTemp).Cursor()
+	prefix := tempKey(LeaseNS, "")
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func hasBuckets(tx *bolt.Tx) bool {

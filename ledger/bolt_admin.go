@@ -118,6 +118,52 @@ func (s *Bolt) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, err
 	return out, err
 }
 
+// Mark adds id to the named set.
+func (s *Bolt) Mark(ctx context.Context, set, id string) error {
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bMarks).Put(tempKey(set, id), nil) })
+}
+
+// Unmark removes id from the named set.
+func (s *Bolt) Unmark(ctx context.Context, set, id string) error {
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bMarks).Delete(tempKey(set, id)) })
+}
+
+// Marked lists the named set.
+func (s *Bolt) Marked(ctx context.Context, set string) ([]string, error) {
+	var out []string
+	err := s.view(func(tx *bolt.Tx) error {
+		prefix := tempKey(set, "")
+		c := tx.Bucket(bMarks).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, string(k[len(prefix):]))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetAuditNote rewrites the note of a record of the recall trail: a
+// cancel's record once the calls it left in flight have landed.
+func (s *Bolt) SetAuditNote(ctx context.Context, id uint64, note string) error {
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAudit)
+		v := b.Get(be64(id))
+		if v == nil {
+			return &NotFoundError{fmt.Sprintf("audit record %d", id)}
+		}
+		var r AuditRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("ledger: corrupt audit record %d: %w", id, err)
+		}
+		r.Note = note
+		nv, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		return b.Put(be64(id), nv)
+	})
+}
+
 // Audit returns the newest records of a trail first.
 func (s *Bolt) Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error) {
 	limit := limitOr(q.Limit, 20)

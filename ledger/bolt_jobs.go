@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"iter"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -30,9 +31,11 @@ func putJob(tx *bolt.Tx, j Job) error {
 	return tx.Bucket(bJobs).Put([]byte(j.ID), v)
 }
 
-// CreateJob records a new broadcast and its steps.
-func (s *Bolt) CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error) {
-	j, err := checkJob(j, steps)
+// CreateJob records a new broadcast: the job first (creating, which
+// reserves its id), then its steps a chunk a commit, then the job running.
+// Whatever fails, what was written is taken back.
+func (s *Bolt) CreateJob(ctx context.Context, j Job, steps iter.Seq[[]Chat]) (Job, error) {
+	j, err := newJob(j)
 	if err != nil {
 		return Job{}, err
 	}
@@ -40,18 +43,36 @@ func (s *Bolt) CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error
 		if tx.Bucket(bJobs).Get([]byte(j.ID)) != nil {
 			return ErrJobExists
 		}
-		for c := 0; c*stepChunk < len(steps); c++ {
-			v, err := json.Marshal(steps[c*stepChunk : min((c+1)*stepChunk, len(steps))])
-			if err != nil {
-				return err
-			}
-			if err := tx.Bucket(bJobSteps).Put(jobStepsKey(j.ID, c), v); err != nil {
-				return err
-			}
-		}
 		return putJob(tx, j)
 	})
-	return j, err
+	if err != nil {
+		return Job{}, err
+	}
+	chunks := 0
+	n, people, err := chunkSteps(steps, func(c int, st [][]Chat) error {
+		v, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		chunks = c + 1
+		return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bJobSteps).Put(jobStepsKey(j.ID, c), v) })
+	})
+	if err == nil {
+		j.Steps, j.Recipients, j.State = n, people, JobRunning
+		err = s.update(func(tx *bolt.Tx) error { return putJob(tx, j) })
+	}
+	if err != nil {
+		_ = s.update(func(tx *bolt.Tx) error {
+			for c := range chunks {
+				if err := tx.Bucket(bJobSteps).Delete(jobStepsKey(j.ID, c)); err != nil {
+					return err
+				}
+			}
+			return tx.Bucket(bJobs).Delete([]byte(j.ID))
+		})
+		return Job{}, err
+	}
+	return j, nil
 }
 
 // GetJob returns a broadcast.
@@ -84,7 +105,7 @@ func (s *Bolt) JobSteps(ctx context.Context, id string, from, n int) ([][]Chat, 
 	return out, err
 }
 
-// StartStep writes a step ahead.
+// StartStep writes a step ahead, planned.
 func (s *Bolt) StartStep(ctx context.Context, id, owner string, step int, e Entry) (Entry, Job, error) {
 	var out Entry
 	var job Job
@@ -104,13 +125,33 @@ func (s *Bolt) StartStep(ctx context.Context, id, owner string, step int, e Entr
 		if out, err = appendTx(tx, e); err != nil {
 			return err
 		}
-		job = j
-		return putJob(tx, j)
+		job = j.openStep(out, taken)
+		return putJob(tx, job)
 	})
 	return out, job, err
 }
 
-// SettleStep moves a step's entry on and adds d to its job.
+// DispatchStep marks a planned step dispatched, if its job still runs
+// under owner.
+func (s *Bolt) DispatchStep(ctx context.Context, id, owner string, entryID uint64) (Job, error) {
+	var job Job
+	err := s.update(func(tx *bolt.Tx) error {
+		j, err := getJob(tx, id)
+		if err != nil {
+			return err
+		}
+		j, changed, err := dispatchStep(j, owner, entryID, s.now())
+		job = j
+		if err != nil || !changed {
+			return err
+		}
+		return putJob(tx, j)
+	})
+	return job, err
+}
+
+// SettleStep moves a step's entry on, adds d to its job and closes the
+// step. A step settled before changes nothing.
 func (s *Bolt) SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error) {
 	var out Entry
 	var job Job
@@ -123,19 +164,55 @@ func (s *Bolt) SettleStep(ctx context.Context, id string, entryID uint64, t Tran
 		if err != nil {
 			return err
 		}
-		if changed {
-			if err := putChanged(tx, old, e); err != nil {
-				return err
-			}
-			j = j.settle(d, s.now())
-			if err := putJob(tx, j); err != nil {
-				return err
-			}
-		}
 		out, job = e, j
-		return nil
+		if !changed {
+			return nil
+		}
+		if err := putChanged(tx, old, e); err != nil {
+			return err
+		}
+		job = j.settle(entryID, d, s.now())
+		return putJob(tx, job)
 	})
 	return out, job, err
+}
+
+// CancelJob cancels a running job and closes its planned steps' entries,
+// in one commit.
+func (s *Bolt) CancelJob(ctx context.Context, id, by string) (Job, bool, error) {
+	var job Job
+	var cancelled bool
+	err := s.update(func(tx *bolt.Tx) error {
+		cancelled = false
+		j, err := getJob(tx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		j, planned, changed := j.cancel(by, now)
+		job = j
+		if !changed {
+			return nil
+		}
+		for _, o := range planned {
+			old, err := getEntry(tx, o.Entry)
+			if err != nil {
+				return err
+			}
+			e, moved, err := cancelledEntry(old, now)
+			if err != nil {
+				return err
+			}
+			if moved {
+				if err := putChanged(tx, old, e); err != nil {
+					return err
+				}
+			}
+		}
+		cancelled = true
+		return putJob(tx, j)
+	})
+	return job, cancelled && err == nil, err
 }
 
 // UpdateJob changes a job in one commit.
@@ -171,8 +248,7 @@ func (s *Bolt) TakeJob(ctx context.Context, id string, by Claimant) (Job, bool, 
 		if j.State != JobRunning || (!mine && j.Owner != "" && alive(j.Owner)) {
 			return nil
 		}
-		j.Owner, j.Updated = by.Owner, norm(now)
-		job, mine = j, true
+		job, mine = j.takeOver(by.Owner, now), true
 		if err := putJob(tx, job); err != nil {
 			return err
 		}
@@ -213,8 +289,10 @@ func pruneJobs(tx *bolt.Tx, cutoff time.Time) error {
 		return err
 	}
 	for _, j := range old {
-		for c := 0; c*stepChunk < j.Steps; c++ {
-			if err := tx.Bucket(bJobSteps).Delete(jobStepsKey(j.ID, c)); err != nil {
+		c := tx.Bucket(bJobSteps).Cursor()
+		prefix := append([]byte(j.ID), 0)
+		for k, _ := c.Seek(prefix); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
 				return err
 			}
 		}

@@ -253,3 +253,30 @@ func TestPruneAlongsideWriters(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestReopenDropsLeases: a lease in a file just opened belongs to a process
+// that stopped (one process holds the file at a time): it is gone at once,
+// so that its claims and broadcasts are taken over without waiting for it
+// to lapse. Other temporary values stay.
+func TestReopenDropsLeases(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s, err := Open(path, BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	_ = s.PutTemp(ctx, LeaseNS, "dead-owner", nil, time.Hour)
+	_ = s.PutTemp(ctx, "confirm", "ABC123", []byte("x"), time.Hour)
+	_ = s.Close()
+	if s, err = Open(path, BoltOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	peek := func([]byte) bool { return false }
+	if _, found, _, _ := s.TakeTempIf(ctx, LeaseNS, "dead-owner", peek); found {
+		t.Error("the stopped process's lease survived the reopen")
+	}
+	if _, found, _, _ := s.TakeTempIf(ctx, "confirm", "ABC123", peek); !found {
+		t.Error("a confirmation code did not survive the reopen")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -595,11 +596,11 @@ func TestJobs(t *testing.T) {
 		for i := 0; i < len(users); i += 20 {
 			steps = append(steps, users[i:min(i+20, len(users))])
 		}
-		j, err := s.CreateJob(ctx, Job{ID: "b-1", MsgKey: "sampleText", MsgParam: `{"content":"all hands"}`, Excerpt: "all hands"}, steps)
+		j, err := s.CreateJob(ctx, Job{ID: "b-1", MsgKey: "sampleText", MsgParam: `{"content":"all hands"}`, Excerpt: "all hands"}, slices.Values(steps))
 		if err != nil || j.Steps != 4 || j.Recipients != 46 || j.State != JobRunning {
 			t.Fatalf("CreateJob = %+v, %v", j, err)
 		}
-		if _, err := s.CreateJob(ctx, Job{ID: "b-1"}, steps); !errors.Is(err, ErrJobExists) {
+		if _, err := s.CreateJob(ctx, Job{ID: "b-1"}, slices.Values(steps)); !errors.Is(err, ErrJobExists) {
 			t.Errorf("second CreateJob: %v", err)
 		}
 		got, err := s.JobSteps(ctx, "b-1", 1, 10)
@@ -617,14 +618,17 @@ func TestJobs(t *testing.T) {
 			t.Error("b took a job whose runner is alive")
 		}
 		e, j, err := s.StartStep(ctx, "b-1", "a", 0, Entry{Chat: chatB, Excerpt: "all hands"})
-		if err != nil || e.State != Pending || e.BatchID != "b-1" || j.Next != 1 || j.Calls != 1 {
+		if err != nil || e.State != Pending || e.BatchID != "b-1" || j.Next != 1 || j.Calls != 0 || len(j.Planned()) != 1 {
 			t.Fatalf("StartStep 0 = %+v %+v %v", e, j, err)
+		}
+		if j, err = s.DispatchStep(ctx, "b-1", "a", e.ID); err != nil || j.Calls != 1 || len(j.InFlight()) != 1 {
+			t.Fatalf("DispatchStep 0 = %+v %v", j, err)
 		}
 		var jse *JobStateError
 		if _, _, err := s.StartStep(ctx, "b-1", "a", 0, Entry{Chat: chatB}); !errors.As(err, &jse) {
 			t.Errorf("step 0 again: %v", err)
 		}
-		if _, j, err = s.SettleStep(ctx, "b-1", e.ID, Transition{To: Sent, Key: "k-b1-0"}, JobDelta{Sent: 1}); err != nil || j.Sent != 1 {
+		if _, j, err = s.SettleStep(ctx, "b-1", e.ID, Transition{To: Sent, Key: "k-b1-0"}, JobDelta{Sent: 1}); err != nil || j.Sent != 1 || len(j.Open) != 0 {
 			t.Fatalf("SettleStep = %+v %v", j, err)
 		}
 		// A packed step: 20 users, 2 flow-controlled and 1 invalid.
@@ -643,13 +647,23 @@ func TestJobs(t *testing.T) {
 			t.Errorf("early retry: %v", err)
 		}
 		for step := 2; step <= 3; step++ {
-			if _, _, err := s.StartStep(ctx, "b-1", "a", step, Entry{Chat: Chat{Family: OTO}, Recipients: userIDs(steps[step])}); err != nil {
+			e, _, err := s.StartStep(ctx, "b-1", "a", step, Entry{Chat: Chat{Family: OTO}, Recipients: userIDs(steps[step])})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DispatchStep(ctx, "b-1", "a", e.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
 		e, j, err = s.StartStep(ctx, "b-1", "a", 4, Entry{Chat: Chat{Family: OTO}})
-		if err != nil || !reflect.DeepEqual(e.Recipients, []string{"u0", "u1"}) || len(j.Retry) != 0 || !j.Finished() {
+		if err != nil || !reflect.DeepEqual(e.Recipients, []string{"u0", "u1"}) || len(j.Retry) != 0 || j.Finished() {
 			t.Fatalf("retry step = %+v %+v %v", e, j, err)
+		}
+		if o := j.Planned(); len(o) != 1 || !reflect.DeepEqual(o[0].Tries, []int{1, 1}) {
+			t.Errorf("the retry step's tries: %+v", o)
+		}
+		if j, _ = s.DispatchStep(ctx, "b-1", "a", e.ID); !j.Finished() || len(j.InFlight()) != 3 {
+			t.Errorf("all dispatched: %+v", j)
 		}
 		// Cancelled: no more steps. Its runner's lease gone: another takes it.
 		if _, err := s.UpdateJob(ctx, "b-1", func(j *Job) error { j.State = JobCancelled; return nil }); err != nil {
@@ -664,7 +678,7 @@ func TestJobs(t *testing.T) {
 		if jobs, _ := s.Jobs(ctx, JobRunning); len(jobs) != 0 {
 			t.Errorf("Jobs(running) = %+v", jobs)
 		}
-		if _, err := s.CreateJob(ctx, Job{ID: "b-2"}, [][]Chat{{chatA}}); err != nil {
+		if _, err := s.CreateJob(ctx, Job{ID: "b-2"}, slices.Values([][]Chat{{chatA}})); err != nil {
 			t.Fatal(err)
 		}
 		if _, mine, _ := s.TakeJob(ctx, "b-2", Claimant{Owner: "dead", At: time.Now(), LeaseTTL: time.Hour}); !mine {

@@ -3,23 +3,36 @@ package ledger
 import (
 	"errors"
 	"fmt"
-	"slices"
+	"iter"
 	"time"
 )
 
 // A Job is a durable broadcast: one message to many chats, sent in steps of
 // one DingTalk call (a group or person-to-person chat, or up to 20 users
-// packed into one oToMessages/batchSend). Each step is written ahead
-// (StartStep appends its pending entry and moves the job past it in one
-// commit), so a job resumes after a restart, or on another instance, without
-// sending anything twice: a step whose outcome was lost stays pending, it is
-// never sent again.
+// packed into one oToMessages/batchSend). Each step goes through three
+// commits:
+//
+//   - StartStep plans it: its pending entry is appended and the job moves
+//     past it, in one commit; the step is open and planned (no call made);
+//   - DispatchStep marks it dispatched at the last moment before its
+//     request is written (the client's guard), after checking that the job
+//     still runs and still belongs to the caller: a cancel, or another
+//     instance taking the job over, stops the call there;
+//   - SettleStep records DingTalk's answer and closes the step.
+//
+// So a job resumes after a restart, or on another instance, without
+// sending anything twice and without leaving in doubt a call that was
+// never made: a planned step is simply sent by whoever runs the job next;
+// only a dispatched step whose answer was lost stays pending.
 
 // JobState is where a broadcast is.
 type JobState string
 
 // Job states.
 const (
+	// JobCreating is a job whose steps are still being written; it never
+	// runs until CreateJob ends (a crash leaves it to be pruned).
+	JobCreating  JobState = "creating"
 	JobRunning   JobState = "running"
 	JobDone      JobState = "done"
 	JobCancelled JobState = "cancelled"
@@ -47,8 +60,30 @@ type Job struct {
 	Sent    int         `json:"sent"`              // recipients DingTalk reached
 	Failed  int         `json:"failed"`            // recipients refused for good (invalid, or too often flow-controlled)
 	Refused []Refusal   `json:"refused,omitempty"` // who of them and why: the first MaxRefusals
-	Calls   int         `json:"calls"`             // send calls made
+	Calls   int         `json:"calls"`             // send calls made (dispatched)
 	Updated time.Time   `json:"updated"`
+	// Open are the steps written ahead and not yet settled.
+	Open []OpenStep `json:"open,omitempty"`
+	// Cancelled counts the recipients a cancel stopped the job from
+	// sending to: never planned, planned and not dispatched, waiting to be
+	// tried again, or in a call that came back unsent.
+	Cancelled int `json:"cancelled,omitempty"`
+	// StoppedBy is who cancelled it ("api:ops", or the actor of a recall
+	// of its batch); CancelAudit the audit record of that cancel, which
+	// is brought up to date once the calls then in flight have landed.
+	StoppedBy   string `json:"stopped_by,omitempty"`
+	CancelAudit uint64 `json:"cancel_audit,omitempty"`
+}
+
+// OpenStep is a step written ahead and not settled: its entry, how many
+// people its call is for, and whether its request may have been written.
+type OpenStep struct {
+	Entry      uint64 `json:"entry"`
+	People     int    `json:"people"`
+	Dispatched bool   `json:"dispatched,omitempty"`
+	// Tries, for a retry step, are its users' calls so far, in the order
+	// of its entry's recipients.
+	Tries []int `json:"tries,omitempty"`
 }
 
 // RetryUser is a user DingTalk flow-controlled, to try again.
@@ -71,19 +106,54 @@ type Refusal struct {
 // without bound.
 const MaxRefusals = 1000
 
-// Pending is how many recipients are neither reached nor refused: not yet
-// sent to, waiting to be tried again, or in a call whose outcome was lost.
-func (j Job) Pending() int { return max(j.Recipients-j.Sent-j.Failed, 0) }
+// ReasonCancelled is the reason of a step's entry that was never sent
+// because its broadcast was cancelled first.
+const ReasonCancelled = "not sent: the broadcast was cancelled"
 
-// Finished reports whether the job has nothing more to send.
-func (j Job) Finished() bool { return j.Next >= j.Steps && len(j.Retry) == 0 }
+// Pending is how many recipients are neither reached, refused nor
+// cancelled: not yet sent to, waiting to be tried again, in a call on the
+// wire, or in a call whose outcome was lost.
+func (j Job) Pending() int { return max(j.Recipients-j.Sent-j.Failed-j.Cancelled, 0) }
+
+// Finished reports whether the job has nothing more to send: every step
+// taken, no user waiting to be tried again, no planned step unsent.
+// Dispatched steps may still be open: their calls are DingTalk's to answer.
+func (j Job) Finished() bool { return j.Next >= j.Steps && len(j.Retry) == 0 && len(j.Planned()) == 0 }
+
+// InFlight are the open steps whose calls may be on the wire (dispatched).
+func (j Job) InFlight() []OpenStep { return j.openWhere(true) }
+
+// Planned are the open steps whose calls were never made.
+func (j Job) Planned() []OpenStep { return j.openWhere(false) }
+
+func (j Job) openWhere(dispatched bool) []OpenStep {
+	var out []OpenStep
+	for _, o := range j.Open {
+		if o.Dispatched == dispatched {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// People is how many people steps are for.
+func People(steps []OpenStep) int {
+	n := 0
+	for _, o := range steps {
+		n += o.People
+	}
+	return n
+}
 
 // JobDelta is what a settled step adds to its job.
 type JobDelta struct {
 	Sent, Failed int
+	// Cancelled counts recipients a cancel kept the step from reaching.
+	Cancelled int
 	// Refused names the failed recipients, where a call named them.
 	Refused []Refusal
-	// Retry are users to try again in a later call, from RetryAt.
+	// Retry are users to try again in a later call, from RetryAt; in a
+	// cancelled job they count cancelled instead.
 	Retry   []RetryUser
 	RetryAt time.Time
 }
@@ -93,7 +163,7 @@ var ErrJobExists = errors.New("ledger: a broadcast with this batch id exists")
 
 // JobStateError is a step or a change the job's state refuses: it was
 // cancelled or finished, another instance runs it, or the step is not the
-// next one.
+// next one (or no longer open).
 type JobStateError struct {
 	ID, Why string
 }
@@ -103,31 +173,14 @@ func (e *JobStateError) Error() string { return fmt.Sprintf("ledger: broadcast %
 // stepChunk is how many steps one stored chunk of a job's targets holds.
 const stepChunk = 256
 
-// checkJob validates a new job and its steps.
-func checkJob(j Job, steps [][]Chat) (Job, error) {
-	switch {
-	case j.ID == "" || len(j.ID) > 128:
+// newJob validates a new job's fields and resets its progress; it is
+// stored as JobCreating until its steps are written.
+func newJob(j Job) (Job, error) {
+	if j.ID == "" || len(j.ID) > 128 {
 		return j, errors.New("a broadcast needs a batch id of 1 to 128 bytes")
-	case len(steps) == 0:
-		return j, errors.New("a broadcast needs at least one target")
 	}
-	n := 0
-	for i, st := range steps {
-		if len(st) == 0 || len(st) > maxRecipients {
-			return j, fmt.Errorf("step %d has %d targets: 1 to %d", i, len(st), maxRecipients)
-		}
-		for _, c := range st {
-			if err := c.Validate(); err != nil {
-				return j, fmt.Errorf("step %d: %w", i, err)
-			}
-			if len(st) > 1 && c.Family != OTO {
-				return j, fmt.Errorf("step %d packs a %s chat: only oto users share a call", i, c.Family)
-			}
-		}
-		n += len(st)
-	}
-	j.Steps, j.Recipients, j.State, j.Next, j.Sent, j.Failed, j.Calls = len(steps), n, JobRunning, 0, 0, 0, 0
-	j.Retry, j.Owner = nil, ""
+	j.Steps, j.Recipients, j.State, j.Next, j.Sent, j.Failed, j.Calls, j.Cancelled = 0, 0, JobCreating, 0, 0, 0, 0, 0
+	j.Retry, j.Owner, j.Open, j.Refused, j.StoppedBy, j.CancelAudit = nil, "", nil, nil, "", 0
 	if j.Created.IsZero() {
 		j.Created = time.Now()
 	}
@@ -136,58 +189,51 @@ func checkJob(j Job, steps [][]Chat) (Job, error) {
 	return j, nil
 }
 
-// startStep checks that owner may take step of j and returns the targets
-// of a retry step (step >= Steps) taken from j.Retry, and the job after.
-func startStep(j Job, owner string, step int, at time.Time) (Job, []RetryUser, error) {
-	switch {
-	case j.State != JobRunning:
-		return j, nil, &JobStateError{j.ID, "it is " + string(j.State)}
-	case j.Owner != owner:
-		return j, nil, &JobStateError{j.ID, "another instance (" + j.Owner + ") runs it"}
-	case step < j.Steps && step != j.Next:
-		return j, nil, &JobStateError{j.ID, fmt.Sprintf("step %d is not the next one (%d)", step, j.Next)}
+// checkStep validates step i of a job.
+func checkStep(i int, st []Chat) error {
+	if len(st) == 0 || len(st) > maxRecipients {
+		return fmt.Errorf("step %d has %d targets: 1 to %d", i, len(st), maxRecipients)
 	}
-	var taken []RetryUser
-	if step >= j.Steps {
-		if j.Next < j.Steps || len(j.Retry) == 0 || at.Before(j.RetryAt) {
-			return j, nil, &JobStateError{j.ID, "no retry is due"}
+	for _, c := range st {
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("step %d: %w", i, err)
 		}
-		n := min(len(j.Retry), maxRecipients)
-		taken, j.Retry = slices.Clone(j.Retry[:n]), slices.Clone(j.Retry[n:])
-	} else {
-		j.Next = step + 1
-	}
-	j.Calls++
-	j.Updated = norm(at)
-	return j, taken, nil
-}
-
-// stepEntry is a step's pending entry as both stores write it: of the
-// job's batch and, for a retry step, addressed to the users it took.
-func stepEntry(e Entry, job string, taken []RetryUser) (Entry, error) {
-	if taken != nil {
-		e.Recipients = make([]string, len(taken))
-		for i, u := range taken {
-			e.Recipients[i] = u.UserID
+		if len(st) > 1 && c.Family != OTO {
+			return fmt.Errorf("step %d packs a %s chat: only oto users share a call", i, c.Family)
 		}
 	}
-	e.BatchID = job
-	return prepare(e)
+	return nil
 }
 
-// settle adds d to j.
-func (j Job) settle(d JobDelta, at time.Time) Job {
-	j.Sent += d.Sent
-	j.Failed += d.Failed
-	if room := MaxRefusals - len(j.Refused); room > 0 {
-		j.Refused = append(j.Refused, d.Refused[:min(room, len(d.Refused))]...)
+// chunkSteps cuts steps into the chunks the stores keep, checking each
+// step: it calls write with each full chunk's number and steps (the slice
+// is reused), and returns the steps and recipients seen. A store writes
+// each chunk in a commit of its own, so a broadcast to 100,000 never holds
+// all of its targets twice.
+func chunkSteps(steps iter.Seq[[]Chat], write func(chunk int, steps [][]Chat) error) (n, people int, err error) {
+	buf := make([][]Chat, 0, stepChunk)
+	for st := range steps {
+		if err := checkStep(n, st); err != nil {
+			return n, people, err
+		}
+		buf = append(buf, st)
+		n, people = n+1, people+len(st)
+		if len(buf) == stepChunk {
+			if err := write(n/stepChunk-1, buf); err != nil {
+				return n, people, err
+			}
+			buf = buf[:0]
+		}
 	}
-	j.Retry = append(j.Retry, d.Retry...)
-	if len(d.Retry) > 0 && d.RetryAt.After(j.RetryAt) {
-		j.RetryAt = norm(d.RetryAt)
+	if len(buf) > 0 {
+		if err := write(n/stepChunk, buf); err != nil {
+			return n, people, err
+		}
 	}
-	j.Updated = norm(at)
-	return j
+	if n == 0 {
+		return 0, 0, errors.New("a broadcast needs at least one target")
+	}
+	return n, people, nil
 }
 
 // stepsChunk returns the chunk holding step i and i's place in it.

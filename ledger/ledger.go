@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -378,27 +379,50 @@ type Store interface {
 	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
 
 	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
+	// SetAuditNote rewrites the note of a record of the recall trail.
+	SetAuditNote(ctx context.Context, id uint64, note string) error
+	// Mark, Unmark and Marked keep small named sets of ids that must be
+	// found again after a crash (the asynchronous recalls running).
+	Mark(ctx context.Context, set, id string) error
+	Unmark(ctx context.Context, set, id string) error
+	Marked(ctx context.Context, set string) ([]string, error)
 	// Audit returns the most recent records of one trail, newest first.
 	Audit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 
 	// CreateJob records a new broadcast and its steps: the targets of each
-	// send call (one group or private chat, or up to 20 oto users).
-	// ErrJobExists if the id is taken.
-	CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error)
+	// send call (one group or private chat, or up to 20 oto users), as
+	// steps yields them. They are written a chunk at a time (a broadcast
+	// to 100,000 is never held whole twice), under the job reserved as
+	// creating, which turns running only once all of them are durable.
+	// ErrJobExists if the id is taken; on any error nothing is left.
+	CreateJob(ctx context.Context, j Job, steps iter.Seq[[]Chat]) (Job, error)
 	// GetJob returns a broadcast and its progress.
 	GetJob(ctx context.Context, id string) (Job, error)
 	// JobSteps returns the targets of steps [from, from+n) (fewer at the end).
 	JobSteps(ctx context.Context, id string, from, n int) ([][]Chat, error)
-	// StartStep writes a step ahead: in one commit it appends e as a
-	// pending entry of the job's batch and moves the job past the step,
-	// which must be its next, taken by its owner while it runs (else a
-	// *JobStateError). A step at or past Steps is a retry: it takes up to
-	// 20 flow-controlled users off the job's Retry list, and they become
-	// e's recipients.
+	// StartStep writes a step ahead, planned: in one commit it appends e
+	// as a pending entry of the job's batch, moves the job past the step
+	// and opens it (Job.Open). The step must be the job's next, taken by
+	// its owner while it runs (else a *JobStateError). A step at or past
+	// Steps is a retry: it takes up to 20 flow-controlled users off the
+	// job's Retry list, and they become e's recipients.
 	StartStep(ctx context.Context, id, owner string, step int, e Entry) (Entry, Job, error)
-	// SettleStep moves a step's entry on (t) and adds d to its job, in one
-	// commit.
+	// DispatchStep marks the open step of entry entryID dispatched and
+	// counts its call, in one commit, just before the call's request is
+	// written: only while the job runs under owner and the step is open
+	// (else a *JobStateError, and the call must not be made). Marking a
+	// step dispatched again changes nothing.
+	DispatchStep(ctx context.Context, id, owner string, entryID uint64) (Job, error)
+	// SettleStep moves a step's entry on (t), adds d to its job and closes
+	// the step, in one commit. A settled entry changes nothing again.
 	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
+	// CancelJob cancels a running job in one commit: no step can be
+	// dispatched after it; the entries of its planned steps are closed
+	// (send_failed, ReasonCancelled); everyone not reached, refused or in
+	// a dispatched call counts cancelled. Its dispatched steps stay open:
+	// the calls in flight. A job not running is returned unchanged, and
+	// cancelled reports whether this call cancelled it.
+	CancelJob(ctx context.Context, id, by string) (j Job, cancelled bool, err error)
 	// UpdateJob changes a job in one commit: fn sees it as stored.
 	UpdateJob(ctx context.Context, id string, fn func(*Job) error) (Job, error)
 	// TakeJob makes by.Owner the runner of a running job that has none, or

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -115,6 +116,52 @@ func (s *Redis) AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, er
 	}
 	err = s.c.ZAdd(ctx, key, redis.Z{Score: float64(id), Member: b}).Err()
 	return r, err
+}
+
+// Mark adds id to the named set.
+func (s *Redis) Mark(ctx context.Context, set, id string) error {
+	return s.c.SAdd(ctx, s.k("m", set), id).Err()
+}
+
+// Unmark removes id from the named set.
+func (s *Redis) Unmark(ctx context.Context, set, id string) error {
+	return s.c.SRem(ctx, s.k("m", set), id).Err()
+}
+
+// Marked lists the named set.
+func (s *Redis) Marked(ctx context.Context, set string) ([]string, error) {
+	ids, err := s.c.SMembers(ctx, s.k("m", set)).Result()
+	slices.Sort(ids)
+	return ids, err
+}
+
+// SetAuditNote rewrites the note of a record of the recall trail: a
+// cancel's record once the calls it left in flight have landed.
+func (s *Redis) SetAuditNote(ctx context.Context, id uint64, note string) error {
+	key := s.k("a")
+	score := strconv.FormatUint(id, 10)
+	vals, err := s.c.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: score, Max: score}).Result()
+	if err != nil {
+		return err
+	}
+	if len(vals) == 0 {
+		return &NotFoundError{fmt.Sprintf("audit record %d", id)}
+	}
+	var r AuditRecord
+	if err := json.Unmarshal([]byte(vals[0]), &r); err != nil {
+		return fmt.Errorf("ledger: corrupt audit record %d: %w", id, err)
+	}
+	r.Note = note
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRemRangeByScore(ctx, key, score, score)
+		p.ZAdd(ctx, key, redis.Z{Score: float64(id), Member: b})
+		return nil
+	})
+	return err
 }
 
 // Audit returns the newest records of a trail first.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"strconv"
 	"time"
 
@@ -49,9 +50,12 @@ func (s *Redis) queueJob(ctx context.Context, p redis.Pipeliner, j Job, was JobS
 	return nil
 }
 
-// CreateJob records a new broadcast and its steps.
-func (s *Redis) CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, error) {
-	j, err := checkJob(j, steps)
+// CreateJob records a new broadcast: the job first (creating, which
+// reserves its id), then its steps a chunk at a time, then the job running,
+// waited for by the replicas (MinReplicas). Whatever fails, what was
+// written is taken back, so a job that was refused never runs.
+func (s *Redis) CreateJob(ctx context.Context, j Job, steps iter.Seq[[]Chat]) (Job, error) {
+	j, err := newJob(j)
 	if err != nil {
 		return Job{}, err
 	}
@@ -62,19 +66,47 @@ func (s *Redis) CreateJob(ctx context.Context, j Job, steps [][]Chat) (Job, erro
 			}
 			return err
 		}
-		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for c := 0; c*stepChunk < len(steps); c++ {
-				v, err := json.Marshal(steps[c*stepChunk : min((c+1)*stepChunk, len(steps))])
-				if err != nil {
-					return err
-				}
-				p.Set(ctx, s.jsk(j.ID, c), v, 0)
-			}
-			return s.queueJob(ctx, p, j, "")
-		})
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error { return s.queueJob(ctx, p, j, "") })
 		return err
 	}, s.jk(j.ID))
-	return j, err
+	if err != nil {
+		return Job{}, err
+	}
+	chunks := 0
+	n, people, err := chunkSteps(steps, func(c int, st [][]Chat) error {
+		v, err := json.Marshal(st)
+		if err != nil {
+			return err
+		}
+		chunks = c + 1
+		return s.c.Set(ctx, s.jsk(j.ID, c), v, 0).Err()
+	})
+	if err == nil {
+		j.Steps, j.Recipients, j.State = n, people, JobRunning
+		cn := s.c.Conn()
+		err = s.commit(ctx, cn, "broadcast", func(p redis.Pipeliner) error { return s.queueJob(ctx, p, j, JobCreating) })
+		_ = cn.Close()
+	}
+	if err != nil {
+		s.dropJob(context.WithoutCancel(ctx), j.ID, chunks)
+		return Job{}, err
+	}
+	return j, nil
+}
+
+// dropJob deletes a job CreateJob could not finish, and its steps. Best
+// effort: a job left creating never runs, and is pruned.
+func (s *Redis) dropJob(ctx context.Context, id string, chunks int) {
+	keys := []string{s.jk(id)}
+	for c := range chunks {
+		keys = append(keys, s.jsk(id, c))
+	}
+	_, _ = s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, keys...)
+		p.SRem(ctx, s.jstate(JobCreating), id)
+		p.SRem(ctx, s.jstate(JobRunning), id)
+		return nil
+	})
 }
 
 // GetJob returns a broadcast.
@@ -102,99 +134,6 @@ func (s *Redis) JobSteps(ctx context.Context, id string, from, n int) ([][]Chat,
 		}
 	}
 	return out, nil
-}
-
-// StartStep writes a step ahead: the job is watched, so another instance
-// cannot take the same step.
-func (s *Redis) StartStep(ctx context.Context, id, owner string, step int, e Entry) (Entry, Job, error) {
-	var out Entry
-	var job Job
-	err := s.optimistic(ctx, func(tx *redis.Tx) error {
-		j, err := s.getJob(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		was := j.State
-		j, taken, err := startStep(j, owner, step, time.Now())
-		if err != nil {
-			return err
-		}
-		e, err := stepEntry(e, id, taken)
-		if err != nil {
-			return err
-		}
-		seq, err := tx.Incr(ctx, s.k("seq")).Uint64()
-		if err != nil {
-			return err
-		}
-		e.ID = seq
-		out, job = e, j
-		err = s.commit(ctx, tx, "step", func(p redis.Pipeliner) error {
-			s.queueAppend(ctx, p, e)
-			return s.queueJob(ctx, p, j, was)
-		})
-		if errors.Is(err, ErrNotDurable) {
-			s.withdrawStep(ctx, tx, e, j)
-		}
-		return err
-	}, s.jk(id))
-	return out, job, err
-}
-
-// withdrawStep undoes, on the same connection, a step whose write ahead
-// was not durable: its entry is closed as not sent and its recipients
-// counted failed, so the job neither waits for them nor sends to them
-// twice. Best effort, like withdraw.
-func (s *Redis) withdrawStep(ctx context.Context, c conn, e Entry, j Job) {
-	failed, _, err := apply(e, Transition{To: SendFailed, Reason: "not sent: the ledger could not replicate the step in time"})
-	if err != nil {
-		return
-	}
-	j = j.settle(JobDelta{Failed: e.Reach()}, time.Now())
-	_, _ = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		s.queueChange(ctx, p, e, failed)
-		return s.queueJob(ctx, p, j, j.State)
-	})
-}
-
-// SettleStep moves a step's entry on and adds d to its job.
-func (s *Redis) SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error) {
-	var out Entry
-	var job Job
-	keys := []string{s.jk(id), s.ek(entryID)}
-	if t.Key != "" {
-		keys = append(keys, s.k("k", t.Key))
-	}
-	err := s.optimistic(ctx, func(tx *redis.Tx) error {
-		j, err := s.getJob(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		old, err := s.get(ctx, tx, entryID)
-		if err != nil {
-			return err
-		}
-		e, changed, err := apply(old, t)
-		if err == nil && changed && e.ProcessQueryKey != "" && old.ProcessQueryKey == "" {
-			if other, gerr := tx.Get(ctx, s.k("k", e.ProcessQueryKey)).Result(); gerr == nil {
-				err = fmt.Errorf("ledger: processQueryKey already belongs to entry %s", other)
-			}
-		}
-		if err != nil {
-			return err
-		}
-		out, job = e, j
-		if !changed { // settled before: make sure it lasts
-			return s.settled(ctx, tx, "settle")
-		}
-		j = j.settle(d, time.Now())
-		job = j
-		return s.commit(ctx, tx, "settle", func(p redis.Pipeliner) error {
-			s.queueChange(ctx, p, old, e)
-			return s.queueJob(ctx, p, j, j.State)
-		})
-	}, keys...)
-	return out, job, err
 }
 
 // UpdateJob changes a job in one commit.
@@ -240,7 +179,7 @@ func (s *Redis) TakeJob(ctx context.Context, id string, by Claimant) (Job, bool,
 				return err // alive: leave it
 			}
 		}
-		j.Owner, j.Updated = by.Owner, norm(time.Now())
+		j = j.takeOver(by.Owner, time.Now())
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.Set(ctx, s.k("t", LeaseNS, by.Owner), "", by.LeaseTTL)
 			return s.queueJob(ctx, p, j, j.State)
@@ -273,9 +212,11 @@ func (s *Redis) Jobs(ctx context.Context, st JobState) ([]Job, error) {
 	return out, nil
 }
 
-// pruneJobs deletes finished broadcasts created before cutoff.
+// pruneJobs deletes finished broadcasts created before cutoff, and those a
+// crash left creating (their chunks, written in order, end at the first
+// one missing).
 func (s *Redis) pruneJobs(ctx context.Context, cutoff time.Time) error {
-	for _, st := range []JobState{JobDone, JobCancelled} {
+	for _, st := range []JobState{JobDone, JobCancelled, JobCreating} {
 		jobs, err := s.Jobs(ctx, st)
 		if err != nil {
 			return err
@@ -286,6 +227,12 @@ func (s *Redis) pruneJobs(ctx context.Context, cutoff time.Time) error {
 			}
 			keys := []string{s.jk(j.ID)}
 			for c := 0; c*stepChunk < j.Steps; c++ {
+				keys = append(keys, s.jsk(j.ID, c))
+			}
+			for c := 0; st == JobCreating; c++ {
+				if n, err := s.c.Exists(ctx, s.jsk(j.ID, c)).Result(); err != nil || n == 0 {
+					break
+				}
 				keys = append(keys, s.jsk(j.ID, c))
 			}
 			if _, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {

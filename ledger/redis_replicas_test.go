@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -180,9 +181,10 @@ func TestMinReplicas(t *testing.T) {
 	}
 }
 
-// TestMinReplicasBroadcastStep: a step written ahead that no replica
-// acknowledged is withdrawn: its entry closed as not sent and its
-// recipients counted failed, so it is neither sent nor left pending.
+// TestMinReplicasBroadcastStep: a broadcast no replica acknowledged is
+// refused and leaves nothing behind; a step written ahead, or a dispatch
+// mark, that no replica acknowledged is taken back: the step is neither
+// sent, counted failed, nor left behind, and is taken again later.
 func TestMinReplicasBroadcastStep(t *testing.T) {
 	primary := ledgertest.Own(t)
 	ctx := context.Background()
@@ -191,7 +193,23 @@ func TestMinReplicasBroadcastStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.CreateJob(ctx, Job{ID: "b-nd"}, [][]Chat{{chatB}, {chatA}}); err != nil {
+	if _, err := s.CreateJob(ctx, Job{ID: "b-refused"}, slices.Values([][]Chat{{chatB}})); !errors.Is(err, ErrNotDurable) {
+		t.Fatalf("CreateJob without a replica: %v", err)
+	}
+	if _, err := s.GetJob(ctx, "b-refused"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused broadcast is still there: %v", err)
+	}
+	if ids, _ := s.c.SMembers(ctx, s.jstate(JobRunning)).Result(); len(ids) != 0 {
+		t.Errorf("running broadcasts: %v", ids)
+	}
+	// The same server without the replica requirement writes the job, so
+	// that its steps can be tried with it.
+	plain, err := OpenRedis(ctx, primary.URL, RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if _, err := plain.CreateJob(ctx, Job{ID: "b-nd"}, slices.Values([][]Chat{{chatB}, {chatA}})); err != nil {
 		t.Fatal(err)
 	}
 	if _, mine, err := s.TakeJob(ctx, "b-nd", Claimant{Owner: "a", At: time.Now(), LeaseTTL: time.Hour}); err != nil || !mine {
@@ -202,8 +220,18 @@ func TestMinReplicasBroadcastStep(t *testing.T) {
 	}
 	j, _ := s.GetJob(ctx, "b-nd")
 	batch, _ := s.Batch(ctx, "b-nd")
-	if j.Failed != 1 || j.Pending() != 1 || len(batch) != 1 || batch[0].State != SendFailed {
-		t.Errorf("after the withdrawn step: job %+v, entries %+v", j, batch)
+	if j.Next != 0 || j.Failed != 0 || j.Calls != 0 || len(j.Open) != 0 || len(batch) != 0 {
+		t.Errorf("after the step taken back: job %+v, entries %+v", j, batch)
+	}
+	e, _, err := plain.StartStep(ctx, "b-nd", "a", 0, Entry{Chat: chatB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DispatchStep(ctx, "b-nd", "a", e.ID); !errors.Is(err, ErrNotDurable) {
+		t.Fatalf("DispatchStep without a replica: %v", err)
+	}
+	if j, _ = s.GetJob(ctx, "b-nd"); j.Calls != 0 || len(j.Planned()) != 1 {
+		t.Errorf("after the dispatch taken back: %+v", j)
 	}
 	if err := s.Check(ctx); err != nil {
 		t.Error(err)

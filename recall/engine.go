@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -57,6 +56,10 @@ type Config struct {
 	// StaleClaim is how old a claim without an owner (written by an older
 	// recallbot) must be before Resume takes it over; default 2 minutes.
 	StaleClaim time.Duration
+	// JobClaimGrace is how long Resume leaves the lapsed claims of a job
+	// (ForJob) to the job's own resumer (ResumeJob), which finishes it as
+	// itself; default 5 minutes.
+	JobClaimGrace time.Duration
 	// VerifyTimeout bounds asking DingTalk about one message whose recall
 	// outcome is unclear; default 10 s.
 	VerifyTimeout time.Duration
@@ -64,6 +67,11 @@ type Config struct {
 	// DingTalk has no query data for yet (sent moments ago); it doubles
 	// each time, within VerifyTimeout. Default 250 ms.
 	VerifyWait time.Duration
+	// LandingWait bounds how long a recall of a running broadcast waits,
+	// once it has stopped it, for the calls it had on the wire to be
+	// answered, so as to take back what they sent too; default 20 s (the
+	// client's timeout and the settling of their answer).
+	LandingWait time.Duration
 	// Locale is the language of the scopes written on receipts and in the
 	// audit trail: "zh" (default) or "en".
 	Locale string
@@ -110,6 +118,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	if cfg.StaleClaim <= 0 {
 		cfg.StaleClaim = 2 * time.Minute
 	}
+	if cfg.JobClaimGrace <= 0 {
+		cfg.JobClaimGrace = 5 * time.Minute
+	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
 	}
@@ -118,6 +129,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	}
 	if cfg.VerifyWait <= 0 {
 		cfg.VerifyWait = 250 * time.Millisecond
+	}
+	if cfg.LandingWait <= 0 {
+		cfg.LandingWait = 20 * time.Second
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = NewOwner()
@@ -161,8 +175,22 @@ type Request struct {
 	// Progress, if set, hears how far the recall is: messages with their
 	// outcome, of all selected, and calls made so far. It is called from
 	// the recall's goroutines, one at a time, after each conversation's
-	// chunk of up to 20 keys; first with what needs no call.
+	// chunk of up to 20 keys; first with what needs no call. The total
+	// grows when a recall of a batch finds messages its broadcast sent
+	// after the plan.
 	Progress func(done, total, calls int)
+	// Batch, when set, is a broadcast this recall takes back whole, as a
+	// Selection{BatchID} does: a confirmation of a batch's preview
+	// carries it with the previewed entries' IDs. See recallBatch.
+	Batch string
+}
+
+// batch is the broadcast a request recalls, if any.
+func (r Request) batch() string {
+	if r.Batch != "" {
+		return r.Batch
+	}
+	return r.Selection.BatchID
 }
 
 // ErrDuplicate is a one-time request (Request.Once) carried out before.
@@ -240,42 +268,13 @@ func (e *Engine) Execute(ctx context.Context, req Request, r *Receipt) (*Receipt
 	if req.DryRun {
 		return r, e.audit(ctx, req, r)
 	}
-	r.DryRun = false
-	now := e.cfg.Now()
-	var candidates []ledger.Entry
-	var expired []ledger.Change
-	for _, it := range r.Items {
-		switch {
-		case it.Outcome == WouldRecall:
-			candidates = append(candidates, it.Entry)
-		case it.Outcome == TooOld && it.Entry.State.Recallable():
-			expired = append(expired, ledger.Change{ID: it.Entry.ID, Transition: ledger.Transition{To: ledger.Expired, Reason: "past the recall window", At: now}})
+	r.DryRun, r.Calls = false, 0 // the plan's calls were those it would make
+	if b := req.batch(); b != "" {
+		if err := e.recallBatch(ctx, req, r, b); err != nil {
+			return nil, err
 		}
-	}
-	var progress func(done, calls int)
-	if req.Progress != nil {
-		settled := len(r.Items) - len(candidates) // classified without a call
-		req.Progress(settled, len(r.Items), 0)
-		progress = func(done, calls int) { req.Progress(settled+done, len(r.Items), calls) }
-	}
-	outcomes, calls, err := e.execute(ctx, candidates, now, req.Once, progress)
-	if err != nil {
+	} else if err := e.recallPlanned(ctx, r, req.Once, req.Progress); err != nil {
 		return nil, err
-	}
-	if len(expired) > 0 {
-		if _, _, err := e.led.TransitionAll(context.WithoutCancel(ctx), expired); err != nil {
-			e.log.Warn("marking expired entries", zap.Error(err))
-		}
-	}
-	r.Calls = calls
-	for i := range r.Items {
-		if it, ok := outcomes[r.Items[i].Entry.ID]; ok && r.Items[i].Outcome == WouldRecall {
-			it.Reads = r.Items[i].Reads // asked before the recall
-			if it.Reason == reasonLeaseLost {
-				it = e.afterLapse(ctx, it)
-			}
-			r.Items[i] = it
-		}
 	}
 	e.countOutcomes(r)
 	return r, e.audit(ctx, req, r)
@@ -406,49 +405,16 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 		}
 		outcomes[k] = v
 	}
+	note := req.Note
+	if w := r.Broadcast.words("en"); w != "" {
+		note = strings.TrimPrefix(note+w, "; ")
+	}
 	rec, err := e.led.AppendAudit(context.WithoutCancel(ctx), ledger.AuditRecord{
-		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: r.Scope, Allowed: true, Outcomes: outcomes, Note: req.Note,
+		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: r.Scope, Allowed: true, Outcomes: outcomes, Note: note,
 	})
 	if err != nil {
 		return fmt.Errorf("recall done but not audited: %w", err)
 	}
 	r.AuditID = rec.ID
 	return nil
-}
-
-// Resume takes over entries left recalling by an engine that stopped (a
-// crash, a shutdown, a lost connection to the ledger): only claims whose
-// owner's lease has lapsed, compare-and-swap, so a live owner's work is
-// never recalled twice and two engines resuming at once split the claims
-// between them. It then finishes those recalls, knowing the stopped engine
-// may have made its call unheard.
-func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
-	stuck, err := e.led.InState(ctx, ledger.Recalling, e.cfg.MaxSelection)
-	if err != nil {
-		return nil, err
-	}
-	var ids []uint64
-	for _, en := range stuck {
-		if en.ClaimedBy != e.cfg.Owner {
-			ids = append(ids, en.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	now := e.cfg.Now()
-	taken, err := e.led.TakeOver(ctx, ids, e.claimant(now), now.Add(-e.cfg.StaleClaim))
-	if err != nil || len(taken) == 0 {
-		return nil, err
-	}
-	e.lease.renewed(time.Now())
-	sort.Slice(taken, func(i, j int) bool { return taken[i].ID < taken[j].ID })
-	r := &Receipt{Scope: Selection{IDs: make([]uint64, len(taken))}.Describe(e.cfg.Locale)}
-	items, calls := e.recallClaimed(ctx, oneBatch(taken), true, nil)
-	for _, en := range taken {
-		r.Items = append(r.Items, items[en.ID])
-	}
-	r.Calls = calls
-	e.countOutcomes(r)
-	return r, e.audit(ctx, Request{Actor: "system", Action: "resume", Note: "recalls interrupted by a stopped bot"}, r)
 }

@@ -24,8 +24,9 @@ type SenderLedger interface {
 
 // EngineLedger is what an Engine needs of the ledger: to select messages,
 // claim them under its lease, take over lapsed claims, settle outcomes and
-// audit each attempt.
+// audit each attempt; and to stop the broadcast of a batch it recalls.
 type EngineLedger interface {
+	jobLedger
 	Get(ctx context.Context, id uint64) (ledger.Entry, error)
 	ByKeys(ctx context.Context, keys []string) (found []ledger.Entry, missing []string, err error)
 	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)

@@ -170,6 +170,10 @@ type Receipt struct {
 	Calls int `json:"calls"`
 	// AuditID is the audit record of this attempt.
 	AuditID uint64 `json:"audit_id,omitempty"`
+	// Broadcast, for a recall of a batch sent as a broadcast, is what the
+	// recall did to it: stopped it first, and waited for its calls on the
+	// wire.
+	Broadcast *BroadcastStop `json:"broadcast,omitempty"`
 }
 
 // Requested is the number of messages the selection named.
@@ -268,16 +272,35 @@ func (r *Receipt) Summary(locale string) string {
 			people += fmt.Sprintf(" · 撤回前已读 %d 人次", read)
 		}
 	}
+	people += r.Broadcast.words(locale)
 	if locale == "en" {
 		if len(parts) == 0 {
-			return "nothing to recall: " + r.Scope + " selects no messages"
+			return "nothing to recall: " + r.Scope + " selects no messages" + people
 		}
 		return fmt.Sprintf("%d requested: %s%s", r.Requested(), strings.Join(parts, ", "), people)
 	}
 	if len(parts) == 0 {
-		return "没有可撤回的消息"
+		return "没有可撤回的消息" + people
 	}
 	return fmt.Sprintf("%d 条：%s%s", r.Requested(), strings.Join(parts, "，"), people)
+}
+
+// words is what a recall did to a broadcast, for the receipt's summary:
+// nothing when it had ended by itself.
+func (b *BroadcastStop) words(locale string) string {
+	if b == nil || !b.Stopped {
+		return ""
+	}
+	s := fmt.Sprintf("; the broadcast was stopped first: %d people were never sent to", b.NotSent)
+	if locale != "en" {
+		s = fmt.Sprintf("；已先停止群发：%d 人未发送", b.NotSent)
+	}
+	if b.Unanswered > 0 && locale == "en" {
+		s += fmt.Sprintf(", %d call(s) on the wire got no answer", b.Unanswered)
+	} else if b.Unanswered > 0 {
+		s += fmt.Sprintf("，%d 次发送调用没有应答", b.Unanswered)
+	}
+	return s
 }
 
 // IsSelectionError reports whether err is a problem with the selection
