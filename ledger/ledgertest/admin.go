@@ -26,6 +26,8 @@ func testProbe(t *testing.T, s ledger.Store) {
 	}
 }
 
+// testPrune: entries and audit records older than the cutoff go, with
+// their indexes; newer ones stay.
 func testPrune(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	old := time.Now().Add(-40 * 24 * time.Hour)

@@ -10,6 +10,8 @@ import (
 	"github.com/recallbot/recallbot/ledger"
 )
 
+// testClaimFor: a claim made for a one-time request is made once, and
+// records the request as ClaimOnce does.
 func testClaimFor(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	a, b := mustSend(t, s, chatA, "a"), mustSend(t, s, chatA, "b")
@@ -40,7 +42,7 @@ func testClaimFor(t *testing.T, s ledger.Store) {
 
 // testConcurrentUse runs writers, claimers and readers at once; the race
 // detector watches, each entry is claimed exactly once, and Check (run by
-// stores) finds the indexes consistent.
+// Run after every case) finds the indexes consistent.
 func testConcurrentUse(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	const writers, each = 8, 40

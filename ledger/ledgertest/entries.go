@@ -12,6 +12,8 @@ import (
 	"github.com/recallbot/recallbot/ledger"
 )
 
+// testLifecycle is one entry's life: appended pending, sent with its key
+// (twice, idempotently), found by key, claimed once, recalled, counted.
 func testLifecycle(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	e := mustAppend(t, s, ledger.Entry{Chat: chatA, MsgKey: "sampleText", Excerpt: "hello", Origin: ledger.OriginCommand, Actor: "manager4220"})
@@ -59,6 +61,9 @@ func testLifecycle(t *testing.T, s ledger.Store) {
 	}
 }
 
+// testInvalidTransitions: what the state machine forbids is a
+// *ledger.TransitionError saying why; a key belongs to one entry; an entry
+// without a valid chat is refused.
 func testInvalidTransitions(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	p := mustAppend(t, s, ledger.Entry{Chat: chatA, MsgKey: "sampleText"})
@@ -103,6 +108,8 @@ func testInvalidTransitions(t *testing.T, s ledger.Store) {
 	}
 }
 
+// testTransitionAll: each change of one write succeeds or fails on its
+// own.
 func testTransitionAll(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	a, b := mustSend(t, s, chatA, "a"), mustSend(t, s, chatA, "b")
@@ -124,6 +131,8 @@ func testTransitionAll(t *testing.T, s ledger.Store) {
 	}
 }
 
+// testListQueries: a chat's entries newest first, paged, filtered by
+// state, time and origin.
 func testListQueries(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	var a []ledger.Entry
@@ -219,6 +228,9 @@ func testRecent(t *testing.T, s ledger.Store) {
 	}
 }
 
+// testBatchDueInState: a batch's entries, the due self-destructs
+// (soonest first, gone once recalled), and the entries in a state that
+// needs attention.
 func testBatchDueInState(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	now := time.Now()

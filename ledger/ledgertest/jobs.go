@@ -49,11 +49,6 @@ func startStepFor(t *testing.T, s ledger.Store, id string, i int) ledger.Entry {
 	return e
 }
 
-// TestJobDispatchAndCancel: a cancel refuses every dispatch after it, closes
-// the planned steps' entries as not sent in the same commit, counts
-// everyone not reached cancelled, and leaves the dispatched steps open (the
-// calls in flight); when those land they count, and users to try again in
-
 // testJobs: a broadcast is written ahead one step at a time, by its runner
 // only, never twice; flow-controlled users come back as retry steps; a
 // cancelled job takes no more steps; a lapsed runner is replaced.

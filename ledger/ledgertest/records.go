@@ -11,6 +11,8 @@ import (
 	"github.com/recallbot/recallbot/ledger"
 )
 
+// testClaimOnceAndTemp: a one-time claim is first once; a temporary value
+// is taken only when its taker says so, and then only once.
 func testClaimOnceAndTemp(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	first, err := s.ClaimOnce(ctx, "cmd", "msg1", time.Minute)
@@ -60,6 +62,7 @@ func testMarks(t *testing.T, s ledger.Store) {
 	}
 }
 
+// testAuditTrail: audit records come back newest first, whole.
 func testAuditTrail(t *testing.T, s ledger.Store) {
 	ctx := context.Background()
 	for i := range 5 {
