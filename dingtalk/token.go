@@ -56,10 +56,10 @@ func (c *Client) token(ctx context.Context) (string, error) {
 		ExpireIn    int64  `json:"expireIn"`
 	}
 	in := map[string]string{"appKey": c.cfg.ClientID, "appSecret": c.cfg.ClientSecret}
-	if err := c.limiter(pathAccessToken).wait(ctx, Interactive); err != nil {
+	if _, err := c.limiter(pathAccessToken).wait(ctx, Interactive); err != nil {
 		return "", err
 	}
-	if err := c.do(ctx, http.MethodPost, pathAccessToken, nil, "", in, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, pathAccessToken, nil, "", in, &out, nil); err != nil {
 		return "", err
 	}
 	if out.AccessToken == "" || out.ExpireIn <= 0 {

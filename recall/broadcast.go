@@ -1,6 +1,7 @@
 package recall
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,8 +52,9 @@ type BroadcastConfig struct {
 	// LeaseTTL is how long a job stays this instance's without renewal;
 	// default 30 s.
 	LeaseTTL time.Duration
-	// Concurrency bounds one job's calls in flight; default 4. The pace is
-	// the client's.
+	// Concurrency fixes one job's calls in flight. Default: as many as the
+	// client says keep its pace busy at the round trip it measures, followed
+	// while the job runs (see Config.Concurrency). The pace is the client's.
 	Concurrency int
 	// RetryAfter is how long flow-controlled users wait for their next
 	// call; default 30 s. MaxTries bounds their calls; default 5, then
@@ -90,9 +92,6 @@ func NewBroadcaster(led BroadcastLedger, api BroadcastAPI, log *zap.Logger, cfg 
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
 	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 30 * time.Second
@@ -323,12 +322,20 @@ func (b *Broadcaster) pass(ctx context.Context, j ledger.Job, leaseValid func(ti
 	m := dingtalk.Message{MsgKey: j.MsgKey, MsgParam: []byte(j.MsgParam)}
 	work := make(chan step)
 	var wg sync.WaitGroup
-	for range b.cfg.Concurrency {
+	gate := newGate(b.api, b.cfg.Concurrency, sendAPIs...) // a worker takes a step only with a slot in flight
+	for range cmp.Or(b.cfg.Concurrency, dingtalk.MaxInFlight) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for st := range work {
-				b.send(ctx, j.ID, m, st)
+			for gate.Acquire(ctx) == nil {
+				st, ok := <-work
+				if ok {
+					b.send(ctx, j.ID, m, st)
+				}
+				gate.Release()
+				if !ok {
+					return
+				}
 			}
 		}()
 	}

@@ -1,0 +1,148 @@
+package dingtalk
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// How the margin is learned. A call reaches DingTalk after two delays
+// that vary: the local one, from the start it was booked to its request
+// written on the socket (a timer firing late on a busy machine, a new
+// connection's handshake), which the client measures exactly; and the way
+// there over the network, which it cannot see, only the round trip from
+// the request written to the answer. The way there varies by at most what
+// the round trip varies, and by half of it if both ways vary alike and
+// apart. The margin is the local delays' spread plus three quarters of the
+// round trips' spread (the slowest but two of the last 64, less the
+// fastest: a lone spike is not the network's jitter), over the half so
+// that a spread the last 64 round trips understate is still covered. A
+// refusal, DingTalk saying the margin was too small (or that another
+// program shares the app's quota), adds to it.
+const (
+	rttSamples = 64
+	// rttTrim drops the slowest few round trips from the spread.
+	rttTrim = 2
+	// minSamples round trips are needed before the spread is believed;
+	// until then the margin is coldMargin.
+	minSamples = 8
+	coldMargin = 100 * time.Millisecond
+	// marginFloor covers the clock and timer slack between us and
+	// DingTalk that nothing here measures (clocks ticking at slightly
+	// different rates, DingTalk's own timers).
+	marginFloor = 5 * time.Millisecond
+	// marginShrink is how slowly the margin comes down when the delays
+	// calm: by a 64th of the way to what they show, per call.
+	marginShrink = 64
+	// refusalBoost is the least a refusal adds to the margin; the boost
+	// doubles with each one, and decays by a 64th per call.
+	refusalBoost = 20 * time.Millisecond
+	boostDecay   = 64
+)
+
+// samples is a ring of the last rttSamples durations.
+type samples struct {
+	d    [rttSamples]time.Duration
+	n, i int
+}
+
+func (s *samples) add(d time.Duration) {
+	s.d[s.i] = d
+	s.i = (s.i + 1) % rttSamples
+	s.n = min(s.n+1, rttSamples)
+}
+
+// sorted is the durations held, sorted, in buf.
+func (s *samples) sorted(buf []time.Duration) []time.Duration {
+	buf = append(buf[:0], s.d[:s.n]...)
+	slices.Sort(buf)
+	return buf
+}
+
+// jitter learns one API's margin and round trip.
+type jitter struct {
+	mu     sync.Mutex
+	local  samples       // booked start -> request written
+	rtt    samples       // request written -> answer
+	learnt time.Duration // the margin the delays call for, shrinking slowly
+	boost  time.Duration // added by refusals, decaying
+	buf    []time.Duration
+}
+
+// sent takes the local delay of one call into account: from the start it
+// was booked to its request written. Known before DingTalk answers, it
+// widens the margin in time for the next window's calls.
+func (j *jitter) sent(d time.Duration) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.local.add(d)
+	j.learnLocked()
+}
+
+// answered takes one round trip into account: from the request written
+// to DingTalk's answer.
+func (j *jitter) answered(rtt time.Duration) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.rtt.add(rtt)
+	j.learnLocked()
+	j.boost -= j.boost / boostDecay
+}
+
+// learnLocked moves the margin towards what the delays call for: up at
+// once (a margin too small costs a refusal and a second), down slowly.
+// j.mu must be held.
+func (j *jitter) learnLocked() {
+	if j.rtt.n < minSamples {
+		return
+	}
+	r := j.rtt.sorted(j.buf)
+	want := (r[len(r)-1-rttTrim*len(r)/rttSamples] - r[0]) * 3 / 4
+	if j.local.n > 0 {
+		l := j.local.sorted(r)
+		want += l[len(l)-1] - l[0]
+	}
+	j.buf = r[:0]
+	if want >= j.learnt {
+		j.learnt = want
+	} else {
+		j.learnt -= (j.learnt - want) / marginShrink
+	}
+}
+
+// refused grows the margin after a rate-limit refusal.
+func (j *jitter) refused() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.boost = min(maxMargin, max(2*j.boost, refusalBoost))
+}
+
+// margin is the margin to pace at now.
+func (j *jitter) margin() time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	m := j.learnt
+	if j.rtt.n < minSamples {
+		m = coldMargin
+	}
+	return min(maxMargin, max(marginFloor, m+j.boost))
+}
+
+// roundTrip is how long a call of the API is out, at the long end: the
+// 90th percentiles of the recent local delays and round trips, or 0
+// before any answer.
+func (j *jitter) roundTrip() time.Duration {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.rtt.n == 0 {
+		return 0
+	}
+	r := j.rtt.sorted(j.buf)
+	d := r[len(r)*9/10]
+	if j.local.n > 0 {
+		l := j.local.sorted(r)
+		d += l[len(l)*9/10]
+	}
+	j.buf = r[:0]
+	return d
+}
