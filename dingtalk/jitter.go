@@ -1,6 +1,7 @@
 package dingtalk
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -12,17 +13,18 @@ import (
 // connection's handshake), which the client measures exactly; and the way
 // there over the network, which it cannot see, only the round trip from
 // the request written to the answer. The way there varies by at most what
-// the round trip varies, and by half of it if both ways vary alike and
-// apart. The margin is the local delays' spread plus three quarters of the
-// round trips' spread (the slowest but two of the last 64, less the
-// fastest: a lone spike is not the network's jitter), over the half so
-// that a spread the last 64 round trips understate is still covered. A
-// refusal, DingTalk saying the margin was too small (or that another
-// program shares the app's quota), adds to it.
+// the round trip varies: by half of it if both ways vary alike and apart,
+// but by all of it if the way back is steady, or if DingTalk is slow to
+// count a call rather than to answer it, and nothing here can tell those
+// apart. So the margin is the local delays' spread plus the round trips'
+// spread (the slowest but one of the last 64, less the fastest: a lone
+// spike is not the network's jitter). A refusal, DingTalk saying the
+// margin was too small (or that another program shares the app's quota),
+// adds to it for a while.
 const (
 	rttSamples = 64
-	// rttTrim drops the slowest few round trips from the spread.
-	rttTrim = 2
+	// rttTrim drops the slowest round trip from the spread.
+	rttTrim = 1
 	// minSamples round trips are needed before the spread is believed;
 	// until then the margin is coldMargin.
 	minSamples = 8
@@ -32,12 +34,12 @@ const (
 	// different rates, DingTalk's own timers).
 	marginFloor = 5 * time.Millisecond
 	// marginShrink is how slowly the margin comes down when the delays
-	// calm: by a 64th of the way to what they show, per call.
-	marginShrink = 64
+	// calm: it closes on what they show with this time constant.
+	marginShrink = 5 * time.Second
 	// refusalBoost is the least a refusal adds to the margin; the boost
-	// doubles with each one, and decays by a 64th per call.
-	refusalBoost = 20 * time.Millisecond
-	boostDecay   = 64
+	// doubles with each one, and halves every boostHalfLife.
+	refusalBoost  = 20 * time.Millisecond
+	boostHalfLife = 10 * time.Second
 )
 
 // samples is a ring of the last rttSamples durations.
@@ -61,12 +63,14 @@ func (s *samples) sorted(buf []time.Duration) []time.Duration {
 
 // jitter learns one API's margin and round trip.
 type jitter struct {
-	mu     sync.Mutex
-	local  samples       // booked start -> request written
-	rtt    samples       // request written -> answer
-	learnt time.Duration // the margin the delays call for, shrinking slowly
-	boost  time.Duration // added by refusals, decaying
-	buf    []time.Duration
+	mu      sync.Mutex
+	local   samples       // booked start -> request written
+	rtt     samples       // request written -> answer
+	learnt  time.Duration // the margin the delays call for, shrinking slowly
+	learnAt time.Time     // when learnt last moved
+	boost   time.Duration // added by the last refusal, halving every boostHalfLife
+	boostAt time.Time
+	buf     []time.Duration
 }
 
 // sent takes the local delay of one call into account: from the start it
@@ -86,7 +90,6 @@ func (j *jitter) answered(rtt time.Duration) {
 	defer j.mu.Unlock()
 	j.rtt.add(rtt)
 	j.learnLocked()
-	j.boost -= j.boost / boostDecay
 }
 
 // learnLocked moves the margin towards what the delays call for: up at
@@ -97,24 +100,36 @@ func (j *jitter) learnLocked() {
 		return
 	}
 	r := j.rtt.sorted(j.buf)
-	want := (r[len(r)-1-rttTrim*len(r)/rttSamples] - r[0]) * 3 / 4
+	want := r[len(r)-1-rttTrim*len(r)/rttSamples] - r[0]
 	if j.local.n > 0 {
 		l := j.local.sorted(r)
 		want += l[len(l)-1] - l[0]
 	}
 	j.buf = r[:0]
+	now := time.Now()
 	if want >= j.learnt {
 		j.learnt = want
 	} else {
-		j.learnt -= (j.learnt - want) / marginShrink
+		j.learnt -= time.Duration(float64(j.learnt-want) * min(1, float64(now.Sub(j.learnAt))/float64(marginShrink)))
 	}
+	j.learnAt = now
 }
 
 // refused grows the margin after a rate-limit refusal.
 func (j *jitter) refused() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.boost = min(maxMargin, max(2*j.boost, refusalBoost))
+	j.boost = min(maxMargin, max(2*j.boostLocked(), refusalBoost))
+	j.boostAt = time.Now()
+}
+
+// boostLocked is what is left of the refusals' boost. j.mu must be held.
+func (j *jitter) boostLocked() time.Duration {
+	if j.boost == 0 {
+		return 0
+	}
+	halves := float64(time.Since(j.boostAt)) / float64(boostHalfLife)
+	return time.Duration(float64(j.boost) * math.Exp2(-halves))
 }
 
 // margin is the margin to pace at now.
@@ -125,7 +140,7 @@ func (j *jitter) margin() time.Duration {
 	if j.rtt.n < minSamples {
 		m = coldMargin
 	}
-	return min(maxMargin, max(marginFloor, m+j.boost))
+	return min(maxMargin, max(marginFloor, m+j.boostLocked()))
 }
 
 // roundTrip is how long a call of the API is out, at the long end: the

@@ -24,9 +24,13 @@ import (
 //     (jitter.go): it grows at once when they spread, shrinks slowly when
 //     they calm, grows after each refusal, and stays within 5 ms (clock and
 //     timer slack) to 500 ms;
-//   - within the window, calls are spaced evenly at qps ÷ (1 s + margin),
-//     with up to half a window back to back after a pause, so that a slot
-//     a stall let pass is made up while the window keeps the limit;
+//   - within the window, calls are spaced at the limit's own rate, with up
+//     to half a window's calls back to back after a pause (a job's start,
+//     a stall), so that a slot a stall let pass is made up while the
+//     window keeps the limit. The window then opens with that half and
+//     ends idle for its margin: an interactive call waits at most about
+//     half a window behind a broadcast, and a job's last window is done
+//     in half of it;
 //   - callers queue for the next start by priority: interactive work (an
 //     admin's command, its reply) before bulk work (a broadcast, a large
 //     recall);

@@ -11,8 +11,8 @@ import (
 // PaceWindow is the window a limit of qps calls a second is kept in: at
 // most calls starts within width plus the margin (width is one second for
 // a whole qps; a fractional limit keeps its calls in proportion), spaced
-// evenly but up to burst back to back after a pause. Shared Slots must use
-// the same figures.
+// width ÷ calls apart but up to burst back to back after a pause. Shared
+// Slots must use the same figures.
 func PaceWindow(qps float64) (calls int, width time.Duration, burst int) {
 	calls = max(1, int(math.Floor(qps)))
 	width = time.Duration(float64(calls) / qps * float64(time.Second))
@@ -23,7 +23,9 @@ func PaceWindow(qps float64) (calls int, width time.Duration, burst int) {
 const maxMargin = 500 * time.Millisecond
 
 // schedule is one API's call starts in this process: the window (no width
-// plus margin holds more than calls starts) and the even spacing within it.
+// plus margin holds more than calls starts) and the spacing within it (the
+// limit's own rate, width ÷ calls apart, up to burst back to back after a
+// pause).
 type schedule struct {
 	calls int
 	width time.Duration
@@ -31,7 +33,7 @@ type schedule struct {
 
 	mu     sync.Mutex
 	starts []start     // recent starts, booked in order
-	tat    time.Time   // when the next call is due at the even pace
+	tat    time.Time   // when the next call is due at the limit's rate
 	ends   []time.Time // scratch for reserve
 }
 
@@ -76,7 +78,7 @@ func (s *schedule) reserve(now time.Time, m time.Duration) time.Time {
 			at = e
 		}
 	}
-	interval := (s.width + m) / time.Duration(s.calls)
+	interval := s.width / time.Duration(s.calls)
 	if due := s.tat.Add(-time.Duration(s.burst-1) * interval); due.After(at) {
 		at = due
 	}
@@ -91,7 +93,7 @@ func (s *schedule) record(at time.Time, m time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.starts = append(s.starts, start{at: at, half: m / 2})
-	s.tat = later(s.tat, at).Add((s.width + m) / time.Duration(s.calls))
+	s.tat = later(s.tat, at).Add(s.width / time.Duration(s.calls))
 }
 
 // take books a start for a call with margin m, waits for it and returns

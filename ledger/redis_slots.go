@@ -16,8 +16,8 @@ import (
 // SharedSlots paces DingTalk calls across every instance that shares this
 // Redis, by the rule each client applies alone (dingtalk/pace.go): no
 // window of one second plus a margin holds more than the limit's call
-// starts, and within it calls are spaced evenly, up to half a window back
-// to back after a pause. Each call books its start in one Lua script, on
+// starts, and within it calls are spaced at the limit's own rate, up to
+// half a window's calls back to back after a pause. Each call books its start in one Lua script, on
 // Redis's own clock, and sleeps until it; the script keeps the API's
 // recent starts in a sorted set, each with half the margin its instance
 // booked it with (how much later than usual that call may reach
@@ -65,7 +65,7 @@ func (s *Redis) Slots(appKey string, calls int, width time.Duration, burst int) 
 // ARGV[3] µs and returns how many µs from now it is. KEYS[1] is a sorted
 // set of recent starts (score: the start in µs on Redis's clock; member:
 // "<half its margin in µs>:<a unique name>"); KEYS[2] holds when the next
-// call is due at the even pace. ARGV: calls per window, window width µs,
+// call is due at the limit's rate. ARGV: calls per window, window width µs,
 // margin µs, burst, unique name. Starts that can no longer bind, and both
 // keys of an idle API, expire. Numbers go to Redis through "%d": Lua would
 // write a µs timestamp in 14 significant digits.
@@ -86,7 +86,7 @@ if #rows >= 2 * calls then
   table.sort(ends)
   start = math.max(start, ends[#ends - calls + 1])
 end
-local interval = (width + margin) / calls
+local interval = width / calls
 local tat = tonumber(redis.call("GET", KEYS[2]) or "0")
 start = math.floor(math.max(start, tat - (burst - 1) * interval))
 tat = math.floor(math.max(tat, start) + interval)
