@@ -104,10 +104,12 @@ func (ss *SharedSlots) down() bool {
 }
 
 // Take books a start for a call to api, waits for it and returns it, by
-// this process's clock: as early as it can be, the moment the script was
-// asked plus its wait, so that a slow answer from Redis counts in the
-// call's round trip. It returns ErrSlotsUnavailable (wrapped) at once
-// while Redis cannot be reached.
+// this process's clock. The script ran at some moment between asking and
+// hearing back: Take waits from the later (never starting before the
+// start Redis booked) and returns the wait from the earlier, so that
+// however long Redis took counts as local delay in the call's timing, and
+// so in the margin. It returns ErrSlotsUnavailable (wrapped) at once while
+// Redis cannot be reached.
 func (ss *SharedSlots) Take(ctx context.Context, api string, margin time.Duration) (time.Time, error) {
 	if ss.down() {
 		return time.Time{}, ErrSlotsUnavailable
@@ -125,8 +127,9 @@ func (ss *SharedSlots) Take(ctx context.Context, api string, margin time.Duratio
 		ss.mu.Unlock()
 		return time.Time{}, errors.Join(ErrSlotsUnavailable, err)
 	}
-	at := asked.Add(time.Duration(max(us, 0)) * time.Microsecond)
-	d := time.Until(at)
+	wait := time.Duration(max(us, 0)) * time.Microsecond
+	at := asked.Add(wait)
+	d := wait // from now, the latest the script can have run
 	if d <= 0 {
 		return at, nil
 	}
