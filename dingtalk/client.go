@@ -110,11 +110,13 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			return &NotSentError{Path: path, Err: fmt.Errorf("getting an access token: %w", err)}
 		}
 		p := c.limiter(path)
-		start, err := p.wait(ctx, PriorityOf(ctx))
+		start, wrote, err := p.wait(ctx, PriorityOf(ctx))
 		if err != nil {
 			return &NotSentError{Path: path, Err: fmt.Errorf("waiting for the rate limit: %w", err)}
 		}
-		err = c.do(ctx, method, path, query, tok, in, out, &timing{booked: start, jit: &p.jit})
+		tm := &timing{jit: &p.jit, wrote: wrote}
+		err = c.do(ctx, method, path, query, tok, in, out, tm)
+		tm.settle(time.Time{}) // if the request was never written, the pace hears so
 		var ae *APIError
 		switch {
 		case !refreshed && errors.As(err, &ae) && ae.Code == "InvalidAuthentication":
@@ -147,13 +149,25 @@ func WithGuard(ctx context.Context, guard func() error) context.Context {
 // maxResponse caps what is read of an answer.
 const maxResponse = 1 << 20
 
-// timing tells an API's jitter how a call went: how long after its booked
-// start its request was written, and how long after that DingTalk
+// timing tells an API's pace how a call went: when its request was
+// written (or that it never was), and how long after that DingTalk
 // answered.
 type timing struct {
-	booked time.Time
-	jit    *jitter
-	wrote  atomic.Int64 // unix nanoseconds; 0 until written
+	jit     *jitter
+	wrote   func(time.Time) // the pace's, from wait: called once
+	state   atomic.Int32    // 0 until settled, then 1
+	wroteAt atomic.Int64    // unix nanoseconds; 0 until written
+}
+
+// settle tells the pace the request was written at w, or never (zero w);
+// only the first call counts.
+func (t *timing) settle(w time.Time) {
+	if t.state.CompareAndSwap(0, 1) {
+		if !w.IsZero() {
+			t.wroteAt.Store(w.UnixNano())
+		}
+		t.wrote(w)
+	}
 }
 
 // do sends one request with a JSON body (POST) or query parameters (GET).
@@ -182,9 +196,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
 		written.Store(i.Err == nil)
 		if tm != nil && i.Err == nil {
-			now := time.Now()
-			tm.wrote.Store(now.UnixNano())
-			tm.jit.sent(now.Sub(tm.booked))
+			tm.settle(time.Now())
 		}
 	}})
 	u := c.cfg.BaseURL + path
@@ -205,7 +217,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	if tm != nil && err == nil {
-		if w := tm.wrote.Load(); w != 0 {
+		if w := tm.wroteAt.Load(); w != 0 {
 			tm.jit.answered(time.Since(time.Unix(0, w)))
 		}
 	}

@@ -16,11 +16,12 @@ import (
 // the round trip varies: by half of it if both ways vary alike and apart,
 // but by all of it if the way back is steady, or if DingTalk is slow to
 // count a call rather than to answer it, and nothing here can tell those
-// apart. So the margin is the local delays' spread plus the round trips'
-// spread (the slowest but one of the last 64, less the fastest: a lone
-// spike is not the network's jitter). A refusal, DingTalk saying the
-// margin was too small (or that another program shares the app's quota),
-// adds to it for a while.
+// apart. So the margin is the round trips' spread (the slowest but one of
+// the last 64, less the fastest: a lone spike is not the network's
+// jitter), plus, where the local delays are not placed exactly (a schedule
+// shared through Redis, booked ahead), their spread. A refusal, DingTalk
+// saying the margin was too small (or that another program shares the
+// app's quota), adds to it for a while.
 const (
 	rttSamples = 64
 	// rttTrim drops the slowest round trip from the spread.
@@ -64,18 +65,18 @@ func (s *samples) sorted(buf []time.Duration) []time.Duration {
 // jitter learns one API's margin and round trip.
 type jitter struct {
 	mu      sync.Mutex
-	local   samples       // booked start -> request written
-	rtt     samples       // request written -> answer
-	learnt  time.Duration // the margin the delays call for, shrinking slowly
-	learnAt time.Time     // when learnt last moved
-	boost   time.Duration // added by the last refusal, halving every boostHalfLife
+	local   samples          // booked start -> request written
+	rtt     samples          // request written -> answer
+	learnt  [2]time.Duration // the margin the delays call for (the round trips'; with the local delays), shrinking slowly
+	learnAt time.Time        // when learnt last moved
+	boost   time.Duration    // added by the last refusal, halving every boostHalfLife
 	boostAt time.Time
 	buf     []time.Duration
 }
 
-// sent takes the local delay of one call into account: from the start it
-// was booked to its request written. Known before DingTalk answers, it
-// widens the margin in time for the next window's calls.
+// sent takes the local delay of one call into account: from its start to
+// its request written. Known before DingTalk answers, it widens a shared
+// schedule's margin in time for the next window's calls.
 func (j *jitter) sent(d time.Duration) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -100,17 +101,20 @@ func (j *jitter) learnLocked() {
 		return
 	}
 	r := j.rtt.sorted(j.buf)
-	want := r[len(r)-1-rttTrim*len(r)/rttSamples] - r[0]
+	net := r[len(r)-1-rttTrim*len(r)/rttSamples] - r[0]
+	local := time.Duration(0)
 	if j.local.n > 0 {
 		l := j.local.sorted(r)
-		want += l[len(l)-1] - l[0]
+		local = l[len(l)-1] - l[0]
 	}
 	j.buf = r[:0]
 	now := time.Now()
-	if want >= j.learnt {
-		j.learnt = want
-	} else {
-		j.learnt -= time.Duration(float64(j.learnt-want) * min(1, float64(now.Sub(j.learnAt))/float64(marginShrink)))
+	for i, want := range [2]time.Duration{net, net + local} {
+		if want >= j.learnt[i] {
+			j.learnt[i] = want
+		} else {
+			j.learnt[i] -= time.Duration(float64(j.learnt[i]-want) * min(1, float64(now.Sub(j.learnAt))/float64(marginShrink)))
+		}
 	}
 	j.learnAt = now
 }
@@ -132,11 +136,15 @@ func (j *jitter) boostLocked() time.Duration {
 	return time.Duration(float64(j.boost) * math.Exp2(-halves))
 }
 
-// margin is the margin to pace at now.
-func (j *jitter) margin() time.Duration {
+// margin is the margin to pace at now; withLocal adds the local delays'
+// spread, for a schedule that cannot place them.
+func (j *jitter) margin(withLocal bool) time.Duration {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	m := j.learnt
+	m := j.learnt[0]
+	if withLocal {
+		m = j.learnt[1]
+	}
 	if j.rtt.n < minSamples {
 		m = coldMargin
 	}

@@ -91,13 +91,15 @@ func newPacer(api string, qps float64, shared Slots) *pacer {
 	return &pacer{api: api, qps: qps, shared: shared, local: newSchedule(qps)}
 }
 
-// wait blocks until a call may start and returns the start it was booked
-// (waking later than that, on a busy machine, is part of the call's way
-// there: its round trip is timed from the booked start), or returns ctx's
-// error.
-func (p *pacer) wait(ctx context.Context, prio Priority) (time.Time, error) {
+// wait blocks until a call may start, or returns ctx's error. It returns
+// the call's start, and wrote, which the caller must call once: with the
+// moment the call's request was written, or with a zero time if it never
+// was. The local delay between the two (a busy machine waking the caller
+// late, a new connection's handshake) is measured; alone, the schedule
+// places the call where its request really left.
+func (p *pacer) wait(ctx context.Context, prio Priority) (start time.Time, wrote func(time.Time), err error) {
 	if err := p.turn(ctx, prio); err != nil {
-		return time.Time{}, err
+		return time.Time{}, nil, err
 	}
 	defer p.next()
 	if d := time.Until(time.Unix(0, p.pauseEnd.Load())); d > 0 {
@@ -106,22 +108,38 @@ func (p *pacer) wait(ctx context.Context, prio Priority) (time.Time, error) {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
+			return time.Time{}, nil, ctx.Err()
 		}
 	}
-	m := p.jit.margin()
+	// Shared, a call's local delay is in its margin: the other instances
+	// booked theirs against its booked start.
+	m := p.jit.margin(p.shared != nil)
 	if p.shared != nil {
 		at, err := p.shared.Take(ctx, p.api, m)
 		if err == nil {
 			p.local.record(at, m) // so that pacing alone, should it come to that, knows these starts
-			return at, nil
+			return at, func(w time.Time) {
+				if !w.IsZero() {
+					p.jit.sent(w.Sub(at))
+				}
+			}, nil
 		}
 		if ctx.Err() != nil {
-			return time.Time{}, ctx.Err()
+			return time.Time{}, nil, ctx.Err()
 		}
 		// The shared schedule cannot be reached: pace this instance alone.
 	}
-	return p.local.take(ctx, m)
+	st, err := p.local.take(ctx, m)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	at := st.at
+	return at, func(w time.Time) {
+		p.local.wrote(st, w)
+		if !w.IsZero() {
+			p.jit.sent(w.Sub(at))
+		}
+	}, nil
 }
 
 // turn waits until this caller is the one taking a slot.
@@ -178,7 +196,7 @@ func (p *pacer) next() {
 // a round trip later still, would waste the difference.
 func (p *pacer) refused(start time.Time) {
 	p.jit.refused()
-	end := start.Add(qpsWindow + p.jit.margin()).UnixNano()
+	end := start.Add(qpsWindow + p.jit.margin(p.shared != nil)).UnixNano()
 	for {
 		cur := p.pauseEnd.Load()
 		if cur >= end || p.pauseEnd.CompareAndSwap(cur, end) {
@@ -202,4 +220,7 @@ func (c *Client) limiter(path string) *pacer {
 // PaceMargin is how much wider than DingTalk's one-second window the
 // client now paces calls to api: what it has learned of how much their way
 // there varies (see the top of pace.go).
-func (c *Client) PaceMargin(api string) time.Duration { return c.limiter(api).jit.margin() }
+func (c *Client) PaceMargin(api string) time.Duration {
+	p := c.limiter(api)
+	return p.jit.margin(p.shared != nil)
+}

@@ -37,7 +37,7 @@ func TestInteractiveCallsGoBeforeBulk(t *testing.T) {
 	call := func(name string, prio Priority) {
 		defer wg.Done()
 		queued <- struct{}{}
-		if _, err := p.wait(ctx, prio); err != nil {
+		if _, _, err := p.wait(ctx, prio); err != nil {
 			t.Error(err)
 			return
 		}
@@ -89,7 +89,7 @@ func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	first := make(chan error)
-	go func() { _, err := p.wait(ctx, Bulk); first <- err }()
+	go func() { _, _, err := p.wait(ctx, Bulk); first <- err }()
 	short, stop := context.WithCancel(ctx)
 	gaveUp := make(chan error)
 	go func() {
@@ -102,7 +102,7 @@ func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		_, err := p.wait(short, Bulk)
+		_, _, err := p.wait(short, Bulk)
 		gaveUp <- err
 	}()
 	for { // until the second caller waits for its turn
@@ -123,7 +123,7 @@ func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := make(chan error)
-	go func() { _, err := p.wait(ctx, Interactive); last <- err }()
+	go func() { _, _, err := p.wait(ctx, Interactive); last <- err }()
 	g.open <- struct{}{}
 	if err := <-last; err != nil {
 		t.Error(err)

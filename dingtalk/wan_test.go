@@ -68,9 +68,11 @@ func TestPaceKeepsDingTalksWindowOverAJitteryNetwork(t *testing.T) {
 // TestTransportKeepsAConnectionPerCallInFlight: a job's calls in flight
 // reuse their connections from one round to the next. Go's default
 // transport keeps 2 idle connections to a host, so 16 calls at a time
-// opened (and over HTTPS handshook) 14 new connections every round.
+// opened (and over HTTPS handshook) 14 new connections every round: 72 in
+// 5 rounds. (A connection goes back to the pool a moment after its answer
+// is read, so a round may still open one or two: at most 2 × 16 in all.)
 func TestTransportKeepsAConnectionPerCallInFlight(t *testing.T) {
-	const width, rounds = 16, 3
+	const width, rounds = 16, 5
 	var arrived atomic.Int64
 	gates := make([]chan struct{}, rounds)
 	for i := range gates {
@@ -116,7 +118,7 @@ func TestTransportKeepsAConnectionPerCallInFlight(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if n := opened.Load(); n > width+1 {
-		t.Errorf("%d connections opened for %d rounds of %d calls in flight, want at most %d", n, rounds, width, width+1)
+	if n := opened.Load(); n > 2*width {
+		t.Errorf("%d connections opened for %d rounds of %d calls in flight, want at most %d", n, rounds, width, 2*width)
 	}
 }

@@ -25,23 +25,27 @@ const maxMargin = 500 * time.Millisecond
 // schedule is one API's call starts in this process: the window (no width
 // plus margin holds more than calls starts) and the spacing within it (the
 // limit's own rate, width ÷ calls apart, up to burst back to back after a
-// pause).
+// pause). A start is moved to the moment its request was written once
+// that is known: a call that left late (a busy machine, a new connection's
+// handshake) is placed where it really left, so local delays need no
+// margin; until then it counts as leaving now.
 type schedule struct {
 	calls int
 	width time.Duration
 	burst int
 
 	mu     sync.Mutex
-	starts []start     // recent starts, booked in order
+	starts []*start
 	tat    time.Time   // when the next call is due at the limit's rate
-	ends   []time.Time // scratch for reserve
+	ends   []time.Time // scratch for earliest
 }
 
-// start is one booked call start and the half of the margin it was booked
-// with: how much later than usual it may reach DingTalk.
+// start is one call's start and the half of the margin it started with:
+// how much later than usual it may reach DingTalk.
 type start struct {
-	at   time.Time
-	half time.Duration
+	at      time.Time // when it started; once written, when its request was written
+	half    time.Duration
+	pending bool // started, its request not written yet: it may leave at any moment
 }
 
 func newSchedule(qps float64) *schedule {
@@ -50,74 +54,93 @@ func newSchedule(qps float64) *schedule {
 	return s
 }
 
-// reserve books the earliest start at or after now for a call whose way
-// there varies by up to m, and returns it.
+// earliest is the earliest moment at or after now that a call whose way
+// there varies by up to m may start.
 //
-// Call a (booked earlier, with margin ma) and call b (margin mb) may each
+// Call a (started earlier, with margin ma) and call b (margin mb) may each
 // reach DingTalk up to half their margin earlier or later than usual;
 // started width + max(mb, ma/2 + mb/2) apart, b arrives at least width
 // after a, whether a's margin was wider than b's (another instance, or
 // jitter that has since calmed) or narrower (jitter that has since grown).
-// b may start when fewer than calls booked starts would end after it: then
-// no calls+1 arrivals fit in one window.
-func (s *schedule) reserve(now time.Time, m time.Duration) time.Time {
+// b may start when fewer than calls starts would end after it: then no
+// calls+1 arrivals fit in one window.
+func (s *schedule) earliest(now time.Time, m time.Duration) time.Time {
 	cut := now.Add(-s.width - maxMargin)
-	i := 0
-	for i < len(s.starts) && s.starts[i].at.Before(cut) {
-		i++
-	}
-	s.starts = append(s.starts[:0], s.starts[i:]...)
+	s.starts = slices.DeleteFunc(s.starts, func(st *start) bool { return !st.pending && st.at.Before(cut) })
 	at := now
 	if len(s.starts) >= s.calls {
 		s.ends = s.ends[:0]
 		for _, st := range s.starts {
-			s.ends = append(s.ends, st.at.Add(s.width+max(m, st.half+m/2)))
+			from := st.at
+			if st.pending {
+				from = later(from, now)
+			}
+			s.ends = append(s.ends, from.Add(s.width+max(m, st.half+m/2)))
 		}
 		slices.SortFunc(s.ends, func(a, b time.Time) int { return a.Compare(b) })
 		if e := s.ends[len(s.ends)-s.calls]; e.After(at) {
 			at = e
 		}
 	}
-	interval := s.width / time.Duration(s.calls)
-	if due := s.tat.Add(-time.Duration(s.burst-1) * interval); due.After(at) {
+	if due := s.tat.Add(-time.Duration(s.burst-1) * s.interval()); due.After(at) {
 		at = due
 	}
-	s.tat = later(s.tat, at).Add(interval)
-	s.starts = append(s.starts, start{at: at, half: m / 2})
 	return at
 }
 
-// record notes a start booked elsewhere (the shared schedule), so that
-// pacing alone later counts it.
+// interval is the limit's own rate: width ÷ calls.
+func (s *schedule) interval() time.Duration { return s.width / time.Duration(s.calls) }
+
+// add counts a call of margin m started at at; pending if its request is
+// not written yet.
+func (s *schedule) add(at time.Time, m time.Duration, pending bool) *start {
+	st := &start{at: at, half: m / 2, pending: pending}
+	s.starts = append(s.starts, st)
+	s.tat = later(s.tat, at).Add(s.interval())
+	return st
+}
+
+// record counts a call started elsewhere (the shared schedule), so that
+// pacing alone later knows of it.
 func (s *schedule) record(at time.Time, m time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.starts = append(s.starts, start{at: at, half: m / 2})
-	s.tat = later(s.tat, at).Add(s.width / time.Duration(s.calls))
+	s.add(at, m, false)
 }
 
-// take books a start for a call with margin m, waits for it and returns
-// it, or returns ctx's error (and gives the start back).
-func (s *schedule) take(ctx context.Context, m time.Duration) (time.Time, error) {
+// wrote settles a pending start: its request was written at w, or, for a
+// zero w, never (it did not reach DingTalk, and counts no more).
+func (s *schedule) wrote(st *start, w time.Time) {
 	s.mu.Lock()
-	at := s.reserve(time.Now(), m)
-	s.mu.Unlock()
-	d := time.Until(at)
-	if d <= 0 {
-		return at, nil
+	defer s.mu.Unlock()
+	if w.IsZero() {
+		s.starts = slices.DeleteFunc(s.starts, func(x *start) bool { return x == st })
+		return
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return at, nil
-	case <-ctx.Done():
+	st.at, st.pending = later(st.at, w), false
+}
+
+// take waits until a call of margin m may start and counts it started, or
+// returns ctx's error. The moment is worked out again on waking: a call
+// that was still pending may have been written since, later.
+func (s *schedule) take(ctx context.Context, m time.Duration) (*start, error) {
+	for {
 		s.mu.Lock()
-		if i := slices.IndexFunc(s.starts, func(st start) bool { return st.at.Equal(at) }); i >= 0 {
-			s.starts = slices.Delete(s.starts, i, i+1)
+		now := time.Now()
+		at := s.earliest(now, m)
+		if !at.After(now) {
+			st := s.add(now, m, true)
+			s.mu.Unlock()
+			return st, nil
 		}
 		s.mu.Unlock()
-		return time.Time{}, ctx.Err()
+		t := time.NewTimer(at.Sub(now))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
 	}
 }
 
