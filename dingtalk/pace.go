@@ -76,7 +76,6 @@ type Slots interface {
 // after a rate-limit refusal every caller waits out DingTalk's window.
 type pacer struct {
 	api      string
-	qps      float64
 	shared   Slots     // nil: this process alone
 	local    *schedule // this process's own starts; the schedule when shared is nil or down
 	jit      jitter
@@ -88,7 +87,7 @@ type pacer struct {
 }
 
 func newPacer(api string, qps float64, shared Slots) *pacer {
-	return &pacer{api: api, qps: qps, shared: shared, local: newSchedule(qps)}
+	return &pacer{api: api, shared: shared, local: newSchedule(qps)}
 }
 
 // wait blocks until a call may start, or returns ctx's error. It returns
