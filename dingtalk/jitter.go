@@ -16,24 +16,25 @@ import (
 // the round trip varies: by half of it if both ways vary alike and apart,
 // but by all of it if the way back is steady, or if DingTalk is slow to
 // count a call rather than to answer it, and nothing here can tell those
-// apart. So the margin is the round trips' spread (the slowest but one of
-// the last 64, less the fastest: a lone spike is not the network's
-// jitter), plus, where the local delays are not placed exactly (a schedule
-// shared through Redis, booked ahead), their spread. A refusal, DingTalk
+// apart. So the margin is the round trips' spread (the slowest of the last
+// 64, less the fastest: a lone spike, a collection pause on either side,
+// is exactly what brings two calls too close), plus, where the local
+// delays are not placed exactly (a schedule shared through Redis, booked
+// ahead), their spread. A refusal, DingTalk
 // saying the margin was too small (or that another program shares the
 // app's quota), adds to it for a while.
 const (
 	rttSamples = 64
-	// rttTrim drops the slowest round trip from the spread.
-	rttTrim = 1
 	// minSamples round trips are needed before the spread is believed;
 	// until then the margin is coldMargin.
 	minSamples = 8
 	coldMargin = 100 * time.Millisecond
-	// marginFloor covers the clock and timer slack between us and
-	// DingTalk that nothing here measures (clocks ticking at slightly
-	// different rates, DingTalk's own timers).
-	marginFloor = 5 * time.Millisecond
+	// marginFloor covers the slack between us and DingTalk that no round
+	// trip shows: clocks ticking at slightly different rates, timers
+	// firing late, a pause on DingTalk's side before it counts a call that
+	// the last 64 round trips happened to miss (on loopback, where round
+	// trips barely vary, a 10,000-key recall drew a refusal at 5 ms).
+	marginFloor = 10 * time.Millisecond
 	// marginShrink is how slowly the margin comes down when the delays
 	// calm: it closes on what they show with this time constant.
 	marginShrink = 5 * time.Second
@@ -101,7 +102,7 @@ func (j *jitter) learnLocked() {
 		return
 	}
 	r := j.rtt.sorted(j.buf)
-	net := r[len(r)-1-rttTrim*len(r)/rttSamples] - r[0]
+	net := r[len(r)-1] - r[0]
 	local := time.Duration(0)
 	if j.local.n > 0 {
 		l := j.local.sorted(r)
