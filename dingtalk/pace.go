@@ -22,8 +22,9 @@ import (
 //     varies by less than the margin;
 //   - the margin is learned from the spread of the API's round trips
 //     (jitter.go): it grows at once when they spread, shrinks slowly when
-//     they calm, grows after each refusal, and stays within 5 ms (clock and
-//     timer slack) to 500 ms;
+//     they calm, grows after each refusal, and stays within 10 ms (clock
+//     and timer slack) to 500 ms. A call whose request leaves late is
+//     placed where it left (window.go);
 //   - within the window, calls are spaced at the limit's own rate, with up
 //     to half a window's calls back to back after a pause (a job's start,
 //     a stall), so that a slot a stall let pass is made up while the
