@@ -42,13 +42,19 @@ func wanSpread(rtt, jitter time.Duration) time.Duration {
 }
 
 // reportWAN reports one WAN job's figures, and the margin its client
-// learnt for path.
-func reportWAN(b *testing.B, srv *dingtalktest.Server, client *dingtalk.Client, path string, rtt time.Duration, took time.Duration) {
+// learnt for path: its time (from start), and when its first and last
+// calls took effect.
+func reportWAN(b *testing.B, srv *dingtalktest.Server, client *dingtalk.Client, path string, rtt time.Duration, start time.Time, took time.Duration) {
 	refused := 0
-	for _, c := range srv.CallsTo(path) {
+	calls := srv.CallsTo(path)
+	for _, c := range calls {
 		if c.Status == 403 {
 			refused++
 		}
+	}
+	if len(calls) > 0 {
+		b.ReportMetric(float64(calls[0].Time.Sub(start).Milliseconds()), "first-call-ms")
+		b.ReportMetric(calls[len(calls)-1].Time.Sub(start).Seconds(), "last-call-s")
 	}
 	ceiling := float64(wanCalls) / wanQPS
 	b.ReportMetric(took.Seconds(), "s")
@@ -122,7 +128,7 @@ func BenchmarkWANRecall(b *testing.B) {
 				if err != nil || r.Count(recall.Recalled) != wanCalls*dingtalk.MaxRecallKeys {
 					b.Fatalf("%v: %s", err, r.Summary("en"))
 				}
-				reportWAN(b, f.srv, client, dingtalktest.PathPrivateRecall, rtt, took)
+				reportWAN(b, f.srv, client, dingtalktest.PathPrivateRecall, rtt, start, took)
 				b.StartTimer()
 			}
 		})
@@ -173,7 +179,7 @@ func BenchmarkWANBroadcast(b *testing.B) {
 				if job, err = bc.Status(context.Background(), job.ID); err != nil || job.State != ledger.JobDone || job.Sent != len(chats) || job.Calls != wanCalls {
 					b.Fatalf("job %+v, %v", job, err)
 				}
-				reportWAN(b, srv, client, dingtalktest.PathOTOSend, rtt, took)
+				reportWAN(b, srv, client, dingtalktest.PathOTOSend, rtt, start, took)
 				b.StartTimer()
 			}
 		})

@@ -57,7 +57,7 @@ func wanRow(what, rtt, load string, r result) row {
 	if strings.HasPrefix(load, "loaded") {
 		how += " while `go run ./tools/benchreport -burn` keeps every core busy"
 	}
-	if !r.has("s", "x-ceiling", "403s", "max-in-flight", "margin-ms", "spread-ms", "limit-qps", "calls") {
+	if !r.has("s", "x-ceiling", "403s", "max-in-flight", "margin-ms", "spread-ms", "limit-qps", "calls", "first-call-ms", "last-call-s") {
 		return missing(measure, runWAN)
 	}
 	q, spread := r["limit-qps"], r["spread-ms"]
@@ -65,7 +65,8 @@ func wanRow(what, rtt, load string, r result) row {
 	bound := 1000 / (1000 + spread)
 	ok := r["x-ceiling"] <= ceilingTarget && r["403s"] == 0
 	return row{measure,
-		fmt.Sprintf("%.2f s, %.0f HTTP 403; up to %.0f calls in flight; margin learnt %.0f ms", r["s"], r["403s"], r["max-in-flight"], r["margin-ms"]),
+		fmt.Sprintf("%.2f s, %.0f HTTP 403; up to %.0f calls in flight; margin learnt %.0f ms; first call took effect after %.0f ms, the last at %.2f s",
+			r["s"], r["403s"], r["max-in-flight"], r["margin-ms"], r["first-call-ms"], r["last-call-s"]),
 		fmt.Sprintf("ceiling %.0f s (%.0f calls ÷ %.0f/s); the way there varies by S = %.0f ms, so no client can use more than %.3f of the quota without a refusal (a long job: %.3fx its ceiling)",
 			ceiling, r["calls"], q, spread, bound, 1/bound),
 		fmt.Sprintf("%.3fx the ceiling", r["x-ceiling"]),
