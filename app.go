@@ -95,7 +95,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
 	dc.GroupCoolAppCode = cfg.DingTalk.GroupCoolAppCode
 	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
-		dc.Slots = a.redis.Slots(cfg.DingTalk.ClientID, dingtalk.PaceQPS(cfg.DingTalk.QPS), dingtalk.PaceBurst(cfg.DingTalk.QPS))
+		calls, width, burst := dingtalk.PaceWindow(cfg.DingTalk.QPS)
+		dc.Slots = a.redis.Slots(cfg.DingTalk.ClientID, calls, width, burst)
 	}
 	a.Client = dingtalk.New(dc, nil)
 	a.Client.OnCall = a.Metrics.APICall
