@@ -34,7 +34,7 @@ func (c *Console) entries(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	list, err := c.cfg.Operator.Entries(r.Context(), api.State(st))
 	if err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	v := entriesView{State: st, States: attentionStates, Entries: list.Entries}
@@ -52,7 +52,7 @@ func (c *Console) resolve(w http.ResponseWriter, r *http.Request, s *session) {
 	req := api.ResolveRequest{State: api.State(r.PostFormValue("state")), ProcessQueryKey: strings.TrimSpace(r.PostFormValue("key")),
 		Note: strings.TrimSpace(r.PostFormValue("note")), Client: s.name}
 	if _, err := c.cfg.Operator.Resolve(r.Context(), id, req); err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, "/ui/entries?state=pending&done=resolved", http.StatusSeeOther)
@@ -81,7 +81,7 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	body, err := c.cfg.Operator.Audit(r.Context(), api.AuditQuery{Limit: 200, Trail: trail})
 	if err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	v := auditView{Trail: trail}
@@ -131,7 +131,7 @@ func (c *Console) status(r *http.Request) *statusBar {
 // /v1/autorecall/resume).
 func (c *Console) resume(w http.ResponseWriter, r *http.Request, s *session) {
 	if _, err := c.cfg.Operator.ResumeAutoRecall(r.Context(), s.name); err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, backTo(r.PostFormValue("back"), "resumed"), http.StatusSeeOther)

@@ -9,9 +9,9 @@ import (
 	"github.com/recallbot/recallbot/operator"
 )
 
-// refuse answers a request whose operator action was refused with the
+// failAction answers a request whose operator action was refused with the
 // status and sentence the HTTP API answers it with.
-func (c *Console) refuse(w http.ResponseWriter, r *http.Request, s *session, err error) {
+func (c *Console) failAction(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	e := operator.AsError(err)
 	c.failCode(w, r, s, e.Status, e.Code, e.Message)
 }

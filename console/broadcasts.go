@@ -62,7 +62,7 @@ func (v broadcastView) Percent() int { return percentOf(v.Broadcast) }
 func (c *Console) broadcastPage(w http.ResponseWriter, r *http.Request, s *session) {
 	b, err := c.cfg.Operator.BroadcastStatus(r.Context(), r.PathValue("id"))
 	if err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	v := broadcastView{Broadcast: b}
@@ -116,7 +116,7 @@ type broadcastProgress struct {
 func (c *Console) cancelBroadcast(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
 	if _, err := c.cfg.Operator.CancelBroadcast(r.Context(), s.name, id); err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, "/ui/broadcasts/"+url.PathEscape(id)+"?done=cancelled", http.StatusSeeOther)

@@ -1,114 +1,26 @@
 package console
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/operator"
 )
 
-// A recall from the console goes as in chat: a preview first (the API's
-// dry run, audited as one), then the recall of exactly the previewed
-// messages. What chat would need /confirm for (more than ConfirmAbove
+// A recall from the console goes as in chat: a preview first (the
+// operator's dry run, audited as one), then the recall of exactly the
+// previewed messages. What chat would need /confirm for (more than ConfirmAbove
 // messages, or reaching beyond the chat the operator was looking at,
 // packed keys included) needs a typed code here; the code and the
 // previewed keys are a plan held for the operator's session, single use,
-// valid ConfirmTTL (planTTL when no code is needed). The recall itself is
-// the API's asynchronous one; its page follows it over server-sent events.
-
-// planTTL is how long a preview that needs no confirmation can be carried
-// out.
-const planTTL = 15 * time.Minute
-
-// maxPlans bounds the plans of one session; the oldest goes first.
-const maxPlans = 20
-
-// maxPreviewRows bounds the messages a preview page lists (a batch of
-// 100,000 people is 5,000 keys); its counts cover them all.
-const maxPreviewRows = 500
-
-// maxTries is how many wrong confirmation codes drop a plan.
-const maxTries = 5
-
-// plan is a preview that can be carried out.
-type plan struct {
-	id, session string
-	keys        []string
-	batch       string // a batch previewed whole: recalled as the batch
-	reads       bool   // ask who has read them again, just before the recall
-	confirm     bool
-	code        string
-	expires     time.Time
-	tries       int
-	view        previewView
-}
-
-type plans struct {
-	mu sync.Mutex
-	m  map[string]*plan
-}
-
-func (ps *plans) put(p *plan, now time.Time) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*plan{}
-	}
-	var mine []*plan
-	for id, q := range ps.m {
-		switch {
-		case now.After(q.expires):
-			delete(ps.m, id)
-		case q.session == p.session:
-			mine = append(mine, q)
-		}
-	}
-	if len(mine) >= maxPlans {
-		slices.SortFunc(mine, func(a, b *plan) int { return a.expires.Compare(b.expires) })
-		delete(ps.m, mine[0].id)
-	}
-	ps.m[p.id] = p
-}
-
-// use takes the session's live plan id if check passes, in one step (two
-// submissions of one preview recall once). A failed check counts against
-// the plan; maxTries of them drop it.
-func (ps *plans) use(id, session string, now time.Time, check func(*plan) bool) (p *plan, ok bool) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p = ps.m[id]
-	if p == nil || p.session != session || now.After(p.expires) {
-		return nil, false
-	}
-	if !check(p) {
-		if p.tries++; p.tries >= maxTries {
-			delete(ps.m, id)
-		}
-		return p, false
-	}
-	delete(ps.m, id)
-	return p, true
-}
-
-const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I: as chat's codes
-
-func newCode() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-	}
-	return string(b[:])
-}
+// valid ConfirmTTL (planTTL when no code is needed; plans.go). The recall
+// itself is the operator's asynchronous one; its page follows it over
+// server-sent events.
 
 // previewView is the preview page.
 type previewView struct {
@@ -186,7 +98,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	rec, err := c.cfg.Operator.Recall(ctx, req)
 	if err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	v.Summary, v.Scope, v.Calls = rec.Summary, rec.Scope, rec.Calls
@@ -316,7 +228,7 @@ func (c *Console) recall(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	job, err := c.cfg.Operator.StartRecall(r.Context(), req)
 	if err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, "/ui/recalls/"+url.PathEscape(job.ID), http.StatusSeeOther)
@@ -359,7 +271,7 @@ func percent(n, of int) int {
 func (c *Console) recallPage(w http.ResponseWriter, r *http.Request, s *session) {
 	job, err := c.cfg.Operator.RecallStatus(r.Context(), r.PathValue("id"))
 	if err != nil {
-		c.refuse(w, r, s, err)
+		c.failAction(w, r, s, err)
 		return
 	}
 	c.render(w, r, s, http.StatusOK, "recall", c.t("recall.title"), "messages", newRecallView(job))

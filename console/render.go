@@ -15,12 +15,6 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
-// readsWords is who had read a message, in the reader's words (as chat
-// says it).
-func readsWords(r *api.Reads, locale string) string {
-	return recall.Reads{SendStatus: r.SendStatus, Read: r.Read, Recipients: r.Recipients, Readers: r.Readers, Err: r.Error}.Words(locale)
-}
-
 // page is what every template sees: the layout's fields and the page's
 // own data.
 type page struct {
@@ -150,4 +144,10 @@ func funcs(locale string) template.FuncMap {
 		"more":  func(list []string, n int) int { return max(len(list)-n, 0) },
 		"join":  strings.Join,
 	}
+}
+
+// readsWords is who had read a message, in the reader's words (as chat
+// says it).
+func readsWords(r *api.Reads, locale string) string {
+	return recall.Reads{SendStatus: r.SendStatus, Read: r.Read, Recipients: r.Recipients, Readers: r.Readers, Err: r.Error}.Words(locale)
 }
