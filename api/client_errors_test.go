@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -108,4 +109,20 @@ func TestClientErrorsAreTyped(t *testing.T) {
 			t.Errorf("error %v", err)
 		}
 	})
+}
+
+// TestErrorIsTheEnvelope: an Error is written as the envelope, by value or
+// by pointer, and read back whole but for its status, which is not in it.
+func TestErrorIsTheEnvelope(t *testing.T) {
+	e := api.Error{Status: 422, Code: "blocked", Message: "blocked by rule secrets", Rule: "secrets"}
+	want := `{"error":{"code":"blocked","message":"blocked by rule secrets","rule":"secrets"}}`
+	for _, v := range []any{e, &e} {
+		if b, err := json.Marshal(v); err != nil || string(b) != want {
+			t.Errorf("json.Marshal(%T) = %s, %v, want %s", v, b, err, want)
+		}
+	}
+	var got api.Error
+	if err := json.Unmarshal([]byte(want), &got); err != nil || got != (api.Error{Code: "blocked", Message: "blocked by rule secrets", Rule: "secrets"}) {
+		t.Errorf("json.Unmarshal(%s) = %+v, %v", want, got, err)
+	}
 }

@@ -39,8 +39,8 @@ type envelope struct {
 	Entry *Entry `json:"entry,omitempty"`
 }
 
-// MarshalJSON writes the envelope.
-func (e *Error) MarshalJSON() ([]byte, error) {
+// MarshalJSON writes the envelope (of an Error or a *Error alike).
+func (e Error) MarshalJSON() ([]byte, error) {
 	var v envelope
 	v.Error.Code, v.Error.Message, v.Error.Rule, v.Entry = e.Code, e.Message, e.Rule, e.Entry
 	return json.Marshal(v)
