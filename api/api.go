@@ -2,10 +2,12 @@
 // and response bodies of every route, the error envelope, and Client, a
 // small Go client with one method per route.
 //
-// The server (package httpapi), the operator's console and the CLI share
-// these types, so the JSON of each route is written down once, here. The
-// package needs nothing but the standard library: a Go program that wants
-// its messages ledgered and recallable imports it and nothing of the bot.
+// The JSON of each route is written down once, here: the server (package
+// httpapi, through package operator) writes these types, the operator's
+// console reads them, and Client reads them over HTTP for the CLI and any
+// Go program. The package needs nothing but the standard library: a
+// program that wants its messages ledgered and recallable imports it and
+// nothing of the bot.
 package api
 
 import "time"
