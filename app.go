@@ -19,6 +19,7 @@ import (
 	"github.com/recallbot/recallbot/handlers"
 	"github.com/recallbot/recallbot/httpapi"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 	"github.com/recallbot/recallbot/stream"
 )
@@ -225,13 +226,13 @@ func (a *App) loop(fn func()) {
 const maxHeaderBytes = 12 << 10
 
 func (a *App) serveHTTP() error {
-	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now, QPS: a.Config.DingTalk.QPS,
-		Go: a.goJob, Alerts: a.alertsIn}
+	// The API's handlers and the console carry out the same operator actions.
+	op := operator.New(a.Ledger, a.Sender, a.Engine, a.Broadcaster, a.goJob, operator.Config{AutoRecall: a.AutoRecall,
+		Ready: a.Listener.Connected, Locale: a.Config.Locale, QPS: a.Config.DingTalk.QPS, Now: a.Now, Log: a.Log.Named("http")})
+	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Operator: op, Ledger: a.Ledger, Log: a.Log.Named("http"), Metrics: a.Metrics, Now: a.Now,
+		Alerts: a.alertsIn}
 	if c := a.Config; c.HTTP.Console {
-		// The console acts through the API's own handler, built before the
-		// console is mounted on the one the server serves.
-		a.Console = console.New(console.Config{Token: c.HTTP.Token, API: a.API.Handler(), Ledger: a.Ledger, Refused: a.API.Refused,
+		a.Console = console.New(console.Config{Token: c.HTTP.Token, Operator: op, Ledger: a.Ledger, Refused: a.API.Refused,
 			Log: a.Log.Named("console"), Locale: c.Locale, ConfirmAbove: c.Recall.ConfirmAbove, ConfirmTTL: c.Recall.ConfirmTTL,
 			Window: c.Recall.Window, FailedLoginsPerMinute: c.HTTP.FailedLoginsPerMinute, Now: a.Now})
 		a.API.UI = a.Console
@@ -282,7 +283,7 @@ func (a *App) resumeLoop(ctx context.Context) {
 			a.Log.Info("resumed interrupted recalls", zap.String("receipt", r.Summary("en")))
 		}
 		if a.API != nil { // asynchronous recalls whose instance stopped, finished as themselves
-			a.API.ResumeRecalls(ctx)
+			a.API.Operator.ResumeRecalls(ctx)
 		}
 		select {
 		case <-ctx.Done():

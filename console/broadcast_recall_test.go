@@ -26,7 +26,7 @@ func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 	for i := range 300 {
 		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: fmt.Sprintf("c%03d", i)})
 	}
-	j, err := f.api.Broadcaster.Start(context.Background(), recall.BroadcastRequest{Chats: chats, Message: dingtalk.Text("wrong notice"), Actor: "api:hr"})
+	j, err := f.bc.Start(context.Background(), recall.BroadcastRequest{Chats: chats, Message: dingtalk.Text("wrong notice"), Actor: "api:hr"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 		t.Fatalf("recall: %d %s", a.status, a.body)
 	}
 	events(t, b, a.header.Get("Location")+"/events")
-	st, _ := f.api.Broadcaster.Status(context.Background(), j.ID)
+	st, _ := f.bc.Status(context.Background(), j.ID)
 	shown := 0
 	for _, m := range f.srv.BotMessages() {
 		if !m.Recalled {
