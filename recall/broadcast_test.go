@@ -146,7 +146,7 @@ func TestRecallOfARunningBroadcastStopsItAndTakesBackItsCallsInFlight(t *testing
 			f := newFixture(t, dingtalktest.Options{})
 			log := &startLog{}
 			b := recall.NewBroadcaster(f.led, f.pacedClient(1000, &http.Client{Transport: log}), zap.NewNop(), recall.BroadcastConfig{Concurrency: 4}) // four on the wire, whatever the round trip suggests
-			f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100) // DingTalk far away: four calls always on the wire
+			f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)                                                                           // DingTalk far away: four calls always on the wire
 			j, err := b.Start(tctx(t), recall.BroadcastRequest{Chats: otoUsers("r", users), Message: dingtalk.Text("wrong notice"), Actor: "api:hr"})
 			if err != nil {
 				t.Fatal(err)
