@@ -5,14 +5,11 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
+	"reflect"
 	"strings"
 	"time"
 
@@ -20,7 +17,6 @@ import (
 
 	"github.com/recallbot/recallbot/alerts"
 	"github.com/recallbot/recallbot/autorecall"
-	"github.com/recallbot/recallbot/ledger"
 )
 
 // Config is recallbot's configuration: one YAML file, defaults in code,
@@ -242,9 +238,14 @@ func Load(path string) (Config, error) {
 	return cfg, nil
 }
 
-// Parse parses YAML strictly: an unknown key is an error naming the
-// key and its line, ${VAR} is expanded with lookup in every value (an unset
-// variable is an error naming it), and the result is validated.
+// configType is the type the file decodes into, for the walks that check
+// its keys and values (keys.go).
+var configType = reflect.TypeFor[Config]()
+
+// Parse parses YAML strictly: an unknown key is an error naming the key
+// and its line, ${VAR} is expanded with lookup in every value (an unset
+// variable is an error naming it), a value of the wrong type names its
+// key, and the result is validated.
 func Parse(b []byte, lookup func(string) (string, bool)) (Config, error) {
 	cfg := Default()
 	var root yaml.Node
@@ -255,8 +256,11 @@ func Parse(b []byte, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, errors.New("the file is empty")
 	}
 	doc := root.Content[0]
-	if err := checkKeys(b); err != nil {
+	if err := repeatedKeys(doc); err != nil {
 		return Config{}, err
+	}
+	if errs := unknownKeys(doc, configType, ""); len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
 	}
 	if err := checkSecretRefs(doc); err != nil {
 		return Config{}, err
@@ -264,256 +268,11 @@ func Parse(b []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := expandEnv(doc, lookup); err != nil {
 		return Config{}, err
 	}
+	if errs := wrongTypes(doc, configType, ""); len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
 	if err := doc.Decode(&cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return Config{}, typeErrors(doc, te)
-		}
-		return Config{}, err
+		return Config{}, decodeErrors(err)
 	}
 	return cfg, cfg.Validate()
-}
-
-// checkKeys decodes the raw file with the YAML decoder's own strict mode
-// (KnownFields), before ${VAR} expansion, and reports every unknown key
-// with its line and the section it is in. Other decoding errors are left
-// to the decode of the expanded file.
-func checkKeys(b []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	var c Config
-	var te *yaml.TypeError
-	if err := dec.Decode(&c); !errors.As(err, &te) {
-		return nil
-	}
-	var errs []error
-	for _, e := range te.Errors {
-		if m := unknownField.FindStringSubmatch(e); m != nil {
-			errs = append(errs, fmt.Errorf("%s: unknown key %q %s", m[1], m[2], sections[m[3]]))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// unknownField matches the decoder's "line 4: field x not found in type
-// main.DingTalk".
-var unknownField = regexp.MustCompile(`^(line \d+): field (\S+) not found in type (\S+)$`)
-
-// sections names each configuration type as the file does.
-var sections = map[string]string{
-	"config.Config": "at the top level", "config.DingTalk": "in dingtalk", "config.Ledger": "in ledger",
-	"config.HTTP": "in http", "config.Log": "in log", "config.Recall": "in recall",
-	"config.AutoRecall": "in autorecall", "autorecall.Rule": "in an autorecall rule", "config.Commands": "in commands",
-	"alerts.Config": "in alerts", "alerts.Target": "in an alerts route or default",
-}
-
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// expandEnv replaces ${VAR} in every scalar value.
-func expandEnv(n *yaml.Node, lookup func(string) (string, bool)) error {
-	if n.Kind == yaml.ScalarNode {
-		var missing string
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			name := ref[2 : len(ref)-1]
-			v, ok := lookup(name)
-			if !ok && missing == "" {
-				missing = name
-			}
-			return v
-		})
-		if missing != "" {
-			return fmt.Errorf("line %d: environment variable %s is referenced but not set", n.Line, missing)
-		}
-		if n.Tag == "!!null" && n.Value != "" {
-			n.Tag = "!!str"
-		}
-		return nil
-	}
-	for _, c := range n.Content {
-		if err := expandEnv(c, lookup); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// secretFields are the keys whose value is a secret: in the file each
-// must be a ${VAR} reference, so that the secret lives in the environment
-// (a secrets manager, a systemd EnvironmentFile) and never in a file that
-// is copied, committed or attached to a ticket.
-var secretFields = [][2]string{{"dingtalk", "client_secret"}, {"http", "token"}}
-
-// checkSecretRefs refuses a secret written into the file literally. The
-// error names the key and line, never the value.
-func checkSecretRefs(doc *yaml.Node) error {
-	for _, f := range secretFields {
-		v := mapValue(mapValue(doc, f[0]), f[1])
-		if v == nil || v.Kind != yaml.ScalarNode || v.Value == "" || envRef.MatchString(v.Value) {
-			continue
-		}
-		return fmt.Errorf("line %d: %s.%s must be a ${VAR} reference (for example ${%s}), not the secret itself: keep secrets in the environment",
-			v.Line, f[0], f[1], map[string]string{"client_secret": "DINGTALK_CLIENT_SECRET", "token": "RECALLBOT_HTTP_TOKEN"}[f[1]])
-	}
-	if v := mapValue(mapValue(doc, "ledger"), "redis_url"); v != nil && v.Kind == yaml.ScalarNode {
-		for _, pw := range redisPasswords(v.Value) {
-			if pw != "" && !envRef.MatchString(pw) {
-				return fmt.Errorf("line %d: the password in ledger.redis_url must be a ${VAR} reference (for example redis://:${RECALLBOT_REDIS_PASSWORD}@host:6379/0), not the password itself: keep secrets in the environment", v.Line)
-			}
-		}
-	}
-	return nil
-}
-
-var (
-	urlUserinfo = regexp.MustCompile(`^[A-Za-z+]+://([^@/?#]*)@`)
-	urlPassword = regexp.MustCompile(`[?&](?:sentinel_)?password=([^&#]*)`)
-)
-
-// redisPasswords are the passwords a redis_url as written holds: the one
-// in its userinfo and password= or sentinel_password= in its query.
-func redisPasswords(raw string) []string {
-	var out []string
-	if m := urlUserinfo.FindStringSubmatch(raw); m != nil {
-		if _, pw, ok := strings.Cut(m[1], ":"); ok {
-			out = append(out, pw)
-		}
-	}
-	for _, m := range urlPassword.FindAllStringSubmatch(raw, -1) {
-		out = append(out, m[1])
-	}
-	return out
-}
-
-// mapValue is the value of key in mapping node n, or nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// Validate reports the first invalid field by name.
-func (c Config) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-	}
-	d := c.DingTalk
-	for field, v := range map[string]string{"dingtalk.client_id": d.ClientID, "dingtalk.client_secret": d.ClientSecret, "dingtalk.robot_code": d.RobotCode} {
-		if strings.TrimSpace(v) == "" {
-			bad(field, "is required")
-		}
-	}
-	if !strings.HasPrefix(d.APIBase, "http://") && !strings.HasPrefix(d.APIBase, "https://") || strings.HasSuffix(d.APIBase, "/") {
-		bad("dingtalk.api_base", "must be an http(s) URL without a trailing slash, such as https://api.dingtalk.com")
-	}
-	if d.QPS <= 0 || d.QPS > 1000 {
-		bad("dingtalk.qps", "must be more than 0 and at most 1000 calls per second (DingTalk allows 20 per app and API on its standard edition; 40 or 60 on paid ones), not %v", d.QPS)
-	}
-	if d.Timeout <= 0 {
-		bad("dingtalk.timeout", "must be positive")
-	}
-	if d.KeepAlive < 3*time.Second {
-		bad("dingtalk.keepalive", "must be at least 3s")
-	}
-	if len(c.Admins) == 0 {
-		bad("admins", "list at least one staffId: nobody could recall")
-	}
-	for i, a := range c.Admins {
-		if strings.TrimSpace(a) == "" {
-			bad(fmt.Sprintf("admins[%d]", i), "is empty")
-		}
-	}
-	if c.Ledger.RedisURL == "" && c.Ledger.Path == "" {
-		bad("ledger.path", "is required unless ledger.redis_url is set")
-	}
-	if p := c.Ledger.RedisPrefix; len(p) > 64 || strings.ContainsAny(p, " \t\r\n*?[]") {
-		bad("ledger.redis_prefix", "must be at most 64 characters, without spaces or glob characters (* ? [ ])")
-	}
-	if c.Ledger.MinReplicas < 0 {
-		bad("ledger.min_replicas", "must not be negative")
-	} else if c.Ledger.MinReplicas > 0 && c.Ledger.RedisURL == "" {
-		bad("ledger.min_replicas", "needs ledger.redis_url: the embedded ledger has no replicas")
-	}
-	if c.Ledger.ReplicaTimeout <= 0 {
-		bad("ledger.replica_timeout", "must be positive")
-	}
-	if c.Ledger.Retention < 24*time.Hour {
-		bad("ledger.retention", "must be at least 24h, the recall window")
-	}
-	if c.HTTP.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-			bad("http.listen", "must be host:port, such as 127.0.0.1:8470")
-		} else if c.HTTP.Token == "" {
-			bad("http.token", "is required when http.listen is set (use ${RECALLBOT_HTTP_TOKEN})")
-		} else if len(c.HTTP.Token) < 16 {
-			bad("http.token", "must be at least 16 characters")
-		}
-	}
-	if n := c.HTTP.FailedLoginsPerMinute; n < 0 || n > 10000 {
-		bad("http.failed_logins_per_minute", "must be between 1 and 10000 (0: the default, 30), not %d", n)
-	}
-	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
-		bad("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
-	}
-	if c.Log.Format != "json" && c.Log.Format != "console" {
-		bad("log.format", "must be json or console, not %q", c.Log.Format)
-	}
-	if c.Locale != "zh" && c.Locale != "en" {
-		bad("locale", "must be zh or en, not %q", c.Locale)
-	}
-	r := c.Recall
-	if r.MaxLast < 1 || r.MaxLast > 10000 {
-		bad("recall.max_last", "must be between 1 and 10000")
-	}
-	if r.ReadStatusUpTo < 0 || r.ReadStatusUpTo > 1000 {
-		bad("recall.read_status_up_to", "must be between 0 and 1000 messages, not %d", r.ReadStatusUpTo)
-	}
-	if r.ConfirmAbove < 0 {
-		bad("recall.confirm_above", "must not be negative")
-	}
-	if r.ConfirmTTL <= 0 {
-		bad("recall.confirm_ttl", "must be positive")
-	}
-	if r.Window < time.Hour || r.Window > 24*time.Hour {
-		bad("recall.window", "must be between 1h and 24h (DingTalk's recall window is 24h; a shorter one only makes recallbot stop sooner), not %v", r.Window)
-	}
-	if cm := c.Commands; cm.Burst < 0 || cm.Burst > 1000 {
-		bad("commands.burst", "must be between 0 (no budget) and 1000 commands, not %d", cm.Burst)
-	} else if cm.Every <= 0 || cm.Every > time.Hour {
-		bad("commands.every", "must be more than 0 and at most 1h, not %v", cm.Every)
-	}
-	a := c.AutoRecall
-	if a.MaxPerMinute < 1 {
-		bad("autorecall.max_per_minute", "must be at least 1")
-	}
-	if a.PauseFor <= 0 || a.DuplicateWindow <= 0 || a.SelfDestructEvery <= 0 {
-		bad("autorecall", "pause_for, duplicate_window and self_destruct_every must be positive")
-	}
-	if err := autorecall.Validate(a.RulesInForce()); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Alerts.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// RulesInForce are the configured rules, or the defaults when none are.
-func (a AutoRecall) RulesInForce() []autorecall.Rule {
-	if len(a.Rules) == 0 {
-		return autorecall.DefaultRules
-	}
-	return a.Rules
-}
-
-// Secrets lists the values that must never reach a log line or a reply:
-// the app's secret, the HTTP token and the Redis passwords.
-func (c Config) Secrets() []string {
-	return append([]string{c.DingTalk.ClientSecret, c.HTTP.Token}, ledger.RedisURLSecrets(c.Ledger.RedisURL)...)
 }

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"negative failed logins", strings.Replace(minimal, "http:\n", "http:\n  failed_logins_per_minute: -1\n", 1), "http.failed_logins_per_minute: must be between 1 and 10000"},
 		{"not YAML", "dingtalk: [", "not valid YAML"},
 		{"empty", "", "the file is empty"},
+		{"unknown key with a space", minimal + "ledger:\n  redis url: x\n", `line 10: unknown key "redis url" in ledger`},
 		{"unknown key in a list", minimal + "autorecall:\n  rules:\n    - {name: x, patern: y}\n", `line 11: unknown key "patern" in an autorecall rule`},
 		{"min_replicas without Redis", minimal + "ledger:\n  min_replicas: 1\n", "ledger.min_replicas: needs ledger.redis_url"},
 		{"negative min_replicas", minimal + "ledger:\n  redis_url: redis://127.0.0.1:6379/0\n  min_replicas: -1\n", "ledger.min_replicas: must not be negative"},
@@ -176,5 +178,39 @@ func TestConfigErrorsNameTheLineAndKey(t *testing.T) {
 				t.Errorf("Parse error = %v\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestConfigErrorsNameNoGoType: every error about a key or a value names
+// it as the file does (recall.window, in an autorecall rule), never by
+// the Go type it decodes into.
+func TestConfigErrorsNameNoGoType(t *testing.T) {
+	vars := env(map[string]string{"SECRET": "s", "TOKEN": "0123456789abcdef"})
+	goType := regexp.MustCompile(`\b(main|config|alerts|autorecall|time)\.[A-Z]|\[\]string|map\[|float64|int64`)
+	for _, y := range []string{
+		"- a\n- b\n",
+		"hello\n",
+		"!0",
+		minimal + "recall: !0\n",
+		minimal + "recall: [1]\n",
+		minimal + "recall: 5\n",
+		minimal + "alerts:\n  default: [x]\n",
+		minimal + "alerts:\n  routes: 5\n",
+		minimal + "alerts:\n  routes:\n    db: {grop: cid}\n",
+		minimal + "alerts:\n  max_alerts: many\n",
+		minimal + "autorecall:\n  rules: {name: x}\n",
+		minimal + "autorecall:\n  rules:\n    - [x]\n",
+		minimal + "dingtalk:\n  qps: {a: 1}\n",
+		minimal + "ledger:\n  pth: x.db\n",
+		"colour: blue\n" + minimal,
+	} {
+		_, err := config.Parse([]byte(y), vars)
+		if err == nil {
+			t.Errorf("config.Parse(%q) = nil, want an error", y)
+			continue
+		}
+		if m := goType.FindString(err.Error()); m != "" {
+			t.Errorf("config.Parse(%q) = %v: names the Go type %q", y, err, m)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -82,110 +81,4 @@ var parserProblems = map[string]string{
 	"found duplicate %YAML directive":        "",
 	"found incompatible YAML document":       "",
 	"found undefined tag handle":             "",
-}
-
-// typeErrors rewrites the decoder's "line N: cannot unmarshal !!str `x`
-// into time.Duration" as "line N: recall.window: "x" is not a duration;
-// write e.g. 2h or 90m", finding the key by the value's line in doc.
-func typeErrors(doc *yaml.Node, te *yaml.TypeError) error {
-	var errs []error
-	for _, e := range te.Errors {
-		m := cannotUnmarshal.FindStringSubmatch(e)
-		if m == nil {
-			errs = append(errs, errors.New(e))
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		value, into := m[3], m[4]
-		key, n := keyAt(doc, "", line, m[2], value)
-		if n == nil {
-			key = "a value"
-		} else if n.Kind == yaml.ScalarNode {
-			value = n.Value // the decoder cuts long values short
-		}
-		errs = append(errs, fmt.Errorf("line %d: %s: %s", line, key, wrongType(m[2], value, into)))
-	}
-	return errors.Join(errs...)
-}
-
-// cannotUnmarshal matches "line 10: cannot unmarshal !!str `soon` into
-// time.Duration" (the value is absent for maps and lists).
-var cannotUnmarshal = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
-
-// wrongType says what is wrong with a value of YAML tag tag and what to
-// write instead.
-func wrongType(tag, value, into string) string {
-	shown := strconv.Quote(value)
-	switch tag {
-	case "!!map":
-		shown = "a map of keys"
-	case "!!seq":
-		shown = "a list"
-	}
-	switch {
-	case into == "time.Duration":
-		return shown + " is not a duration; write e.g. 2h or 90m"
-	case strings.HasPrefix(into, "int") || strings.HasPrefix(into, "uint"):
-		return shown + " is not a whole number; write e.g. 10"
-	case strings.HasPrefix(into, "float"):
-		return shown + " is not a number; write e.g. 20 or 2.5"
-	case into == "bool":
-		return shown + " is not true or false"
-	case strings.HasPrefix(into, "[]"):
-		return shown + " is not a list; write e.g. [a, b] or one \"- item\" per line"
-	case strings.HasPrefix(into, "map[") || sections[into] != "":
-		return shown + " is not a section; write its keys on the lines below, indented"
-	case into == "string" || strings.Contains(into, "."): // a named string type, such as autorecall.Action
-		return shown + " is not a single value; write it on one line, e.g. key: value"
-	}
-	return fmt.Sprintf("%s cannot be read as %s", shown, into)
-}
-
-// keyAt is the dotted key (recall.window, admins[0]) of the node on
-// line of the YAML tag tag whose value starts with value (the decoder
-// cuts long values short with "...").
-func keyAt(n *yaml.Node, path string, line int, tag, value string) (string, *yaml.Node) {
-	value = strings.TrimSuffix(value, "...")
-	match := func(v *yaml.Node) bool {
-		if v.Line != line {
-			return false
-		}
-		switch tag {
-		case "!!map":
-			return v.Kind == yaml.MappingNode
-		case "!!seq":
-			return v.Kind == yaml.SequenceNode
-		}
-		return v.Kind == yaml.ScalarNode && strings.HasPrefix(v.Value, value)
-	}
-	var children []*yaml.Node
-	var paths []string
-	switch n.Kind {
-	case yaml.DocumentNode:
-		children, paths = n.Content, make([]string, len(n.Content))
-		for i := range paths {
-			paths[i] = path
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			p := n.Content[i].Value
-			if path != "" {
-				p = path + "." + p
-			}
-			children, paths = append(children, n.Content[i+1]), append(paths, p)
-		}
-	case yaml.SequenceNode:
-		for i, v := range n.Content {
-			children, paths = append(children, v), append(paths, fmt.Sprintf("%s[%d]", path, i))
-		}
-	}
-	for i, v := range children {
-		if n.Kind != yaml.DocumentNode && match(v) {
-			return paths[i], v
-		}
-		if k, found := keyAt(v, paths[i], line, tag, value); found != nil {
-			return k, found
-		}
-	}
-	return "", nil
 }
