@@ -1,13 +1,14 @@
+// Package app is the running bot: Open builds every component with what
+// it needs (the ledger, the DingTalk client, the sender, the engine, the
+// commands, the HTTP API, the Stream listener), starts the long-running
+// parts, and Close stops them in the reverse order (WTF Dial's Main).
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,18 +25,14 @@ import (
 	"github.com/recallbot/recallbot/stream"
 )
 
-// App is the running bot: every component, opened in dependency order and
-// closed in reverse (WTF Dial's Main). Fields are set by Open.
+// App is the running bot. Its components are set by Open, each built with
+// everything it needs; the demo and the tests reach them here.
 type App struct {
 	Config config.Config
 	Log    *zap.Logger
-	// Now is the clock of the sender, the engine and the bot; default
-	// time.Now (the demo shares a fake one with the emulator).
-	Now func() time.Time
 
 	Ledger      ledger.Store
 	Spool       *ledger.Spool
-	redis       *ledger.Redis // the shared store, when ledger.redis_url is set
 	Client      *dingtalk.Client
 	Sender      *recall.Sender
 	Engine      *recall.Engine
@@ -49,33 +46,43 @@ type App struct {
 	// Console is the operator's console at /ui/; nil when http.console is
 	// false.
 	Console *console.Console
-	// Alerts brings chats in line with the alert groups (app_alerts.go).
-	Alerts   *alerts.Reconciler
-	alertsIn http.Handler // the webhook receiver
+	// Alerts brings chats in line with the alert groups (alerts.go).
+	Alerts *alerts.Reconciler
 
-	httpServer *http.Server
-	httpAddr   string
-	httpCancel context.CancelFunc // cancels the HTTP handlers' contexts
-	httpWork   sync.WaitGroup     // HTTP handlers running
-	cancel     context.CancelFunc // stops the background loops
-	bg         sync.WaitGroup     // the background loops
-	jobs       sync.WaitGroup     // work requests started (goJob)
-	jobsCtx    context.Context
-	jobsCancel context.CancelFunc
-	serving    sync.WaitGroup // the HTTP server's Serve
+	now     func() time.Time
+	http    *server  // the HTTP API's server; nil when http.listen is empty
+	closers []closer // what Open started, undone by Close last first
+}
+
+// Options are what a program running the bot may change; the zero value
+// is the default.
+type Options struct {
+	// Now is the clock of every component; default time.Now. The demo
+	// shares a clock it moves with the emulator.
+	Now func() time.Time
 }
 
 // New returns an App for cfg; Open starts it.
-func New(cfg config.Config, log *zap.Logger) *App {
-	return &App{Config: cfg, Log: log, Now: time.Now}
+func New(cfg config.Config, log *zap.Logger, o Options) *App {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &App{Config: cfg, Log: log, now: o.Now}
 }
 
 // HTTPAddr is the address the local HTTP API listens on, once open.
-func (a *App) HTTPAddr() string { return a.httpAddr }
+func (a *App) HTTPAddr() string {
+	if a.http == nil {
+		return ""
+	}
+	return a.http.addr()
+}
 
 // Open opens the ledger and the spool (replaying what the spool holds),
-// builds the client, sender, engine and bot, connects Stream and serves the
-// HTTP API. On error, what was opened is closed.
+// builds every component with what it needs, serves the HTTP API, starts
+// the background work and connects Stream. Each step that starts
+// something says how it is stopped (onClose), so the shutdown order is
+// the reverse of this function. On error, what was opened is closed.
 func (a *App) Open(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -85,110 +92,163 @@ func (a *App) Open(ctx context.Context) (err error) {
 	cfg := a.Config
 	stream.RouteSDKLogs(a.Log)
 	routeRedisLogs(a.Log)
-	if err := a.openLedger(ctx); err != nil {
+	shared, err := a.openLedger(ctx)
+	if err != nil {
 		return err
 	}
 	redactor := autorecall.NewRedactor(cfg.Secrets())
 	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact, spool: a.Spool}
-	a.Metrics = httpapi.NewMetrics(a.Ledger.Counts)
-	a.Metrics.WatchSpool(a.Spool.Waiting, a.Spool.Held)
-	dc := dingtalk.Config{BaseURL: cfg.DingTalk.APIBase, ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
-		RobotCode: cfg.DingTalk.RobotCode, CoolAppCode: cfg.DingTalk.CoolAppCode, Timeout: cfg.DingTalk.Timeout, QPS: cfg.DingTalk.QPS}
-	dc.GroupCoolAppCode = cfg.DingTalk.GroupCoolAppCode
-	if a.redis != nil { // instances sharing a Redis ledger share the app's quota too
-		dc.Slots = a.redis.Slots(cfg.DingTalk.ClientID, dingtalk.PaceQPS(cfg.DingTalk.QPS), dingtalk.PaceBurst(cfg.DingTalk.QPS))
-	}
-	a.Client = dingtalk.New(dc, nil)
-	a.Client.OnCall = a.Metrics.APICall
+	conn := new(stream.Status) // kept by the listener, read by readiness, /status and the metrics
+	a.Metrics = httpapi.NewMetrics(httpapi.MetricsConfig{LedgerCounts: a.Ledger.Counts, Connected: conn.Connected,
+		SpoolWaiting: a.Spool.Waiting, SpoolHeld: a.Spool.Held})
+	a.Client = dingtalk.New(a.clientConfig(shared), nil)
 	if err := a.checkCredentials(ctx); err != nil {
 		return err
 	}
-	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now})
-	a.Sender.OnSend = a.Metrics.Sent
-	a.Sender.UseSpool(a.Spool)
+
+	a.Sender = recall.NewSender(a.Ledger, a.Client, a.Log, recall.SenderConfig{Window: cfg.Recall.Window, Redact: redactor.Redact,
+		Spool: a.Spool, OnSend: a.Metrics.Sent, Now: a.now})
 	if err := a.Sender.ReplaySpool(ctx); err != nil {
 		a.Log.Error("spool not fully replayed at start", zap.String("spool", a.Spool.Path()), zap.Error(err))
 	}
+	a.onClose(a.replayHeld)
 	a.adoptLegacySpool(ctx)
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
-	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.Now})
-	a.Engine.OnOutcome = func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }
-	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Redact: redactor.Redact, Now: a.Now})
-	a.Broadcaster.UseSpool(a.Spool)
+	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.now,
+		OnOutcome: func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }})
+	var guard recall.Guard
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
 		a.AutoRecall, err = autorecall.New(autorecall.Config{Rules: ac.RulesInForce(), MaxPerMinute: ac.MaxPerMinute, PauseFor: ac.PauseFor,
-			DuplicateWindow: ac.DuplicateWindow, OwnSecrets: cfg.Secrets(), Admins: cfg.Admins, Locale: cfg.Locale, Now: a.Now},
+			DuplicateWindow: ac.DuplicateWindow, OwnSecrets: cfg.Secrets(), Admins: cfg.Admins, Locale: cfg.Locale,
+			DueEvery: ac.SelfDestructEvery, Now: a.now},
 			a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 		if err != nil {
 			return err
 		}
-		a.Sender.SetGuard(a.AutoRecall)
-		a.Broadcaster.SetGuard(a.AutoRecall)
+		guard = a.AutoRecall
+		a.Sender = a.Sender.WithGuard(guard) // every send the app makes passes the rules
 	}
+	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner,
+		Redact: redactor.Redact, Guard: guard, Spool: a.Spool, Now: a.now})
+	receiver, actions := a.buildAlerts(owner, redactor.Redact)
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
-		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.Now,
+		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.now,
 		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every,
-		Responders: cfg.Alerts.Responders},
+		Responders: cfg.Alerts.Responders, Connected: conn.Connected, Alerts: actions, AlertStatus: a.Alerts.Status},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
-	a.openAlerts(owner, redactor.Redact)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
-		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed,
+		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed, Status: conn,
 		Urgent: func(m stream.Message) bool { return a.Bot.Urgent(handlers.Message(m)) }},
 		func(ctx context.Context, m stream.Message) { a.Bot.Handle(ctx, handlers.Message(m)) }, a.Log)
-	a.Bot.SetConnected(a.Listener.Connected)
-	a.Metrics.WatchConnected(a.Listener.Connected)
 
-	bg, cancel := context.WithCancel(context.Background())
-	a.cancel = cancel
-	a.jobsCtx, a.jobsCancel = context.WithCancel(context.Background())
+	// The long-running parts, stopped in the reverse order: the background
+	// work is told to stop first, then both intakes stop at once (no new
+	// commands, no new requests) and finish what they run, then the work
+	// requests started gets what is left of the grace, then the background
+	// work is waited for, and only then are the spool and the ledger
+	// closed, so that a send that got its key records it.
+	loops := newGroup(a.Log)
+	a.onClose(func(context.Context) error {
+		return loops.wait("background work still running; closing the ledger under it")
+	})
+	jobs := newGroup(a.Log)
+	a.onClose(func(ctx context.Context) error {
+		return jobs.drain(ctx, "recalls still running; closing the ledger under them")
+	})
 	if cfg.HTTP.Listen != "" {
-		if err := a.serveHTTP(); err != nil {
+		if err := a.serveHTTP(jobs, receiver); err != nil {
 			return err
 		}
 	}
-	a.loop(func() {
-		ledger.Retention{Age: cfg.Ledger.Retention, Now: a.Now}.Run(bg, a.Ledger, a.Log.Named("ledger"))
-	})
-	a.loop(func() { a.resumeLoop(bg) })
-	a.loop(func() { a.housekeeping(bg) })
-	a.loop(func() { a.Sender.WatchWrites(bg) }) // readiness comes back with the ledger, without traffic
-	a.loop(func() { a.Broadcaster.Run(bg) })
-	a.loop(func() { a.Alerts.Run(bg) })
-	if a.AutoRecall != nil {
-		a.loop(func() { a.AutoRecall.RunDue(bg, cfg.AutoRecall.SelfDestructEvery) })
-	}
+	a.onClose(a.stopIntake)
+	a.runLoops(loops)
+	a.onClose(func(context.Context) error { loops.stop(); return nil })
 	if err := a.startListener(ctx); err != nil {
 		return err
 	}
-	a.Log.Info("recallbot running", zap.String("api_base", cfg.DingTalk.APIBase), zap.String("http", a.httpAddr), zap.Int("admins", len(cfg.Admins)))
+	a.Log.Info("recallbot running", zap.String("api_base", cfg.DingTalk.APIBase), zap.String("http", a.HTTPAddr()), zap.Int("admins", len(cfg.Admins)))
 	return nil
 }
 
-// openLedger opens the configured store and the spool. It sets a.Ledger
-// only to a store that opened: a failed Open must leave nothing for Close
-// to close (a typed nil in the interface would panic there).
-func (a *App) openLedger(ctx context.Context) error {
+// runLoops starts the background work, each part on its owner: the
+// retention prune, resuming recalls a stopped bot left, the sender's
+// spool replays and stale sends, broadcasts, alerts, the due list of
+// automatic recalls, and the per-minute summaries of refused commands,
+// requests and logins.
+func (a *App) runLoops(g *group) {
+	g.Go("retention", func(ctx context.Context) error {
+		ledger.Retention{Age: a.Config.Ledger.Retention, Now: a.now}.Run(ctx, a.Ledger, a.Log.Named("ledger"))
+		return nil
+	})
+	g.Go("resume", a.Engine.Run)
+	g.Go("sender", a.Sender.Run)
+	g.Go("broadcasts", a.Broadcaster.Run)
+	g.Go("alerts", a.Alerts.Run)
+	g.Go("commands", a.Bot.Run)
+	if a.AutoRecall != nil {
+		g.Go("autorecall", a.AutoRecall.Run)
+	}
+	if a.API != nil {
+		g.Go("http", a.API.Run)
+	}
+	if a.Console != nil {
+		g.Go("console", a.Console.Run)
+	}
+}
+
+// clientConfig is the DingTalk client's configuration. Instances sharing
+// a Redis ledger (shared, else nil) share the app's quota too.
+func (a *App) clientConfig(shared *ledger.Redis) dingtalk.Config {
+	d := a.Config.DingTalk
+	dc := dingtalk.Config{BaseURL: d.APIBase, ClientID: d.ClientID, ClientSecret: d.ClientSecret, RobotCode: d.RobotCode,
+		CoolAppCode: d.CoolAppCode, GroupCoolAppCode: d.GroupCoolAppCode, Timeout: d.Timeout, QPS: d.QPS, OnCall: a.Metrics.APICall}
+	if shared != nil {
+		dc.Slots = shared.Slots(d.ClientID, dingtalk.PaceQPS(d.QPS), dingtalk.PaceBurst(d.QPS))
+	}
+	return dc
+}
+
+// openLedger opens the configured store and the spool; it returns the
+// store when it is a shared Redis. It sets a.Ledger only to a store that
+// opened: a failed Open must leave nothing for Close to close (a typed
+// nil in the interface would panic there).
+func (a *App) openLedger(ctx context.Context) (*ledger.Redis, error) {
 	c := a.Config.Ledger
+	var shared *ledger.Redis
 	if c.RedisURL != "" {
 		s, err := ledger.OpenRedis(ctx, c.RedisURL, ledger.RedisOptions{Prefix: c.RedisPrefix, MinReplicas: c.MinReplicas, ReplicaTimeout: c.ReplicaTimeout})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		a.Ledger, a.redis = s, s
+		a.Ledger, shared = s, s
 	} else {
 		s, err := ledger.Open(c.Path, ledger.BoltOptions{})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		a.Ledger = s
 	}
+	led := a.Ledger
+	a.onClose(func(context.Context) error { return led.Close() })
 	sp, err := ledger.OpenSpool(c.SpoolPath())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.Spool = sp
-	return nil
+	a.onClose(func(context.Context) error { return sp.Close() })
+	return shared, nil
+}
+
+// replayHeld gives keys held only in memory (the spool's disk failed too)
+// a last chance to reach the ledger before it is closed.
+func (a *App) replayHeld(context.Context) error {
+	if a.Spool.Held() == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return a.Sender.ReplaySpool(ctx)
 }
 
 // commandBurst is the handlers' burst for the configured budget: the
@@ -200,221 +260,65 @@ func commandBurst(c config.Commands) int {
 	return c.Burst
 }
 
-// goJob runs f on the jobs' context: Close lets such work finish within
-// its grace (an asynchronous recall), then cancels it.
-func (a *App) goJob(f func(context.Context)) {
-	a.jobs.Add(1)
-	go func() {
-		defer a.jobs.Done()
-		f(a.jobsCtx)
-	}()
-}
-
-// loop runs fn in a background goroutine that Close waits for.
-func (a *App) loop(fn func()) {
-	a.bg.Add(1)
-	go func() {
-		defer a.bg.Done()
-		fn()
-	}()
-}
-
-// maxHeaderBytes bounds a request's line and headers; larger ones are
-// refused (431) before any handler runs. net/http allows 4 KiB on top of
-// the setting, so 12 KiB here refuses what is over 16 KiB.
-const maxHeaderBytes = 12 << 10
-
-func (a *App) serveHTTP() error {
-	a.API = &httpapi.API{Token: a.Config.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: a.Config.Locale, AutoRecall: a.AutoRecall, Now: a.Now, QPS: a.Config.DingTalk.QPS,
-		Go: a.goJob, Alerts: a.alertsIn}
-	if c := a.Config; c.HTTP.Console {
+// serveHTTP builds the HTTP API (and the console, mounted on it) and
+// serves it. Work a request starts to outlive it (an asynchronous recall)
+// runs in jobs.
+func (a *App) serveHTTP(jobs *group, receiver *alerts.Receiver) error {
+	c := a.Config
+	a.API = &httpapi.API{Token: c.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
+		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: c.Locale, AutoRecall: a.AutoRecall, Now: a.now,
+		QPS: c.DingTalk.QPS, Go: jobs.goFunc("recall"), Alerts: receiver}
+	var onShutdown func()
+	if c.HTTP.Console {
 		// The console acts through the API's own handler, built before the
 		// console is mounted on the one the server serves.
 		a.Console = console.New(console.Config{Token: c.HTTP.Token, API: a.API.Handler(), Ledger: a.Ledger, Refused: a.API.Refused,
 			Log: a.Log.Named("console"), Locale: c.Locale, ConfirmAbove: c.Recall.ConfirmAbove, ConfirmTTL: c.Recall.ConfirmTTL,
-			Window: c.Recall.Window, FailedLoginsPerMinute: c.HTTP.FailedLoginsPerMinute, Now: a.Now})
+			Window: c.Recall.Window, FailedLoginsPerMinute: c.HTTP.FailedLoginsPerMinute, Now: a.now})
 		a.API.UI = a.Console
+		onShutdown = a.Console.Shutdown // a browser following a recall must not hold up a shutdown
 	}
-	ln, err := net.Listen("tcp", a.Config.HTTP.Listen)
+	s, err := listen(c.HTTP.Listen, a.API.Handler(), onShutdown, a.Log)
 	if err != nil {
-		return fmt.Errorf("http.listen: %w", err)
+		return err
 	}
-	a.httpAddr = ln.Addr().String()
-	base, cancel := context.WithCancel(context.Background())
-	a.httpCancel = cancel
-	h := a.API.Handler()
-	a.httpServer = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			a.httpWork.Add(1)
-			defer a.httpWork.Done()
-			h.ServeHTTP(w, r)
-		}),
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    maxHeaderBytes,
-	}
-	if a.Console != nil { // a browser following a recall must not hold up a shutdown
-		a.httpServer.RegisterOnShutdown(a.Console.Shutdown)
-	}
-	a.serving.Add(1)
-	go func() {
-		defer a.serving.Done()
-		if err := a.httpServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			a.Log.Error("http server stopped", zap.Error(err))
-		}
-	}()
+	a.http = s
 	return nil
 }
 
-// resumeLoop takes over recalls a stopped bot left unfinished, at start and
-// then every minute (a claim lapses 30 s after its owner stops renewing;
-// with the embedded ledger, a restart finds its leases gone at once).
-func (a *App) resumeLoop(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		r, err := a.Engine.Resume(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			a.Log.Warn("resuming interrupted recalls", zap.Error(err))
-		case r != nil:
-			a.Log.Info("resumed interrupted recalls", zap.String("receipt", r.Summary("en")))
-		}
-		if a.API != nil { // asynchronous recalls whose instance stopped, finished as themselves
-			a.API.ResumeRecalls(ctx)
-		}
-		select {
-		case <-ctx.Done():
+// stopIntake stops both intakes at once, Stream and HTTP: no new commands,
+// no new requests; each lets what it runs finish until ctx ends, then
+// cancels it.
+func (a *App) stopIntake(ctx context.Context) error {
+	errs := make(chan error, 2)
+	go func() { errs <- a.Listener.Stop(ctx) }()
+	go func() {
+		if a.http == nil {
+			errs <- nil
 			return
-		case <-t.C:
 		}
-	}
+		errs <- a.http.shutdown(ctx)
+	}()
+	return errors.Join(<-errs, <-errs)
 }
 
-// housekeeping replays the spool into the ledger every two seconds while
-// it holds keys, writes the per-minute summaries of refused HTTP requests,
-// of commands over the budget and of logins over the console's budget,
-// and every minute closes pending sends older than the recall window as
-// unknown.
-func (a *App) housekeeping(ctx context.Context) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	var lastClose time.Time
-	var replayErr string
-	for {
-		if err := a.Sender.ReplaySpool(ctx); err != nil && ctx.Err() == nil {
-			if err.Error() != replayErr { // log a failure when it changes, not every tick
-				a.Log.Warn("spool not replayed yet", zap.Int("waiting", a.Spool.Waiting()), zap.Error(err))
-			}
-			replayErr = err.Error()
-		} else {
-			replayErr = ""
-		}
-		if a.API != nil {
-			a.API.FlushDenied(ctx)
-		}
-		a.Bot.FlushRefused(ctx)
-		if a.Console != nil {
-			a.Console.FlushRefused(ctx)
-		}
-		if time.Since(lastClose) >= time.Minute {
-			lastClose = time.Now()
-			if _, err := a.Sender.CloseStale(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Warn("closing stale pending sends", zap.Error(err))
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
+// closer undoes one step of Open, within ctx's deadline.
+type closer func(ctx context.Context) error
 
-// closeHardLimit bounds how long Close waits, after ctx ended and the work
-// was cancelled, for it to return before the ledger is closed anyway. A
-// cancelled send still records a key it already has (the ledger, then the
-// spool, in at most the sender's RecordFor).
-const closeHardLimit = 10 * time.Second
+// onClose registers what undoes the step Open just took.
+func (a *App) onClose(c closer) { a.closers = append(a.closers, c) }
 
-// Close shuts down in reverse order of intake, under ctx's deadline: it
-// stops both intakes at once (Stream and HTTP: no new commands, no new
-// requests) and the background loops, waits for what is running to
-// finish, and when ctx ends cancels it and waits for it to return. Only
-// then does it close the spool and the ledger, so a send that got its key
-// records it.
+// Close shuts down in reverse order of Open, under ctx's deadline (see
+// Open): it stops the intakes, lets what runs finish, and when ctx ends
+// cancels it and waits for it to return. Only then does it close the
+// spool and the ledger. A second Close does nothing.
 func (a *App) Close(ctx context.Context) error {
-	var mu sync.Mutex
 	var errs []error
-	note := func(err error) {
-		if err != nil {
-			mu.Lock()
-			errs = append(errs, err)
-			mu.Unlock()
-		}
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		errs = append(errs, a.closers[i](ctx))
 	}
-	if a.cancel != nil {
-		a.cancel()
-	}
-	var drain sync.WaitGroup
-	if a.Listener != nil {
-		drain.Add(1)
-		go func() { defer drain.Done(); note(a.Listener.Stop(ctx)) }()
-	}
-	if a.httpServer != nil {
-		drain.Add(1)
-		go func() {
-			defer drain.Done()
-			if err := a.httpServer.Shutdown(ctx); err != nil {
-				note(fmt.Errorf("http: requests cut short: %w", err))
-			}
-			a.httpCancel()
-			waitGroup(&a.httpWork, closeHardLimit, func() { note(errors.New("http: requests still running; closing the ledger under them")) })
-		}()
-	}
-	drain.Wait()
-	// Work a request started to outlive it (an asynchronous recall) has
-	// what is left of the grace to finish: cut short, it leaves messages
-	// recalled in the chat but reported failed until the next recall.
-	jobsDone := make(chan struct{})
-	go func() { a.jobs.Wait(); close(jobsDone) }()
-	select {
-	case <-jobsDone:
-	case <-ctx.Done():
-	}
-	if a.jobsCancel != nil {
-		a.jobsCancel()
-	}
-	waitGroup(&a.jobs, closeHardLimit, func() { note(errors.New("recalls still running; closing the ledger under them")) })
-	waitGroup(&a.bg, closeHardLimit, func() { note(errors.New("background work still running; closing the ledger under it")) })
-	a.serving.Wait()
-	if a.Spool.Held() > 0 { // a last chance for keys only in memory
-		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		note(a.Sender.ReplaySpool(rctx))
-		cancel()
-	}
-	if a.Spool != nil {
-		note(a.Spool.Close())
-	}
-	if a.Ledger != nil {
-		note(a.Ledger.Close())
-	}
+	a.closers = nil
 	return errors.Join(errs...)
-}
-
-// waitGroup waits for wg, at most d; if that is not enough it calls late and
-// returns.
-func waitGroup(wg *sync.WaitGroup, d time.Duration, late func()) {
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		late()
-	}
 }
 
 // auditMalformed audits a Stream frame recallbot could not read: it was
@@ -426,7 +330,7 @@ func (a *App) auditMalformed(messageID string, err error) {
 	if len(msg) > 200 {
 		msg = strings.ToValidUTF8(msg[:200], "") + "…"
 	}
-	if _, aerr := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.Now(), Actor: "stream", Action: "malformed_frame",
+	if _, aerr := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.now(), Actor: "stream", Action: "malformed_frame",
 		Scope: "frame " + messageID, Note: msg}); aerr != nil {
 		a.Log.Error("malformed frame not audited", zap.Error(aerr))
 	}

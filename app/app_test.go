@@ -520,8 +520,7 @@ func TestRedeliveryAfterARestartRunsOnce(t *testing.T) {
 	}
 	// The same process restarts on the same ledger file.
 	log, _ := app.NewLogger(config.Log{Level: "info", Format: "json"}, h.logs, h.app.Config.Secrets())
-	h.app = app.New(h.app.Config, log)
-	h.app.Now = h.clock.Now
+	h.app = app.New(h.app.Config, log, app.Options{Now: h.clock.Now})
 	if err := h.app.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

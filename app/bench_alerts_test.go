@@ -137,7 +137,7 @@ func stormBot(b *testing.B) (*dingtalktest.Server, *app.App) {
 	cfg.HTTP = config.HTTP{Listen: "127.0.0.1:0", Token: testToken}
 	cfg.Alerts.Routes = map[string]alerts.Target{"db-oncall": {Group: stormCID}}
 	log, _ := app.NewLogger(config.Log{Level: "error", Format: "json"}, io.Discard, nil)
-	bot := app.New(cfg, log)
+	bot := app.New(cfg, log, app.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := bot.Open(ctx); err != nil {

@@ -63,7 +63,7 @@ func benchBot(b *testing.B, ledgerPath string, qps int) (*dingtalktest.Server, *
 	cfg.Ledger.Path = ledgerPath
 	cfg.HTTP.Listen = ""
 	log, _ := app.NewLogger(config.Log{Level: "error", Format: "json"}, io.Discard, nil)
-	bot := app.New(cfg, log)
+	bot := app.New(cfg, log, app.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := bot.Open(ctx); err != nil {
@@ -321,7 +321,7 @@ func sharedBot(b *testing.B, srv *dingtalktest.Server, redisURL string, i int) *
 		b.Fatal(err)
 	}
 	log, _ := app.NewLogger(config.Log{Level: "error", Format: "json"}, io.Discard, nil)
-	bot := app.New(cfg, log)
+	bot := app.New(cfg, log, app.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := bot.Open(ctx); err != nil {

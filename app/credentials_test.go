@@ -54,7 +54,7 @@ func TestWrongCredentialsStopTheStart(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			bot := app.New(cfg, zap.NewNop())
+			bot := app.New(cfg, zap.NewNop(), app.Options{})
 			err = bot.Open(ctx)
 			if tt.wantErr {
 				if !errors.Is(err, app.ErrBadCredentials) || err.Error() != "dingtalk.client_id or dingtalk.client_secret is wrong: DingTalk answered invalidClientIdOrSecret" {

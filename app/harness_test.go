@@ -98,8 +98,7 @@ func startOn(t *testing.T, srv *dingtalktest.Server, tune ...func(*config.Config
 	for _, c := range srv.Connections() {
 		before[c.ID] = true
 	}
-	h.app = app.New(cfg, log)
-	h.app.Now = h.clock.Now
+	h.app = app.New(cfg, log, app.Options{Now: h.clock.Now})
 	if err := h.app.Open(h.ctx()); err != nil {
 		t.Fatal(err)
 	}

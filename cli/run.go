@@ -31,7 +31,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer log.Sync()
-	bot := app.New(cfg, log)
+	bot := app.New(cfg, log, app.Options{})
 	if err := bot.Open(ctx); err != nil {
 		log.Error("start failed", zap.Error(err))
 		return LoggedError{err}

@@ -99,8 +99,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bot := app.New(cfg, log)
-	bot.Now = clk.Now
+	bot := app.New(cfg, log, app.Options{Now: clk.Now})
 	if err := bot.Open(ctx); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -67,7 +68,8 @@ type API struct {
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Go runs work that outlives its request (an asynchronous recall) on
-	// the app's background context; default a plain goroutine.
+	// the app's background context, which owns it; without it the API
+	// runs such work itself (Wait waits for it).
 	Go func(func(context.Context))
 	// UI, when set, is the operator's console (package console), served
 	// under /ui/ on the same listener. It authenticates its own requests
@@ -79,6 +81,7 @@ type API struct {
 	Alerts http.Handler
 
 	denied refusals.Counter // bounds what refused requests write
+	jobs   sync.WaitGroup   // work requests started, when Go is nil
 }
 
 // maxBody bounds a request body.

@@ -116,14 +116,23 @@ func (a *API) startRecall(w http.ResponseWriter, r *http.Request, req recall.Req
 	writeJSON(w, http.StatusAccepted, job)
 }
 
-// goJob runs work that outlives its request.
+// goJob runs work that outlives its request, on the owner Go names, or
+// without one on the API's own, which Wait waits for.
 func (a *API) goJob(run func(context.Context)) {
 	if a.Go != nil {
 		a.Go(run)
-	} else {
-		go run(context.Background())
+		return
 	}
+	a.jobs.Add(1)
+	go func() {
+		defer a.jobs.Done()
+		run(context.Background())
+	}()
 }
+
+// Wait waits for the work requests started (asynchronous recalls) when
+// the API was given no Go to run it.
+func (a *API) Wait() { a.jobs.Wait() }
 
 // runRecall carries out the recall (exec) and keeps the job's record
 // current; at the end it takes the job's mark away.
@@ -142,8 +151,9 @@ func (a *API) runRecall(ctx context.Context, eng *recall.Engine, job recallJob, 
 		}
 	}
 	beat := time.NewTicker(recallJobBeat)
-	stop := make(chan struct{})
+	stop, beating := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(beating)
 		for {
 			select {
 			case <-stop:
@@ -164,6 +174,7 @@ func (a *API) runRecall(ctx context.Context, eng *recall.Engine, job recallJob, 
 	}
 	beat.Stop()
 	close(stop)
+	<-beating
 	mu.Lock()
 	defer mu.Unlock()
 	job.Updated = a.now()

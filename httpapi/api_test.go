@@ -23,7 +23,7 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 	}
 	log := zap.NewNop()
 	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }, Metrics: NewMetrics(led.Counts)}
+		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }, Metrics: NewMetrics(MetricsConfig{LedgerCounts: led.Counts})}
 	h := api.Handler()
 	_ = led.Close() // the ledger goes away
 	req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{"family":"group","conversation_id":"c","text":"x"}`))
