@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,11 +14,6 @@ import (
 	"github.com/recallbot/recallbot/ledger"
 )
 
-// ReceiverLedger is what the receiver writes.
-type ReceiverLedger interface {
-	PutAlert(ctx context.Context, n ledger.AlertGroup) (ledger.AlertGroup, error)
-}
-
 // Receiver is the webhook endpoint of Alertmanager and Grafana: POST
 // /v1/alerts/alertmanager and /v1/alerts/grafana, behind the HTTP API's
 // bearer token. It answers 200 once every chat's wanted state is in the
@@ -29,7 +23,7 @@ type ReceiverLedger interface {
 // cannot take it, so that Alertmanager tries again.
 type Receiver struct {
 	Config  Config
-	Ledger  ReceiverLedger
+	Ledger  ledger.AlertStore // it writes each notification with PutAlert
 	Log     *zap.Logger
 	Metrics *Metrics
 	// Wake is told each group that has something new (the reconciler's

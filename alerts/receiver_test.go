@@ -42,7 +42,7 @@ func TestReceiverAnswers(t *testing.T) {
 	if w := serve(rc, SourceAlertmanager, body); w.Code != 200 || len(woken) != 1 {
 		t.Fatalf("a good notification: %d %s, woke %v", w.Code, w.Body, woken)
 	}
-	g, err := led.GetAlert(context.Background(), woken[0])
+	g, err := alertGroup(context.Background(), led, ledger.Chat{Family: ledger.Group, ConversationID: "cidDB"}, woken[0])
 	if err != nil || !g.Due() || g.Chat.ConversationID != "cidDB" || g.Route != "db.oncall" || g.Entry != 0 {
 		t.Errorf("the group after it: %+v, %v", g, err)
 	}

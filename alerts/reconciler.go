@@ -14,16 +14,13 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
-// Ledger is what the reconciler needs of the ledger.
+// Ledger is what the reconciler needs of the ledger: the alert groups
+// (AlertStore), their messages' entries (EntryReader), and its lease and
+// the records it keeps a while (TempStore).
 type Ledger interface {
-	TakeAlert(ctx context.Context, id string, by ledger.Claimant) (ledger.AlertGroup, bool, error)
-	StartAlertSend(ctx context.Context, id, owner string, send ledger.AlertSend, e ledger.Entry) (ledger.AlertGroup, ledger.Entry, error)
-	UpdateAlert(ctx context.Context, id, owner string, c *ledger.Change, fn func(*ledger.AlertGroup) error) (ledger.AlertGroup, error)
-	GetAlert(ctx context.Context, id string) (ledger.AlertGroup, error)
-	DueAlerts(ctx context.Context, limit int) ([]ledger.AlertGroup, error)
-	Get(ctx context.Context, id uint64) (ledger.Entry, error)
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
-	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
+	ledger.AlertStore
+	ledger.EntryReader
+	ledger.TempStore
 }
 
 // API is the part of the DingTalk client the reconciler calls.

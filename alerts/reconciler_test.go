@@ -100,6 +100,24 @@ func putGroup(t *testing.T, led ledger.Store, name string, instances ...string) 
 	return g.ID
 }
 
+// alertGroup reads group id of chat back from the ledger, which looks
+// groups up by chat and the start of their id.
+func alertGroup(ctx context.Context, led ledger.AlertStore, chat ledger.Chat, id string) (ledger.AlertGroup, error) {
+	gs, err := led.ChatAlerts(ctx, chat, id)
+	for _, g := range gs {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	if err == nil {
+		err = &ledger.NotFoundError{What: "alert group " + id}
+	}
+	return ledger.AlertGroup{}, err
+}
+
+// cidG is the chat of putGroup's groups.
+var cidG = ledger.Chat{Family: ledger.Group, ConversationID: "cidG"}
+
 // TestStormGoesAsBulk: every DingTalk call of the reconciler is bulk
 // work, so that the client's pace lets admins' commands go first.
 func TestStormGoesAsBulk(t *testing.T) {
@@ -137,14 +155,14 @@ func TestCardSendWithoutAnswer(t *testing.T) {
 			if err := r.work(ctx, id); err == nil {
 				t.Fatal("a send without an answer was taken for a success")
 			}
-			g, _ := led.GetAlert(ctx, id)
+			g, _ := alertGroup(ctx, led, cidG, id)
 			if g.Inflight == nil || g.Entry != 0 {
 				t.Fatalf("after the lost answer: %+v", g)
 			}
 			if err := r.work(ctx, id); err != nil {
 				t.Fatal(err)
 			}
-			g, _ = led.GetAlert(ctx, id)
+			g, _ = alertGroup(ctx, led, cidG, id)
 			e, _ := led.Get(ctx, g.Entry)
 			if g.Due() || g.Inflight != nil || e.State != ledger.Sent || e.ProcessQueryKey == "" || len(api.cards) != 1 || g.Key != api.cards[g.Card] {
 				t.Errorf("settled as %+v, entry %+v, %d cards", g, e, len(api.cards))
@@ -171,14 +189,14 @@ func TestTakeOverAfterACrashMidSend(t *testing.T) {
 	if err := r.work(ctx, id); err != nil || len(api.cards) != 1 {
 		t.Fatalf("while the dead instance's lease lives: %v, %d cards", err, len(api.cards))
 	}
-	if cur, _ := led.GetAlert(ctx, id); cur.Owner != "dead" {
+	if cur, _ := alertGroup(ctx, led, cidG, id); cur.Owner != "dead" {
 		t.Fatalf("the group was taken from a live owner: %+v", cur)
 	}
-	_, _, _ = led.TakeTemp(ctx, ledger.LeaseNS, "dead") // its lease lapses
+	_, _, _, _ = led.TakeTempIf(ctx, ledger.LeaseNS, "dead", func([]byte) bool { return true }) // its lease lapses
 	if err := r.work(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	g, _ = led.GetAlert(ctx, id)
+	g, _ = alertGroup(ctx, led, cidG, id)
 	if sent, _ := led.Get(ctx, e.ID); g.Entry != e.ID || g.Key != "key-of-the-dead" || sent.State != ledger.Sent || len(api.cards) != 1 || g.Owner != "" {
 		t.Errorf("after the takeover: %+v, %d cards", g, len(api.cards))
 	}

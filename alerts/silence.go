@@ -17,11 +17,12 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
-// ActionsLedger is what the chat actions read and write.
+// ActionsLedger is what the chat actions read and write: the groups shown
+// in a chat and their silences (AlertStore), and the audit trail
+// (AuditStore).
 type ActionsLedger interface {
-	ChatAlerts(ctx context.Context, chat ledger.Chat, prefix string) ([]ledger.AlertGroup, error)
-	UpdateAlert(ctx context.Context, id, owner string, c *ledger.Change, fn func(*ledger.AlertGroup) error) (ledger.AlertGroup, error)
-	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+	ledger.AlertStore
+	ledger.AuditStore
 }
 
 // Actions carries out the alert commands typed in chat: /silence, /ack and

@@ -7,7 +7,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -97,7 +96,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		return err
 	}
 	redactor := autorecall.NewRedactor(cfg.Secrets())
-	a.Ledger = redactingLedger{Store: a.Ledger, redact: redactor.Redact, spool: a.Spool}
+	a.Ledger = ledger.Redacting(a.Ledger, ledger.Redaction{Redact: redactor.Redact, Placeholder: autorecall.Redacted}, a.Spool)
 	conn := new(stream.Status) // kept by the listener, read by readiness, /status and the metrics
 	a.Metrics = httpapi.NewMetrics(httpapi.MetricsConfig{LedgerCounts: a.Ledger.Counts, Connected: conn.Connected,
 		SpoolWaiting: a.Spool.Waiting, SpoolHeld: a.Spool.Held})
@@ -334,40 +333,4 @@ func (a *App) auditMalformed(messageID string, err error) {
 		Scope: "frame " + messageID, Note: msg}); aerr != nil {
 		a.Log.Error("malformed frame not audited", zap.Error(aerr))
 	}
-}
-
-// redactingLedger passes every audit record through the redactor on its
-// way into the ledger: whatever a stranger or an admin typed (a token, a
-// secret pasted into a command) is never written down.
-//
-// An audit record the ledger cannot take (it is down) goes to the spool
-// and reaches the ledger with the keys waiting there: an attempt made
-// during an outage, a denied one above all, is audited all the same.
-type redactingLedger struct {
-	ledger.Store
-	redact func(string) string
-	spool  *ledger.Spool
-}
-
-func (l redactingLedger) AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error) {
-	r.Actor, r.Scope, r.Note = l.redact(r.Actor), l.redact(r.Scope), l.redact(r.Note)
-	if len(r.Outcomes) > 0 {
-		out := make(map[string]string, len(r.Outcomes))
-		for k, v := range r.Outcomes {
-			rk := l.redact(k)
-			if _, dup := out[rk]; dup || rk != k && rk == autorecall.Redacted {
-				rk = fmt.Sprintf("%s#%d", autorecall.Redacted, len(out)+1)
-			}
-			out[rk] = l.redact(v)
-		}
-		r.Outcomes = out
-	}
-	rec, err := l.Store.AppendAudit(ctx, r)
-	if err == nil || l.spool == nil {
-		return rec, err
-	}
-	if serr := l.spool.Add(ledger.SpoolRecord{Seq: l.spool.NextSeq(), Audit: &r}); serr != nil {
-		return rec, errors.Join(err, serr)
-	}
-	return r, nil
 }

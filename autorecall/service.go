@@ -46,17 +46,16 @@ type Metrics interface {
 	AutoRecall(rule, mode string)
 }
 
-// Ledger is what the Service needs of the ledger: duplicates, the due
-// list of self-destructs, corrections, and the audit trail.
+// Ledger is what the Service needs of the ledger: duplicates and the due
+// list of self-destructs (EntryLister, EntryReader), rescheduling and
+// corrections (EntryWriter), its pause and confirmations (TempStore), and
+// the audit trail (AuditStore).
 type Ledger interface {
-	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
-	ByKey(ctx context.Context, processQueryKey string) (ledger.Entry, error)
-	Due(ctx context.Context, now time.Time, limit int) ([]ledger.Entry, error)
-	Reschedule(ctx context.Context, id uint64, at time.Time) error
-	Link(ctx context.Context, oldID, newID uint64) error
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
-	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
-	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+	ledger.EntryLister
+	ledger.EntryReader
+	ledger.EntryWriter
+	ledger.TempStore
+	ledger.AuditStore
 }
 
 // Service applies the rules to every send (it is the Sender's guard),

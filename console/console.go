@@ -20,7 +20,6 @@
 package console
 
 import (
-	"context"
 	"embed"
 	"net/http"
 	"strings"
@@ -36,16 +35,14 @@ import (
 var assets embed.FS
 
 // Ledger is what the console reads of the ledger directly: lists the HTTP
-// API does not offer. Every change goes through the API.
+// API does not offer (EntryLister, EntryReader, JobStore's Jobs). Every
+// change goes through the API; it writes only its own login records
+// (AuditStore).
 type Ledger interface {
-	Recent(ctx context.Context, before uint64, limit int) ([]ledger.Entry, error)
-	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
-	Batch(ctx context.Context, batchID string) ([]ledger.Entry, error)
-	Get(ctx context.Context, id uint64) (ledger.Entry, error)
-	ByKeys(ctx context.Context, keys []string) (found []ledger.Entry, missing []string, err error)
-	Counts(ctx context.Context) (ledger.Counts, error)
-	Jobs(ctx context.Context, s ledger.JobState) ([]ledger.Job, error)
-	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
+	ledger.EntryLister
+	ledger.EntryReader
+	ledger.JobStore
+	ledger.AuditStore
 }
 
 // Config is the console's wiring and knobs; zero knobs take the defaults

@@ -117,17 +117,14 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Ledger is what the Bot needs of the ledger: to run each command once,
-// find the chat a message came from, keep confirmation codes, list what
-// it sent, and read and write the audit trail.
+// Ledger is what the Bot needs of the ledger: to run each command once
+// and keep confirmation codes (TempStore), find the chat a message came
+// from and list what it sent (EntryLister), and read and write the audit
+// trail (AuditStore).
 type Ledger interface {
-	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
-	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
-	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
-	Audit(ctx context.Context, q ledger.AuditQuery) ([]ledger.AuditRecord, error)
-	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
-	Counts(ctx context.Context) (ledger.Counts, error)
+	ledger.TempStore
+	ledger.EntryLister
+	ledger.AuditStore
 }
 
 // Bot runs chat commands: parse, authorize, dispatch, reply.

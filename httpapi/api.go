@@ -29,20 +29,15 @@ import (
 )
 
 // Ledger is what the API reads and writes of the ledger directly; sends
-// and recalls go through the Sender and the Engine.
+// and recalls go through the Sender and the Engine. It lists and looks up
+// entries (EntryLister, EntryReader), reads and writes the audit trails
+// (AuditStore), and keeps confirmation codes, command dedupe and the async
+// recalls' progress (TempStore).
 type Ledger interface {
-	List(ctx context.Context, q ledger.Query) ([]ledger.Entry, error)
-	ByKey(ctx context.Context, processQueryKey string) (ledger.Entry, error)
-	InState(ctx context.Context, s ledger.State, limit int) ([]ledger.Entry, error)
-	Counts(ctx context.Context) (ledger.Counts, error)
-	Audit(ctx context.Context, q ledger.AuditQuery) ([]ledger.AuditRecord, error)
-	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
-	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
-	ClaimOnce(ctx context.Context, ns, id string, ttl time.Duration) (bool, error)
-	Mark(ctx context.Context, set, id string) error
-	Unmark(ctx context.Context, set, id string) error
-	Marked(ctx context.Context, set string) ([]string, error)
+	ledger.EntryLister
+	ledger.EntryReader
+	ledger.AuditStore
+	ledger.TempStore
 }
 
 // API is the local HTTP API: other systems send through the bot so their

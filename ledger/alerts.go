@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,35 +17,6 @@ import (
 // group in one commit (UpdateAlert). A group is worked on by one instance
 // at a time (TakeAlert, under the owner's lease in LeaseNS), so two
 // instances never both send a group's first message.
-
-// AlertStore is what the ledger keeps of alert groups; Store includes it.
-type AlertStore interface {
-	// PutAlert records a notification: it creates the group, or replaces
-	// its State, Hash and Firing when Hash differs (Version goes up: the
-	// message must change); the same Hash only moves Seen on. It returns
-	// the group as stored.
-	PutAlert(ctx context.Context, n AlertGroup) (AlertGroup, error)
-	// TakeAlert makes by.Owner the group's worker unless another owner
-	// whose lease is alive holds it (the lease is written in the same
-	// commit), and reports whether by.Owner holds it.
-	TakeAlert(ctx context.Context, id string, by Claimant) (AlertGroup, bool, error)
-	// StartAlertSend writes a send ahead: in one commit it appends e as a
-	// pending entry of the group and records it as the group's send in
-	// flight. Only the group's owner may, and only with no send in flight
-	// (else an *AlertStateError).
-	StartAlertSend(ctx context.Context, id, owner string, send AlertSend, e Entry) (AlertGroup, Entry, error)
-	// UpdateAlert changes a group in one commit: c, when set, moves one of
-	// its entries, and fn changes the group as stored. With owner set only
-	// that owner may (else an *AlertStateError).
-	UpdateAlert(ctx context.Context, id, owner string, c *Change, fn func(*AlertGroup) error) (AlertGroup, error)
-	// GetAlert returns a group.
-	GetAlert(ctx context.Context, id string) (AlertGroup, error)
-	// DueAlerts lists groups with work to do (AlertGroup.Due), at most limit.
-	DueAlerts(ctx context.Context, limit int) ([]AlertGroup, error)
-	// ChatAlerts lists the groups shown in chat whose ID starts with
-	// prefix (a short ID typed in a command), at most 20.
-	ChatAlerts(ctx context.Context, chat Chat, prefix string) ([]AlertGroup, error)
-}
 
 // AlertGroup is an alert group in one chat.
 type AlertGroup struct {

@@ -52,12 +52,6 @@ func putTemp(tx *bolt.Tx, ns, id string, value []byte, expires time.Time) error 
 	return tx.Bucket(bTemp).Put(tempKey(ns, id), v)
 }
 
-// TakeTemp returns a live value and deletes it.
-func (s *Bolt) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error) {
-	v, found, _, err := s.TakeTempIf(ctx, ns, id, func([]byte) bool { return true })
-	return v, found, err
-}
-
 // TakeTempIf returns a live value and deletes it if take says so.
 func (s *Bolt) TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error) {
 	err = s.update(func(tx *bolt.Tx) error {

@@ -179,13 +179,6 @@ func (s *Bolt) UpdateAlert(ctx context.Context, id, owner string, c *Change, fn 
 	return out, err
 }
 
-// GetAlert returns a group.
-func (s *Bolt) GetAlert(ctx context.Context, id string) (AlertGroup, error) {
-	var g AlertGroup
-	err := s.view(func(tx *bolt.Tx) (err error) { g, err = mustAlert(tx, id); return err })
-	return g, err
-}
-
 // DueAlerts lists groups with work to do.
 func (s *Bolt) DueAlerts(ctx context.Context, limit int) ([]AlertGroup, error) {
 	var out []AlertGroup

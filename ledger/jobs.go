@@ -171,6 +171,8 @@ type JobStateError struct {
 func (e *JobStateError) Error() string { return fmt.Sprintf("ledger: broadcast %s: %s", e.ID, e.Why) }
 
 // stepChunk is how many steps one stored chunk of a job's targets holds.
+// ledgertest's CreateJobInChunks writes more than two chunks of this size:
+// change its chunk with it.
 const stepChunk = 256
 
 // newJob validates a new job's fields and resets its progress; it is

@@ -49,15 +49,6 @@ func (s *Redis) PutTemp(ctx context.Context, ns, id string, value []byte, ttl ti
 	return s.c.Set(ctx, s.k("t", ns, id), value, ttl).Err()
 }
 
-// TakeTemp returns a live value and deletes it.
-func (s *Redis) TakeTemp(ctx context.Context, ns, id string) ([]byte, bool, error) {
-	b, err := s.c.GetDel(ctx, s.k("t", ns, id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, false, nil
-	}
-	return b, err == nil, err
-}
-
 // TakeTempIf returns a live value and deletes it if take says so, under
 // WATCH so that a value changed meanwhile is looked at again.
 func (s *Redis) TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error) {

@@ -206,11 +206,6 @@ func (s *Redis) UpdateAlert(ctx context.Context, id, owner string, c *Change, fn
 	return out, err
 }
 
-// GetAlert returns a group.
-func (s *Redis) GetAlert(ctx context.Context, id string) (AlertGroup, error) {
-	return s.mustAlert(ctx, s.c, id)
-}
-
 // DueAlerts lists groups with work to do.
 func (s *Redis) DueAlerts(ctx context.Context, limit int) ([]AlertGroup, error) {
 	idList, err := s.c.SRandMemberN(ctx, s.agdue(), int64(limitOr(limit, 100))).Result()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/recallbot/recallbot/ledger/ledgertest"
+	"github.com/recallbot/recallbot/internal/redistest"
 )
 
 // TestRedisRefusesForeignKeyTypes: a prefix whose fixed keys hold another
@@ -35,7 +35,7 @@ func TestRedisRefusesForeignKeyTypes(t *testing.T) {
 		if err := tc.write(tc.prefix + tc.key); err != nil {
 			t.Fatal(err)
 		}
-		_, err := OpenRedis(ctx, ledgertest.Shared(t).URL, RedisOptions{Prefix: tc.prefix})
+		_, err := OpenRedis(ctx, redistest.Shared(t).URL, RedisOptions{Prefix: tc.prefix})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v; want %q", tc.prefix+tc.key, err, tc.want)
 		}
@@ -49,7 +49,7 @@ func TestRedisRefusesForeignKeyTypes(t *testing.T) {
 // the server, no error quotes a password (url.Parse quotes the whole URL).
 func TestRedisURLErrorsHideThePassword(t *testing.T) {
 	const secret = "s3cret-redis-pass"
-	locked := ledgertest.Own(t, "--requirepass", "another-"+secret)
+	locked := redistest.Own(t, "--requirepass", "another-"+secret)
 	for _, u := range []string{
 		"redis://:" + secret + "@127.0.0.1:notaport/0",
 		"redis://:" + secret + "@127.0.0.1:6379/0?nonsense=1",
@@ -91,7 +91,7 @@ func TestRedisURLErrorsHideThePassword(t *testing.T) {
 // the spool keeps such a key for a later replay instead of setting it
 // aside.
 func TestMinReplicas(t *testing.T) {
-	primary := ledgertest.Own(t)
+	primary := redistest.Own(t)
 	ctx := context.Background()
 	// Two instances on one ledger: s gives up on the replicas quickly (the
 	// writes expected to fall short), p waits long enough for a busy
@@ -118,7 +118,7 @@ func TestMinReplicas(t *testing.T) {
 		t.Errorf("the refused append left %v; want it closed as send_failed", c)
 	}
 
-	replica := ledgertest.Own(t, "--replicaof", "127.0.0.1", primary.Addr[strings.LastIndex(primary.Addr, ":")+1:])
+	replica := redistest.Own(t, "--replicaof", "127.0.0.1", primary.Addr[strings.LastIndex(primary.Addr, ":")+1:])
 	if err := replica.WaitReplicating(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestMinReplicas(t *testing.T) {
 // mark, that no replica acknowledged is taken back: the step is neither
 // sent, counted failed, nor left behind, and is taken again later.
 func TestMinReplicasBroadcastStep(t *testing.T) {
-	primary := ledgertest.Own(t)
+	primary := redistest.Own(t)
 	ctx := context.Background()
 	s, err := OpenRedis(ctx, primary.URL, RedisOptions{MinReplicas: 1, ReplicaTimeout: 50 * time.Millisecond})
 	if err != nil {

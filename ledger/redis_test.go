@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/recallbot/recallbot/ledger/ledgertest"
+	"github.com/recallbot/recallbot/internal/redistest"
 )
 
 var prefixes atomic.Int64
@@ -21,7 +21,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
-	ledgertest.StopShared()
+	redistest.StopShared()
 	os.Exit(code)
 }
 
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 // a key prefix of the test's own.
 func openTestRedis(t testing.TB) *Redis {
 	t.Helper()
-	r := ledgertest.Shared(t)
+	r := redistest.Shared(t)
 	s, err := OpenRedis(context.Background(), r.URL, RedisOptions{Prefix: fmt.Sprintf("test%d:", prefixes.Add(1))})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestRedisRefusesForeignKeys(t *testing.T) {
 	if err := s.c.Set(ctx, "foreign:meta", "something else", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := OpenRedis(ctx, ledgertest.Shared(t).URL, RedisOptions{Prefix: "foreign:"})
+	_, err := OpenRedis(ctx, redistest.Shared(t).URL, RedisOptions{Prefix: "foreign:"})
 	if err == nil || !strings.Contains(err.Error(), "not a recallbot ledger") {
 		t.Errorf("OpenRedis on foreign keys: %v", err)
 	}
@@ -56,7 +56,7 @@ func TestRedisRefusesForeignKeys(t *testing.T) {
 // TestTwoRedisClientsClaimOnce is two instances racing for the same keys.
 func TestTwoRedisClientsClaimOnce(t *testing.T) {
 	a := openTestRedis(t)
-	b, err := OpenRedis(context.Background(), ledgertest.Shared(t).URL, RedisOptions{Prefix: a.p})
+	b, err := OpenRedis(context.Background(), redistest.Shared(t).URL, RedisOptions{Prefix: a.p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestTwoRedisClientsClaimOnce(t *testing.T) {
 // Redis goes away; each instance then paces itself, and goes back to the
 // shared schedule when Redis is back.
 func TestSharedSlotsOutliveRedis(t *testing.T) {
-	r := ledgertest.Own(t)
+	r := redistest.Own(t)
 	s, err := OpenRedis(context.Background(), r.URL, RedisOptions{})
 	if err != nil {
 		t.Fatal(err)

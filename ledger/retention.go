@@ -20,7 +20,7 @@ type Retention struct {
 
 // Run prunes s every r.Every until ctx ends. Each pass deletes in small
 // transactions (see Prune), so writers are never blocked for long.
-func (r Retention) Run(ctx context.Context, s Store, log *zap.Logger) {
+func (r Retention) Run(ctx context.Context, s AdminStore, log *zap.Logger) {
 	if r.Age <= 0 {
 		r.Age = 30 * 24 * time.Hour
 	}

@@ -223,16 +223,18 @@ func (s *Spool) read() ([]SpoolRecord, error) {
 	}
 }
 
-// ReplayTarget is what Replay needs of a store.
+// ReplayTarget is what Replay needs of a store: to record the entries,
+// keys, audit records and broadcast steps the spool holds (EntryWriter,
+// AuditStore, StepStore), to find what is there already (EntryReader,
+// TempStore), and to know it durable before a record is forgotten
+// (AdminStore's Sync).
 type ReplayTarget interface {
-	Record(ctx context.Context, once Once, e Entry, t Transition) (Entry, bool, error)
-	Transition(ctx context.Context, id uint64, t Transition) (Entry, error)
-	ByKey(ctx context.Context, processQueryKey string) (Entry, error)
-	AppendAudit(ctx context.Context, r AuditRecord) (AuditRecord, error)
-	TakeTempIf(ctx context.Context, ns, id string, take func([]byte) bool) (value []byte, found, taken bool, err error)
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
-	SettleStep(ctx context.Context, id string, entryID uint64, t Transition, d JobDelta) (Entry, Job, error)
-	Sync(ctx context.Context) error
+	EntryWriter
+	EntryReader
+	AuditStore
+	TempStore
+	StepStore
+	AdminStore
 }
 
 // Replay moves every record into led and empties the spool. It stops at

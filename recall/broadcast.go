@@ -32,28 +32,22 @@ type BroadcastAPI interface {
 	SendOTOMany(ctx context.Context, userIDs []string, m dingtalk.Message) (dingtalk.OTOResult, error)
 }
 
-// jobLedger is what stopping a broadcast needs of the ledger; the Engine
-// needs it too, to stop the broadcast of a batch it recalls.
+// jobLedger is what stopping a broadcast needs of the ledger: the job and
+// its audit record; the Engine needs it too, to stop the broadcast of a
+// batch it recalls.
 type jobLedger interface {
-	GetJob(ctx context.Context, id string) (ledger.Job, error)
-	CancelJob(ctx context.Context, id, by string) (ledger.Job, bool, error)
-	UpdateJob(ctx context.Context, id string, fn func(*ledger.Job) error) (ledger.Job, error)
-	AppendAudit(ctx context.Context, r ledger.AuditRecord) (ledger.AuditRecord, error)
-	SetAuditNote(ctx context.Context, id uint64, note string) error
+	ledger.JobStore
+	ledger.AuditStore
 }
 
-// BroadcastLedger is what a Broadcaster needs of the ledger.
+// BroadcastLedger is what a Broadcaster needs of the ledger: to run its
+// jobs step by step (StepStore), read a step's entry (EntryReader) and
+// renew its lease (TempStore's PutTemp).
 type BroadcastLedger interface {
 	jobLedger
-	CreateJob(ctx context.Context, j ledger.Job, steps iter.Seq[[]ledger.Chat]) (ledger.Job, error)
-	JobSteps(ctx context.Context, id string, from, n int) ([][]ledger.Chat, error)
-	StartStep(ctx context.Context, id, owner string, step int, e ledger.Entry) (ledger.Entry, ledger.Job, error)
-	DispatchStep(ctx context.Context, id, owner string, entryID uint64) (ledger.Job, error)
-	SettleStep(ctx context.Context, id string, entryID uint64, t ledger.Transition, d ledger.JobDelta) (ledger.Entry, ledger.Job, error)
-	TakeJob(ctx context.Context, id string, by ledger.Claimant) (ledger.Job, bool, error)
-	Jobs(ctx context.Context, s ledger.JobState) ([]ledger.Job, error)
-	Get(ctx context.Context, id uint64) (ledger.Entry, error)
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
+	ledger.StepStore
+	ledger.EntryReader
+	ledger.TempStore
 }
 
 // BroadcastConfig tunes a Broadcaster; the zero value is the default.

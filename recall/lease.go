@@ -40,7 +40,7 @@ func NewOwner() string {
 // calling DingTalk for good, and only a new claim (which writes the lease
 // itself) starts work in the new epoch.
 type lease struct {
-	led   leaseWriter
+	led   ledger.TempStore // the lease is a record in ledger.LeaseNS, written with PutTemp
 	owner string
 	ttl   time.Duration
 	log   *zap.Logger
@@ -54,12 +54,7 @@ type lease struct {
 	lapsed  int64        // the renewer's: the last value of last it found lapsed
 }
 
-// leaseWriter writes a lease record (the ledger's PutTemp).
-type leaseWriter interface {
-	PutTemp(ctx context.Context, ns, id string, value []byte, ttl time.Duration) error
-}
-
-func (l *lease) init(led leaseWriter, owner string, ttl time.Duration, log *zap.Logger) {
+func (l *lease) init(led ledger.TempStore, owner string, ttl time.Duration, log *zap.Logger) {
 	l.led, l.owner, l.ttl, l.log = led, owner, ttl, log
 }
 

@@ -7,9 +7,16 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/recallbot/recallbot/ledger"
 )
 
-type countingLease struct{ writes atomic.Int64 }
+// countingLease counts lease writes; the lease calls nothing else of the
+// ledger's TempStore.
+type countingLease struct {
+	ledger.TempStore
+	writes atomic.Int64
+}
 
 func (c *countingLease) PutTemp(context.Context, string, string, []byte, time.Duration) error {
 	c.writes.Add(1)

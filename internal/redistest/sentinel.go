@@ -1,4 +1,4 @@
-package ledgertest
+package redistest
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// MasterName is the name the Sentinels of StartSentinels monitor.
+// MasterName is the name the Sentinels of StartHA monitor.
 const MasterName = "recallbot"
 
 // HA is a Sentinel-managed Redis on loopback, as the README's HA setup

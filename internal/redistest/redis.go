@@ -1,7 +1,11 @@
-// Package ledgertest starts a real redis-server for tests of the shared
-// ledger: on a free loopback port, in a temporary directory, with AOF and
-// fsync on every write (the configuration the README recommends).
-package ledgertest
+// Package redistest starts real redis-server and redis-sentinel processes
+// for tests of the shared ledger: on free loopback ports, in temporary
+// directories, with AOF and fsync on every write (the configuration the
+// README recommends). Tests outside package ledger reach it through
+// ledger/ledgertest; it lives apart so that package ledger's own tests,
+// which cannot import ledgertest (it imports ledger), start the same
+// servers.
+package redistest
 
 import (
 	"bufio"
