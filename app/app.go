@@ -203,7 +203,8 @@ func (a *App) clientConfig(shared *ledger.Redis) dingtalk.Config {
 	dc := dingtalk.Config{BaseURL: d.APIBase, ClientID: d.ClientID, ClientSecret: d.ClientSecret, RobotCode: d.RobotCode,
 		CoolAppCode: d.CoolAppCode, GroupCoolAppCode: d.GroupCoolAppCode, Timeout: d.Timeout, QPS: d.QPS, OnCall: a.Metrics.APICall}
 	if shared != nil {
-		dc.Slots = shared.Slots(d.ClientID, dingtalk.PaceQPS(d.QPS), dingtalk.PaceBurst(d.QPS))
+		calls, width, burst := dingtalk.PaceWindow(d.QPS)
+		dc.Slots = shared.Slots(d.ClientID, calls, width, burst)
 	}
 	return dc
 }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -518,14 +517,14 @@ func TestResolvePendingOverHTTP(t *testing.T) {
 }
 
 // TestInstancesShareOneQuota: two, then three bots sharing a Redis ledger
-// share the app's DingTalk quota too (one pace per API, its slots reserved
-// in Redis): every call of every bot, retries included, takes the next
-// slot of that one pace, so together they call one pace interval apart,
-// where bots pacing themselves alone would call two or three times as
-// often. The test holds the spacing (its median, which a stall on a busy
-// machine cannot move) and that every send succeeds; whether such stalls
-// ever push a call into the previous sliding second, drawing a 403, and
-// how close together they come to the limit, are measured by
+// share the app's DingTalk quota too (one schedule of call starts per API,
+// booked in Redis): every call of every bot, retries included, books its
+// start in that one window, so together they never offer DingTalk more
+// than its limit in any second and draw no refusal, where bots pacing
+// themselves alone each fill the window (measured: 6 and 14 refusals for
+// the same sends). A stall on a busy machine between a call's booked start
+// and its request is measured and widens the margin (dingtalk/jitter.go).
+// How close together they come to the limit is measured by
 // BenchmarkSharedQuota (BENCHMARKS.md), not asserted here.
 func TestInstancesShareOneQuota(t *testing.T) {
 	if testing.Short() {
@@ -567,26 +566,19 @@ func TestInstancesShareOneQuota(t *testing.T) {
 		wg.Wait()
 		calls := srv.CallsTo(dingtalktest.PathPrivateSend)
 		refused := 0
-		gaps := make([]time.Duration, 0, len(calls))
-		for i, c := range calls {
+		for _, c := range calls {
 			if c.Status == 403 {
 				refused++
 			}
-			if i > 0 {
-				gaps = append(gaps, c.Time.Sub(calls[i-1].Time))
-			}
 		}
-		slices.Sort(gaps)
-		median := gaps[len(gaps)/2]
-		interval := time.Duration(float64(time.Second) / dingtalk.PaceQPS(40))
 		span := calls[len(calls)-1].Time.Sub(calls[0].Time)
-		t.Logf("%d bots: %d sends in %s (%.1f/s against a limit of 40), %d refused, calls %s apart (median; the pace: %s)", n, len(calls)-refused,
-			span.Round(time.Millisecond), float64(len(calls)-refused-1)/span.Seconds(), refused, median.Round(100*time.Microsecond), interval.Round(100*time.Microsecond))
+		t.Logf("%d bots: %d sends in %s, %d refused, at most %d in a second (limit 40)", n, len(calls)-refused,
+			span.Round(time.Millisecond), refused, srv.BusiestWindow(dingtalktest.PathPrivateSend, time.Second))
 		if failed.Load() > 0 {
 			t.Errorf("%d bots: %d sends failed", n, failed.Load())
 		}
-		if median < interval*3/4 {
-			t.Errorf("%d bots: calls %s apart (median), not one pace interval (%s): the bots do not share one pace", n, median, interval)
+		if refused > 0 {
+			t.Errorf("%d bots: DingTalk refused %d calls for its limit: the bots do not keep to one window", n, refused)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -24,8 +26,21 @@ func Sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.PingInterval, "ping-interval", 30*time.Second, "SYSTEM ping cadence (0: never)")
 	fs.IntVar(&o.QPS, "qps", 20, "calls per second per app and API (-1: unlimited)")
 	fs.IntVar(&o.MaxCalls, "max-calls", 100_000, "recorded calls kept for /sim/v1/calls (oldest dropped)")
+	fs.DurationVar(&o.Latency, "latency", 0, "round trip of each OpenAPI call (half before it takes effect, half before its answer), e.g. 150ms")
+	fs.DurationVar(&o.Jitter, "jitter", 0, "each half of the round trip varies uniformly by up to this much, e.g. 50ms")
+	window := fs.String("window", "sliding", "how -qps is counted: sliding (any 1 s) or calendar (each calendar second)")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
+	}
+	switch *window {
+	case "sliding":
+		o.SlidingWindow = true
+	case "calendar":
+	default:
+		return flagError(fmt.Errorf("-window %q: want sliding or calendar", *window))
+	}
+	if o.Latency < 0 || o.Jitter < 0 {
+		return flagError(errors.New("-latency and -jitter cannot be negative"))
 	}
 	srv, err := dingtalktest.NewServer(o)
 	if err != nil {
@@ -39,4 +54,20 @@ func Sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer cleanup()
 	<-ctx.Done()
 	return nil
+}
+
+// simLimits says in one sentence how the emulator limits and delays calls.
+func simLimits(o dingtalktest.Options) string {
+	limit := "No rate limit."
+	if o.QPS >= 0 {
+		window := "each calendar second"
+		if o.SlidingWindow {
+			window = "any sliding second"
+		}
+		limit = fmt.Sprintf("At most %d calls per app and API in %s (-qps, -window).", o.QPS, window)
+	}
+	if o.Latency == 0 && o.Jitter == 0 {
+		return limit + " No added round trip (-latency, -jitter)."
+	}
+	return fmt.Sprintf("%s Round trip %s, each half varying by ±%s (-latency, -jitter).", limit, o.Latency, o.Jitter)
 }

@@ -101,9 +101,10 @@ Play the admin in the group (the bot answers; ?wait=5s returns its replies):
 
 See a chat as its members do:   curl -s %[1]s/sim/v1/conversations/%[2]s
 Every OpenAPI call received:    curl -s %[1]s/sim/v1/calls
-The rest of the control API is in docs/emulator.md. Ctrl-C stops.
+The rest of the control API is in docs/emulator.md.
+%[15]s Ctrl-C stops.
 `, srv.URL(), simGroup, simGroupTitle, simPrivate, simPrivateTitle, simAdmin, simAdminName, simUser, simUserName,
-		configText, srv.Options().ClientSecret, randomToken(), apiLine, cfgFile)
+		configText, srv.Options().ClientSecret, randomToken(), apiLine, cfgFile, simLimits(srv.Options()))
 	return cleanup, nil
 }
 

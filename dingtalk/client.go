@@ -1,9 +1,10 @@
 // Package dingtalk is a thin typed client for the DingTalk OpenAPI calls
 // recallbot makes: the access token, the three send APIs, the three recall
 // APIs and the three query APIs (read status, and whether a message is
-// still shown). Every call has a context and a timeout, is paced by a
-// per-API rate limiter, and fails with *APIError when DingTalk answers
-// anything but 2xx.
+// still shown). Every call has a context and a timeout, is paced on
+// DingTalk's per-API window (pace.go), and fails with *APIError when
+// DingTalk answers anything but 2xx. The client measures each API's round
+// trip and says how many calls a job should keep in flight (InFlight).
 //
 // The client never retries a call DingTalk may have acted on: a retried
 // send is a duplicate message in someone's chat. It retries only answers
@@ -52,9 +53,9 @@ type Config struct {
 	// made again; default 5. The refusal is definite (nothing happened),
 	// so this is safe for sends too.
 	QPSRetries int
-	// Slots, when set, hands out the pace's slots instead of a local
-	// limiter: one shared by every instance of the app (DingTalk's limit
-	// is per app and API, not per process). See Slots.
+	// Slots, when set, hands out the pace's call starts instead of this
+	// process alone: one schedule shared by every instance of the app
+	// (DingTalk's limit is per app and API, not per process). See Slots.
 	Slots Slots
 	// OnCall, when set, is told about every HTTP call: its path, the HTTP
 	// status (0 for a transport error) and how long it took. Metrics hook.
@@ -72,7 +73,8 @@ type Client struct {
 	limiters map[string]*pacer
 }
 
-// New returns a client. hc may be nil for http.DefaultClient's transport.
+// New returns a client. hc may be nil: then the client has a transport of
+// its own, which keeps a connection for each call a job keeps in flight.
 func New(cfg Config, hc *http.Client) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -84,10 +86,7 @@ func New(cfg Config, hc *http.Client) *Client {
 		cfg.QPSRetries = 5
 	}
 	if hc == nil {
-		hc = &http.Client{}
-	}
-	if cfg.Slots == nil {
-		cfg.Slots = newLocalSlots(cfg.QPS)
+		hc = &http.Client{Transport: newTransport()}
 	}
 	c := &Client{cfg: cfg, hc: hc, now: time.Now, limiters: map[string]*pacer{}}
 	c.tokens.init()
@@ -115,20 +114,25 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			return &NotSentError{Path: path, Err: fmt.Errorf("getting an access token: %w", err)}
 		}
 		p := c.limiter(path)
-		if err := p.wait(ctx, PriorityOf(ctx)); err != nil {
+		start, wrote, err := p.wait(ctx, PriorityOf(ctx))
+		if err != nil {
 			return &NotSentError{Path: path, Err: fmt.Errorf("waiting for the rate limit: %w", err)}
 		}
-		err = c.do(ctx, method, path, query, tok, in, out)
+		tm := &timing{jit: &p.jit, wrote: wrote}
+		err = c.do(ctx, method, path, query, tok, in, out, tm)
+		tm.settle(time.Time{}) // if the request was never written, the pace hears so
 		var ae *APIError
 		switch {
 		case !refreshed && errors.As(err, &ae) && ae.Code == "InvalidAuthentication":
 			refreshed = true
 			c.tokens.drop(tok)
 			continue
-		case IsQPS(err) && qpsTries < c.cfg.QPSRetries:
-			qpsTries++
-			p.pause(qpsWindow)
-			continue
+		case IsQPS(err):
+			p.refused(start)
+			if qpsTries < c.cfg.QPSRetries {
+				qpsTries++
+				continue
+			}
 		}
 		return err
 	}
@@ -156,10 +160,31 @@ func unguarded(ctx context.Context) context.Context { return context.WithValue(c
 // maxResponse caps what is read of an answer.
 const maxResponse = 1 << 20
 
+// timing tells an API's pace how a call went: when its request was
+// written (or that it never was), and how long after that DingTalk
+// answered.
+type timing struct {
+	jit     *jitter
+	wrote   func(time.Time) // the pace's, from wait: called once
+	state   atomic.Int32    // 0 until settled, then 1
+	wroteAt atomic.Int64    // unix nanoseconds; 0 until written
+}
+
+// settle tells the pace the request was written at w, or never (zero w);
+// only the first call counts.
+func (t *timing) settle(w time.Time) {
+	if t.state.CompareAndSwap(0, 1) {
+		if !w.IsZero() {
+			t.wroteAt.Store(w.UnixNano())
+		}
+		t.wrote(w)
+	}
+}
+
 // do sends one request with a JSON body (POST) or query parameters (GET).
 // The token travels in a header only, so it never appears in a URL, and so
-// never in an error.
-func (c *Client) do(ctx context.Context, method, path string, query url.Values, token string, in, out any) error {
+// never in an error. tm, if set, hears how the call went.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, token string, in, out any, tm *timing) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -181,6 +206,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	var written atomic.Bool // the whole request reached the socket: DingTalk may act on it
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) {
 		written.Store(i.Err == nil)
+		if tm != nil && i.Err == nil {
+			tm.settle(time.Now())
+		}
 	}})
 	u := c.cfg.BaseURL + path
 	if len(query) > 0 {
@@ -199,6 +227,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	start := time.Now()
 	resp, err := c.hc.Do(req)
+	if tm != nil && err == nil {
+		if w := tm.wroteAt.Load(); w != 0 {
+			tm.jit.answered(time.Since(time.Unix(0, w)))
+		}
+	}
 	if err != nil {
 		c.observe(path, 0, start)
 		if !written.Load() {
@@ -238,4 +271,15 @@ func unwrapURL(err error) error {
 		return ue.Unwrap()
 	}
 	return err
+}
+
+// newTransport is http.DefaultTransport keeping up to MaxInFlight idle
+// connections to DingTalk: the default keeps 2, so a job with more calls in
+// flight would open (and for HTTPS handshake) a new connection for most of
+// them.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = MaxInFlight
+	t.MaxIdleConns = max(t.MaxIdleConns, MaxInFlight)
+	return t
 }

@@ -2,42 +2,41 @@ package dingtalk
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// DingTalk allows each app 20 calls a second to each API (docs/dingtalk.md
-// §6); more are refused with 403 QpsLimitForAppkeyAndApi. The client paces
-// every call to stay under that:
+// DingTalk allows each app qps calls to each API within any one-second
+// window (docs/dingtalk.md §6), counted as they arrive; more are refused
+// with 403 QpsLimitForAppkeyAndApi, and DingTalk's guidance is to wait its
+// window out. A call sent now arrives half a round trip later, and that
+// half varies from call to call: two calls sent a second apart can arrive
+// closer together. So the client paces each API on the window itself,
+// widened by what the network makes uncertain:
 //
-//   - Slots hands out one slot per call, at most QPS × paceMargin a second,
-//     evenly spaced (a token bucket, or GCRA, of PaceBurst), so that no
-//     sliding second ever holds more than the limit, with a little room
-//     for the network's jitter between us and DingTalk;
-//   - within a process, callers queue for the next slot by priority:
-//     interactive work (an admin's command, its reply) goes before bulk
-//     work (a broadcast, a large recall), so replies never starve behind a
-//     broadcast; across instances sharing Slots, each takes its turn;
-//   - after a 403 all callers of that API pause for DingTalk's window.
-
-// paceMargin is the share of the limit the client paces at: 3 % of room
-// for the jitter between our clock and DingTalk's.
-const paceMargin = 0.97
-
-// PaceQPS is the rate the client actually paces a limit of qps at; shared
-// Slots must be made at it.
-func PaceQPS(qps float64) float64 { return qps * paceMargin }
-
-// PaceBurst is how many calls may go back to back after a pause, so that
-// a slot a stall let pass (a slow disk, a busy machine) is made up rather
-// than lost: half the margin between the limit and the pace, at least 1.
-// Any second then holds at most burst + pace calls: under the limit (3 at
-// 200/s, 194 + 3 ≤ 200; at DingTalk's 20/s, 1 as before).
-func PaceBurst(qps float64) int { return max(1, int((qps-PaceQPS(qps))/2)) }
+//   - no window of 1 s plus a margin holds more than qps call starts
+//     (schedule, in window.go; or the same rule in Redis, shared by every
+//     instance of the app, through Slots). Calls started that far apart
+//     arrive at least a second apart however the way there varies, if it
+//     varies by less than the margin;
+//   - the margin is learned from the spread of the API's round trips
+//     (jitter.go): it grows at once when they spread, shrinks slowly when
+//     they calm, grows after each refusal, and stays within 10 ms (clock
+//     and timer slack) to 500 ms. A call whose request leaves late is
+//     placed where it left (window.go);
+//   - within the window, calls are spaced at the limit's own rate, with up
+//     to half a window's calls back to back after a pause (a job's start,
+//     a stall), so that a slot a stall let pass is made up while the
+//     window keeps the limit. The window then opens with that half and
+//     ends idle for its margin: an interactive call waits at most about
+//     half a window behind a broadcast, and a job's last window is done
+//     in half of it;
+//   - callers queue for the next start by priority: interactive work (an
+//     admin's command, its reply) before bulk work (a broadcast, a large
+//     recall);
+//   - after a 403 every caller of the API waits until a window and the
+//     margin have passed since the refused call started.
 
 // Priority orders callers waiting for the same API's next slot.
 type Priority int
@@ -62,43 +61,25 @@ func PriorityOf(ctx context.Context) Priority {
 	return p
 }
 
-// Slots hands out the slots of each API's pace. Take blocks until the next
-// call to api may go, or ctx ends. The client calls Take for one caller at
-// a time per API, in priority order. A local token bucket by default; the
-// Redis ledger offers one shared by every instance (ledger.Redis.Slots).
+// Slots hands out call starts shared by every instance of the app, so
+// that together they keep to the pace's window (ledger.Redis.Slots). Take
+// books the next start of a call to api, for a caller whose calls take up
+// to margin longer to reach DingTalk at one time than at another, waits
+// for it and returns it (by this process's clock), or returns ctx's error.
+// Any other error means the shared schedule cannot be reached: the client
+// then paces this instance alone. The client calls Take for one caller at
+// a time per API, in priority order.
 type Slots interface {
-	Take(ctx context.Context, api string) error
+	Take(ctx context.Context, api string, margin time.Duration) (time.Time, error)
 }
 
-// localSlots is a token bucket per API, in this process, at PaceQPS with
-// PaceBurst.
-type localSlots struct {
-	qps   float64
-	burst int
-	mu    sync.Mutex
-	lim   map[string]*rate.Limiter
-}
-
-func newLocalSlots(limit float64) *localSlots {
-	return &localSlots{qps: PaceQPS(limit), burst: PaceBurst(limit), lim: map[string]*rate.Limiter{}}
-}
-
-func (s *localSlots) Take(ctx context.Context, api string) error {
-	s.mu.Lock()
-	l, ok := s.lim[api]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.qps), s.burst)
-		s.lim[api] = l
-	}
-	s.mu.Unlock()
-	return l.Wait(ctx)
-}
-
-// pacer paces one API: callers take turns by priority for the next slot;
+// pacer paces one API: callers take turns by priority for the next start;
 // after a rate-limit refusal every caller waits out DingTalk's window.
 type pacer struct {
 	api      string
-	slots    Slots
+	shared   Slots     // nil: this process alone
+	local    *schedule // this process's own starts; the schedule when shared is nil or down
+	jit      jitter
 	pauseEnd atomic.Int64 // unix nanoseconds; calls wait until then
 
 	mu      sync.Mutex
@@ -106,10 +87,19 @@ type pacer struct {
 	waiting [2][]chan struct{} // callers queued for their turn, by priority
 }
 
-// wait blocks until a call may go, or returns ctx's error.
-func (p *pacer) wait(ctx context.Context, prio Priority) error {
+func newPacer(api string, qps float64, shared Slots) *pacer {
+	return &pacer{api: api, shared: shared, local: newSchedule(qps)}
+}
+
+// wait blocks until a call may start, or returns ctx's error. It returns
+// the call's start, and wrote, which the caller must call once: with the
+// moment the call's request was written, or with a zero time if it never
+// was. The local delay between the two (a busy machine waking the caller
+// late, a new connection's handshake) is measured; alone, the schedule
+// places the call where its request really left.
+func (p *pacer) wait(ctx context.Context, prio Priority) (start time.Time, wrote func(time.Time), err error) {
 	if err := p.turn(ctx, prio); err != nil {
-		return err
+		return time.Time{}, nil, err
 	}
 	defer p.next()
 	if d := time.Until(time.Unix(0, p.pauseEnd.Load())); d > 0 {
@@ -118,10 +108,38 @@ func (p *pacer) wait(ctx context.Context, prio Priority) error {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return ctx.Err()
+			return time.Time{}, nil, ctx.Err()
 		}
 	}
-	return p.slots.Take(ctx, p.api)
+	// Shared, a call's local delay is in its margin: the other instances
+	// booked theirs against its booked start.
+	m := p.jit.margin(p.shared != nil)
+	if p.shared != nil {
+		at, err := p.shared.Take(ctx, p.api, m)
+		if err == nil {
+			p.local.record(at, m) // so that pacing alone, should it come to that, knows these starts
+			return at, func(w time.Time) {
+				if !w.IsZero() {
+					p.jit.sent(w.Sub(at))
+				}
+			}, nil
+		}
+		if ctx.Err() != nil {
+			return time.Time{}, nil, ctx.Err()
+		}
+		// The shared schedule cannot be reached: pace this instance alone.
+	}
+	st, err := p.local.take(ctx, m)
+	if err != nil {
+		return time.Time{}, nil, err
+	}
+	at := st.at
+	return at, func(w time.Time) {
+		p.local.wrote(st, w)
+		if !w.IsZero() {
+			p.jit.sent(w.Sub(at))
+		}
+	}, nil
 }
 
 // turn waits until this caller is the one taking a slot.
@@ -170,10 +188,15 @@ func (p *pacer) next() {
 	p.busy = false
 }
 
-// pause holds every caller back for d from now (jittered by up to a
-// tenth, so that waiting callers do not all go at once).
-func (p *pacer) pause(d time.Duration) {
-	end := time.Now().Add(d + rand.N(d/10+1)).UnixNano()
+// refused handles a rate-limit refusal of the call that started at start:
+// the margin grows, and every caller waits until DingTalk's window and the
+// margin have passed since that start. The refused call arrived about half
+// a round trip after it started, and the window that refused it has ended
+// a window after that; waiting from the moment the refusal is heard, half
+// a round trip later still, would waste the difference.
+func (p *pacer) refused(start time.Time) {
+	p.jit.refused()
+	end := start.Add(qpsWindow + p.jit.margin(p.shared != nil)).UnixNano()
 	for {
 		cur := p.pauseEnd.Load()
 		if cur >= end || p.pauseEnd.CompareAndSwap(cur, end) {
@@ -188,8 +211,16 @@ func (c *Client) limiter(path string) *pacer {
 	defer c.mu.Unlock()
 	l, ok := c.limiters[path]
 	if !ok {
-		l = &pacer{api: path, slots: c.cfg.Slots}
+		l = newPacer(path, c.cfg.QPS, c.cfg.Slots)
 		c.limiters[path] = l
 	}
 	return l
+}
+
+// PaceMargin is how much wider than DingTalk's one-second window the
+// client now paces calls to api: what it has learned of how much their way
+// there varies (see the top of pace.go).
+func (c *Client) PaceMargin(api string) time.Duration {
+	p := c.limiter(api)
+	return p.jit.margin(p.shared != nil)
 }

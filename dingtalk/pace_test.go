@@ -13,12 +13,12 @@ type gateSlots struct {
 	open chan struct{}
 }
 
-func (g gateSlots) Take(ctx context.Context, api string) error {
+func (g gateSlots) Take(ctx context.Context, api string, margin time.Duration) (time.Time, error) {
 	select {
 	case <-g.open:
-		return nil
+		return time.Now(), nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return time.Time{}, ctx.Err()
 	}
 }
 
@@ -27,7 +27,7 @@ func (g gateSlots) Take(ctx context.Context, api string) error {
 // callers gets the next slot.
 func TestInteractiveCallsGoBeforeBulk(t *testing.T) {
 	g := gateSlots{open: make(chan struct{})}
-	p := &pacer{api: "/x", slots: g}
+	p := newPacer("/x", 1000, g)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var mu sync.Mutex
@@ -37,7 +37,7 @@ func TestInteractiveCallsGoBeforeBulk(t *testing.T) {
 	call := func(name string, prio Priority) {
 		defer wg.Done()
 		queued <- struct{}{}
-		if err := p.wait(ctx, prio); err != nil {
+		if _, _, err := p.wait(ctx, prio); err != nil {
 			t.Error(err)
 			return
 		}
@@ -85,11 +85,11 @@ func TestInteractiveCallsGoBeforeBulk(t *testing.T) {
 // never blocks the ones behind it.
 func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 	g := gateSlots{open: make(chan struct{})}
-	p := &pacer{api: "/x", slots: g}
+	p := newPacer("/x", 1000, g)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	first := make(chan error)
-	go func() { first <- p.wait(ctx, Bulk) }()
+	go func() { _, _, err := p.wait(ctx, Bulk); first <- err }()
 	short, stop := context.WithCancel(ctx)
 	gaveUp := make(chan error)
 	go func() {
@@ -102,7 +102,8 @@ func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-		gaveUp <- p.wait(short, Bulk)
+		_, _, err := p.wait(short, Bulk)
+		gaveUp <- err
 	}()
 	for { // until the second caller waits for its turn
 		p.mu.Lock()
@@ -122,23 +123,9 @@ func TestCancelledWaiterPassesItsTurnOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := make(chan error)
-	go func() { last <- p.wait(ctx, Interactive) }()
+	go func() { _, _, err := p.wait(ctx, Interactive); last <- err }()
 	g.open <- struct{}{}
 	if err := <-last; err != nil {
 		t.Error(err)
-	}
-}
-
-// TestPaceBurstKeepsEverySecondUnderTheLimit: a token bucket of PaceBurst
-// at PaceQPS lets at most burst + pace calls into any second: never more
-// than the limit, whatever the limit.
-func TestPaceBurstKeepsEverySecondUnderTheLimit(t *testing.T) {
-	for qps := 1.0; qps <= 1000; qps++ {
-		if b := PaceBurst(qps); float64(b)+PaceQPS(qps) > qps && b > 1 {
-			t.Errorf("limit %v: burst %d + pace %v exceeds it", qps, b, PaceQPS(qps))
-		}
-	}
-	if PaceBurst(20) != 1 || PaceBurst(200) != 3 {
-		t.Errorf("burst at 20/s %d, at 200/s %d", PaceBurst(20), PaceBurst(200))
 	}
 }

@@ -56,10 +56,14 @@ func (c *Client) token(ctx context.Context) (string, error) {
 		ExpireIn    int64  `json:"expireIn"`
 	}
 	in := map[string]string{"appKey": c.cfg.ClientID, "appSecret": c.cfg.ClientSecret}
-	if err := c.limiter(pathAccessToken).wait(ctx, Interactive); err != nil {
+	_, wrote, err := c.limiter(pathAccessToken).wait(ctx, Interactive)
+	if err != nil {
 		return "", err
 	}
-	if err := c.do(unguarded(ctx), http.MethodPost, pathAccessToken, nil, "", in, &out); err != nil {
+	tm := &timing{jit: &c.limiter(pathAccessToken).jit, wrote: wrote}
+	err = c.do(unguarded(ctx), http.MethodPost, pathAccessToken, nil, "", in, &out, tm)
+	tm.settle(time.Time{})
+	if err != nil {
 		return "", err
 	}
 	if out.AccessToken == "" || out.ExpireIn <= 0 {

@@ -57,8 +57,9 @@ type BroadcastConfig struct {
 	// LeaseTTL is how long a job stays this instance's without renewal;
 	// default 30 s.
 	LeaseTTL time.Duration
-	// Concurrency bounds one job's calls in flight; default 4. The pace is
-	// the client's.
+	// Concurrency fixes one job's calls in flight. Default: as many as the
+	// client says keep its pace busy at the round trip it measures, followed
+	// while the job runs (see Config.Concurrency). The pace is the client's.
 	Concurrency int
 	// RetryAfter is how long flow-controlled users wait for their next
 	// call; default 30 s. MaxTries bounds their calls; default 5, then
@@ -108,9 +109,6 @@ func NewBroadcaster(led BroadcastLedger, api BroadcastAPI, log *zap.Logger, cfg 
 	}
 	if cfg.LeaseTTL <= 0 {
 		cfg.LeaseTTL = 30 * time.Second
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
 	}
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = 30 * time.Second

@@ -1,6 +1,7 @@
 package recall
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -127,12 +128,20 @@ func (b *Broadcaster) pass(ctx context.Context, j ledger.Job, leaseValid func(ti
 	m := dingtalk.Message{MsgKey: j.MsgKey, MsgParam: []byte(j.MsgParam)}
 	work := make(chan step)
 	var wg sync.WaitGroup
-	for range b.cfg.Concurrency {
+	gate := newGate(b.api, b.cfg.Concurrency, sendAPIs...) // a worker takes a step only with a slot in flight
+	for range cmp.Or(b.cfg.Concurrency, dingtalk.MaxInFlight) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for st := range work {
-				b.send(ctx, j.ID, m, st, leaseValid)
+			for gate.Acquire(ctx) == nil {
+				st, ok := <-work
+				if ok {
+					b.send(ctx, j.ID, m, st, leaseValid)
+				}
+				gate.Release()
+				if !ok {
+					return
+				}
 			}
 		}()
 	}

@@ -34,8 +34,10 @@ type Config struct {
 	// Window is DingTalk's recall window: older messages are reported too
 	// old and marked expired without an API call. Default 24 h.
 	Window time.Duration
-	// Concurrency bounds recall calls in flight; default 4. Pacing is the
-	// client's per-API rate limiter.
+	// Concurrency fixes the recall calls in flight. Default: as many as
+	// the client says keep its pace busy at the round trip it measures
+	// (dingtalk.Client.InFlight, 4 to 64), followed while a recall runs.
+	// Pacing is the client's.
 	Concurrency int
 	// MaxAttempts bounds the tries of one call on transient errors;
 	// default 6.
@@ -101,9 +103,6 @@ type Engine struct {
 func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	if cfg.Window <= 0 {
 		cfg.Window = 24 * time.Hour
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 6

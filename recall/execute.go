@@ -214,15 +214,15 @@ func (e *Engine) recallClaimed(ctx context.Context, batches <-chan []group, resu
 	})
 	var mu sync.Mutex
 	calls := 0
-	sem := make(chan struct{}, e.cfg.Concurrency)
+	gate := newGate(e.api, e.cfg.Concurrency, recallAPIs...)
 	var wg sync.WaitGroup
 	for batch := range batches {
 		for _, g := range batch {
-			sem <- struct{}{}
+			_ = gate.Acquire(context.Background()) // never fails: every chunk gets its outcome
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
+				defer gate.Release()
 				items, n := e.recallGroup(ctx, g, resumed, leaseValid)
 				mu.Lock()
 				defer mu.Unlock()

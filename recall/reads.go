@@ -50,10 +50,6 @@ func (r Reads) Words(locale string) string {
 	return fmt.Sprintf("%d 人已读", r.Read)
 }
 
-// readConcurrency bounds read-status queries in flight; their pace is
-// the client's, per query API.
-const readConcurrency = 4
-
 // ReadCost is what asking who has read n messages takes: n query calls,
 // and at least that many seconds over DingTalk's pace of qps calls a
 // second (per query API; the three families' queries are paced apart,
@@ -62,7 +58,7 @@ func ReadCost(n int, qps float64) (calls int, at time.Duration) {
 	if qps <= 0 {
 		qps = 20
 	}
-	return n, time.Duration(float64(n) / dingtalk.PaceQPS(qps) * float64(time.Second))
+	return n, time.Duration(float64(n) / qps * float64(time.Second))
 }
 
 // ErrNoReadStatus is an engine whose API cannot query DingTalk.
@@ -105,7 +101,7 @@ func (e *Engine) AddReads(ctx context.Context, r *Receipt) error {
 	if e.status == nil {
 		return ErrNoReadStatus
 	}
-	sem := make(chan struct{}, readConcurrency)
+	gate := newGate(e.status, 0, queryAPIs...) // their pace is the client's, per query API
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -114,11 +110,11 @@ func (e *Engine) AddReads(ctx context.Context, r *Receipt) error {
 		if it.Entry.ID == 0 || it.Key == "" || it.Outcome == NeverSent || it.Outcome == Unknown {
 			continue
 		}
-		sem <- struct{}{}
+		_ = gate.Acquire(context.Background()) // never fails: every item is asked, or told why not
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
+			defer gate.Release()
 			rd, err := e.ReadStatus(ctx, it.Entry)
 			mu.Lock()
 			defer mu.Unlock()

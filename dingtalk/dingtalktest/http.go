@@ -34,7 +34,8 @@ const (
 )
 
 // Call is one HTTP request the emulator answered on its OpenAPI and gateway
-// routes (the control API is not recorded).
+// routes (the control API is not recorded). Time is when it took effect:
+// with Options.Latency, half a round trip after it was sent.
 type Call struct {
 	Time     time.Time `json:"time"`
 	Method   string    `json:"method"`
@@ -43,6 +44,8 @@ type Call struct {
 	Code     string    `json:"code,omitempty"` // the error code, for non-2xx answers
 	Request  string    `json:"request"`        // body, secrets redacted
 	Response string    `json:"response"`
+
+	counted time.Time // when the rate limit counted it (its own clock); zero if it did not
 }
 
 // Calls returns every recorded call, oldest first.
@@ -99,14 +102,17 @@ func (s *Server) InFlight() int {
 func (s *Server) track(delta int) {
 	s.mu.Lock()
 	s.inflight += delta
+	s.peakInflight = max(s.peakInflight, s.inflight)
 	s.notifyLocked()
 	s.mu.Unlock()
 }
 
-// ResetCalls forgets the recorded calls.
+// ResetCalls forgets the recorded calls, and MaxInFlight starts again
+// from the calls in flight now.
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	s.calls = nil
+	s.peakInflight = s.inflight
 	s.notifyLocked()
 	s.mu.Unlock()
 }
@@ -152,6 +158,8 @@ type exchange struct {
 	resp   []byte
 	// recorded: the call is already in the log (a late answer).
 	recorded bool
+	at       time.Time // when it took effect, after the first half of the round trip
+	counted  time.Time // when the rate limit counted it
 }
 
 func (e *exchange) reply(v any) {
@@ -193,6 +201,9 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		e := &exchange{s: s, r: r, w: w, body: body}
 		s.track(+1)
 		defer s.track(-1)
+		if !s.travel(r, s.halfTrip()) {
+			return // the request never arrived: the caller gave up on the way
+		}
 		if d := s.faults.takeDelay(r.URL.Path); d > 0 {
 			t := time.NewTimer(d)
 			select {
@@ -209,6 +220,7 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		if r.URL.Path == PathCardUpdate {
 			want = http.MethodPut // docs/dingtalk.md §10
 		}
+		e.at = s.now()
 		switch {
 		case r.Method != want:
 			e.fail(http.StatusNotFound, "InvalidAction.NotFound", "Specified api is not found, please check your url and method.")
@@ -240,6 +252,10 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 				return // the caller gave up: it never learns what happened
 			}
 		}
+		if !s.travel(r, s.halfTrip()) && !e.recorded {
+			s.record(e) // it took effect; its answer is lost on the way back
+			return
+		}
 		h := w.Header()
 		if e.code == "garbage" {
 			h.Set("Content-Type", "text/html")
@@ -269,9 +285,13 @@ func (s *Server) record(e *exchange) {
 	if e.r.URL.Path == PathAccessToken && e.status == http.StatusOK {
 		resp = []byte(`{"accessToken":"[redacted]"}`)
 	}
+	at := e.at
+	if at.IsZero() {
+		at = s.now()
+	}
 	c := Call{
-		Time: s.now(), Method: e.r.Method, Path: e.r.URL.Path, Status: e.status, Code: e.code,
-		Request: string(req), Response: string(resp),
+		Time: at, Method: e.r.Method, Path: e.r.URL.Path, Status: e.status, Code: e.code,
+		Request: string(req), Response: string(resp), counted: e.counted,
 	}
 	s.mu.Lock()
 	s.calls = append(s.calls, c)
@@ -299,7 +319,8 @@ func (s *Server) authed(h func(*exchange)) func(*exchange) {
 			return
 		}
 		e.app = t.app
-		if !s.allow(t.app.ClientID, e.r.URL.Path) {
+		var allowed bool
+		if e.counted, allowed = s.allow(t.app.ClientID, e.r.URL.Path); !allowed {
 			e.fail(http.StatusForbidden, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "调用该接口触发了开放平台接口的应用级别限流，请稍后重试")
 			return
 		}
@@ -318,13 +339,14 @@ type window struct {
 // allow applies the per-app, per-API limit (the documented "limit window is
 // 1 s"): by default in fixed windows of each calendar second of real time,
 // or over any sliding second with Options.SlidingWindow. Which of the two
-// DingTalk does is inferred.
-func (s *Server) allow(clientID, path string) bool {
+// DingTalk does is inferred. It returns the moment it counted the call (zero
+// if it refused it) and whether the call may go on.
+func (s *Server) allow(clientID, path string) (time.Time, bool) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opts.QPS < 0 {
-		return true
+		return now, true
 	}
 	k := clientID + " " + path
 	w, ok := s.limits[k]
@@ -334,17 +356,20 @@ func (s *Server) allow(clientID, path string) bool {
 	}
 	if s.opts.SlidingWindow {
 		if len(w.times) >= s.opts.QPS && now.Sub(w.times[0]) < time.Second {
-			return false
+			return time.Time{}, false
 		}
 		w.times = append(w.times, now)
 		if len(w.times) > s.opts.QPS {
 			w.times = w.times[len(w.times)-s.opts.QPS:]
 		}
-		return true
+		return now, true
 	}
 	if sec := now.Unix(); w.second != sec {
 		w.second, w.n = sec, 0
 	}
 	w.n++
-	return w.n <= s.opts.QPS
+	if w.n > s.opts.QPS {
+		return time.Time{}, false
+	}
+	return now, true
 }

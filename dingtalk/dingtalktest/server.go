@@ -82,6 +82,12 @@ type Options struct {
 	// calendar second (the default, which lets 2 × QPS calls through in a
 	// moment across a second's boundary). Which DingTalk does is unknown.
 	SlidingWindow bool
+	// Latency is the round trip between a caller and this DingTalk: half
+	// of it passes before an OpenAPI call takes effect and is counted
+	// against the rate limit, half before its answer; default 0 (loopback).
+	// Jitter varies each half uniformly by up to ±Jitter (never below
+	// zero); default 0. See SetLatency.
+	Latency, Jitter time.Duration
 	// RecallReasons are the failedResult strings for per-key failures. The
 	// real strings are undocumented; see RecallReasons for the defaults.
 	RecallReasons RecallReasons
@@ -198,6 +204,8 @@ type Server struct {
 	wg       sync.WaitGroup // background goroutines (connections, timers' work)
 	closed   chan struct{}
 	closeOne sync.Once
+
+	peakInflight int // the most calls in flight since the last ResetCalls (s.mu)
 }
 
 // NewServer starts an emulator on loopback. Close it when done.

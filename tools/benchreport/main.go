@@ -5,8 +5,14 @@
 // never an absolute time. Where an issue set a fixed target, it is shown
 // next to the ratio as context, never as the verdict.
 //
-//	go run ./tools/benchreport            # writes BENCHMARKS.md (about 4 minutes)
+//	go run ./tools/benchreport            # writes BENCHMARKS.md (about 8 minutes)
 //	go run ./tools/benchreport -o -       # to standard output
+//	go run ./tools/benchreport -load=false  # without the WAN rows' loaded pass
+//	go run ./tools/benchreport -burn      # only keep every core busy, for another command, until Ctrl-C
+//
+// The WAN rows run twice: on the machine as it is, then while this process
+// keeps every core busy (one spinning goroutine per core), so that anyone
+// can see what a loaded machine does to them.
 //
 // The Redis failover row runs TestSentinelFailoverLosesNoKey (a primary
 // SIGKILLed mid-burst under Sentinel, min_replicas 1) and reads the figure
@@ -39,8 +45,14 @@ import (
 
 func main() {
 	out := flag.String("o", "BENCHMARKS.md", "where to write the report (- for standard output)")
+	load := flag.Bool("load", true, "run the WAN rows a second time with every core kept busy")
+	burnOnly := flag.Bool("burn", false, "keep every core busy until interrupted, and nothing else")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	if *burnOnly {
+		burnUntilInterrupted()
+		return
+	}
+	if err := run(*out, *load); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
@@ -166,8 +178,9 @@ const (
 	// two scattered ones (measured on 2026-11-29: recent 3.7-6.1x,
 	// spread 2.1-2.6x).
 	planTarget = 8.0
-	// A paced job reaches its ceiling within 5 % (the pace itself is 3 %
-	// under the limit).
+	// A paced job reaches its ceiling within 5 %: the pace keeps each
+	// window of 1 s plus its margin (a few ms on loopback, about the round
+	// trips' spread over a WAN) to the limit.
 	ceilingTarget = 1.05
 	// Shared or not, the limit must be kept busy (issue: one quota).
 	busyTarget = 0.95
@@ -190,7 +203,7 @@ const (
 	detectorTarget = 0.1
 )
 
-func run(outPath string) error {
+func run(outPath string, loaded bool) error {
 	start := time.Now()
 	loadBefore := loadAverage()
 	var rows []row
@@ -293,7 +306,7 @@ func run(outPath string) error {
 	}
 	if bc.has("heap-peak-MB", "heap-request-MB", "heap-held-MB") {
 		x := bc["heap-peak-MB"] / bc["heap-request-MB"]
-		add(row{fmt.Sprintf("Go heap held by the broadcast, %s recipients (emulator in its own process)", thousands(bc["recipients"])),
+		add(row{fmt.Sprintf("Go heap held by the broadcast, %s recipients (emulator in its own process; live heap after every collection, read every 10 ms)", thousands(bc["recipients"])),
 			fmt.Sprintf("at most %.1f MB; %.2f MB once done", bc["heap-peak-MB"], bc["heap-held-MB"]),
 			fmt.Sprintf("%.1f MB, the request's %s targets alone", bc["heap-request-MB"], thousands(bc["recipients"])), fmt.Sprintf("%.2fx the request", x),
 			judge(x <= broadcastHeapTarget, fmt.Sprintf("≤ %.0fx", broadcastHeapTarget)), runRecall.command()})
@@ -304,6 +317,9 @@ func run(outPath string) error {
 			fmt.Sprintf("file %.0f MB after the broadcast, %.0f MB after the recall; %.1f MB in use (%.0f bytes a recipient)", bc["ledger-MB"], bc["ledger-recalled-MB"], bc["ledger-data-MB"], perRecipient),
 			"—", "—", "reported, no target (bbolt grows its file ahead of its data)", runRecall.command()})
 	}
+
+	// DingTalk's own limit over a WAN, quiet and loaded.
+	rows = append(rows, wanRows(runOne, loaded)...)
 
 	// Instances sharing one quota.
 	sh := runOne(runShared)
@@ -316,11 +332,14 @@ func run(outPath string) error {
 		}
 		// The emulator's own sliding-second check is the authority on "over
 		// the limit" (its refusals); the busiest second counted from its
-		// record of answered calls is shown beside it.
-		ok := s["x-limit"] >= busyTarget && s["x-limit"] <= 1 && s["403s"] == 0
+		// record of answered calls is shown beside it. The rate from the
+		// first call to the last may pass the limit: the pace opens each
+		// window with half of its calls, so the first and last windows are
+		// shorter than a second.
+		ok := s["x-limit"] >= busyTarget && s["max-per-second"] <= s["limit-qps"] && s["403s"] == 0
 		add(row{measure, fmt.Sprintf("%.1f calls/s together (%.0f calls), at most %.0f answered in any second, %.0f HTTP 403", s["calls/s"], s["calls"], s["max-per-second"], s["403s"]),
 			fmt.Sprintf("the limit, %.0f/s", s["limit-qps"]), fmt.Sprintf("%.3f of the limit", s["x-limit"]),
-			judge(ok, fmt.Sprintf("%.2f to 1, no 403", busyTarget)), runShared.command()})
+			judge(ok, fmt.Sprintf("≥ %.2f, no second over the limit, no 403", busyTarget)), runShared.command()})
 	}
 
 	// The bot, with DingTalk's limits on.
@@ -512,7 +531,8 @@ func write(outPath string, rows []row, took time.Duration, load string) error {
 	b.WriteString(`The machines are shared and noisy, so every verdict is a ratio to a baseline measured in the same run (a bare
 bbolt cursor on the same file, the serial append, the frame's own round trip, the ceiling a rate limit implies), never an
 absolute time. Where an issue set a fixed target, it stands next to the verdict as context. Every rate-limited figure says
-which limit was on in the emulator; the bot's client is always paced for that limit (` + "`dingtalk.qps`" + `), 3 % under it.
+which limit was on in the emulator; the bot's client is always paced for that limit (` + "`dingtalk.qps`" + `): no window of 1 s plus
+a margin learnt from the round trips' spread holds more calls than it.
 
 `)
 	fmt.Fprintf(&b, "Machine: %s; %s\n\n", machine(), load)
@@ -555,10 +575,18 @@ Notes:
   arithmetic; but the emulator rows, the detectors and the burst's ACK ratio compare benchmarks run a minute or two
   apart, so a shift in the machine's load between them moves those ratios.
 - Targets: each ratio's target, with the reason for it, is a constant at the top of tools/benchreport/main.go. The
-  paced rows include the pace's own 3 % margin: at best a job takes 1.03x its ceiling, or 0.97 of the limit.
+  paced rows include the pace's margin: on loopback a few ms a window; over a WAN about the round trips' spread.
+- WAN: the emulator holds each call half its round trip before it takes effect (and counts against the limit) and half
+  before its answer, each half varying uniformly by ±20 ms (never below zero: S = 35 ms at 30 ms). A client cannot see
+  which way varies, so it widens its window by the whole spread of the round trips, about twice S; it opens each
+  window with half its calls, so a job's last window ends early. The bound beside each row is for any client: calls
+  sent a window apart arrive up to S closer, so a window of 1 s + S is the narrowest that never draws a refusal. The
+  loaded pass runs the same benchmarks while benchreport spins one goroutine per core.
+- Broadcast heap: the live heap after each garbage collection (` + "`/gc/heap/live:bytes`" + `), read every 10 ms without
+  forcing one, less the heap before the request was built; its baseline is the request's targets alone.
 - The batch recall's time includes its plan (reading and classifying the 5,000 entries, about 0.1 s here) before the
-  first call: at the scaled 200/s its ceiling is 1.25 s, so that fixed cost alone is about 0.07 of it and the row
-  misses 1.05x; at DingTalk's real 20/s (a 12.5 s ceiling) the same cost is under 0.01 of it.
+  first call: at the scaled 200/s its ceiling is 1.25 s, so that fixed cost alone is about 0.07 of it; at DingTalk's
+  real 20/s (a 12.5 s ceiling) the same cost is under 0.01 of it.
 - Redis failover: redis-server and redis-sentinel on loopback (a primary, a replica, three Sentinels), the bot on the
   failover URL with min_replicas 1, the primary SIGKILLed with sends in flight; the figure is the line
   ` + "`TestSentinelFailoverLosesNoKey`" + ` logs, its baseline the keys DingTalk issued in that run. A ` + "`BenchmarkRedisFailover`" + `
