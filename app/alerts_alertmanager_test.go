@@ -21,6 +21,7 @@ import (
 // place, or the markdown superseded), a silence made from chat (which
 // Alertmanager then lists), its end, and the resolution.
 func TestRealAlertmanager(t *testing.T) {
+	t.Parallel()
 	for _, style := range []alerts.Style{alerts.StyleCard, alerts.StyleMarkdown} {
 		t.Run(string(style), func(t *testing.T) {
 			t.Parallel()

@@ -18,11 +18,13 @@ import (
 // after it resolved gets a new message, which rings, and with update the
 // old resolved one goes once the new one is there.
 func TestOnResolved(t *testing.T) {
+	t.Parallel()
 	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
 	gone := db1
 	gone.resolved = true
 
 	t.Run("recall", func(t *testing.T) {
+		t.Parallel()
 		h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard, func(c *config.Config) { c.Alerts.OnResolved = alerts.ResolvedRecall })
 		h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
 		card := h.settled("disk 95%")
@@ -35,6 +37,7 @@ func TestOnResolved(t *testing.T) {
 		}
 	})
 	t.Run("keep", func(t *testing.T) {
+		t.Parallel()
 		h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard, func(c *config.Config) { c.Alerts.OnResolved = alerts.ResolvedKeep })
 		h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
 		h.settled("disk 95%")
@@ -47,6 +50,7 @@ func TestOnResolved(t *testing.T) {
 		}
 	})
 	t.Run("fires again", func(t *testing.T) {
+		t.Parallel()
 		h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard)
 		h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
 		first := h.settled("disk 95%")
@@ -69,8 +73,10 @@ func TestOnResolved(t *testing.T) {
 // (either way it does) sends its alerts as markdown, superseded on change;
 // the refusal is logged once and /status says so.
 func TestCardsRefusedFallBackToMarkdown(t *testing.T) {
+	t.Parallel()
 	for _, refusal := range []dingtalktest.CardRefusal{dingtalktest.CardsPermissionDenied, dingtalktest.CardsTemplateMissing} {
 		t.Run(string(refusal), func(t *testing.T) {
+			t.Parallel()
 			h := startAlerts(t, dingtalktest.Options{CardRefusal: refusal}, alerts.StyleCard)
 			db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
 			h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
@@ -99,6 +105,7 @@ func TestCardsRefusedFallBackToMarkdown(t *testing.T) {
 // silence links; a repeat whose values and dashboard time range moved is
 // no change; the resolution updates it.
 func TestGrafanaNotifications(t *testing.T) {
+	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard)
 	read := func(name string) string {
 		b, err := os.ReadFile("../alerts/testdata/" + name)

@@ -18,6 +18,7 @@ import (
 // names no alert of this chat says so; everything typed comes back
 // escaped.
 func TestSilenceWhenAlertmanagerIsDown(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 // repeat adds nothing; a change updates the card in place; its resolution
 // updates it to say so. The chat never shows more than the one card.
 func TestAlertGroupIsOneCard(t *testing.T) {
+	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard)
 	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
 	for _, tok := range []string{"", "wrong-token-0123456789"} { // behind the API's bearer token
@@ -52,6 +53,7 @@ func TestAlertGroupIsOneCard(t *testing.T) {
 // supersedes it with the resolved message. Each is an ordinary ledger
 // entry with its group attached, listed by /sent.
 func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
+	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleMarkdown)
 	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
@@ -118,6 +120,7 @@ func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
 // password in an annotation) never reaches the chat or the ledger's
 // excerpt; markdown in it stays inert.
 func TestAlertTextIsRedacted(t *testing.T) {
+	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleMarkdown)
 	h.mustNotify(amNotification("db-oncall", "Leak", amAlert{name: "Leak", instance: "db1", summary: "login failed with password=hunter2-Secret99 see [here](http://evil.example)"}))
 	m := h.settled("login failed")

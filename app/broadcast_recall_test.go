@@ -23,6 +23,9 @@ import (
 // synchronous API is the engine's own test; the console's is in package
 // console.)
 func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
+	// Not parallel: it catches exactly the first calls in flight, which
+	// the load of another test beside it would let grow (the calls in flight
+	// follow the round trip the client measures).
 	for _, way := range []string{"chat", "async", "cli"} {
 		t.Run(way, func(t *testing.T) {
 			h := start(t, dingtalktest.Options{})
@@ -63,10 +66,8 @@ func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 				rec, _ := job["receipt"].(map[string]any)
 				summary, _ = rec["summary"].(string)
 			case "cli":
-				t.Setenv("RECALLBOT_HTTP_TOKEN", testToken)
-				t.Setenv("RECALLBOT_API", "http://"+h.app.HTTPAddr())
 				var out, errOut bytes.Buffer
-				if err := run(h.ctx(), []string{"recall", "--batch", batch}, &out, &errOut); err != nil {
+				if err := h.run([]string{"recall", "--batch", batch}, &out, &errOut); err != nil {
 					t.Fatalf("cli: %v %s", err, errOut.String())
 				}
 				summary = out.String()
@@ -97,6 +98,9 @@ func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 // the status JSON, the CLI and the console; once the calls in flight land,
 // nothing is pending and the cancel's audit record says what they reached.
 func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
+	// Not parallel: it catches exactly the first calls in flight, which
+	// the load of another test beside it would let grow (the calls in flight
+	// follow the round trip the client measures).
 	h := start(t, dingtalktest.Options{})
 	h.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
 	users := make([]string, 300)
@@ -111,10 +115,8 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.InFlight() == 4 }); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("RECALLBOT_HTTP_TOKEN", testToken)
-	t.Setenv("RECALLBOT_API", "http://"+h.app.HTTPAddr())
 	var out, errOut bytes.Buffer
-	if err := run(h.ctx(), []string{"broadcast", "cancel", "b-cancel"}, &out, &errOut); err != nil {
+	if err := h.run([]string{"broadcast", "cancel", "b-cancel"}, &out, &errOut); err != nil {
 		t.Fatalf("cli: %v %s", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 call(s) for 80 people on the wire") {

@@ -17,13 +17,12 @@ import (
 // person at a shell would: send, recall with a preview, audit, entries,
 // resolve; human output and -json.
 func TestOperatorCLI(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
-	t.Setenv("RECALLBOT_HTTP_TOKEN", testToken)
-	t.Setenv("RECALLBOT_API", "http://"+h.app.HTTPAddr())
 	cli := func(args ...string) string {
 		t.Helper()
 		var out, errOut bytes.Buffer
-		if err := run(h.ctx(), args, &out, &errOut); err != nil {
+		if err := h.run(args, &out, &errOut); err != nil {
 			t.Fatalf("recallbot %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
 		}
 		return out.String()
@@ -51,7 +50,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	h.srv.Fail(dingtalktest.PathPrivateSend, dingtalktest.FaultServerError, 1)
 	var out, errOut bytes.Buffer
-	if err := run(h.ctx(), []string{"send", "--private", privCID, "--text", "in doubt"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "outcome_unknown") {
+	if err := h.run([]string{"send", "--private", privCID, "--text", "in doubt"}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "outcome_unknown") {
 		t.Errorf("a send in doubt: %v", err)
 	}
 	pending := cli("entries", "pending")
@@ -59,7 +58,7 @@ func TestOperatorCLI(t *testing.T) {
 	if out := cli("resolve", id, "--state", "send_failed", "--note", "not in the chat"); !strings.Contains(out, "is now send_failed") {
 		t.Errorf("resolve: %q", out)
 	}
-	if err := run(h.ctx(), []string{"send", "--text", "x"}, &out, &errOut); err == nil {
+	if err := h.run([]string{"send", "--text", "x"}, &out, &errOut); err == nil {
 		t.Error("send without a chat was accepted")
 	}
 
@@ -76,7 +75,7 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	out.Reset()
 	errOut.Reset()
-	if err := run(h.ctx(), []string{"broadcast", "start", "--users-file", users, "--text", "all hands at 3", "--batch", "b-cli", "--wait"}, &out, &errOut); err != nil {
+	if err := h.run([]string{"broadcast", "start", "--users-file", users, "--text", "all hands at 3", "--batch", "b-cli", "--wait"}, &out, &errOut); err != nil {
 		t.Fatalf("broadcast start: %v\n%s", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "broadcast b-cli: done; 45 recipients: 45 sent, 0 failed, 0 pending; 3 send call(s)") ||
@@ -88,13 +87,13 @@ func TestOperatorCLI(t *testing.T) {
 	}
 	out.Reset()
 	errOut.Reset()
-	if err := run(h.ctx(), []string{"recall", "--batch", "b-cli"}, &out, &errOut); err != nil {
+	if err := h.run([]string{"recall", "--batch", "b-cli"}, &out, &errOut); err != nil {
 		t.Fatalf("recall --batch: %v\n%s", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "3 requested: 3 recalled · 45 people") || !strings.Contains(errOut.String(), "recalling [##############################] 3/3 messages") {
 		t.Errorf("recall --batch: %q / %q", out.String(), errOut.String())
 	}
-	if err := run(h.ctx(), []string{"broadcast", "stop", "b-cli"}, &out, &errOut); err == nil {
+	if err := h.run([]string{"broadcast", "stop", "b-cli"}, &out, &errOut); err == nil {
 		t.Error("an unknown broadcast verb was accepted")
 	}
 }

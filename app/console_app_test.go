@@ -20,6 +20,7 @@ import (
 // auto-recall breaker open after too many automatic recalls, and its
 // Resume button closes it, audited as the operator.
 func TestConsoleResumesTheBreaker(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) {
 		c.AutoRecall.SelfDestructEvery = 10 * time.Millisecond
 		c.AutoRecall.MaxPerMinute = 1

@@ -50,6 +50,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // broadcast packed for three people: its preview names them and asks for
 // the code chat's /confirm would, and only the typed code recalls it.
 func TestConsoleRecallsInABrowser(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	es := h.notify(3)
 	ctx := browsertest.New(t)
@@ -160,6 +161,7 @@ func TestConsoleRecallsInABrowser(t *testing.T) {
 // token (403), and a browser without a session gets 401 from the
 // console's endpoints and the login form for its pages.
 func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	e := h.notify(1)[0]
 	base := "http://" + h.app.HTTPAddr()
@@ -217,6 +219,7 @@ func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 // recall previewed with who has read it. Set RECALLBOT_SCREENSHOT=1 to
 // write it; normal runs leave the file alone.
 func TestConsoleScreenshot(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("RECALLBOT_SCREENSHOT") == "" {
 		t.Skip("set RECALLBOT_SCREENSHOT=1 to write docs/img/bot-console.png")
 	}

@@ -29,6 +29,7 @@ func poll(ctx context.Context, t *testing.T, what, expr string) {
 // DingTalk shows it, the bot's reply appears, a read mark and an armed
 // fault show, all live, in the page as loaded.
 func TestEmulatorConsoleInABrowser(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	sent := h.notify(2)
 	ctx := browsertest.New(t)

@@ -21,6 +21,9 @@ import (
 // settings. DingTalk failing or unreachable says nothing about them: the
 // bot starts, keeps trying and is not ready until it connects.
 func TestWrongCredentialsStopTheStart(t *testing.T) {
+	// Not parallel: it reads the Stream connection's state, which every
+	// bot in this process shares (the SDK's log lines, the only signal, name
+	// no connection), so another test's bot stopping would move it.
 	tests := []struct {
 		name    string
 		tune    func(*config.Config)

@@ -32,6 +32,7 @@ import (
 // spooled (202), never reported recorded; the spool drains once the old
 // primary replicates from the new one.
 func TestSentinelFailoverLosesNoKey(t *testing.T) {
+	t.Parallel()
 	const password = "ha-redis-pass-41c7e2"
 	ha := ledgertest.StartHA(t, password)
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) {

@@ -24,6 +24,7 @@ import (
 // exactly once, no key was recalled twice, every receipt matches the chat,
 // the ledger agrees with the emulator, and no goroutine is left behind.
 func TestSurvivesFaults(t *testing.T) {
+	// Not parallel: goleak looks at every goroutine of the process.
 	if testing.Short() {
 		t.Skip("waits out a zombie connection (~11 s)")
 	}

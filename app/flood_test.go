@@ -26,6 +26,7 @@ import (
 // sender over the budget and one summary for the minute); the recall
 // trail (GET /v1/audit, /audit) shows the admin's recall alone.
 func TestAdminGoesFirstUnderAFlood(t *testing.T) {
+	t.Parallel()
 	r := ledgertest.Own(t)
 	onRedis := func(c *config.Config) {
 		c.Ledger.RedisURL = r.URL
@@ -162,6 +163,7 @@ func TestAdminGoesFirstUnderAFlood(t *testing.T) {
 // while they wait for their slots goes ahead of them. The bot is paced at
 // 2 calls/s, so five people's replies wait for seconds.
 func TestNonAdminRepliesWaitForAnAdmins(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) { c.DingTalk.QPS = 2 })
 	const others = 5
 	for i := range others {

@@ -280,6 +280,13 @@ func emulatorConfig(srv *dingtalktest.Server, qps float64) config.Config {
 	return cfg
 }
 
+// run runs one of the operator's commands against the bot, as `recallbot`
+// does with RECALLBOT_API set to its address (the token is set for every
+// test, in TestMain).
+func (h *harness) run(args []string, stdout, stderr io.Writer) error {
+	return run(h.ctx(), append(args, "-api", "http://"+h.app.HTTPAddr()), stdout, stderr)
+}
+
 // run runs one of the operator's commands as `recallbot` does.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	commands := map[string]func(context.Context, []string, io.Writer, io.Writer) error{

@@ -15,6 +15,7 @@ import (
 // connected bot, and why not (an error: exit 1) for one that lost
 // DingTalk or that does not answer at all.
 func TestHealthcheck(t *testing.T) {
+	// Not parallel: it sets RECALLBOT_API, which the command reads.
 	h := start(t, dingtalktest.Options{})
 	check := func(args ...string) (string, error) {
 		var out bytes.Buffer

@@ -17,6 +17,7 @@ import (
 // refused with 400 and a sentence naming the key; nothing is sent or
 // written.
 func TestRepeatedKeyInABodyIsRefused(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	const gid = "cidRepeatedKeys"
 	_ = h.srv.AddConversation(gid, dingtalktest.KindGroup, "")
@@ -46,6 +47,7 @@ func TestRepeatedKeyInABodyIsRefused(t *testing.T) {
 // wherever it is accepted (bodies and ?client=). Beyond that: 400, nothing
 // done.
 func TestClientIsBounded(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	send := func(client string) (int, map[string]any) {
 		r, b := h.do("POST", "/v1/messages", testToken, fmt.Sprintf(`{"family":"private","conversation_id":%q,"text":"hello","client":%q}`, privCID, client))
@@ -87,6 +89,7 @@ func TestClientIsBounded(t *testing.T) {
 // TestRepliesDropInvisibleMarks: zero-width and direction marks a user
 // typed are not echoed back in chat.
 func TestRepliesDropInvisibleMarks(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	h.notify(1) // the bot has sent into the chat: it answers there
 	for _, text := range []string{"/recall abc\u202egnp.exe", "/frobnicate\u200b\u2066 now\u2069", "/recall last 5 in cid\u200fX\ufeff"} {

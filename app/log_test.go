@@ -18,6 +18,8 @@ import (
 // take, including the Stream SDK's logger at debug level, and checks that
 // none reaches the output.
 func TestLogsNeverShowSecrets(t *testing.T) {
+	// Not parallel: it routes the Stream SDK's logger, a process global,
+	// to its own buffer.
 	const secret, token = "client-secret-value", "access-token-value"
 	var buf bytes.Buffer
 	log, err := app.NewLogger(config.Log{Level: "debug", Format: "json"}, &buf, []string{secret, token})

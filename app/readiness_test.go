@@ -19,6 +19,9 @@ import (
 // instances would never send one): the bot probes the ledger while it is
 // marked failing. It used to stay not ready until a send succeeded.
 func TestReadinessReturnsWithTheReplica(t *testing.T) {
+	// Not parallel: it reads the Stream connection's state, which every
+	// bot in this process shares (the SDK's log lines, the only signal, name
+	// no connection), so another test's bot stopping would move it.
 	primary := ledgertest.Own(t)
 	replica := ledgertest.Own(t, "--replicaof", "127.0.0.1", primary.Addr[strings.LastIndex(primary.Addr, ":")+1:])
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

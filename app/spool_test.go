@@ -19,6 +19,7 @@ import (
 // newer one, whose spool is named after its config file, starts there;
 // the emptied file is removed. Nothing spooled before an upgrade is lost.
 func TestSpoolLeftAtTheOldDefaultIsReplayed(t *testing.T) {
+	// Not parallel: it changes the working directory.
 	r := ledgertest.Shared(t)
 	dir := t.TempDir()
 	t.Chdir(dir)

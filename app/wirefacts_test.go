@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/recallbot/recallbot/config"
@@ -13,6 +15,7 @@ import (
 // ("filtered"), like invalid ones, not reached (they used to be), and the
 // packed key's recipients leave them out.
 func TestBroadcastRefusesFilteredPeople(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{})
 	h.srv.FilterUser("u2")
 	batch, st := h.broadcast(`{"user_ids":["u1","u2","u3"],"text":"all hands at 15:00"}`)
@@ -37,6 +40,7 @@ func TestBroadcastRefusesFilteredPeople(t *testing.T) {
 // send into a group the bot was installed in through that group cool app
 // goes through: groupMessages/send carries coolAppCode (it did not).
 func TestGroupCoolAppCodeIsSent(t *testing.T) {
+	t.Parallel()
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) { c.DingTalk.GroupCoolAppCode = "COOLAPP-G-9" })
 	const gid = "cidCoolAppGroup"
 	_ = h.srv.AddConversation(gid, dingtalktest.KindGroup, "")
@@ -49,5 +53,64 @@ func TestGroupCoolAppCodeIsSent(t *testing.T) {
 	}
 	if c, _ := h.srv.Conversation(gid); len(c.Messages) != 1 {
 		t.Errorf("the group shows %d messages", len(c.Messages))
+	}
+}
+
+// TestQPSRefusedSendsAreRetried: DingTalk's 403 QpsLimit refusal of a
+// send is definite (nothing was sent), so the send is made again after the
+// one-second window, paced. 600 parallel sends through one bot, then 300
+// through two bots sharing one app's quota: every send succeeds once.
+func TestQPSRefusedSendsAreRetried(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("sends 900 messages at DingTalk's pace (~12 s)")
+	}
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	qps := func(c *config.Config) { c.DingTalk.QPS = 100 }
+	a := startOn(t, srv, qps)
+	run := func(bots []*harness, n int) (failed int, refusals int) {
+		srv.ResetCalls()
+		var wg sync.WaitGroup
+		var bad atomic.Int64
+		next := atomic.Int64{}
+		for w := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+					h := bots[int(i)%len(bots)]
+					r, body := h.do("POST", "/v1/messages", testToken, fmt.Sprintf(`{"family":"private","conversation_id":%q,"text":"qps %d-%d"}`, privCID, w, i))
+					if r.StatusCode != 200 {
+						bad.Add(1)
+						t.Logf("send %d: %d %v", i, r.StatusCode, body)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, c := range srv.CallsTo(dingtalktest.PathPrivateSend) {
+			if c.Status == 403 {
+				refusals++
+			}
+		}
+		return int(bad.Load()), refusals
+	}
+	failed, refusals := run([]*harness{a}, 600)
+	t.Logf("one bot: 600 sends, %d failed, %d refused by DingTalk's limit and retried", failed, refusals)
+	if failed > 0 {
+		t.Errorf("one bot: %d of 600 sends failed", failed)
+	}
+	b := startOn(t, srv, qps)
+	failed, refusals = run([]*harness{a, b}, 300)
+	t.Logf("two bots: 300 sends, %d failed, %d refused and retried", failed, refusals)
+	if failed > 0 {
+		t.Errorf("two bots: %d of 300 sends failed", failed)
+	}
+	if n := len(srv.CallsTo(dingtalktest.PathPrivateSend)) - refusals; n != 300 {
+		t.Errorf("%d sends reached DingTalk, want exactly 300", n)
 	}
 }

@@ -30,6 +30,7 @@ func recallbot(t *testing.T, args ...string) (stdout, stderr string, code int) {
 // command line that cannot be understood exits 2 with the usage, -h exits
 // 0, and a bare "recallbot -config FILE" is "run".
 func TestSubcommandsAndHelp(t *testing.T) {
+	t.Parallel()
 	if out, _, code := recallbot(t, "version"); code != 0 || !strings.HasPrefix(out, "recallbot ") {
 		t.Errorf("version: %q, exit %d", out, code)
 	}

@@ -18,6 +18,7 @@ import (
 // DINGTALK_CLIENT_SECRET exits 1 at once, saying which settings are wrong,
 // and the secret is nowhere in what it printed.
 func TestWrongSecretExitsWithOneSentence(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
 	if err != nil {

@@ -171,6 +171,7 @@ const dynamicUID = 61184
 // error, no warning), with its ExecStart pointed at a built binary, as
 // verify wants the program to exist. It needs no running systemd.
 func TestSystemdUnitVerifies(t *testing.T) {
+	t.Parallel()
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -208,6 +209,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 // its state directory: it reads its configuration, keeps its ledger there,
 // answers healthcheck, and stops cleanly on SIGTERM.
 func TestSystemdInstallRunsAsItsUser(t *testing.T) {
+	t.Parallel()
 	asUser(t)
 	unit, err := os.ReadFile("../deploy/recallbot.service")
 	if err != nil {
@@ -271,6 +273,7 @@ func TestSystemdInstallRunsAsItsUser(t *testing.T) {
 // as docker run -e gives it: it starts, "recallbot healthcheck" (the
 // HEALTHCHECK, as that user) says ready, and SIGTERM stops it cleanly.
 func TestContainerLayoutRunsAsNonroot(t *testing.T) {
+	t.Parallel()
 	asUser(t)
 	df, err := os.ReadFile("../Dockerfile")
 	if err != nil {
@@ -346,6 +349,7 @@ func TestContainerLayoutRunsAsNonroot(t *testing.T) {
 // configuration as it stands, listening beyond the container's loopback,
 // its ledger by an absolute path.
 func TestContainerConfigParses(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../deploy/container.yaml")
 	if err != nil {
 		t.Fatal(err)

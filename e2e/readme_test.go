@@ -44,6 +44,7 @@ func tryItBlock(t *testing.T) []string {
 // sim gets -listen and -bot-http on free ports, and RECALLBOT_API points
 // the CLI at the bot there; "go build" is the binary the test built.
 func TestReadmeTryIt(t *testing.T) {
+	t.Parallel()
 	bin := binary(t)
 	lines := tryItBlock(t)
 	dir := t.TempDir()

@@ -22,6 +22,7 @@ import (
 // silently absent; and a final recall takes back every message whose key
 // the ledger holds.
 func TestKillNineDuringSends(t *testing.T) {
+	t.Parallel()
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
 		t.Fatal(err)

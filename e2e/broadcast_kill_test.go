@@ -74,6 +74,9 @@ func received(srv *dingtalktest.Server, users []string) (once, twice, never int)
 // heard): the fifth step was never sent, and the restarted process sends
 // it, so that nobody is left out and nobody gets the message twice.
 func TestKillNineMidBroadcastLeavesOnlyCallsInFlightInDoubt(t *testing.T) {
+	// Not parallel: it catches exactly the first calls in flight, which
+	// the load of another test beside it would let grow (the calls in flight
+	// follow the round trip the client measures).
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 // a frame to land on one instance, it drains the other's connection
 // (SYSTEM disconnect) first.
 func TestTwoInstancesOneRedisLedger(t *testing.T) {
+	t.Parallel()
 	r := ledgertest.Shared(t)
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1, DisconnectGrace: 30 * time.Second})
 	if err != nil {

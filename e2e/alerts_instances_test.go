@@ -23,6 +23,7 @@ import (
 // shows one message for the group throughout: one first message, one
 // update (or supersede) per change, whichever instance took what.
 func TestAlertDuplicatesOnTwoInstances(t *testing.T) {
+	t.Parallel()
 	for _, style := range []alerts.Style{alerts.StyleCard, alerts.StyleMarkdown} {
 		t.Run(string(style), func(t *testing.T) { testAlertDuplicates(t, style) })
 	}

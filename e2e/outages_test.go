@@ -1,7 +1,8 @@
 package e2e
 
-// Regression tests of issue 10 that need the real binary: its exit code,
-// its stderr, a process limit, a Redis that dies under it.
+// What the binary does when what it stands on fails: a ledger it cannot
+// open (its exit code and its one line on stderr), a Redis that dies under
+// it, a disk that fills up. Nothing acknowledged is lost.
 
 import (
 	"context"
@@ -50,6 +51,7 @@ func botEnv(srv *dingtalktest.Server) []string {
 // the process with exit code 1 and the store's own one-line error naming
 // the path or the host; never a panic, a SIGBUS or a stack trace.
 func TestLedgerThatCannotBeOpened(t *testing.T) {
+	t.Parallel()
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +147,7 @@ func TestLedgerThatCannotBeOpened(t *testing.T) {
 // ends in the ledger (through the spool), and every send answered 200 or
 // 202 has its key there.
 func TestRedisKilledMidSendsLosesNoKey(t *testing.T) {
+	t.Parallel()
 	r := ledgertest.Own(t)
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
@@ -242,6 +245,7 @@ func TestRedisKilledMidSendsLosesNoKey(t *testing.T) {
 // ready by itself, without traffic; after a restart every key DingTalk
 // issued is in the ledger.
 func TestDiskFullKeepsKeys(t *testing.T) {
+	t.Parallel()
 	prlimit, err := exec.LookPath("prlimit")
 	if err != nil {
 		t.Skip("prlimit (util-linux) not found")

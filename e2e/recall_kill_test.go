@@ -19,6 +19,9 @@ import (
 // every message accounted for, those the dead calls took back included,
 // and the audit trail credits the operator who asked, not a system resume.
 func TestKillNineDuringAnAsyncRecallIsFinishedAsItself(t *testing.T) {
+	// Not parallel: it catches exactly the first calls in flight, which
+	// the load of another test beside it would let grow (the calls in flight
+	// follow the round trip the client measures).
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
 		t.Fatal(err)

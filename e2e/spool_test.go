@@ -18,6 +18,7 @@ import (
 // config (the shared default used to stop the second with "spool
 // recallbot.spool is locked by another process").
 func TestTwoConfigsInOneDirectoryDoNotShareASpool(t *testing.T) {
+	t.Parallel()
 	r := ledgertest.Shared(t)
 	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: -1})
 	if err != nil {
