@@ -141,12 +141,12 @@ func (a *App) Open(ctx context.Context) (err error) {
 		Urgent: func(m stream.Message) bool { return a.Bot.Urgent(handlers.Message(m)) }},
 		func(ctx context.Context, m stream.Message) { a.Bot.Handle(ctx, handlers.Message(m)) }, a.Log)
 
-	// The long-running parts, stopped in the reverse order: the background
-	// work is told to stop first, then both intakes stop at once (no new
-	// commands, no new requests) and finish what they run, then the work
-	// requests started gets what is left of the grace, then the background
-	// work is waited for, and only then are the spool and the ledger
-	// closed, so that a send that got its key records it.
+	// The long-running parts, stopped in the reverse order. The background
+	// work is told to stop first. Both intakes then stop at once (no new
+	// command, no new request) and finish what they run. The recalls
+	// requests started to outlive them get what is left of the grace. The
+	// background work is waited for. Only then are the spool and the
+	// ledger closed, so that a send that got its key records it.
 	loops := newGroup(a.Log)
 	a.onClose(func(context.Context) error {
 		return loops.wait("background work still running; closing the ledger under it")
