@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
 )
 
@@ -92,7 +93,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for i, id := range ids {
 		short[i] = ShortID(id)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"route": route, "groups": short, "status": n.Status})
+	writeJSON(w, http.StatusOK, api.AlertsTaken{Route: route, Groups: short, Status: n.Status})
 }
 
 // route finds a receiver's target: by its name as sent, or as it was
@@ -117,7 +118,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// apiError answers in the HTTP API's error shape.
+// apiError answers with the HTTP API's error envelope.
 func apiError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": strings.TrimSpace(msg)}})
+	writeJSON(w, status, &api.Error{Status: status, Code: code, Message: strings.TrimSpace(msg)})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/recallbot/recallbot/handlers"
 	"github.com/recallbot/recallbot/httpapi"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 	"github.com/recallbot/recallbot/stream"
 )
@@ -41,7 +42,10 @@ type App struct {
 	AutoRecall *autorecall.Service
 	Listener   *stream.Listener
 	Metrics    *httpapi.Metrics
-	API        *httpapi.API
+	// Operator carries out the operator's actions for the HTTP API and
+	// the console; nil when http.listen is empty, as API is.
+	Operator *operator.Operator
+	API      *httpapi.API
 	// Console is the operator's console at /ui/; nil when http.console is
 	// false.
 	Console *console.Console
@@ -190,6 +194,7 @@ func (a *App) runLoops(g *group) {
 	}
 	if a.API != nil {
 		g.Go("http", a.API.Run)
+		g.Go("async recalls", a.Operator.Run) // resumes those whose instance stopped, as themselves
 	}
 	if a.Console != nil {
 		g.Go("console", a.Console.Run)
@@ -265,14 +270,15 @@ func commandBurst(c config.Commands) int {
 // runs in jobs.
 func (a *App) serveHTTP(jobs *group, receiver *alerts.Receiver) error {
 	c := a.Config
-	a.API = &httpapi.API{Token: c.HTTP.Token, Ledger: a.Ledger, Sender: a.Sender, Engine: a.Engine, Broadcaster: a.Broadcaster,
-		Log: a.Log.Named("http"), Metrics: a.Metrics, Ready: a.Listener.Connected, Locale: c.Locale, AutoRecall: a.AutoRecall, Now: a.now,
-		QPS: c.DingTalk.QPS, Go: jobs.goFunc("recall"), Alerts: receiver}
+	// The API's handlers and the console carry out the same operator
+	// actions; work a request starts to outlive it runs in jobs.
+	a.Operator = operator.New(a.Ledger, a.Sender, a.Engine, a.Broadcaster, jobs.goFunc("recall"), operator.Config{AutoRecall: a.AutoRecall,
+		Ready: a.Listener.Connected, Locale: c.Locale, QPS: c.DingTalk.QPS, Now: a.now, Log: a.Log.Named("http")})
+	a.API = &httpapi.API{Token: c.HTTP.Token, Operator: a.Operator, Ledger: a.Ledger, Log: a.Log.Named("http"), Metrics: a.Metrics, Now: a.now,
+		Alerts: receiver}
 	var onShutdown func()
 	if c.HTTP.Console {
-		// The console acts through the API's own handler, built before the
-		// console is mounted on the one the server serves.
-		a.Console = console.New(console.Config{Token: c.HTTP.Token, API: a.API.Handler(), Ledger: a.Ledger, Refused: a.API.Refused,
+		a.Console = console.New(console.Config{Token: c.HTTP.Token, Operator: a.Operator, Ledger: a.Ledger, Refused: a.API.Refused,
 			Log: a.Log.Named("console"), Locale: c.Locale, ConfirmAbove: c.Recall.ConfirmAbove, ConfirmTTL: c.Recall.ConfirmTTL,
 			Window: c.Recall.Window, FailedLoginsPerMinute: c.HTTP.FailedLoginsPerMinute, Now: a.now})
 		a.API.UI = a.Console

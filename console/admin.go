@@ -1,7 +1,6 @@
 package console
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 )
 
 // attentionStates are the states GET /v1/entries/{state} lists.
@@ -19,7 +20,7 @@ var attentionStates = []ledger.State{ledger.Pending, ledger.Recalling, ledger.Re
 type entriesView struct {
 	State   ledger.State
 	States  []ledger.State
-	Entries []row
+	Entries []api.Entry
 }
 
 func (c *Console) entries(w http.ResponseWriter, r *http.Request, s *session) {
@@ -31,40 +32,27 @@ func (c *Console) entries(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, http.StatusBadRequest, c.t("err.state"))
 		return
 	}
-	ans := c.call(r.Context(), r, http.MethodGet, "/v1/entries/"+string(st), nil)
-	var body struct {
-		Entries []ledger.Entry `json:"entries"`
-	}
-	if !ans.ok() || ans.decode(&body) != nil {
-		c.fail(w, r, s, ans.status, ans.message())
+	list, err := c.cfg.Operator.Entries(r.Context(), api.State(st))
+	if err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
-	v := entriesView{State: st, States: attentionStates}
-	now := c.now()
-	for _, e := range body.Entries {
-		v.Entries = append(v.Entries, c.row(e, now))
-	}
+	v := entriesView{State: st, States: attentionStates, Entries: list.Entries}
 	c.render(w, r, s, http.StatusOK, "entries", c.t("nav.entries"), "entries", v)
 }
 
-// resolve settles a pending entry through POST /v1/entries/{id}/resolve,
-// as the operator.
+// resolve settles a pending entry, as the operator (the API's POST
+// /v1/entries/{id}/resolve).
 func (c *Console) resolve(w http.ResponseWriter, r *http.Request, s *session) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
 		c.fail(w, r, s, http.StatusBadRequest, c.t("err.notfound"))
 		return
 	}
-	body := map[string]any{"state": r.PostFormValue("state"), "client": s.name}
-	if k := strings.TrimSpace(r.PostFormValue("key")); k != "" {
-		body["process_query_key"] = k
-	}
-	if n := strings.TrimSpace(r.PostFormValue("note")); n != "" {
-		body["note"] = n
-	}
-	ans := c.call(r.Context(), r, http.MethodPost, "/v1/entries/"+strconv.FormatUint(id, 10)+"/resolve", body)
-	if !ans.ok() {
-		c.fail(w, r, s, ans.status, ans.message())
+	req := api.ResolveRequest{State: api.State(r.PostFormValue("state")), ProcessQueryKey: strings.TrimSpace(r.PostFormValue("key")),
+		Note: strings.TrimSpace(r.PostFormValue("note")), Client: s.name}
+	if _, err := c.cfg.Operator.Resolve(r.Context(), id, req); err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, "/ui/entries?state=pending&done=resolved", http.StatusSeeOther)
@@ -77,7 +65,7 @@ type auditView struct {
 }
 
 type auditRow struct {
-	ledger.AuditRecord
+	api.AuditRecord
 	Counts []outcomeCount // the outcomes, counted
 }
 
@@ -91,16 +79,9 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) {
 	if trail != "" && trail != ledger.TrailAccess {
 		trail = ""
 	}
-	path := "/v1/audit?limit=200"
-	if trail != "" {
-		path += "&trail=" + url.QueryEscape(trail)
-	}
-	ans := c.call(r.Context(), r, http.MethodGet, path, nil)
-	var body struct {
-		Records []ledger.AuditRecord `json:"records"`
-	}
-	if !ans.ok() || ans.decode(&body) != nil {
-		c.fail(w, r, s, ans.status, ans.message())
+	body, err := c.cfg.Operator.Audit(r.Context(), api.AuditQuery{Limit: 200, Trail: trail})
+	if err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
 	v := auditView{Trail: trail}
@@ -132,19 +113,9 @@ type statusBar struct {
 }
 
 func (c *Console) status(r *http.Request) *statusBar {
-	st := &statusBar{}
-	var ready struct {
-		Ready  bool `json:"ready"`
-		Stream bool `json:"stream_connected"`
-		Ledger bool `json:"ledger_ok"`
-	}
-	if ans := c.call(r.Context(), r, http.MethodGet, "/readyz", nil); ans.decode(&ready) == nil {
-		st.Ready, st.StreamUp, st.LedgerOK = ready.Ready, ready.Stream, ready.Ledger
-	}
-	var br struct {
-		Paused bool `json:"paused"`
-	}
-	if ans := c.call(r.Context(), r, http.MethodGet, "/v1/autorecall", nil); ans.ok() && ans.decode(&br) == nil {
+	ready := c.cfg.Operator.Ready(r.Context())
+	st := &statusBar{Ready: ready.Ready, StreamUp: ready.StreamConnected, LedgerOK: ready.LedgerOK}
+	if br, err := c.cfg.Operator.AutoRecall(); err == nil {
 		st.Breaker = "closed"
 		if br.Paused {
 			st.Breaker = "open"
@@ -156,12 +127,11 @@ func (c *Console) status(r *http.Request) *statusBar {
 	return st
 }
 
-// resume closes the auto-recall breaker (POST /v1/autorecall/resume, as
-// the operator).
+// resume closes the auto-recall breaker, as the operator (the API's POST
+// /v1/autorecall/resume).
 func (c *Console) resume(w http.ResponseWriter, r *http.Request, s *session) {
-	ans := c.call(r.Context(), r, http.MethodPost, "/v1/autorecall/resume?client="+url.QueryEscape(s.name), nil)
-	if !ans.ok() {
-		c.fail(w, r, s, ans.status, ans.message())
+	if _, err := c.cfg.Operator.ResumeAutoRecall(r.Context(), s.name); err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, backTo(r.PostFormValue("back"), "resumed"), http.StatusSeeOther)
@@ -181,26 +151,23 @@ func backTo(back, done string) string {
 }
 
 // readStatus answers the page's "read status" button: who of a message's
-// recipients read it, from GET /v1/messages/{key}?read_status=1. A bot
-// whose API does not report read status yet answers 501.
+// recipients read it, as GET /v1/messages/{key}?read_status=1 says (its
+// "read_status").
 func (c *Console) readStatus(w http.ResponseWriter, r *http.Request, s *session) {
 	key := r.URL.Query().Get("key")
 	if key == "" {
-		jsonError(w, http.StatusBadRequest, c.t("err.notfound"))
+		jsonError(w, http.StatusBadRequest, "", c.t("err.notfound"))
 		return
 	}
-	ans := c.call(r.Context(), r, http.MethodGet, "/v1/messages/"+url.PathEscape(key)+"?read_status=1", nil)
-	if !ans.ok() {
-		jsonError(w, ans.status, ans.message())
+	m, err := c.cfg.Operator.Message(r.Context(), key, true)
+	if err != nil {
+		e := operator.AsError(err)
+		jsonError(w, e.Status, e.Code, e.Message)
 		return
 	}
-	var body struct {
-		ReadStatus json.RawMessage `json:"read_status"`
-	}
-	if ans.decode(&body) != nil || len(body.ReadStatus) == 0 || string(body.ReadStatus) == "null" {
-		jsonError(w, http.StatusNotImplemented, c.t("read.unavailable"))
+	if m.ReadStatus == nil {
+		jsonError(w, http.StatusNotImplemented, "", c.t("read.unavailable"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write(body.ReadStatus)
+	writeJSON(w, http.StatusOK, m.ReadStatus)
 }

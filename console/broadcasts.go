@@ -4,9 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"time"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 )
 
 // maxJobsShown bounds the broadcasts listed, newest first.
@@ -42,67 +43,29 @@ func (c *Console) broadcasts(w http.ResponseWriter, r *http.Request, s *session)
 	c.render(w, r, s, http.StatusOK, "broadcasts", c.t("nav.broadcasts"), "broadcasts", rows)
 }
 
-// broadcastJSON is GET /v1/broadcasts/{id}.
-type broadcastJSON struct {
-	BatchID    string           `json:"batch_id"`
-	State      string           `json:"state"`
-	Recipients int              `json:"recipients"`
-	Sent       int              `json:"sent"`
-	Failed     int              `json:"failed"`
-	Pending    int              `json:"pending"`
-	Cancelled  int              `json:"cancelled"`
-	SendCalls  int              `json:"send_calls"`
-	Steps      int              `json:"steps"`
-	Excerpt    string           `json:"excerpt"`
-	Actor      string           `json:"actor"`
-	Retrying   int              `json:"retrying"`
-	Refused    []ledger.Refusal `json:"refused"`
-	InFlight   []struct {
-		People int `json:"people"`
-	} `json:"in_flight"`
-	CancelledBy string    `json:"cancelled_by"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
-}
-
-// InFlightPeople is how many people the calls on the wire are for.
-func (b broadcastJSON) InFlightPeople() int {
-	n := 0
-	for _, f := range b.InFlight {
-		n += f.People
-	}
-	return n
-}
-
-// Percent is the share of recipients settled (reached, refused or
-// cancelled).
-func (b broadcastJSON) Percent() int { return percent(b.Sent+b.Failed+b.Cancelled, b.Recipients) }
-
-func (c *Console) getBroadcast(r *http.Request, id string) (broadcastJSON, apiAnswer) {
-	ans := c.call(r.Context(), r, http.MethodGet, "/v1/broadcasts/"+url.PathEscape(id), nil)
-	var b broadcastJSON
-	if ans.ok() && ans.decode(&b) != nil {
-		ans.status = http.StatusBadGateway
-	}
-	return b, ans
-}
+// percentOf is the share of a broadcast's recipients settled (reached,
+// refused or cancelled).
+func percentOf(b api.Broadcast) int { return percent(b.Sent+b.Failed+b.Cancelled, b.Recipients) }
 
 // broadcastView is a broadcast's page: its progress, and whether its
 // messages are still shown ("is it gone now?").
 type broadcastView struct {
-	broadcastJSON
+	api.Broadcast
 	Messages int          // its entries: one per send call
 	States   []stateCount // how many of them are in each state
 	Shown    int          // sent and not recalled: still in someone's chat
 }
 
+// Percent is the share of recipients settled.
+func (v broadcastView) Percent() int { return percentOf(v.Broadcast) }
+
 func (c *Console) broadcastPage(w http.ResponseWriter, r *http.Request, s *session) {
-	b, ans := c.getBroadcast(r, r.PathValue("id"))
-	if !ans.ok() {
-		c.fail(w, r, s, ans.status, ans.message())
+	b, err := c.cfg.Operator.BroadcastStatus(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
-	v := broadcastView{broadcastJSON: b}
+	v := broadcastView{Broadcast: b}
 	if es, err := c.cfg.Ledger.Batch(r.Context(), b.BatchID); err == nil {
 		n := map[ledger.State]int64{}
 		for _, e := range es {
@@ -126,23 +89,34 @@ func (c *Console) broadcastPage(w http.ResponseWriter, r *http.Request, s *sessi
 func (c *Console) broadcastEvents(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
 	c.stream(w, r, func() (any, bool, string) {
-		b, ans := c.getBroadcast(r, id)
-		if !ans.ok() {
-			return nil, true, ans.message()
+		b, err := c.cfg.Operator.BroadcastStatus(r.Context(), id)
+		if err != nil {
+			return nil, true, operator.AsError(err).Message
 		}
-		b.Refused = nil // the page shows them when it reloads
-		return map[string]any{"done": b.Sent + b.Failed + b.Cancelled, "requested": b.Recipients, "sent": b.Sent, "failed": b.Failed,
-			"pending": b.Pending, "cancelled": b.Cancelled, "calls": b.SendCalls, "state": b.State}, b.State != "running", ""
+		return broadcastProgress{Done: b.Sent + b.Failed + b.Cancelled, Requested: b.Recipients, Sent: b.Sent, Failed: b.Failed,
+			Pending: b.Pending, Cancelled: b.Cancelled, Calls: b.SendCalls, State: b.State}, b.State != api.JobRunning, ""
 	})
 }
 
-// cancelBroadcast cancels what a broadcast has not sent yet (the API's
-// DELETE, as the operator).
+// broadcastProgress is a "progress" event of a broadcast's page (its
+// script's, not the API's).
+type broadcastProgress struct {
+	Done      int    `json:"done"`
+	Requested int    `json:"requested"`
+	Sent      int    `json:"sent"`
+	Failed    int    `json:"failed"`
+	Pending   int    `json:"pending"`
+	Cancelled int    `json:"cancelled"`
+	Calls     int    `json:"calls"`
+	State     string `json:"state"`
+}
+
+// cancelBroadcast cancels what a broadcast has not sent yet, as the
+// operator (the API's DELETE /v1/broadcasts/{id}).
 func (c *Console) cancelBroadcast(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	ans := c.call(r.Context(), r, http.MethodDelete, "/v1/broadcasts/"+url.PathEscape(id)+"?client="+url.QueryEscape(s.name), nil)
-	if !ans.ok() {
-		c.fail(w, r, s, ans.status, ans.message())
+	if _, err := c.cfg.Operator.CancelBroadcast(r.Context(), s.name, id); err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, "/ui/broadcasts/"+url.PathEscape(id)+"?done=cancelled", http.StatusSeeOther)

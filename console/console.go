@@ -5,12 +5,12 @@
 // trails; the auto-recall breaker.
 //
 // It holds no power of its own. An operator logs in with the HTTP API's
-// token and a name; every action then goes through the API's /v1 handler,
-// in process, with that token and the name as the client, so the console
-// does exactly what the API does and is audited as "api:<name>". It reads
-// the ledger only for the lists the API has none of (every chat's messages,
-// the broadcast jobs, the counts). Nothing on the send or recall path
-// calls it.
+// token and a name; every action then is one of the operator's actions
+// (package operator), the very definitions the API's /v1 handlers call,
+// with the name as the client, so the console does exactly what the API
+// does and is audited as "api:<name>". It reads the ledger only for the
+// lists the API has none of (every chat's messages, the broadcast jobs,
+// the counts). Nothing on the send or recall path calls it.
 //
 // Pages are rendered on the server (html/template escapes everything); a
 // little JavaScript (console.js, text set with textContent only) fetches
@@ -29,6 +29,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 )
 
 //go:embed templates static
@@ -36,7 +37,7 @@ var assets embed.FS
 
 // Ledger is what the console reads of the ledger directly: lists the HTTP
 // API does not offer (EntryLister, EntryReader, JobStore's Jobs). Every
-// change goes through the API; it writes only its own login records
+// change goes through the Operator; it writes only its own login records
 // (AuditStore).
 type Ledger interface {
 	ledger.EntryLister
@@ -48,13 +49,12 @@ type Ledger interface {
 // Config is the console's wiring and knobs; zero knobs take the defaults
 // (the bot's own: confirm above 10 messages, codes valid 2 minutes).
 type Config struct {
-	// Token is the HTTP API's bearer token: the login form asks for it,
-	// and the console presents it to the API on the operator's behalf.
+	// Token is the HTTP API's bearer token: the login form asks for it.
 	// It never leaves the process: the session cookie holds a random id.
 	Token string
-	// API is the bot's HTTP API handler (httpapi.API.Handler, built
-	// without the console): every action and most reads go through it.
-	API http.Handler
+	// Operator carries out every action and most reads, as the HTTP API
+	// does them.
+	Operator *operator.Operator
 	// Ledger is read for every chat's messages, broadcasts and counts.
 	Ledger Ledger
 	// Refused audits a failed login in the access trail within the API's

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -213,9 +214,8 @@ func TestListFilters(t *testing.T) {
 	// A broadcast packs u2 and u3 into one key.
 	b := f.browser()
 	b.login("alice")
-	ans := f.con.call(context.Background(), httpReq(f), http.MethodPost, "/v1/broadcasts", map[string]any{"user_ids": []string{"u2", "u3"}, "text": "all hands", "batch_id": "all-1"})
-	if ans.status != 202 {
-		t.Fatalf("broadcast: %d %s", ans.status, ans.body)
+	if _, err := f.op.Broadcast(context.Background(), &api.BroadcastRequest{UserIDs: []string{"u2", "u3"}, Content: api.Content{Text: "all hands"}, BatchID: "all-1"}); err != nil {
+		t.Fatalf("broadcast: %v", err)
 	}
 	waitFor(t, "the broadcast", func() bool {
 		es, _ := f.led.Batch(context.Background(), "all-1")
@@ -264,13 +264,6 @@ func TestListFilters(t *testing.T) {
 	if got := rows(second); len(got) != 12 || got[10] != fmt.Sprint(p2.ID) {
 		t.Errorf("second page: %v", got)
 	}
-}
-
-// httpReq is a request to make in-process API calls for a test.
-func httpReq(f *fixture) *http.Request {
-	r, _ := http.NewRequest(http.MethodGet, f.web.URL, nil)
-	r.RemoteAddr = "127.0.0.1:1"
-	return r
 }
 
 // TestEscaping: what the bot sent is text on the page, never markup.
@@ -443,9 +436,8 @@ func TestConfirmationRule(t *testing.T) {
 	}
 
 	// A packed key: the preview names the other people it reaches.
-	ans := f.con.call(context.Background(), httpReq(f), http.MethodPost, "/v1/broadcasts", map[string]any{"user_ids": []string{"u1", "u2", "u3"}, "text": "all hands", "batch_id": "all-1"})
-	if ans.status != 202 {
-		t.Fatalf("broadcast: %d %s", ans.status, ans.body)
+	if _, err := f.op.Broadcast(context.Background(), &api.BroadcastRequest{UserIDs: []string{"u1", "u2", "u3"}, Content: api.Content{Text: "all hands"}, BatchID: "all-1"}); err != nil {
+		t.Fatalf("broadcast: %v", err)
 	}
 	waitFor(t, "the broadcast", func() bool {
 		es, _ := f.led.Batch(context.Background(), "all-1")
@@ -500,9 +492,8 @@ func TestBroadcastsAndTheirProgress(t *testing.T) {
 	for i := range users {
 		users[i] = fmt.Sprintf("user%02d", i)
 	}
-	ans := f.con.call(context.Background(), httpReq(f), http.MethodPost, "/v1/broadcasts", map[string]any{"user_ids": users, "text": "maintenance at 22:00", "batch_id": "m-1", "client": "ops"})
-	if ans.status != 202 {
-		t.Fatalf("broadcast: %d", ans.status)
+	if _, err := f.op.Broadcast(context.Background(), &api.BroadcastRequest{UserIDs: users, Content: api.Content{Text: "maintenance at 22:00"}, BatchID: "m-1", Client: "ops"}); err != nil {
+		t.Fatalf("broadcast: %v", err)
 	}
 	ev := events(t, b, "/ui/broadcasts/m-1/events")
 	var last map[string]any

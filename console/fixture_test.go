@@ -22,6 +22,7 @@ import (
 	"github.com/recallbot/recallbot/httpapi"
 	"github.com/recallbot/recallbot/internal/clock"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 )
 
@@ -40,6 +41,8 @@ type fixture struct {
 	led    *ledger.Bolt
 	sender *recall.Sender
 	api    *httpapi.API
+	op     *operator.Operator
+	bc     *recall.Broadcaster
 	con    *Console
 	web    *httptest.Server
 	clock  *clock.Clock // the bot's clock; the emulator keeps real time
@@ -65,15 +68,15 @@ func newFixture(t *testing.T, locale string, tune ...func(*Config)) *fixture {
 	log := zap.NewNop()
 	f.sender = recall.NewSender(led, client, log, recall.SenderConfig{Now: f.clock.Now})
 	engine := recall.New(led, client, log, recall.Config{Locale: locale, Now: f.clock.Now})
-	bc := recall.NewBroadcaster(led, client, log, recall.BroadcastConfig{Now: f.clock.Now})
+	f.bc = recall.NewBroadcaster(led, client, log, recall.BroadcastConfig{Now: f.clock.Now})
 	bg, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); bc.Run(bg) }()
-	f.api = &httpapi.API{Token: testToken, Ledger: led, Sender: f.sender, Engine: engine, Broadcaster: bc, Log: log, Locale: locale,
-		Ready: func() bool { return true }, Now: f.clock.Now,
-		Go: func(fn func(context.Context)) { wg.Add(1); go func() { defer wg.Done(); fn(bg) }() }}
-	cfg := Config{Token: testToken, API: f.api.Handler(), Ledger: led, Refused: f.api.Refused, Locale: locale, Now: f.clock.Now}
+	go func() { defer wg.Done(); f.bc.Run(bg) }()
+	f.op = operator.New(led, f.sender, engine, f.bc, func(fn func(context.Context)) { wg.Add(1); go func() { defer wg.Done(); fn(bg) }() },
+		operator.Config{Ready: func() bool { return true }, Locale: locale, Now: f.clock.Now, Log: log})
+	f.api = &httpapi.API{Token: testToken, Operator: f.op, Ledger: led, Log: log, Now: f.clock.Now}
+	cfg := Config{Token: testToken, Operator: f.op, Ledger: led, Refused: f.api.Refused, Locale: locale, Now: f.clock.Now}
 	for _, fn := range tune {
 		fn(&cfg)
 	}

@@ -1,150 +1,26 @@
 package console
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
-	"github.com/recallbot/recallbot/recall"
+	"github.com/recallbot/recallbot/operator"
 )
 
-// A recall from the console goes as in chat: a preview first (the API's
-// dry run, audited as one), then the recall of exactly the previewed
-// messages. What chat would need /confirm for (more than ConfirmAbove
+// A recall from the console goes as in chat: a preview first (the
+// operator's dry run, audited as one), then the recall of exactly the
+// previewed messages. What chat would need /confirm for (more than ConfirmAbove
 // messages, or reaching beyond the chat the operator was looking at,
 // packed keys included) needs a typed code here; the code and the
 // previewed keys are a plan held for the operator's session, single use,
-// valid ConfirmTTL (planTTL when no code is needed). The recall itself is
-// the API's asynchronous one; its page follows it over server-sent events.
-
-// planTTL is how long a preview that needs no confirmation can be carried
-// out.
-const planTTL = 15 * time.Minute
-
-// maxPlans bounds the plans of one session; the oldest goes first.
-const maxPlans = 20
-
-// maxPreviewRows bounds the messages a preview page lists (a batch of
-// 100,000 people is 5,000 keys); its counts cover them all.
-const maxPreviewRows = 500
-
-// maxTries is how many wrong confirmation codes drop a plan.
-const maxTries = 5
-
-// plan is a preview that can be carried out.
-type plan struct {
-	id, session string
-	keys        []string
-	batch       string // a batch previewed whole: recalled as the batch
-	reads       bool   // ask who has read them again, just before the recall
-	confirm     bool
-	code        string
-	expires     time.Time
-	tries       int
-	view        previewView
-}
-
-type plans struct {
-	mu sync.Mutex
-	m  map[string]*plan
-}
-
-func (ps *plans) put(p *plan, now time.Time) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*plan{}
-	}
-	var mine []*plan
-	for id, q := range ps.m {
-		switch {
-		case now.After(q.expires):
-			delete(ps.m, id)
-		case q.session == p.session:
-			mine = append(mine, q)
-		}
-	}
-	if len(mine) >= maxPlans {
-		slices.SortFunc(mine, func(a, b *plan) int { return a.expires.Compare(b.expires) })
-		delete(ps.m, mine[0].id)
-	}
-	ps.m[p.id] = p
-}
-
-// use takes the session's live plan id if check passes, in one step (two
-// submissions of one preview recall once). A failed check counts against
-// the plan; maxTries of them drop it.
-func (ps *plans) use(id, session string, now time.Time, check func(*plan) bool) (p *plan, ok bool) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p = ps.m[id]
-	if p == nil || p.session != session || now.After(p.expires) {
-		return nil, false
-	}
-	if !check(p) {
-		if p.tries++; p.tries >= maxTries {
-			delete(ps.m, id)
-		}
-		return p, false
-	}
-	delete(ps.m, id)
-	return p, true
-}
-
-const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I: as chat's codes
-
-func newCode() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	for i := range b {
-		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)]
-	}
-	return string(b[:])
-}
-
-// receiptJSON is a receipt as the API answers it.
-type receiptJSON struct {
-	Scope          string         `json:"scope"`
-	DryRun         bool           `json:"dry_run"`
-	Requested      int            `json:"requested"`
-	Counts         map[string]int `json:"counts"`
-	Calls          int            `json:"calls"`
-	Summary        string         `json:"summary"`
-	AuditID        uint64         `json:"audit_id"`
-	Items          []itemJSON     `json:"items"`
-	ItemsTruncated int            `json:"items_truncated"`
-}
-
-// HasReads reports whether the receipt's recall asked who had read them.
-func (r receiptJSON) HasReads() bool {
-	for _, it := range r.Items {
-		if it.Reads != nil {
-			return true
-		}
-	}
-	return false
-}
-
-type itemJSON struct {
-	Outcome     string      `json:"outcome"`
-	Key         string      `json:"process_query_key"`
-	EntryID     uint64      `json:"entry_id"`
-	Excerpt     string      `json:"excerpt"`
-	SentAt      time.Time   `json:"sent_at"`
-	Chat        ledger.Chat `json:"chat"`
-	Reason      string      `json:"reason"`
-	Explanation string      `json:"explanation"`
-	// Reads is who had read it, when the recall asked (read_status).
-	Reads *recall.Reads `json:"reads"`
-}
+// valid ConfirmTTL (planTTL when no code is needed; plans.go). The recall
+// itself is the operator's asynchronous one; its page follows it over
+// server-sent events.
 
 // previewView is the preview page.
 type previewView struct {
@@ -173,10 +49,10 @@ type previewView struct {
 }
 
 type previewItem struct {
-	itemJSON
+	api.Item
 	Entry ledger.Entry // from the ledger: recipients, actor, batch
 	Left  string
-	Reads *recall.Reads
+	Reads *api.Reads
 }
 
 // Packed reports whether the item's one key reached several people.
@@ -188,14 +64,11 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	here := r.PostFormValue("here")
 	withRead := r.PostFormValue("read_status") != ""
 	v := previewView{Here: here, Batch: batch}
-	body := map[string]any{"dry_run": true, "client": s.name}
-	if withRead {
-		body["read_status"] = true
-	}
+	req := api.RecallRequest{DryRun: true, Client: s.name, ReadStatus: withRead}
 	now := c.now()
 	switch {
 	case batch != "":
-		body["batch_id"] = batch
+		req.BatchID = batch
 	default:
 		var keys []string
 		for _, sid := range r.PostForm["id"] {
@@ -221,25 +94,20 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 			c.render(w, r, s, http.StatusOK, "preview", c.t("preview.title"), "messages", v)
 			return
 		}
-		body["keys"] = keys
+		req.Keys = keys
 	}
-	ans := c.call(ctx, r, http.MethodPost, "/v1/recalls", body)
-	if !ans.ok() {
-		c.fail(w, r, s, ans.status, ans.message())
-		return
-	}
-	var rec receiptJSON
-	if err := ans.decode(&rec); err != nil {
-		c.fail(w, r, s, http.StatusBadGateway, err.Error())
+	rec, err := c.cfg.Operator.Recall(ctx, req)
+	if err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
 	v.Summary, v.Scope, v.Calls = rec.Summary, rec.Scope, rec.Calls
-	v.Read = readFromReceipt(ans.body, withRead)
+	v.Read = readFromReceipt(rec, withRead)
 	// The ledger says who else a packed key reached, and by whom it was sent.
 	var keys []string
 	for _, it := range rec.Items {
-		if it.Key != "" {
-			keys = append(keys, it.Key)
+		if it.ProcessQueryKey != "" {
+			keys = append(keys, it.ProcessQueryKey)
 		}
 	}
 	byKey := map[string]ledger.Entry{}
@@ -250,9 +118,10 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	chats := map[string]bool{}
 	for i, it := range rec.Items {
-		pi := previewItem{itemJSON: it, Entry: byKey[it.Key]}
+		pi := previewItem{Item: it, Entry: byKey[it.ProcessQueryKey]}
 		if pi.Entry.ID == 0 {
-			pi.Entry = ledger.Entry{ID: it.EntryID, Chat: it.Chat, Excerpt: it.Excerpt, SentAt: it.SentAt, ProcessQueryKey: it.Key}
+			pi.Entry = ledger.Entry{ID: it.EntryID, Chat: ledger.Chat{Family: ledger.Family(it.Chat.Family), ConversationID: it.Chat.ConversationID,
+				UserID: it.Chat.UserID}, Excerpt: it.Excerpt, SentAt: it.SentAt, ProcessQueryKey: it.ProcessQueryKey}
 		}
 		if i < len(v.Read.Items) {
 			pi.Reads = v.Read.Items[i]
@@ -308,7 +177,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 	p := &plan{id: randomHex(16), session: s.id, expires: now.Add(planTTL), reads: withRead, batch: batch}
 	for _, it := range v.Items {
 		if it.Outcome == "would_recall" {
-			p.keys = append(p.keys, it.Key)
+			p.keys = append(p.keys, it.ProcessQueryKey)
 		}
 	}
 	if len(v.Why) > 0 {
@@ -331,7 +200,7 @@ func chatOf(key string) ledger.Chat {
 	return ledger.Chat{Family: ledger.Family(fam), ConversationID: id}
 }
 
-// recall carries out a plan: the API's asynchronous recall of exactly the
+// recall carries out a plan: an asynchronous recall of exactly the
 // previewed keys, as the operator; then the recall's page. A batch
 // previewed whole is recalled as the batch, so that a broadcast still
 // sending is stopped first and what it sent since the preview goes too.
@@ -353,37 +222,44 @@ func (c *Console) recall(w http.ResponseWriter, r *http.Request, s *session) {
 		c.renderError(w, r, s, http.StatusConflict, "preview", c.t("preview.title"), "messages", v, msg)
 		return
 	}
-	body := map[string]any{"keys": p.keys, "async": true, "client": s.name, "read_status": p.reads}
+	req := api.RecallRequest{Keys: p.keys, Client: s.name, ReadStatus: p.reads}
 	if p.batch != "" {
-		delete(body, "keys")
-		body["batch_id"] = p.batch
+		req.Keys, req.BatchID = nil, p.batch
 	}
-	ans := c.call(r.Context(), r, http.MethodPost, "/v1/recalls", body)
-	var job recallJob
-	if ans.status != http.StatusAccepted || ans.decode(&job) != nil || job.ID == "" {
-		c.fail(w, r, s, ans.status, ans.message())
+	job, err := c.cfg.Operator.StartRecall(r.Context(), req)
+	if err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
 	http.Redirect(w, r, "/ui/recalls/"+url.PathEscape(job.ID), http.StatusSeeOther)
 }
 
-// recallJob is an asynchronous recall as GET /v1/recalls/{id} reports it.
-type recallJob struct {
-	ID        string       `json:"recall_id"`
-	State     string       `json:"state"`
-	Actor     string       `json:"actor"`
-	Requested int          `json:"requested"`
-	Done      int          `json:"done"`
-	Pending   int          `json:"pending"`
-	Calls     int          `json:"recall_calls"`
-	Started   time.Time    `json:"started"`
-	Updated   time.Time    `json:"updated"`
-	Receipt   *receiptJSON `json:"receipt"`
-	Error     string       `json:"error"`
+// recallView is an asynchronous recall's page: its progress, and its
+// receipt once it ended.
+type recallView struct {
+	api.RecallJob
+	Receipt *receiptView
+}
+
+// receiptView is a receipt on a page.
+type receiptView struct {
+	*api.Receipt
+	HasReads bool // the recall asked who had read them
 }
 
 // Percent is how far the recall is.
-func (j recallJob) Percent() int { return percent(j.Done, j.Requested) }
+func (v recallView) Percent() int { return percent(v.Done, v.Requested) }
+
+func newRecallView(j api.RecallJob) recallView {
+	v := recallView{RecallJob: j}
+	if j.Receipt != nil {
+		v.Receipt = &receiptView{Receipt: j.Receipt}
+		for _, it := range j.Receipt.Items {
+			v.Receipt.HasReads = v.Receipt.HasReads || it.Reads != nil
+		}
+	}
+	return v
+}
 
 func percent(n, of int) int {
 	if of <= 0 {
@@ -392,24 +268,13 @@ func percent(n, of int) int {
 	return min(100, n*100/of)
 }
 
-func (c *Console) getRecall(r *http.Request, id string) (recallJob, apiAnswer) {
-	ans := c.call(r.Context(), r, http.MethodGet, "/v1/recalls/"+url.PathEscape(id), nil)
-	var job recallJob
-	if ans.ok() {
-		if err := ans.decode(&job); err != nil {
-			ans.status = http.StatusBadGateway
-		}
-	}
-	return job, ans
-}
-
 func (c *Console) recallPage(w http.ResponseWriter, r *http.Request, s *session) {
-	job, ans := c.getRecall(r, r.PathValue("id"))
-	if !ans.ok() {
-		c.fail(w, r, s, ans.status, ans.message())
+	job, err := c.cfg.Operator.RecallStatus(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.failAction(w, r, s, err)
 		return
 	}
-	c.render(w, r, s, http.StatusOK, "recall", c.t("recall.title"), "messages", job)
+	c.render(w, r, s, http.StatusOK, "recall", c.t("recall.title"), "messages", newRecallView(job))
 }
 
 // recallEvents streams a recall's progress: "progress" events while it
@@ -417,12 +282,12 @@ func (c *Console) recallPage(w http.ResponseWriter, r *http.Request, s *session)
 func (c *Console) recallEvents(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
 	c.stream(w, r, func() (any, bool, string) {
-		job, ans := c.getRecall(r, id)
-		if !ans.ok() {
-			return nil, true, ans.message()
+		job, err := c.cfg.Operator.RecallStatus(r.Context(), id)
+		if err != nil {
+			return nil, true, operator.AsError(err).Message
 		}
 		job.Receipt = nil // the page shows it when it reloads
-		return job, job.State != "running", ""
+		return job, job.State != api.JobRunning, ""
 	})
 }
 
@@ -432,29 +297,17 @@ type readSummary struct {
 	Asked bool
 	Calls int     // the query calls it took, or would take
 	Secs  float64 // at DingTalk's pace, when not asked
-	Items []*recall.Reads
+	Items []*api.Reads
 }
 
-// readFromReceipt reads what a dry run says of read status: "reads" on
-// each item when asked, else "read_status_cost".
-func readFromReceipt(body []byte, asked bool) readSummary {
-	var raw struct {
-		Items []struct {
-			Reads *recall.Reads `json:"reads"`
-		} `json:"items"`
-		Cost *struct {
-			Calls   int     `json:"calls"`
-			Seconds float64 `json:"seconds"`
-		} `json:"read_status_cost"`
-	}
+// readFromReceipt reads what a dry run says of read status: the reads on
+// each item when asked, else what asking would cost.
+func readFromReceipt(rec api.Receipt, asked bool) readSummary {
 	out := readSummary{Asked: asked}
-	if json.Unmarshal(body, &raw) != nil {
-		return out
+	if cost := rec.ReadStatusCost; cost != nil {
+		out.Calls, out.Secs = cost.Calls, cost.Seconds
 	}
-	if raw.Cost != nil {
-		out.Calls, out.Secs = raw.Cost.Calls, raw.Cost.Seconds
-	}
-	for _, it := range raw.Items {
+	for _, it := range rec.Items {
 		out.Items = append(out.Items, it.Reads)
 		if asked && it.Reads != nil {
 			out.Calls++

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -72,11 +73,17 @@ func (c *Console) renderError(w http.ResponseWriter, r *http.Request, s *session
 // fail answers a request that could not be served: JSON for the page's
 // script, an error page for a person.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, status int, msg string) {
+	c.failCode(w, r, s, status, "", msg)
+}
+
+// failCode is fail with the code a script reads (the operator's, when it
+// refused).
+func (c *Console) failCode(w http.ResponseWriter, r *http.Request, s *session, status int, code, msg string) {
 	if status < 400 {
 		status = http.StatusBadGateway
 	}
 	if wantsJSON(r) {
-		jsonError(w, status, msg)
+		jsonError(w, status, code, msg)
 		return
 	}
 	c.render(w, r, s, status, "error", c.t("err.title"), "", nil, msg)
@@ -114,15 +121,22 @@ func funcs(locale string) template.FuncMap {
 			}
 			return say(locale, "outcome."+o)
 		},
-		"chat": func(c ledger.Chat) string {
-			id := c.ConversationID
-			if c.Family == ledger.OTO {
-				id = c.UserID
+		"chat": func(c any) string { // a ledger.Chat, or an api.Chat of an operator's answer
+			var ch ledger.Chat
+			switch c := c.(type) {
+			case ledger.Chat:
+				ch = c
+			case api.Chat:
+				ch = ledger.Chat{Family: ledger.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
 			}
-			return say(locale, "family."+string(c.Family)) + " " + id
+			id := ch.ConversationID
+			if ch.Family == ledger.OTO {
+				id = ch.UserID
+			}
+			return say(locale, "family."+string(ch.Family)) + " " + id
 		},
 		"pct":   percent,
-		"reads": func(r *recall.Reads) string { return r.Words(locale) },
+		"reads": func(r *api.Reads) string { return readsWords(r, locale) },
 		"secs": func(s float64) string {
 			return recall.HumanDuration(time.Duration(s*float64(time.Second)).Round(time.Second), locale)
 		},
@@ -130,4 +144,10 @@ func funcs(locale string) template.FuncMap {
 		"more":  func(list []string, n int) int { return max(len(list)-n, 0) },
 		"join":  strings.Join,
 	}
+}
+
+// readsWords is who had read a message, in the reader's words (as chat
+// says it).
+func readsWords(r *api.Reads, locale string) string {
+	return recall.Reads{SendStatus: r.SendStatus, Read: r.Read, Recipients: r.Recipients, Readers: r.Readers, Err: r.Error}.Words(locale)
 }

@@ -120,7 +120,7 @@ func (c *Console) authed(h handler) http.Handler {
 		s := c.session(r)
 		switch {
 		case s == nil && wantsJSON(r):
-			jsonError(w, http.StatusUnauthorized, c.t("err.session"))
+			jsonError(w, http.StatusUnauthorized, "", c.t("err.session"))
 			return
 		case s == nil && r.Method == http.MethodGet:
 			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)

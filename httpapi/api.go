@@ -3,6 +3,11 @@
 // recall them, resolve entries in doubt, and read the audit trail; every
 // /v1 route needs the bearer token. It also serves the health, readiness
 // and Prometheus metrics endpoints, and holds the metrics.
+//
+// The API is the HTTP side of the operator's actions (package operator):
+// a handler checks the token, decodes the request into its type of
+// package api, calls the action and writes its answer or its *api.Error.
+// What an action does, and what it refuses, is the operator's.
 package httpapi
 
 import (
@@ -15,68 +20,48 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
-	"github.com/recallbot/recallbot/autorecall"
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/internal/jsonkeys"
 	"github.com/recallbot/recallbot/internal/refusals"
 	"github.com/recallbot/recallbot/ledger"
-	"github.com/recallbot/recallbot/recall"
+	"github.com/recallbot/recallbot/operator"
 )
 
-// Ledger is what the API reads and writes of the ledger directly; sends
-// and recalls go through the Sender and the Engine. It lists and looks up
-// entries (EntryLister, EntryReader), reads and writes the audit trails
-// (AuditStore), and keeps confirmation codes, command dedupe and the async
-// recalls' progress (TempStore).
+// Ledger is what the API writes of the ledger itself: the access trail of
+// refused requests (AuditStore). Everything else goes through the Operator.
 type Ledger interface {
-	ledger.EntryLister
-	ledger.EntryReader
 	ledger.AuditStore
-	ledger.TempStore
 }
 
 // API is the local HTTP API: other systems send through the bot so their
 // messages are ledgered and recallable, and recall them. Every /v1 route
 // needs "Authorization: Bearer <token>"; a wrong or missing token is 401
-// and audited. Errors are JSON {"error": {"code", "message"}}.
+// and audited. Errors are the envelope of api.Error.
 type API struct {
-	Token       string
-	Ledger      Ledger
-	Sender      *recall.Sender
-	Engine      *recall.Engine
-	Broadcaster *recall.Broadcaster
-	Log         *zap.Logger
-	Metrics     *Metrics
-	// Ready reports whether the bot can work (Stream connected).
-	Ready func() bool
-	// Locale for the sentences in error messages; default "zh".
-	Locale string
-	// QPS is DingTalk's pace, to state what asking for read status costs.
-	QPS float64
-	// AutoRecall, when set, serves replace, retract and the breaker.
-	AutoRecall *autorecall.Service
+	Token string
+	// Operator carries out every /v1 action.
+	Operator *operator.Operator
+	// Ledger takes the records of refused requests.
+	Ledger  Ledger
+	Log     *zap.Logger
+	Metrics *Metrics
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Go runs work that outlives its request (an asynchronous recall) on
-	// the app's background context, which owns it; without it the API
-	// runs such work itself (Wait waits for it).
-	Go func(func(context.Context))
 	// UI, when set, is the operator's console (package console), served
 	// under /ui/ on the same listener. It authenticates its own requests
-	// (a session cookie got with the same token) and acts through the /v1
-	// routes; the bearer check of /v1 does not apply to it.
+	// (a session cookie got with the same token) and acts through the
+	// same Operator; the bearer check of /v1 does not apply to it.
 	UI http.Handler
 	// Alerts, when set, receives Alertmanager's and Grafana's webhook
 	// notifications at POST /v1/alerts/{source} (package alerts).
 	Alerts http.Handler
 
 	denied refusals.Counter // bounds what refused requests write
-	jobs   sync.WaitGroup   // work requests started, when Go is nil
 }
 
 // maxBody bounds a request body.
@@ -93,7 +78,7 @@ const maxURL = 2048
 // Handler returns the API's routes.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, api.Health{Status: "ok"}) })
 	mux.HandleFunc("GET /readyz", a.readyz)
 	if a.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(a.Metrics.Registry, promhttp.HandlerOpts{}))
@@ -111,7 +96,7 @@ func (a *API) Handler() http.Handler {
 		"GET /v1/entries/{state}":             a.getInState,
 		"POST /v1/entries/{id}/resolve":       a.postResolve,
 	}
-	if a.AutoRecall != nil {
+	if a.Operator.AutoRecallOn() {
 		v1["POST /v1/messages/{key}/replace"] = a.postReplace
 		v1["POST /v1/messages/{key}/retract"] = a.postRetract
 		v1["GET /v1/autorecall"] = a.getAutoRecall
@@ -120,7 +105,7 @@ func (a *API) Handler() http.Handler {
 	// Without it, ServeMux would answer GET /v1/messages with an HTML
 	// redirect to the {key...} route.
 	v1["GET /v1/messages"] = func(w http.ResponseWriter, r *http.Request) {
-		apiError(w, http.StatusNotFound, "not_found", "name a message: GET /v1/messages/{process_query_key} (path-escaped), or list a chat: GET /v1/conversations/{id}/messages")
+		writeError(w, &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "name a message: GET /v1/messages/{process_query_key} (path-escaped), or list a chat: GET /v1/conversations/{id}/messages"})
 	}
 	for pattern, h := range v1 {
 		limit := int64(maxBody)
@@ -144,7 +129,7 @@ func (a *API) Handler() http.Handler {
 		start := a.now()
 		r = r.WithContext(context.WithValue(r.Context(), recorderKey{}, rec))
 		if len(r.RequestURI) > maxURL {
-			apiError(rec, http.StatusRequestURITooLong, "uri_too_long", fmt.Sprintf("the URL is longer than %d bytes", maxURL))
+			writeError(rec, &api.Error{Status: http.StatusRequestURITooLong, Code: "uri_too_long", Message: fmt.Sprintf("the URL is longer than %d bytes", maxURL)})
 		} else {
 			mux.ServeHTTP(rec, r)
 		}
@@ -183,20 +168,16 @@ func (a *API) accessLog(r *http.Request, rec *recorder, took time.Duration) {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	apiError(w, http.StatusNotFound, "not_found", "no such route: "+r.Method+" "+r.URL.Path)
+	writeError(w, &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: " + r.Method + " " + r.URL.Path})
 }
 
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	_, err := a.Ledger.Counts(ctx)
-	stream := a.Ready == nil || a.Ready()
-	writing := a.Sender == nil || a.Sender.Writing()
-	if err != nil || !stream || !writing {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "stream_connected": stream, "ledger_ok": err == nil, "ledger_writes_ok": writing})
-		return
+	rd := a.Operator.Ready(r.Context())
+	status := http.StatusOK
+	if !rd.Ready {
+		status = http.StatusServiceUnavailable
 	}
-	writeJSON(w, 200, map[string]any{"ready": true, "stream_connected": true, "ledger_ok": true, "ledger_writes_ok": true})
+	writeJSON(w, status, rd)
 }
 
 // auth checks the bearer token in constant time and audits refusals; the
@@ -215,11 +196,11 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 		if a.Token == "" || subtle.ConstantTimeCompare(tok, want) != 1 {
 			a.refuse(r, tokenProblem(got))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recallbot"`)
-			apiError(w, http.StatusUnauthorized, "unauthorized", "a valid Authorization: Bearer token is required")
+			writeError(w, &api.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid Authorization: Bearer token is required"})
 			return
 		}
-		if err := checkClient(r.URL.Query().Get("client")); err != nil {
-			apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		if err := operator.CheckClient(r.URL.Query().Get("client")); err != nil {
+			writeError(w, badRequest(err.Error()))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -240,45 +221,43 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func apiError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+// writeError answers with err's envelope and status (operator.AsError).
+func writeError(w http.ResponseWriter, err error) {
+	e := operator.AsError(err)
+	writeJSON(w, e.Status, e)
+}
+
+func badRequest(msg string) *api.Error {
+	return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
 }
 
 // decode reads a JSON object strictly: unknown fields are errors, and so
 // is a key given twice, which Go's decoder would let the later one win
-// (jsonkeys.Repeated: "user_id" twice must not send to the second). A
-// "client" must pass checkClient.
+// (jsonkeys.Repeated: "user_id" twice must not send to the second). The
+// operator checks the "client" it names.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			apiError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10))
+			writeError(w, &api.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10)})
 			return false
 		}
-		apiError(w, http.StatusBadRequest, "bad_request", "the body could not be read: "+err.Error())
+		writeError(w, badRequest("the body could not be read: "+err.Error()))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		apiError(w, http.StatusBadRequest, "bad_request", "the body must be a JSON object: "+err.Error())
+		writeError(w, badRequest("the body must be a JSON object: "+err.Error()))
 		return false
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		apiError(w, http.StatusBadRequest, "bad_request", "the body must hold one JSON object")
+		writeError(w, badRequest("the body must hold one JSON object"))
 		return false
 	}
 	if err := jsonkeys.Repeated(body); err != nil {
-		apiError(w, http.StatusBadRequest, "bad_request", "the body is ambiguous: "+err.Error())
-		return false
-	}
-	var named struct {
-		Client string `json:"client"`
-	}
-	_ = json.Unmarshal(body, &named) // decoded strictly above: a client, if any, is a string
-	if err := checkClient(named.Client); err != nil {
-		apiError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, badRequest("the body is ambiguous: "+err.Error()))
 		return false
 	}
 	return true

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 )
 
@@ -55,11 +54,7 @@ func FuzzAPI(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer led.Close()
-	log := zap.NewNop()
-	a := &API{Token: "fuzz-token-0123456789", Ledger: led, Log: log, Locale: "en",
-		Sender:      recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine:      recall.New(led, refusingAPI{}, log, recall.Config{MaxAttempts: 1}),
-		Broadcaster: recall.NewBroadcaster(led, refusingAPI{}, log, recall.BroadcastConfig{})}
+	a := newAPI(f, "fuzz-token-0123456789", led, operator.Config{Locale: "en"}, recall.Config{MaxAttempts: 1})
 	h := a.Handler()
 	for _, s := range []string{
 		`{"family":"group","conversation_id":"c","text":"hi"}`,

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/zap"
-
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 )
 
@@ -21,9 +20,8 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := zap.NewNop()
-	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }, Metrics: NewMetrics(MetricsConfig{LedgerCounts: led.Counts})}
+	api := newAPI(t, "tok-0123456789abcdef", led, operator.Config{Ready: func() bool { return true }}, recall.Config{})
+	api.Metrics = NewMetrics(MetricsConfig{LedgerCounts: led.Counts})
 	h := api.Handler()
 	_ = led.Close() // the ledger goes away
 	req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{"family":"group","conversation_id":"c","text":"x"}`))
@@ -74,9 +72,7 @@ func TestRequestsThatAreWrongSaySo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	log := zap.NewNop()
-	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine: recall.New(led, refusingAPI{}, log, recall.Config{}), Ready: func() bool { return true }}
+	api := newAPI(t, "tok-0123456789abcdef", led, operator.Config{Ready: func() bool { return true }}, recall.Config{})
 	h := api.Handler()
 	for _, c := range []struct {
 		method, path, body string
@@ -122,9 +118,7 @@ func TestBatchIDsArePlainWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	log := zap.NewNop()
-	api := &API{Token: "tok-0123456789abcdef", Ledger: led, Log: log, Sender: recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}),
-		Engine: recall.New(led, refusingAPI{}, log, recall.Config{})}
+	api := newAPI(t, "tok-0123456789abcdef", led, operator.Config{}, recall.Config{})
 	h := api.Handler()
 	for _, id := range []string{"../../etc", "[click](http://evil)\nline2", "a b", strings.Repeat("x", 129)} {
 		body, _ := json.Marshal(map[string]any{"family": "group", "conversation_id": "c", "text": "x", "batch_id": id})

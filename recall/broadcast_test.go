@@ -145,8 +145,8 @@ func TestRecallOfARunningBroadcastStopsItAndTakesBackItsCallsInFlight(t *testing
 		t.Run(fmt.Sprint(users), func(t *testing.T) {
 			f := newFixture(t, dingtalktest.Options{})
 			log := &startLog{}
-			b := recall.NewBroadcaster(f.led, f.pacedClient(1000, &http.Client{Transport: log}), zap.NewNop(), recall.BroadcastConfig{})
-			f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100) // DingTalk far away: four calls always on the wire
+			b := recall.NewBroadcaster(f.led, f.pacedClient(1000, &http.Client{Transport: log}), zap.NewNop(), recall.BroadcastConfig{Concurrency: 4}) // four on the wire, whatever the round trip suggests
+			f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)                                                                           // DingTalk far away: four calls always on the wire
 			j, err := b.Start(tctx(t), recall.BroadcastRequest{Chats: otoUsers("r", users), Message: dingtalk.Text("wrong notice"), Actor: "api:hr"})
 			if err != nil {
 				t.Fatal(err)
@@ -289,7 +289,7 @@ func TestRecallFromAnotherInstanceStopsTheBroadcast(t *testing.T) {
 	}
 	ledA, ledB := open(), open()
 	log := &startLog{}
-	a := recall.NewBroadcaster(ledA, f.pacedClient(1000, &http.Client{Transport: log}), zap.NewNop(), recall.BroadcastConfig{Owner: "a"})
+	a := recall.NewBroadcaster(ledA, f.pacedClient(1000, &http.Client{Transport: log}), zap.NewNop(), recall.BroadcastConfig{Owner: "a", Concurrency: 4})
 	engB := recall.New(ledB, f.client, zap.NewNop(), recall.Config{Owner: "b"})
 	f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
 	j, err := a.Start(tctx(t), recall.BroadcastRequest{Chats: otoUsers("x", 300), Message: dingtalk.Text("wrong notice"), Actor: "api:hr"})

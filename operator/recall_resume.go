@@ -1,4 +1,4 @@
-package httpapi
+package operator
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -40,45 +41,46 @@ func resumable(sel recall.Selection, plan *recall.Receipt) recall.Selection {
 	return out
 }
 
-func (a *API) putRecallPlan(ctx context.Context, id string, sel recall.Selection) error {
+func (o *Operator) putRecallPlan(ctx context.Context, id string, sel recall.Selection) error {
 	b, err := json.Marshal(sel)
 	if err != nil {
 		return err
 	}
-	return a.Ledger.PutTemp(ctx, recallPlanNS, id, b, recallJobTTL)
+	return o.led.PutTemp(ctx, recallPlanNS, id, b, recallJobTTL)
 }
 
 // peek reads a temporary value without taking it.
 func peek([]byte) bool { return false }
 
 // ResumeRecalls resumes the asynchronous recalls whose instance stopped;
-// each runs in the background (Go). It returns how many it took over.
-func (a *API) ResumeRecalls(ctx context.Context) int {
-	ids, err := a.Ledger.Marked(ctx, recallJobNS)
+// each runs in the background. It returns how many it took over. The bot
+// calls it at start and every minute.
+func (o *Operator) ResumeRecalls(ctx context.Context) int {
+	ids, err := o.led.Marked(ctx, recallJobNS)
 	if err != nil {
 		if ctx.Err() == nil {
-			a.Log.Warn("listing running recalls", zap.Error(err))
+			o.cfg.Log.Warn("listing running recalls", zap.Error(err))
 		}
 		return 0
 	}
 	n := 0
 	for _, id := range ids {
-		b, found, _, err := a.Ledger.TakeTempIf(ctx, recallJobNS, id, peek)
+		b, found, _, err := o.led.TakeTempIf(ctx, recallJobNS, id, peek)
 		if err != nil {
 			continue
 		}
-		var job recallJob
-		if !found || json.Unmarshal(b, &job) != nil || job.State != "running" {
-			_ = a.Ledger.Unmark(ctx, recallJobNS, id) // ended, or its record expired
+		var job api.RecallJob
+		if !found || json.Unmarshal(b, &job) != nil || job.State != api.JobRunning {
+			_ = o.led.Unmark(ctx, recallJobNS, id) // ended, or its record expired
 			continue
 		}
-		if _, alive, _, err := a.Ledger.TakeTempIf(ctx, ledger.LeaseNS, job.Owner, peek); err != nil || alive || job.Owner == "" {
+		if _, alive, _, err := o.led.TakeTempIf(ctx, ledger.LeaseNS, job.Owner, peek); err != nil || alive || job.Owner == "" {
 			continue
 		}
-		if first, err := a.Ledger.ClaimOnce(ctx, "recall-resume", job.ID+" "+job.Owner, recallJobTTL); err != nil || !first {
+		if first, err := o.led.ClaimOnce(ctx, "recall-resume", job.ID+" "+job.Owner, recallJobTTL); err != nil || !first {
 			continue
 		}
-		if a.resumeRecall(ctx, job) {
+		if o.resumeRecall(ctx, job) {
 			n++
 		}
 	}
@@ -87,33 +89,33 @@ func (a *API) ResumeRecalls(ctx context.Context) int {
 
 // resumeRecall finishes job, whose engine stopped, under an engine of this
 // instance's.
-func (a *API) resumeRecall(ctx context.Context, job recallJob) bool {
-	b, found, _, err := a.Ledger.TakeTempIf(ctx, recallPlanNS, job.ID, peek)
+func (o *Operator) resumeRecall(ctx context.Context, job api.RecallJob) bool {
+	b, found, _, err := o.led.TakeTempIf(ctx, recallPlanNS, job.ID, peek)
 	var sel recall.Selection
 	if err == nil && (!found || json.Unmarshal(b, &sel) != nil) {
 		err = errNoPlan
 	}
 	if err != nil {
-		a.Log.Error("an interrupted recall cannot be resumed", zap.String("recall_id", job.ID), zap.Error(err))
+		o.cfg.Log.Error("an interrupted recall cannot be resumed", zap.String("recall_id", job.ID), zap.Error(err))
 		return false
 	}
 	from := job.Owner
-	eng := a.Engine.ForJob(job.ID)
+	eng := o.engine.ForJob(job.ID)
 	release, err := eng.Keep(ctx)
 	if err != nil {
-		a.Log.Warn("resuming a recall", zap.String("recall_id", job.ID), zap.Error(err))
+		o.cfg.Log.Warn("resuming a recall", zap.String("recall_id", job.ID), zap.Error(err))
 		return false
 	}
-	job.Owner, job.Resumed, job.Updated, job.Error = eng.Owner(), true, a.now(), ""
-	if err := a.putRecallJob(ctx, job); err != nil {
+	job.Owner, job.Resumed, job.Updated, job.Error = eng.Owner(), true, o.now(), ""
+	if err := o.putRecallJob(ctx, job); err != nil {
 		release()
 		return false
 	}
-	a.Log.Info("resuming an interrupted recall", zap.String("recall_id", job.ID), zap.String("actor", job.Actor), zap.String("stopped", from))
+	o.cfg.Log.Info("resuming an interrupted recall", zap.String("recall_id", job.ID), zap.String("actor", job.Actor), zap.String("stopped", from))
 	req := recall.Request{Selection: sel, Actor: job.Actor, Scope: job.Scope, Note: "resumed: the instance running it stopped"}
-	a.goJob(func(ctx context.Context) {
+	o.background(func(ctx context.Context) {
 		defer release()
-		a.runRecall(ctx, eng, job, req, func(ctx context.Context, req recall.Request) (*recall.Receipt, error) {
+		o.runRecall(ctx, eng, job, req, func(ctx context.Context, req recall.Request) (*recall.Receipt, error) {
 			return eng.ResumeJob(ctx, req, from)
 		})
 	})

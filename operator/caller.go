@@ -1,4 +1,4 @@
-package httpapi
+package operator
 
 import (
 	"fmt"
@@ -12,11 +12,13 @@ import (
 // chat, so it is a name, not a document.
 const maxClient = 64
 
-// checkClient refuses a "client" (in a body, or ?client=) longer than
+// CheckClient refuses a "client" (in a body, or ?client=) longer than
 // maxClient characters, or holding anything but printable text: control
 // characters, and zero-width and direction marks (Unicode's format
-// characters), which would make one name look like another.
-func checkClient(client string) error {
+// characters), which would make one name look like another. Every action
+// checks the name it is given; the HTTP API checks ?client= on every
+// route too, those that name nobody included.
+func CheckClient(client string) error {
 	if n := utf8.RuneCountInString(client); n > maxClient {
 		return fmt.Errorf("client is %d characters long; it names you in the ledger and the audit trail, so at most %d", n, maxClient)
 	}
@@ -26,4 +28,20 @@ func checkClient(client string) error {
 		}
 	}
 	return nil
+}
+
+// actor names a caller in the ledger and the audit trail.
+func actor(client string) string {
+	if client == "" {
+		return "api"
+	}
+	return "api:" + client
+}
+
+// caller checks client and names it as an actor.
+func caller(client string) (string, error) {
+	if err := CheckClient(client); err != nil {
+		return "", badRequest(err.Error())
+	}
+	return actor(client), nil
 }

@@ -1,0 +1,97 @@
+package operator
+
+import (
+	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/dingtalk"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// The bot's own types become the API's here, in one place. The API's
+// types are a contract of their own (package api needs nothing of the
+// bot), so a field added to a ledger.Entry reaches the API only when it
+// is added here too; TestConversionsKeepEveryField says when one is
+// missed.
+
+func chatOf(c ledger.Chat) api.Chat {
+	return api.Chat{Family: api.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
+}
+
+// ledgerChat is a chat named in a request.
+func ledgerChat(c api.Chat) ledger.Chat {
+	return ledger.Chat{Family: ledger.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
+}
+
+func entryOf(e ledger.Entry) api.Entry {
+	return api.Entry{ID: e.ID, Chat: chatOf(e.Chat), ProcessQueryKey: e.ProcessQueryKey, MsgKey: e.MsgKey, Excerpt: e.Excerpt,
+		ContentHash: e.ContentHash, SentAt: e.SentAt, Origin: string(e.Origin), Actor: e.Actor, BatchID: e.BatchID, ExpiresAt: e.ExpiresAt,
+		State: api.State(e.State), Reason: e.Reason, UpdatedAt: e.UpdatedAt, Supersedes: e.Supersedes, SupersededBy: e.SupersededBy,
+		ClaimedBy: e.ClaimedBy, DueAt: e.DueAt, Recipients: e.Recipients, AlertGroup: e.Alert}
+}
+
+// entriesOf is a list of entries; [] when empty, never null.
+func entriesOf(es []ledger.Entry) []api.Entry {
+	out := make([]api.Entry, len(es))
+	for i, e := range es {
+		out[i] = entryOf(e)
+	}
+	return out
+}
+
+func readsOf(r recall.Reads) api.Reads {
+	return api.Reads{SendStatus: r.SendStatus, Read: r.Read, Recipients: r.Recipients, Readers: r.Readers, Error: r.Err}
+}
+
+// auditOf is a list of audit records; [] when empty, never null.
+func auditOf(recs []ledger.AuditRecord) []api.AuditRecord {
+	out := make([]api.AuditRecord, len(recs))
+	for i, r := range recs {
+		out[i] = api.AuditRecord{ID: r.ID, At: r.At, Actor: r.Actor, Action: r.Action, Scope: r.Scope, Allowed: r.Allowed,
+			Outcomes: r.Outcomes, Note: r.Note, Trail: r.Trail}
+	}
+	return out
+}
+
+// receiptOf is a receipt with its summary and per-outcome counts, in the
+// operator's locale.
+func (o *Operator) receiptOf(r *recall.Receipt) api.Receipt {
+	out := api.Receipt{Scope: r.Scope, DryRun: r.DryRun, Requested: r.Requested(), Counts: map[string]int{}, Calls: r.Calls,
+		Summary: r.Summary(o.cfg.Locale), AuditID: r.AuditID, Items: make([]api.Item, len(r.Items))}
+	for i, it := range r.Items {
+		out.Counts[string(it.Outcome)]++
+		item := api.Item{Outcome: string(it.Outcome), ProcessQueryKey: it.Key}
+		if it.Entry.ID != 0 {
+			item.EntryID, item.Excerpt, item.SentAt, item.Chat = it.Entry.ID, it.Entry.Excerpt, it.Entry.SentAt, chatOf(it.Entry.Chat)
+		}
+		if it.Reason != "" {
+			item.Reason, item.Explanation = it.Reason, dingtalk.Explain(it.Reason, o.cfg.Locale)
+		}
+		if it.Reads != nil {
+			rd := readsOf(*it.Reads)
+			item.Reads = &rd
+		}
+		out.Items[i] = item
+	}
+	if b := r.Broadcast; b != nil {
+		out.Broadcast = &api.BroadcastStop{BatchID: b.Batch, Stopped: b.Stopped, State: string(b.State), NotSent: b.NotSent,
+			InFlight: b.InFlight, Unanswered: b.Unanswered}
+	}
+	return out
+}
+
+// broadcastOf is a broadcast's progress. InFlight names the calls that may
+// be on the wire (their people are pending until DingTalk answers);
+// Cancelled counts the people a cancel kept it from sending to.
+func broadcastOf(j ledger.Job) api.Broadcast {
+	b := api.Broadcast{BatchID: j.ID, State: string(j.State), Recipients: j.Recipients, Sent: j.Sent, Failed: j.Failed,
+		Cancelled: j.Cancelled, Pending: j.Pending(), SendCalls: j.Calls, Steps: j.Steps, Excerpt: j.Excerpt, Actor: j.Actor,
+		Retrying: len(j.Retry), Refused: make([]api.Refusal, len(j.Refused)), InFlight: []api.InFlight{}, CancelledBy: j.StoppedBy,
+		Created: j.Created, Updated: j.Updated}
+	for i, r := range j.Refused {
+		b.Refused[i] = api.Refusal{Target: r.Target, Reason: r.Reason}
+	}
+	for _, s := range j.InFlight() {
+		b.InFlight = append(b.InFlight, api.InFlight{EntryID: s.Entry, People: s.People})
+	}
+	return b
+}

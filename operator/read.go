@@ -1,0 +1,104 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/ledger"
+)
+
+// The operator's reads: a chat's messages, one message (and who has read
+// it), the audit trail, the entries that need attention.
+
+// Conversation lists a chat's messages, newest first: q.Limit of them
+// (default 50, at most 500) older than entry q.Before. Without q.Family the
+// chat is whichever the ledger knows id as; with OTO, id is a user id.
+func (o *Operator) Conversation(ctx context.Context, id string, q api.ConversationQuery) (api.Conversation, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	var chat ledger.Chat
+	switch f := ledger.Family(q.Family); f {
+	case ledger.OTO:
+		chat = ledger.Chat{Family: f, UserID: id}
+	case ledger.Private, ledger.Group:
+		chat = ledger.Chat{Family: f, ConversationID: id}
+	case "":
+		c, err := o.findChat(ctx, id)
+		var down *unavailable
+		if errors.As(err, &down) {
+			return api.Conversation{}, o.ledgerDown("the conversation could not be listed", err)
+		}
+		if err != nil {
+			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", err.Error())
+		}
+		chat = c
+	default:
+		return api.Conversation{}, badRequest("family is private, oto or group")
+	}
+	es, err := o.led.List(ctx, ledger.Query{Chat: chat, Limit: limit, Before: q.Before})
+	if err != nil {
+		return api.Conversation{}, o.ledgerDown("the conversation could not be listed", err)
+	}
+	return api.Conversation{Chat: chatOf(chat), Messages: entriesOf(es)}, nil
+}
+
+// Message is the entry of the message with process_query_key key; with
+// readStatus, DingTalk is asked who has read it (one query call).
+func (o *Operator) Message(ctx context.Context, key string, readStatus bool) (api.Message, error) {
+	e, err := o.led.ByKey(ctx, key)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return api.Message{}, notFound("no message with that process_query_key")
+	case err != nil:
+		return api.Message{}, o.ledgerDown("the message could not be looked up", err)
+	}
+	m := api.Message{Entry: entryOf(e)}
+	if readStatus {
+		rd, err := o.engine.ReadStatus(ctx, e)
+		if err != nil {
+			return api.Message{}, refused(http.StatusServiceUnavailable, "read_status_unavailable", err.Error())
+		}
+		r := readsOf(rd)
+		m.ReadStatus = &r
+	}
+	return m, nil
+}
+
+// Audit is the newest q.Limit records (default 20, at most 500) of the
+// recall trail, or of the access trail.
+func (o *Operator) Audit(ctx context.Context, q api.AuditQuery) (api.AuditTrail, error) {
+	if q.Trail != "" && q.Trail != ledger.TrailAccess {
+		return api.AuditTrail{}, badRequest(`trail is empty (recalls) or "access" (refused requests)`)
+	}
+	n := q.Limit
+	if n == 0 {
+		n = 20
+	}
+	recs, err := o.led.Audit(ctx, ledger.AuditQuery{Limit: min(max(n, 1), 500), Trail: q.Trail})
+	if err != nil {
+		return api.AuditTrail{}, o.ledgerDown("the audit trail could not be read", err)
+	}
+	return api.AuditTrail{Records: auditOf(recs)}, nil
+}
+
+// maxEntries bounds the entries listed in one state.
+const maxEntries = 500
+
+// Entries lists entries in a state that needs attention: pending (send
+// outcome unknown), recalling, recall_failed.
+func (o *Operator) Entries(ctx context.Context, state api.State) (api.Entries, error) {
+	st := ledger.State(state)
+	if !st.Valid() {
+		return api.Entries{}, badRequest(fmt.Sprintf("%q is not a state: one of %v", st, ledger.States))
+	}
+	es, err := o.led.InState(ctx, st, maxEntries)
+	if err != nil {
+		return api.Entries{}, o.ledgerDown("the entries could not be listed", err)
+	}
+	return api.Entries{Entries: entriesOf(es)}, nil
+}
