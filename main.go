@@ -19,8 +19,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"github.com/recallbot/recallbot/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -30,19 +31,26 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	var ue usageErr
-	var le loggedErr
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode is the process's exit code for what run returned: 0 for
+// nothing (or -h), 2 for a command line that could not be understood (its
+// usage went to stderr), 1 for any other error, printed unless the log has
+// said it already.
+func exitCode(err error, stderr io.Writer) int {
+	var ue cli.UsageError
+	var le cli.LoggedError
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		os.Exit(0)
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
 	case errors.As(err, &ue):
-		os.Exit(2)
+		return 2
 	case errors.As(err, &le): // the log has said it: once is enough
-		os.Exit(1)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "recallbot:", err)
-		os.Exit(1)
+		return 1
 	}
+	fmt.Fprintln(stderr, "recallbot:", err)
+	return 1
 }
 
 const usage = `recallbot: a DingTalk bot that records what it sends and recalls it on command.
@@ -67,90 +75,32 @@ Operate a running bot over its HTTP API (token from RECALLBOT_HTTP_TOKEN, addres
 Run "recallbot COMMAND -h" for a command's flags.
 `
 
-// usageErr is a command line that could not be understood; the process
-// exits 2 after the usage went to stderr.
-type usageErr struct{ msg string }
-
-func (e usageErr) Error() string { return e.msg }
-
+// commands are recallbot's subcommands, each run by the cli package.
 var commands = map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-	"run": runBot, "demo": runDemo, "sim": runSim,
-	"send": runSend, "recall": runRecall, "audit": runAudit, "entries": runEntries, "resolve": runResolve,
-	"broadcast": runBroadcast, "healthcheck": runHealthcheck,
+	"run": cli.Run, "demo": cli.Demo, "sim": cli.Sim,
+	"send": cli.Send, "recall": cli.Recall, "audit": cli.Audit, "entries": cli.Entries, "resolve": cli.Resolve,
+	"broadcast": cli.Broadcast, "healthcheck": cli.Healthcheck,
 }
 
 // run dispatches a subcommand. It never exits the process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return usageErr{"no command given"}
+		return cli.UsageError{Reason: "no command given"}
 	}
 	switch cmd := args[0]; cmd {
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "recallbot", buildVersion())
-		return nil
+		return cli.Version(stdout, version)
 	case "-config": // the form of older versions: recallbot -config FILE
-		return runBot(ctx, args, stdout, stderr)
+		return cli.Run(ctx, args, stdout, stderr)
 	default:
 		if f, ok := commands[cmd]; ok {
 			return f(ctx, args[1:], stdout, stderr)
 		}
 		fmt.Fprint(stderr, usage)
-		return usageErr{fmt.Sprintf("unknown command %q", cmd)}
+		return cli.UsageError{Reason: fmt.Sprintf("unknown command %q", cmd)}
 	}
-}
-
-// buildVersion is the module version and the VCS revision the binary was
-// built from: "v1.2.0", or "(devel) 3f9a1c2e0b7d, 2026-11-29T14:02:11Z,
-// modified" for a build from a checkout.
-func buildVersion() string {
-	v := version
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(devel)"
-	}
-	if v == "" {
-		v = bi.Main.Version
-	}
-	var rev, when, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			when = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = ", modified"
-			}
-		}
-	}
-	if rev == "" {
-		return v
-	}
-	return fmt.Sprintf("%s (revision %.12s, %s%s)", v, rev, when, dirty)
-}
-
-// flagError turns a flag parsing failure (already printed with the usage)
-// into a usageErr; -h stays flag.ErrHelp.
-func flagError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return usageErr{err.Error()}
-}
-
-// newFlagSet returns a flag set that prints its usage to stderr and reports
-// errors instead of exiting.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: recallbot %s\n\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
 }

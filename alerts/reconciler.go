@@ -56,6 +56,8 @@ type ReconcilerConfig struct {
 	Every time.Duration
 	// Redact is applied to the excerpt the ledger keeps of each message.
 	Redact func(string) string
+	// Spool takes the keys the ledger cannot.
+	Spool *ledger.Spool
 	// Now is the clock of the messages' times; default time.Now.
 	Now func() time.Time
 }
@@ -113,12 +115,9 @@ func NewReconciler(led Ledger, api API, rec Recaller, log *zap.Logger, metrics *
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Reconciler{led: led, api: api, rec: rec, log: log.Named("alerts"), cfg: cfg, metrics: metrics,
+	return &Reconciler{led: led, api: api, rec: rec, log: log.Named("alerts"), cfg: cfg, metrics: metrics, spool: cfg.Spool,
 		queued: map[string]bool{}, busy: map[string]bool{}, retryAt: map[string]retry{}, wake: make(chan struct{}, 1)}
 }
-
-// UseSpool gives the reconciler the spool for keys the ledger cannot take.
-func (r *Reconciler) UseSpool(sp *ledger.Spool) { r.spool = sp }
 
 // Notify says a group has something new: it is worked on at once.
 func (r *Reconciler) Notify(id string) {
@@ -140,7 +139,7 @@ func (r *Reconciler) poke() {
 // notifications, groups whose last try failed). Each group is worked on
 // by one worker at a time; what it is told meanwhile it sees when it
 // reads the group again.
-func (r *Reconciler) Run(ctx context.Context) {
+func (r *Reconciler) Run(ctx context.Context) error {
 	work := make(chan string)
 	var wg sync.WaitGroup
 	for range r.cfg.Workers {
@@ -166,12 +165,12 @@ func (r *Reconciler) Run(ctx context.Context) {
 			select {
 			case work <- id:
 			case <-ctx.Done():
-				return
+				return nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 			scan = true
 		case <-r.wake:

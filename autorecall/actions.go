@@ -60,30 +60,27 @@ func (s *Service) Retract(ctx context.Context, key, reason, actor string) (*reca
 	return s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{Keys: []string{key}}, Actor: actor, Action: "retract", Note: reason})
 }
 
-// RunDue runs the automatic recalls that are due, every interval (default
-// 1 s), until ctx ends: messages whose expires_in has passed, and messages
+// Run runs the automatic recalls that are due, every DueEvery, until ctx
+// ends: messages whose expires_in has passed, and messages
 // a recall rule caught after they were sent. Both live in the ledger's due
 // list, so they survive a restart and each message is recalled once: the
 // engine's claim is atomic, even with several instances running this.
 // Self-destructs are expected, so they do not count against the circuit
 // breaker and only failures are reported to the admins.
-func (s *Service) RunDue(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = time.Second
-	}
-	t := time.NewTicker(every)
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.DueEvery)
 	defer t.Stop()
 	for {
 		s.RecallDue(ctx)
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		}
 	}
 }
 
-// RecallDue recalls what is due now, once (RunDue calls it on every tick),
+// RecallDue recalls what is due now, once (Run calls it on every tick),
 // and returns the self-destructs' receipt, nil if none were due. A
 // message whose recall failed for good (DingTalk refused it, or it is past
 // the window) leaves the due list and is reported to the admins once; one

@@ -36,7 +36,9 @@ type Config struct {
 	Admins []string
 	// Locale of the admin reports: "zh" (default) or "en".
 	Locale string
-	Now    func() time.Time
+	// DueEvery is how often Run recalls what is due; default 1 s.
+	DueEvery time.Duration
+	Now      func() time.Time
 }
 
 // Metrics is what the Service counts (httpapi.Metrics implements it).
@@ -72,8 +74,10 @@ type Service struct {
 	dueErrors quiet.Log
 }
 
-// New validates the rules and returns a Service. Install it with
-// sender.SetGuard. metrics may be nil.
+// New validates the rules and returns a Service; metrics may be nil. The
+// Service sends its corrections and reports through sender with itself as
+// the guard (Sender.WithGuard): give the app's sends the same guard with
+// sender.WithGuard(service).
 func New(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine, log *zap.Logger, metrics Metrics) (*Service, error) {
 	if cfg.Rules == nil {
 		cfg.Rules = DefaultRules
@@ -90,6 +94,9 @@ func New(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine, l
 	if cfg.Locale == "" {
 		cfg.Locale = "zh"
 	}
+	if cfg.DueEvery <= 0 {
+		cfg.DueEvery = time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -97,7 +104,8 @@ func New(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine, l
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, rules: rules, led: led, sender: sender, engine: engine, log: log.Named("autorecall"), metrics: metrics}
+	s := &Service{cfg: cfg, rules: rules, led: led, engine: engine, log: log.Named("autorecall"), metrics: metrics}
+	s.sender = sender.WithGuard(s)
 	s.breaker = breaker{max: cfg.MaxPerMinute, pause: cfg.PauseFor}
 	return s, nil
 }

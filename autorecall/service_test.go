@@ -14,21 +14,10 @@ import (
 	"github.com/recallbot/recallbot/autorecall"
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/internal/clock"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
-
-type clock struct {
-	mu  sync.Mutex
-	off time.Duration
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return time.Now().Add(c.off) }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
 
 type counter struct {
 	mu sync.Mutex
@@ -54,7 +43,7 @@ type fixture struct {
 	sender  *recall.Sender
 	engine  *recall.Engine
 	svc     *autorecall.Service
-	clock   *clock
+	clock   *clock.Clock
 	metrics *counter
 }
 
@@ -71,7 +60,7 @@ func newFixture(t *testing.T, cfg autorecall.Config) *fixture {
 	t.Cleanup(func() { _ = srv.Close() })
 	_ = srv.AddConversation(group.ConversationID, dingtalktest.KindGroup, "ops")
 	o := srv.Options()
-	f := &fixture{srv: srv, clock: &clock{}, metrics: &counter{}, ledPath: filepath.Join(t.TempDir(), "ledger.db")}
+	f := &fixture{srv: srv, clock: clock.Offset(0), metrics: &counter{}, ledPath: filepath.Join(t.TempDir(), "ledger.db")}
 	f.client = dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPS: 1000}, nil)
 	f.open(t, cfg)
 	return f
@@ -87,16 +76,16 @@ func (f *fixture) open(t *testing.T, cfg autorecall.Config) {
 	t.Cleanup(func() { _ = led.Close() })
 	log := zap.NewNop()
 	f.led = led
-	f.sender = recall.NewSender(led, f.client, log, recall.SenderConfig{Now: f.clock.now})
-	f.engine = recall.New(led, f.client, log, recall.Config{Now: f.clock.now, BackoffBase: time.Millisecond})
+	f.sender = recall.NewSender(led, f.client, log, recall.SenderConfig{Now: f.clock.Now})
+	f.engine = recall.New(led, f.client, log, recall.Config{Now: f.clock.Now, BackoffBase: time.Millisecond})
 	cfg.Admins = []string{admin}
 	cfg.Locale = "en"
-	cfg.Now = f.clock.now
+	cfg.Now = f.clock.Now
 	f.svc, err = autorecall.New(cfg, led, f.sender, f.engine, log, f.metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.sender.SetGuard(f.svc)
+	f.sender = f.sender.WithGuard(f.svc)
 }
 
 func ctx(t *testing.T) context.Context {
@@ -177,7 +166,7 @@ func TestRecallEnforceSendsThenRecallsAndReportsOnce(t *testing.T) {
 	if m, _ := f.srv.Message(e.ProcessQueryKey); m.Recalled || len(f.srv.CallsTo(dingtalktest.PathGroupRecall)) != 0 {
 		t.Error("the send waited for the recall")
 	}
-	if due, _ := f.led.Due(ctx(t), f.clock.now(), 10); len(due) != 1 || due[0].ID != e.ID {
+	if due, _ := f.led.Due(ctx(t), f.clock.Now(), 10); len(due) != 1 || due[0].ID != e.ID {
 		t.Fatalf("due: %+v", due)
 	}
 	f.svc.RecallDue(ctx(t))
@@ -209,7 +198,7 @@ func TestDuplicates(t *testing.T) {
 	if m, _ := f.srv.Message(second.ProcessQueryKey); !m.Recalled {
 		t.Error("the duplicate stayed")
 	}
-	f.clock.advance(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	third, _ := f.sender.Send(ctx(t), group, dingtalk.Text("deploy done"), recall.SendOptions{})
 	f.svc.RecallDue(ctx(t))
 	if m, _ := f.srv.Message(third.ProcessQueryKey); m.Recalled {
@@ -257,7 +246,7 @@ func TestCircuitBreakerTripsAndResets(t *testing.T) {
 	if m, _ := f.srv.Message(e.ProcessQueryKey); m.Recalled || len(f.adminReports()) != 2 {
 		t.Error("recalled or re-reported while paused")
 	}
-	f.clock.advance(6 * time.Minute)
+	f.clock.Advance(6 * time.Minute)
 	if f.svc.Paused() {
 		t.Fatal("still paused after PauseFor")
 	}
@@ -326,7 +315,7 @@ func TestSelfDestructSurvivesARestartAndFiresOnce(t *testing.T) {
 	// Restart: a new process opens the same ledger.
 	_ = f.led.Close()
 	f.open(t, autorecall.Config{})
-	f.clock.advance(31 * time.Second)
+	f.clock.Advance(31 * time.Second)
 	r := f.svc.RecallDue(ctx(t))
 	if r == nil || r.Count(recall.Recalled) != 1 {
 		t.Fatalf("after the restart: %v", r)
@@ -352,7 +341,7 @@ func TestSelfDestructBacksOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.srv.Fail(dingtalktest.PathGroupRecall, dingtalktest.FaultUnavailable, 1000)
-	f.clock.advance(31 * time.Second)
+	f.clock.Advance(31 * time.Second)
 	r := f.svc.RecallDue(ctx(t))
 	if r == nil || r.Count(recall.Failed) != 1 || !r.Items[0].Transient {
 		t.Fatalf("first try: %+v", r)
@@ -370,7 +359,7 @@ func TestSelfDestructBacksOff(t *testing.T) {
 		t.Errorf("admins told about a failure that may pass: %v", f.adminReports())
 	}
 	f.srv.ClearFaults()
-	f.clock.advance(6 * time.Second)
+	f.clock.Advance(6 * time.Second)
 	if r := f.svc.RecallDue(ctx(t)); r == nil || r.Count(recall.Recalled) != 1 {
 		t.Fatalf("after DingTalk came back: %v", r)
 	}

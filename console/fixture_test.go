@@ -20,6 +20,7 @@ import (
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 	"github.com/recallbot/recallbot/httpapi"
+	"github.com/recallbot/recallbot/internal/clock"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
@@ -30,37 +31,6 @@ const (
 	privCID   = "cidPrivate=="
 	groupCID  = "cidGroup"
 )
-
-// clock is the bot's clock in a test; the emulator keeps real time.
-type clock struct {
-	mu     sync.Mutex
-	off    time.Duration
-	frozen time.Time // when set, the clock stands there (plus what Advance adds)
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.frozen.IsZero() {
-		return c.frozen.Add(c.off)
-	}
-	return time.Now().Add(c.off)
-}
-
-// Freeze stops the clock at the start of a minute: it moves only when the
-// test advances it, so limits and per-minute counts never refill or roll
-// over under a slow machine.
-func (c *clock) Freeze() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.frozen, c.off = time.Now().Truncate(time.Minute), 0
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.off += d
-	c.mu.Unlock()
-}
 
 // fixture is the bot's HTTP side wired as app.go wires it (ledger, client,
 // sender, engine, broadcaster, API, console) against the emulator, served
@@ -75,7 +45,7 @@ type fixture struct {
 	bc     *recall.Broadcaster
 	con    *Console
 	web    *httptest.Server
-	clock  *clock
+	clock  *clock.Clock // the bot's clock; the emulator keeps real time
 }
 
 func newFixture(t *testing.T, locale string, tune ...func(*Config)) *fixture {
@@ -91,7 +61,7 @@ func newFixture(t *testing.T, locale string, tune ...func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, srv: srv, led: led, clock: &clock{}}
+	f := &fixture{t: t, srv: srv, led: led, clock: clock.Offset(0)}
 	o := srv.Options()
 	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode,
 		CoolAppCode: o.CoolAppCode, Timeout: 2 * time.Second, QPS: 200}, nil)

@@ -57,6 +57,9 @@ type Config struct {
 	// process alone: one schedule shared by every instance of the app
 	// (DingTalk's limit is per app and API, not per process). See Slots.
 	Slots Slots
+	// OnCall, when set, is told about every HTTP call: its path, the HTTP
+	// status (0 for a transport error) and how long it took. Metrics hook.
+	OnCall func(path string, status int, d time.Duration)
 }
 
 // Client calls the DingTalk OpenAPI. It is safe for concurrent use.
@@ -68,10 +71,6 @@ type Client struct {
 
 	mu       sync.Mutex
 	limiters map[string]*pacer
-
-	// OnCall, when set, is told about every HTTP call: its path, the HTTP
-	// status (0 for a transport error) and how long it took. Metrics hook.
-	OnCall func(path string, status int, d time.Duration)
 }
 
 // New returns a client. hc may be nil: then the client has a transport of
@@ -259,8 +258,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 }
 
 func (c *Client) observe(path string, status int, start time.Time) {
-	if c.OnCall != nil {
-		c.OnCall(path, status, time.Since(start))
+	if c.cfg.OnCall != nil {
+		c.cfg.OnCall(path, status, time.Since(start))
 	}
 }
 

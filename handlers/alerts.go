@@ -44,13 +44,6 @@ type AlertActions interface {
 	Unsilence(ctx context.Context, req alerts.ActionRequest) (string, error)
 }
 
-// SetAlerts installs the alert verbs' actions and the line /status adds
-// about alerts ("" when there is nothing to say). Without it the alert
-// verbs answer that the bot does not handle alerts.
-func (b *Bot) SetAlerts(a AlertActions, status func(locale string) string) {
-	b.alerts, b.alertStatus = a, status
-}
-
 // addAlertVerbs puts the alert verbs in the dispatch table.
 func (b *Bot) addAlertVerbs() {
 	for _, v := range []Verb{VerbSilence, VerbAck, VerbUnsilence} {
@@ -103,7 +96,7 @@ func parseAlert(cmd Command, name string, args []string) (Command, error) {
 
 // alertCommand runs an alert verb in the chat it was typed in.
 func (b *Bot) alertCommand(ctx context.Context, req *request) (string, error) {
-	if b.alerts == nil {
+	if b.cfg.Alerts == nil {
 		return say(b.cfg.Locale, "alerts.off"), nil
 	}
 	ar := alerts.ActionRequest{Chat: req.chat, Target: req.cmd.Target, Duration: req.cmd.For, Comment: req.cmd.Comment,
@@ -112,11 +105,11 @@ func (b *Bot) alertCommand(ctx context.Context, req *request) (string, error) {
 	var err error
 	switch req.cmd.Verb {
 	case VerbSilence:
-		reply, err = b.alerts.Silence(ctx, ar)
+		reply, err = b.cfg.Alerts.Silence(ctx, ar)
 	case VerbAck:
-		reply, err = b.alerts.Ack(ctx, ar)
+		reply, err = b.cfg.Alerts.Ack(ctx, ar)
 	default:
-		reply, err = b.alerts.Unsilence(ctx, ar)
+		reply, err = b.cfg.Alerts.Unsilence(ctx, ar)
 	}
 	var refusal interface{ In(string) string }
 	if errors.As(err, &refusal) {
@@ -137,7 +130,7 @@ var alertTexts = map[string][2]string{
 
 // alertHelp is the help's part about alerts, for those who may use it.
 func (b *Bot) alertHelp(staffID string) string {
-	if b.alerts == nil || !b.mayRespond(staffID) {
+	if b.cfg.Alerts == nil || !b.mayRespond(staffID) {
 		return ""
 	}
 	return say(b.cfg.Locale, "alerts.help")

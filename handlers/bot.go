@@ -64,7 +64,18 @@ type Config struct {
 	// pastes a secret into a command must not see it repeated to the
 	// chat); nil sends replies as they are.
 	Redact func(string) string
-	Now    func() time.Time
+	// Connected reports whether Stream is connected, for /status; nil
+	// reports it never is.
+	Connected func() bool
+	// Alerts carries out the alert verbs, and AlertStatus gives the line
+	// /status adds about alerts ("" when there is nothing to say). Without
+	// Alerts the alert verbs answer that the bot does not handle alerts.
+	Alerts      AlertActions
+	AlertStatus func(locale string) string
+	// FlushEvery is how often Run writes the summary of a finished
+	// minute's commands over the budget; default 2 s.
+	FlushEvery time.Duration
+	Now        func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -98,6 +109,12 @@ func (c *Config) setDefaults() {
 	if c.Redact == nil {
 		c.Redact = func(s string) string { return s }
 	}
+	if c.Connected == nil {
+		c.Connected = func() bool { return false }
+	}
+	if c.FlushEvery <= 0 {
+		c.FlushEvery = 2 * time.Second
+	}
 }
 
 // Ledger is what the Bot needs of the ledger: to run each command once
@@ -120,13 +137,9 @@ type Bot struct {
 	metrics Metrics
 	seen    *cache.Cache // a local front for the ledger's command dedupe
 	handled atomic.Int64
-	status  func() bool // the Stream connection, for /status
 	verbs   map[Verb]func(context.Context, *request) (string, error)
 	budget  *budget.Keyed    // each non-admin's commands; nil when off
 	over    refusals.Counter // commands over the budget, per minute
-	// alerts runs the alert verbs (SetAlerts); alertStatus adds to /status.
-	alerts      AlertActions
-	alertStatus func(locale string) string
 }
 
 // Metrics counts commands (httpapi.Metrics implements it).
@@ -145,7 +158,7 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 	}
 	cfg.setDefaults()
 	b := &Bot{cfg: cfg, led: led, sender: sender, engine: engine, log: log.Named("bot"), metrics: metrics,
-		seen: cache.New(10*time.Minute, 0), status: func() bool { return false }, budget: newBudget(cfg)}
+		seen: cache.New(10*time.Minute, 0), budget: newBudget(cfg)}
 	b.verbs = map[Verb]func(context.Context, *request) (string, error){
 		VerbHelp:    b.help,
 		VerbRecall:  b.recall,
@@ -157,9 +170,6 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 	b.addAlertVerbs()
 	return b
 }
-
-// SetConnected tells the bot how to learn whether Stream is connected.
-func (b *Bot) SetConnected(f func() bool) { b.status = f }
 
 // request is one command being handled.
 type request struct {

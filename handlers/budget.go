@@ -92,7 +92,7 @@ func overBudgetSummary(m *refusals.Minute) ledger.AuditRecord {
 }
 
 // FlushRefused writes the summary of a finished minute's commands over the
-// budget, if any; the app calls it every few seconds.
+// budget, if any; Run calls it every FlushEvery.
 func (b *Bot) FlushRefused(ctx context.Context) {
 	if s := b.over.Flush(b.cfg.Now()); s != nil {
 		b.writeAccess(ctx, overBudgetSummary(s))
@@ -103,5 +103,20 @@ func (b *Bot) FlushRefused(ctx context.Context) {
 func (b *Bot) writeAccess(ctx context.Context, r ledger.AuditRecord) {
 	if _, err := b.led.AppendAudit(context.WithoutCancel(ctx), r); err != nil {
 		b.log.Error("refused command not audited", zap.Error(err))
+	}
+}
+
+// Run writes the summary of each finished minute's commands over the
+// budget (FlushRefused), every FlushEvery, until ctx ends.
+func (b *Bot) Run(ctx context.Context) error {
+	t := time.NewTicker(b.cfg.FlushEvery)
+	defer t.Stop()
+	for {
+		b.FlushRefused(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
 	}
 }

@@ -345,12 +345,12 @@ func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
 	}
 	loc := b.cfg.Locale
 	conn := say(loc, "down")
-	if b.status() {
+	if b.cfg.Connected() {
 		conn = say(loc, "up")
 	}
 	s := say(loc, "status", conn, c.Total(), c[ledger.Pending], c[ledger.Recalling], c[ledger.RecallFailed])
-	if b.alertStatus != nil {
-		if line := b.alertStatus(loc); line != "" {
+	if b.cfg.AlertStatus != nil {
+		if line := b.cfg.AlertStatus(loc); line != "" {
 			s += "\n- " + line
 		}
 	}

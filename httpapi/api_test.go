@@ -21,7 +21,7 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := newAPI(t, "tok-0123456789abcdef", led, operator.Config{Ready: func() bool { return true }}, recall.Config{})
-	api.Metrics = NewMetrics(led.Counts)
+	api.Metrics = NewMetrics(MetricsConfig{LedgerCounts: led.Counts})
 	h := api.Handler()
 	_ = led.Close() // the ledger goes away
 	req := httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{"family":"group","conversation_id":"c","text":"x"}`))

@@ -24,9 +24,21 @@ type Metrics struct {
 	autoRecall *prometheus.CounterVec
 }
 
-// NewMetrics registers the metrics. ledgerCounts, when set, is read at
-// every scrape for recallbot_ledger_entries.
-func NewMetrics(ledgerCounts func(context.Context) (ledger.Counts, error)) *Metrics {
+// MetricsConfig says where the gauges read at every scrape come from; each
+// unset one is left out.
+type MetricsConfig struct {
+	// LedgerCounts gives recallbot_ledger_entries and recallbot_ledger_up.
+	LedgerCounts func(context.Context) (ledger.Counts, error)
+	// Connected gives recallbot_stream_connected (1 while up).
+	Connected func() bool
+	// SpoolWaiting gives recallbot_spool_waiting (keys DingTalk returned
+	// that wait in the local spool for the ledger), SpoolHeld
+	// recallbot_spool_held (those of them only in memory: alert on it).
+	SpoolWaiting, SpoolHeld func() int
+}
+
+// NewMetrics registers the metrics.
+func NewMetrics(cfg MetricsConfig) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry()}
 	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_messages_sent_total", Help: "Send calls, by API family and result (ok, failed)."}, []string{"family", "result"})
 	m.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_recall_outcomes_total", Help: "Messages by recall outcome (recalled, too_old, failed, ...)."}, []string{"outcome"})
@@ -37,10 +49,16 @@ func NewMetrics(ledgerCounts func(context.Context) (ledger.Counts, error)) *Metr
 	m.httpDenied = prometheus.NewCounter(prometheus.CounterOpts{Name: "recallbot_http_unauthorized_total", Help: "Local HTTP API requests refused for a missing or wrong token."})
 	m.autoRecall = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "recallbot_auto_recalls_total", Help: "Automatic recall decisions by rule and mode (enforce, observe)."}, []string{"rule", "mode"})
 	m.Registry.MustRegister(m.sent, m.outcomes, m.apiCalls, m.apiSeconds, m.commands, m.cmdSeconds, m.httpDenied, m.autoRecall)
-	if ledgerCounts != nil {
+	if ledgerCounts := cfg.LedgerCounts; ledgerCounts != nil {
 		m.Registry.MustRegister(ledgerCollector{counts: ledgerCounts,
 			desc: prometheus.NewDesc("recallbot_ledger_entries", "Ledger entries by state.", []string{"state"}, nil),
 			up:   prometheus.NewDesc("recallbot_ledger_up", "1 if the ledger answered this scrape's count of entries, 0 if not.", nil, nil)})
+	}
+	if cfg.Connected != nil {
+		m.watchConnected(cfg.Connected)
+	}
+	if cfg.SpoolWaiting != nil && cfg.SpoolHeld != nil {
+		m.watchSpool(cfg.SpoolWaiting, cfg.SpoolHeld)
 	}
 	return m
 }
@@ -73,11 +91,8 @@ func (m *Metrics) APICall(path string, status int, d time.Duration) {
 	m.apiSeconds.WithLabelValues(path).Observe(d.Seconds())
 }
 
-// WatchConnected exports f as recallbot_stream_connected (1 while up).
-func (m *Metrics) WatchConnected(f func() bool) {
-	if m == nil {
-		return
-	}
+// watchConnected exports f as recallbot_stream_connected (1 while up).
+func (m *Metrics) watchConnected(f func() bool) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_stream_connected", Help: "1 while the Stream connection is up."}, func() float64 {
 		if f() {
 			return 1
@@ -86,13 +101,9 @@ func (m *Metrics) WatchConnected(f func() bool) {
 	}))
 }
 
-// WatchSpool exports waiting as recallbot_spool_waiting (keys DingTalk
-// returned that wait in the local spool for the ledger) and held as
-// recallbot_spool_held (those of them only in memory: alert on it).
-func (m *Metrics) WatchSpool(waiting, held func() int) {
-	if m == nil {
-		return
-	}
+// watchSpool exports waiting as recallbot_spool_waiting and held as
+// recallbot_spool_held.
+func (m *Metrics) watchSpool(waiting, held func() int) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_spool_waiting",
 		Help: "Spool records (keys DingTalk returned while the ledger could not take them) waiting to be replayed into the ledger."},
 		func() float64 { return float64(waiting()) }))

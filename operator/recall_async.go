@@ -126,8 +126,9 @@ func (o *Operator) runRecall(ctx context.Context, eng *recall.Engine, job api.Re
 		}
 	}
 	beat := time.NewTicker(recallJobBeat)
-	stop := make(chan struct{})
+	stop, beating := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(beating)
 		for {
 			select {
 			case <-stop:
@@ -148,6 +149,7 @@ func (o *Operator) runRecall(ctx context.Context, eng *recall.Engine, job api.Re
 	}
 	beat.Stop()
 	close(stop)
+	<-beating
 	mu.Lock()
 	defer mu.Unlock()
 	job.Updated = o.now()

@@ -77,7 +77,12 @@ type BroadcastConfig struct {
 	LedgerBackoff time.Duration
 	// Redact is applied to the excerpt kept in the ledger; see SenderConfig.
 	Redact func(string) string
-	Now    func() time.Time
+	// Guard, when set, inspects each broadcast's message once, before it
+	// starts (auto-recall's block rules).
+	Guard Guard
+	// Spool takes the keys the ledger cannot.
+	Spool *ledger.Spool
+	Now   func() time.Time
 }
 
 // Broadcaster runs broadcasts.
@@ -123,17 +128,10 @@ func NewBroadcaster(led BroadcastLedger, api BroadcastAPI, log *zap.Logger, cfg 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b := &Broadcaster{led: led, api: api, log: log.Named("broadcast"), cfg: cfg, wake: make(chan struct{}, 1)}
+	b := &Broadcaster{led: led, api: api, log: log.Named("broadcast"), cfg: cfg, guard: cfg.Guard, spool: cfg.Spool, wake: make(chan struct{}, 1)}
 	b.lease.init(led, cfg.Owner, cfg.LeaseTTL, b.log)
 	return b
 }
-
-// SetGuard installs the guard that inspects each broadcast's message once,
-// before it starts (auto-recall's block rules).
-func (b *Broadcaster) SetGuard(g Guard) { b.guard = g }
-
-// UseSpool gives the Broadcaster the spool for keys the ledger cannot take.
-func (b *Broadcaster) UseSpool(sp *ledger.Spool) { b.spool = sp }
 
 // BroadcastRequest is one broadcast.
 type BroadcastRequest struct {

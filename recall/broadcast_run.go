@@ -17,14 +17,14 @@ import (
 // Run runs broadcasts until ctx ends: new ones at once, and every Every
 // any running one without a live runner (another instance that stopped).
 // Jobs run one after another; each job's calls go a few at a time.
-func (b *Broadcaster) Run(ctx context.Context) {
+func (b *Broadcaster) Run(ctx context.Context) error {
 	t := time.NewTicker(b.cfg.Every)
 	defer t.Stop()
 	for {
 		b.RunOnce(ctx)
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-t.C:
 		case <-b.wake:
 		}

@@ -77,7 +77,13 @@ type Config struct {
 	// Locale is the language of the scopes written on receipts and in the
 	// audit trail: "zh" (default) or "en".
 	Locale string
-	Now    func() time.Time
+	// OnOutcome, when set, is told how many messages ended in each
+	// outcome of every recall (metrics).
+	OnOutcome func(o Outcome, n int)
+	// ResumeEvery is how often Run looks for recalls a stopped engine left
+	// unfinished; default a minute.
+	ResumeEvery time.Duration
+	Now         func() time.Time
 }
 
 // Engine recalls messages: it resolves a selection from the ledger, claims
@@ -91,10 +97,6 @@ type Engine struct {
 	log    *zap.Logger
 	cfg    Config
 	lease  lease
-
-	// OnOutcome, when set, is told how many messages ended in each
-	// outcome of every recall (metrics).
-	OnOutcome func(o Outcome, n int)
 }
 
 // New returns an Engine.
@@ -137,6 +139,9 @@ func New(led EngineLedger, api RecallAPI, log *zap.Logger, cfg Config) *Engine {
 	}
 	if cfg.Locale == "" {
 		cfg.Locale = "zh"
+	}
+	if cfg.ResumeEvery <= 0 {
+		cfg.ResumeEvery = time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -298,12 +303,12 @@ func (e *Engine) afterLapse(ctx context.Context, it Item) Item {
 }
 
 func (e *Engine) countOutcomes(r *Receipt) {
-	if e.OnOutcome == nil {
+	if e.cfg.OnOutcome == nil {
 		return
 	}
 	for _, o := range outcomeOrder {
 		if n := r.Count(o); n > 0 {
-			e.OnOutcome(o, n)
+			e.cfg.OnOutcome(o, n)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/internal/clock"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/ledger/ledgertest"
 	"github.com/recallbot/recallbot/recall"
@@ -69,8 +70,7 @@ func newSpoolFixture(t *testing.T, redisURL string, opts ledger.RedisOptions) *s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = spool.Close() })
-	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond})
-	sender.UseSpool(spool)
+	sender := recall.NewSender(led, client, zap.NewNop(), recall.SenderConfig{RecordFor: 300 * time.Millisecond, Spool: spool})
 	return &spoolFixture{srv: srv, client: client, led: led, spool: spool, sender: sender}
 }
 
@@ -340,34 +340,16 @@ func TestSlowDingTalkRecallIsReportedRecalled(t *testing.T) {
 	}
 }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // TestLiveClaimIsNeverRecalledTwice: a recall that runs far longer than
 // StaleClaim (slow calls, nine chunks) keeps its claims: another engine
 // resuming meanwhile takes none of them, and no key is carried in two
 // recall requests.
 func TestLiveClaimIsNeverRecalledTwice(t *testing.T) {
 	f := newFixture(t, dingtalktest.Options{})
-	clock := &fakeClock{t: time.Now()}
+	clk := clock.Stopped(time.Now())
 	es := f.send(t, private, 9*20)
-	a := recall.New(f.led, f.client, zap.NewNop(), recall.Config{Owner: "a", Concurrency: 1, Now: clock.Now, LeaseTTL: time.Minute})
-	b := recall.New(f.led, f.client, zap.NewNop(), recall.Config{Owner: "b", Now: clock.Now})
+	a := recall.New(f.led, f.client, zap.NewNop(), recall.Config{Owner: "a", Concurrency: 1, Now: clk.Now, LeaseTTL: time.Minute})
+	b := recall.New(f.led, f.client, zap.NewNop(), recall.Config{Owner: "b", Now: clk.Now})
 	f.srv.Delay(dingtalktest.PathPrivateRecall, 100*time.Millisecond, 9)
 	done := make(chan *recall.Receipt)
 	go func() {
@@ -380,7 +362,7 @@ func TestLiveClaimIsNeverRecalledTwice(t *testing.T) {
 		if err := f.srv.WaitUntil(tctx(t), func() bool { return len(recallCalls(f)) >= n }); err != nil {
 			t.Fatal(err)
 		}
-		clock.Advance(10 * time.Minute)
+		clk.Advance(10 * time.Minute)
 		if r, err := b.Resume(tctx(t)); err != nil || r != nil {
 			t.Fatalf("b resumed a live recall: %v, %v", r, err)
 		}
@@ -461,11 +443,11 @@ func TestResumedClaimFindsItsCallApplied(t *testing.T) {
 // unknown by themselves.
 func TestPendingEntriesResolveAndClose(t *testing.T) {
 	f := newFixture(t, dingtalktest.Options{})
-	clock := &fakeClock{t: time.Now()}
-	s := recall.NewSender(f.led, f.client, zap.NewNop(), recall.SenderConfig{Now: clock.Now})
+	clk := clock.Stopped(time.Now())
+	s := recall.NewSender(f.led, f.client, zap.NewNop(), recall.SenderConfig{Now: clk.Now})
 	var ps []ledger.Entry
 	for i := range 4 {
-		p, _ := f.led.Append(tctx(t), ledger.Entry{Chat: private, Excerpt: fmt.Sprint("in doubt ", i), SentAt: clock.Now()})
+		p, _ := f.led.Append(tctx(t), ledger.Entry{Chat: private, Excerpt: fmt.Sprint("in doubt ", i), SentAt: clk.Now()})
 		ps = append(ps, p)
 	}
 	if e, err := s.Resolve(tctx(t), ps[0].ID, recall.Resolution{To: ledger.Sent, Key: "found-in-the-logs", Actor: "api:ops"}); err != nil || e.State != ledger.Sent {
@@ -488,7 +470,7 @@ func TestPendingEntriesResolveAndClose(t *testing.T) {
 	if n, _ := s.CloseStale(tctx(t)); n != 0 {
 		t.Errorf("closed %d within the window", n)
 	}
-	clock.Advance(25 * time.Hour)
+	clk.Advance(25 * time.Hour)
 	if n, err := s.CloseStale(tctx(t)); n != 2 || err != nil {
 		t.Errorf("CloseStale = %d, %v; want the 2 left pending", n, err)
 	}

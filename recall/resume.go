@@ -61,7 +61,7 @@ const jobSep = "/"
 func (e *Engine) ForJob(job string) *Engine {
 	cfg := e.cfg
 	cfg.Owner = e.cfg.Owner + jobSep + job
-	ne := &Engine{led: e.led, api: e.api, status: e.status, log: e.log.With(zap.String("job", job)), cfg: cfg, OnOutcome: e.OnOutcome}
+	ne := &Engine{led: e.led, api: e.api, status: e.status, log: e.log.With(zap.String("job", job)), cfg: cfg}
 	ne.lease.init(e.led, cfg.Owner, cfg.LeaseTTL, ne.log)
 	return ne
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -69,25 +68,32 @@ type SenderConfig struct {
 	// failure, then twice as long each time, at most ProbeMax apart.
 	// Defaults 1 s and 10 s.
 	ProbeEvery, ProbeMax time.Duration
-	Now                  func() time.Time
+	// Guard, when set, inspects every send (auto-recall's detectors). A
+	// guard that sends through the Sender itself is given with WithGuard.
+	Guard Guard
+	// Spool takes the keys the ledger cannot (see ledger.Spool). Without
+	// one, such a key is only logged.
+	Spool *ledger.Spool
+	// OnSend, when set, is told the outcome of every send (metrics).
+	OnSend func(family ledger.Family, err error)
+	// ReplayEvery is how often Run replays the spool into the ledger while
+	// it holds keys; default 2 s. Pending sends older than the recall
+	// window are closed as unknown every minute.
+	ReplayEvery time.Duration
+	Now         func() time.Time
 }
 
 // Sender sends messages and ledgers every one: the entry is written as
 // pending before the send API is called and marked sent with its
 // processQueryKey before Send returns.
 type Sender struct {
-	lastWriteOK, lastWriteFailed atomic.Int64  // unix nanoseconds
-	failing                      chan struct{} // a first write failed: WatchWrites probes
-
-	led   SenderLedger
-	api   SendAPI
-	log   *zap.Logger
-	cfg   SenderConfig
-	guard Guard
-	spool *ledger.Spool
-
-	// OnSend, when set, is told the outcome of every send (metrics).
-	OnSend func(family ledger.Family, err error)
+	writes *writes // shared by the Senders WithGuard derives
+	led    SenderLedger
+	api    SendAPI
+	log    *zap.Logger
+	cfg    SenderConfig
+	guard  Guard
+	spool  *ledger.Spool
 }
 
 // NewSender returns a Sender.
@@ -104,18 +110,26 @@ func NewSender(led SenderLedger, api SendAPI, log *zap.Logger, cfg SenderConfig)
 	if cfg.ProbeMax < cfg.ProbeEvery {
 		cfg.ProbeMax = max(10*time.Second, cfg.ProbeEvery)
 	}
+	if cfg.ReplayEvery <= 0 {
+		cfg.ReplayEvery = 2 * time.Second
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Sender{led: led, api: api, log: log.Named("sender"), cfg: cfg, failing: make(chan struct{}, 1)}
+	return &Sender{writes: &writes{failing: make(chan struct{}, 1)}, led: led, api: api, log: log.Named("sender"), cfg: cfg,
+		guard: cfg.Guard, spool: cfg.Spool}
 }
 
-// SetGuard installs the guard that inspects every send.
-func (s *Sender) SetGuard(g Guard) { s.guard = g }
-
-// UseSpool gives the Sender a spool for keys the ledger cannot take (see
-// ledger.Spool). Without one, such a key is only logged.
-func (s *Sender) UseSpool(sp *ledger.Spool) { s.spool = sp }
+// WithGuard returns a Sender that sends as s does (the same ledger, spool
+// and readiness) with g inspecting every send. It is how a guard that
+// needs a Sender is given one: auto-recall's corrections and reports go
+// through the Sender whose sends it inspects, so neither can be built
+// with the other; s itself is left as it was.
+func (s *Sender) WithGuard(g Guard) *Sender {
+	c := *s
+	c.guard = g
+	return &c
+}
 
 // ErrOutcomeUnknown marks a send that may have reached DingTalk but got no
 // answer it could read: the message may be in the chat without a key. Its
@@ -261,8 +275,8 @@ func (s *Sender) Send(ctx context.Context, chat ledger.Chat, m dingtalk.Message,
 	// From here on the outcome must reach the ledger even if the caller
 	// gives up: a key DingTalk returned is never dropped.
 	wctx := context.WithoutCancel(ctx)
-	if s.OnSend != nil {
-		s.OnSend(chat.Family, sendErr)
+	if s.cfg.OnSend != nil {
+		s.cfg.OnSend(chat.Family, sendErr)
 	}
 	var ae *dingtalk.APIError
 	var re *dingtalk.RecipientError

@@ -2,22 +2,29 @@ package recall
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 )
+
+// writes is what the Sender knows of the ledger's writes, for readiness.
+type writes struct {
+	ok, failed atomic.Int64  // unix nanoseconds of the last send's first write that succeeded, failed
+	failing    chan struct{} // a first write failed: WatchWrites probes
+}
 
 // noteWrite remembers whether the ledger took the last send's first
 // write; a failure wakes WatchWrites.
 func (s *Sender) noteWrite(err error) {
 	now := time.Now().UnixNano()
 	if err == nil {
-		s.lastWriteOK.Store(now)
+		s.writes.ok.Store(now)
 		return
 	}
-	s.lastWriteFailed.Store(now)
+	s.writes.failed.Store(now)
 	select {
-	case s.failing <- struct{}{}:
+	case s.writes.failing <- struct{}{}:
 	default: // WatchWrites has been told already
 	}
 }
@@ -27,7 +34,7 @@ func (s *Sender) noteWrite(err error) {
 // and no send or probe (WatchWrites) has succeeded since. Readiness
 // reports it: a ledger that answers reads but refuses writes (a full
 // disk, too few replicas) refuses every send.
-func (s *Sender) Writing() bool { return s.lastWriteFailed.Load() <= s.lastWriteOK.Load() }
+func (s *Sender) Writing() bool { return s.writes.failed.Load() <= s.writes.ok.Load() }
 
 // WatchWrites brings Writing back by itself once the ledger takes writes
 // again. Without it, a ledger that recovered (disk freed, replica back)
@@ -43,7 +50,7 @@ func (s *Sender) WatchWrites(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.failing:
+		case <-s.writes.failing:
 		}
 		pause := s.cfg.ProbeEvery
 		for !s.Writing() {
@@ -76,9 +83,9 @@ func (s *Sender) probe(ctx context.Context) bool {
 		s.log.Debug("the ledger still refuses writes", zap.Error(err))
 		return false
 	}
-	if s.lastWriteFailed.Load() > started || s.Writing() {
+	if s.writes.failed.Load() > started || s.Writing() {
 		return false // a send failed while it ran (it wakes WatchWrites again), or one succeeded
 	}
-	s.lastWriteOK.Store(time.Now().UnixNano())
+	s.writes.ok.Store(time.Now().UnixNano())
 	return true
 }

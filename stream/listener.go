@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/client"
@@ -47,6 +46,9 @@ type Config struct {
 	// OnMalformed, when set, hears of each frame that is not a bot
 	// callback recallbot can read (the app audits it).
 	OnMalformed func(messageID string, err error)
+	// Status, when set, is where the Listener keeps the connection's
+	// state; default one of its own.
+	Status *Status
 }
 
 // maxUrgent bounds the urgent queue: admins are few, and a buffer is
@@ -73,7 +75,7 @@ type Listener struct {
 	cancelWork context.CancelFunc
 	wg         sync.WaitGroup // workers
 	connecting sync.WaitGroup // the connect loop at start
-	up         atomic.Bool    // this listener's connection, as far as the SDK tells (see sdklog.go)
+	status     *Status        // this listener's connection
 }
 
 // NewListener returns a Listener that passes each message to handle.
@@ -93,8 +95,11 @@ func NewListener(cfg Config, handle func(context.Context, Message), log *zap.Log
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = time.Minute
 	}
+	if cfg.Status == nil {
+		cfg.Status = new(Status)
+	}
 	l := &Listener{cfg: cfg, handle: handle, log: log.Named("stream"), jobs: make(chan Message, cfg.Queue),
-		urgent: make(chan Message, min(cfg.Queue, maxUrgent))}
+		urgent: make(chan Message, min(cfg.Queue, maxUrgent)), status: cfg.Status}
 	l.workCtx, l.cancelWork = context.WithCancel(context.Background())
 	opts := []client.ClientOption{
 		client.WithAppCredential(client.NewAppCredentialConfig(cfg.ClientID, cfg.ClientSecret)),
@@ -175,7 +180,7 @@ func (l *Listener) connectLoop() {
 }
 
 func (l *Listener) connected() {
-	l.up.Store(true)
+	l.status.up.Store(true)
 	l.log.Info("stream connected")
 }
 
@@ -217,7 +222,7 @@ func (l *Listener) run(m Message) {
 
 // Connected reports whether the Stream connection is up.
 func (l *Listener) Connected() bool {
-	return !l.stopped() && l.up.Load()
+	return !l.stopped() && l.status.up.Load()
 }
 
 func (l *Listener) stopped() bool {
@@ -233,6 +238,7 @@ func (l *Listener) Stop(ctx context.Context) error {
 	already := l.closed
 	if !l.closed {
 		l.closed = true
+		l.status.stopped.Store(true)
 		close(l.jobs)
 		close(l.urgent)
 	}
@@ -262,7 +268,7 @@ func (l *Listener) Stop(ctx context.Context) error {
 // ACKs). A malformed frame is logged, reported to OnMalformed, never run,
 // and ACKed as received: DingTalk would only deliver it again, unchanged.
 func (l *Listener) onFrame(ctx context.Context, df *payload.DataFrame) (*payload.DataFrameResponse, error) {
-	l.up.Store(true) // a frame came in: the connection is up
+	l.status.up.Store(true) // a frame came in: the connection is up
 	m, err := DecodeCallback(df.Data)
 	if err != nil {
 		l.log.Warn("malformed bot callback", zap.String("message_id", df.GetMessageId()), zap.Error(err))

@@ -137,6 +137,6 @@ func (r *registry) tell(ev event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for l := range r.all {
-		l.up.Store(ev == connUp)
+		l.status.up.Store(ev == connUp)
 	}
 }

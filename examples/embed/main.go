@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/open-dingtalk/dingtalk-stream-sdk-go/chatbot"
@@ -75,13 +76,15 @@ func run(ctx context.Context, args []string) error {
 	rb := handlers.NewBot(handlers.Config{Admins: []string{"manager4220"}, Locale: "en"}, led, sender, engine, log, nil)
 
 	// 2. The host's own Stream client and handler.
+	var handling sync.WaitGroup // recallbot's commands running, waited for before the ledger closes
+	defer handling.Wait()
 	cli := client.NewStreamClient(client.WithAppCredential(client.NewAppCredentialConfig(o.ClientID, o.ClientSecret)), client.WithOpenApiHost(srv.URL()))
 	cli.RegisterChatBotCallbackRouter(func(c context.Context, data *chatbot.BotCallbackDataModel) ([]byte, error) {
 		msg := handlers.Message(stream.FromSDK(data))
 		if rb.Owns(msg.Text) {
 			// recallbot's command: run it off the SDK's goroutine, on a
 			// context the socket dropping does not cancel.
-			go rb.Handle(context.WithoutCancel(c), msg)
+			handling.Go(func() { rb.Handle(context.WithoutCancel(c), msg) })
 			return nil, nil
 		}
 		// The host's own logic; it sends through recallbot's sender.

@@ -3,7 +3,7 @@ package main
 import "fmt"
 
 // runAlertStorm is the alert storm's benchmark (bench_alerts_test.go).
-var runAlertStorm = run1{".", "^BenchmarkAlertStorm$", "1x"}
+var runAlertStorm = run1{"./app", "^BenchmarkAlertStorm$", "1x"}
 
 // alertStormRow reports the alert storm: groups firing at once, each
 // notified twice, paced within the app's quota; the time until every

@@ -17,7 +17,7 @@
 // The Redis failover row runs TestSentinelFailoverLosesNoKey (a primary
 // SIGKILLed mid-burst under Sentinel, min_replicas 1) and reads the figure
 // it logs: keys DingTalk issued, keys in the ledger at the end. A
-// BenchmarkRedisFailover in ./ledger or the top-level package, if one is
+// BenchmarkRedisFailover in ./ledger or ./app, if one is
 // added, takes precedence; it must report
 //
 //	b.ReportMetric(float64(issued), "keys-issued")      // keys DingTalk returned and the bot acknowledged
@@ -153,11 +153,11 @@ var (
 	runOpen     = run1{"./ledger", "^BenchmarkOpenLarge$", "200x"}
 	runPlan     = run1{"./ledger", "^BenchmarkPlan10kKeysFrom1M$", "50x"}
 	runRecall   = run1{"./recall", "^(BenchmarkRecallAtAPICeiling|BenchmarkBroadcast100k)$", "1x"}
-	runShared   = run1{".", "^BenchmarkSharedQuota$", "1x"}
-	runBot      = run1{".", "^(BenchmarkCommandBurst|BenchmarkCommandToRecallCall)$", "1x"}
+	runShared   = run1{"./app", "^BenchmarkSharedQuota$", "1x"}
+	runBot      = run1{"./app", "^(BenchmarkCommandBurst|BenchmarkCommandToRecallCall)$", "1x"}
 	runEmulator = run1{"./dingtalk/dingtalktest", "^(BenchmarkStreamFramesACKed|BenchmarkOpenAPICalls)$", "20000x"}
 	runDetect   = run1{"./autorecall", "^BenchmarkDetectors$", "2s"}
-	runFlood    = run1{".", "^BenchmarkAdminUnderFlood$", "5x"}
+	runFlood    = run1{"./app", "^BenchmarkAdminUnderFlood$", "5x"}
 )
 
 // Ratio targets. Each says what the measure may cost over its baseline.
@@ -439,12 +439,12 @@ const failoverMeasure = "Redis failover under fire (primary SIGKILLed mid-burst,
 var failoverLine = regexp.MustCompile(`failover figure: keys issued (\d+), keys in ledger (\d+); .*new primary after (\S+),`)
 
 // failover measures keys issued against keys in the ledger across a Redis
-// failover. A BenchmarkRedisFailover (in ./ledger or .) reporting the
+// failover. A BenchmarkRedisFailover (in ./ledger or ./app) reporting the
 // metrics keys-issued and keys-in-ledger is preferred; otherwise the
-// figure TestSentinelFailoverLosesNoKey (top-level package) logs is read
+// figure TestSentinelFailoverLosesNoKey (./app) logs is read
 // from a verbose run of it. Without either, the row says it is pending.
 func failover() (row, error) {
-	for _, pkg := range []string{"./ledger", "."} {
+	for _, pkg := range []string{"./ledger", "./app"} {
 		names, err := list(pkg, "^(BenchmarkRedisFailover|TestSentinelFailoverLosesNoKey)$")
 		if err != nil {
 			return row{failoverMeasure, "—", "—", "—", "**not measured**: listing " + pkg + " failed", ""}, err

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Audit is `recallbot audit`: the audit trail, newest first, or with
+// --access the refused requests.
+func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newCtl("audit", "audit [--limit N] [--access]", stdout, stderr)
+	limit := c.fs.Int("limit", 20, "how many records, newest first")
+	access := c.fs.Bool("access", false, "the access trail (refused HTTP requests) instead of recalls")
+	if _, err := c.parse(args); err != nil {
+		return err
+	}
+	path := "/v1/audit?limit=" + strconv.Itoa(*limit)
+	if *access {
+		path += "&trail=access"
+	}
+	var a struct {
+		Records []struct {
+			ID       uint64            `json:"id"`
+			At       time.Time         `json:"at"`
+			Actor    string            `json:"actor"`
+			Action   string            `json:"action"`
+			Scope    string            `json:"scope"`
+			Allowed  bool              `json:"allowed"`
+			Outcomes map[string]string `json:"outcomes"`
+			Note     string            `json:"note"`
+		} `json:"records"`
+	}
+	if _, err := c.call(ctx, http.MethodGet, path, nil, &a); err != nil || *c.asJSON {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tWHEN\tWHO\tWHAT\tSCOPE\tRESULT")
+	for _, r := range a.Records {
+		result := r.Note
+		if !r.Allowed {
+			result = "refused " + result
+		} else if len(r.Outcomes) > 0 {
+			counts := map[string]int{}
+			for _, o := range r.Outcomes {
+				o, _, _ = strings.Cut(o, ":")
+				counts[o]++
+			}
+			var parts []string
+			for o, n := range counts {
+				parts = append(parts, fmt.Sprintf("%d %s", n, o))
+			}
+			slices.Sort(parts)
+			result = strings.Join(parts, ", ")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.At.Local().Format("01-02 15:04:05"), r.Actor, r.Action, r.Scope, result)
+	}
+	return tw.Flush()
+}

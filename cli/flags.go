@@ -1,0 +1,65 @@
+// Package cli is recallbot's commands: the bot (run), the demo, the
+// emulator (sim), the container's healthcheck, and the operator's commands
+// over a running bot's HTTP API (send, recall, broadcast, audit, entries,
+// resolve), one file each. Each command is a func(ctx, args, stdout,
+// stderr) error that never exits the process: main turns its error into
+// an exit code.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+)
+
+// UsageError is a command line that could not be understood; the process
+// exits 2 after the usage went to stderr.
+type UsageError struct{ Reason string }
+
+func (e UsageError) Error() string { return e.Reason }
+
+// LoggedError is an error the log has reported already; the process exits
+// 1 without printing it a second time.
+type LoggedError struct{ error }
+
+func (e LoggedError) Unwrap() error { return e.error }
+
+// flagError turns a flag parsing failure (already printed with the usage)
+// into a UsageError; -h stays flag.ErrHelp.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return UsageError{err.Error()}
+}
+
+// newFlagSet returns a flag set that prints its usage to stderr and reports
+// errors instead of exiting.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: recallbot %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// usageError prints msg and the command's usage; the process exits 2.
+func usageError(fs *flag.FlagSet, msg string) error {
+	fmt.Fprintln(fs.Output(), msg)
+	fs.Usage()
+	return UsageError{msg}
+}
+
+// unwrapURLError is the cause of a failed HTTP request without the method
+// and URL net/http wraps it in: the commands name the address themselves.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
