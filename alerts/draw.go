@@ -69,8 +69,11 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 		}
 		lines = append(lines, line)
 	}
-	if more := len(st.Alerts) - min(len(st.Alerts), d.MaxAlerts) + st.Truncated; more > 0 {
+	if more := addCapped(int64(len(st.Alerts)-min(len(st.Alerts), d.MaxAlerts)), st.Truncated); more > 0 {
 		lines = append(lines, d.tr(fmt.Sprintf("- … 以及另外 %d 条", more), fmt.Sprintf("- … and %d more", more)))
+	}
+	if st.Cut {
+		lines = append(lines, d.tr("- ✂ 通知超出 recallbot 的上限，已被截短（告警、标签或注释）", "- ✂ the notification was cut to recallbot's limits (alerts, labels or annotations)"))
 	}
 
 	var notes []string

@@ -76,9 +76,10 @@ func (s State) Hash() string {
 	}
 	v := struct {
 		G, C map[string]string
-		T    int
+		T    int64
+		X    bool
 		A    []alert
-	}{G: s.GroupLabels, C: s.CommonLabels, T: s.Truncated}
+	}{G: s.GroupLabels, C: s.CommonLabels, T: s.Truncated, X: s.Cut}
 	for _, a := range s.Alerts {
 		v.A = append(v.A, alert{a.Status, a.Fingerprint, a.Labels, a.Annotations, a.StartsAt.UTC(), a.EndsAt.UTC()})
 	}
