@@ -224,7 +224,7 @@ func (st State) silenceLink(secret func(string) bool) string {
 	labels := matchLabels(st)
 	var ms []string
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
-		if !secret(k + "=" + labels[k]) && !secret(labels[k]) {
+		if !secret(k+"="+labels[k]) && !secret(labels[k]) {
 			ms = append(ms, fmt.Sprintf("%s=%q", k, labels[k]))
 		}
 	}
