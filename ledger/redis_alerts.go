@@ -18,11 +18,11 @@ import (
 // with a Wake, scored by it in unix milliseconds) and agkey:<alertKeyOf>
 // (the ids of one group key's groups, a set).
 
-func (s *Redis) agk(id string) string     { return s.k("ag", id) }
-func (s *Redis) agck(c Chat) string       { return s.k("agc", c.Key()) }
-func (s *Redis) agdue() string            { return s.k("agdue") }
-func (s *Redis) agall() string            { return s.k("agall") }
-func (s *Redis) agwake() string           { return s.k("agwake") }
+func (s *Redis) agk(id string) string { return s.k("ag", id) }
+func (s *Redis) agck(c Chat) string   { return s.k("agc", c.Key()) }
+func (s *Redis) agdue() string        { return s.k("agdue") }
+func (s *Redis) agall() string        { return s.k("agall") }
+func (s *Redis) agwake() string       { return s.k("agwake") }
 func (s *Redis) agkey(g AlertGroup) string {
 	return s.k("agkey", alertKeyOf(g.Source, g.GroupKey))
 }
