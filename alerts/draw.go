@@ -15,7 +15,7 @@ import (
 // Alertmanager's or Grafana's UI, Grafana's dashboard and panel); and,
 // while it fires, how to silence it from chat.
 func draw(st State, g ledger.AlertGroup, d drawing) message {
-	short := ShortID(g.ID)
+	short := displayID(g)
 	firing := st.Firing()
 	sil := activeSilences(g, d.Now)
 	icon, word, color := "✅", d.tr("已恢复", "RESOLVED"), "common_green1_color"
@@ -111,13 +111,16 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 			break
 		}
 	}
-	if firing {
+	if firing && !g.Moved {
 		addButton(d.tr("静默", "Silence"), st.silenceLink(d.secret))
+	}
+	if g.Moved {
+		notes = append(notes, d.tr("⤴ 本告警组的通知已改发到其他会话：此消息不再更新", "⤴ this alert group's notifications go to another chat now: this message is no longer updated"))
 	}
 	addButton(map[string]string{SourceAlertmanager: "Alertmanager", SourceGrafana: "Grafana"}[st.Source], st.ExternalURL)
 
 	hint := ""
-	if firing && d.CanSilence && st.Source == SourceAlertmanager {
+	if firing && d.CanSilence && st.Source == SourceAlertmanager && !g.Moved {
 		one, oneEn := "", ""
 		if len(st.Alerts) > 1 { // "/silence ID-2" names a second alert
 			one, oneEn = fmt.Sprintf("（单条：`%s-2`）", short), fmt.Sprintf(" (one alert: `%s-2`)", short)

@@ -114,16 +114,19 @@ func boundKey(k string) string {
 	return cutBytes(k, maxGroupKey-2*len(h)) + hex.EncodeToString(h[:])
 }
 
-// onePerFingerprint keeps one alert per fingerprint: an alert listed
-// several times in a notification is one alert, firing if any copy fires.
+// onePerFingerprint keeps one alert per fingerprint and label set: an
+// alert listed several times in a notification is one alert, firing if
+// any copy fires. (Alerts of one fingerprint and other labels are a
+// sender's collision, and stay apart.)
 func onePerFingerprint(as []Alert) []Alert {
 	at := make(map[string]int, len(as))
 	out := as[:0]
 	for _, a := range as {
-		i, seen := at[a.Fingerprint]
+		id := a.Fingerprint + "\x00" + labelsHash(a.Labels)
+		i, seen := at[id]
 		switch {
 		case !seen:
-			at[a.Fingerprint] = len(out)
+			at[id] = len(out)
 			out = append(out, a)
 		case a.Firing() && !out[i].Firing():
 			out[i] = a

@@ -47,14 +47,15 @@ func TestReceiverAnswers(t *testing.T) {
 		t.Errorf("the group after it: %+v, %v", g, err)
 	}
 	// One group per chat for a route to several users.
-	team := bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"team"`), 1)
+	// (Another receiver is another route of Alertmanager's: another group key.)
+	team := bytes.Replace(bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"team"`), 1), []byte(`"groupKey": "{}:`), []byte(`"groupKey": "{}/team:`), 1)
 	if w := serve(rc, SourceAlertmanager, team); w.Code != 200 || len(woken) != 3 || woken[1] == woken[2] {
 		t.Errorf("a route to two users: %d, woke %v", w.Code, woken)
 	}
 	if w := serve(rc, SourceAlertmanager, []byte(`{"version":"4"}`)); w.Code != 400 || !strings.Contains(w.Body.String(), "bad_payload") {
 		t.Errorf("a bad body: %d %s", w.Code, w.Body)
 	}
-	other := bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"web"`), 1)
+	other := bytes.Replace(bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"web"`), 1), []byte(`"groupKey": "{}:`), []byte(`"groupKey": "{}/web:`), 1)
 	if w := serve(rc, SourceAlertmanager, other); w.Code != 422 || !strings.Contains(w.Body.String(), `receiver \"web\" has no route`) {
 		t.Errorf("no route: %d %s", w.Code, w.Body)
 	}

@@ -56,6 +56,10 @@ type ReconcilerConfig struct {
 	Every time.Duration
 	// Redact is applied to the excerpt the ledger keeps of each message.
 	Redact func(string) string
+	// LateAnswer is how long a markdown send DingTalk did not answer in
+	// time keeps listening for its answer; a key that comes is recorded
+	// and the message recalled. Default 2 minutes; negative: not at all.
+	LateAnswer time.Duration
 	// Now is the clock of the messages' times; default time.Now.
 	Now func() time.Time
 }
@@ -82,6 +86,7 @@ type Reconciler struct {
 	wake    chan struct{}
 
 	scanErrors quiet.Log
+	late       sync.WaitGroup // the readers of late answers (dingtalk.WithLateAnswer)
 }
 
 type retry struct {
@@ -106,6 +111,9 @@ func NewReconciler(led Ledger, api API, rec Recaller, log *zap.Logger, metrics *
 	}
 	if cfg.Every <= 0 {
 		cfg.Every = 2 * time.Second
+	}
+	if cfg.LateAnswer == 0 {
+		cfg.LateAnswer = 2 * time.Minute
 	}
 	if cfg.Redact == nil {
 		cfg.Redact = func(s string) string { return s }
@@ -152,6 +160,7 @@ func (r *Reconciler) Run(ctx context.Context) {
 			}
 		}()
 	}
+	defer r.late.Wait() // last: they end with ctx
 	defer wg.Wait()
 	defer close(work)
 	t := time.NewTicker(r.cfg.Every)
@@ -190,9 +199,18 @@ func (r *Reconciler) scan(ctx context.Context) {
 		}
 		return
 	}
+	// Groups a silence of whose ended: their messages drop it now, not at
+	// the next notification.
+	woken, err := r.led.AlertsToWake(ctx, r.cfg.Now(), 1000)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.scanErrors.Warn(r.log, "listing alert groups whose silence ended", err)
+		}
+		return
+	}
 	r.scanErrors.Reset()
 	r.mu.Lock()
-	for _, g := range due {
+	for _, g := range append(due, woken...) {
 		r.queued[g.ID] = true
 	}
 	r.mu.Unlock()

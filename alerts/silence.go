@@ -80,18 +80,19 @@ func (a *Actions) find(ctx context.Context, req ActionRequest) (ledger.AlertGrou
 		return ledger.AlertGroup{}, State{}, 0, refuse("%q is not an alert ID: use the ID the alert's message shows, e.g. a1b2c3 (or a1b2c3-2 for its second alert)",
 			"%q 不是告警 ID：请使用告警消息中显示的 ID，例如 a1b2c3（第 2 条告警用 a1b2c3-2）", req.Target)
 	}
-	gs, err := a.Ledger.ChatAlerts(ctx, req.Chat, strings.ToLower(m[1]))
+	typed := strings.ToLower(m[1])
+	gs, err := a.Ledger.ChatAlerts(ctx, req.Chat, typed)
 	if err != nil {
 		return ledger.AlertGroup{}, State{}, 0, err
 	}
-	switch len(gs) {
-	case 0:
+	g, ok := pick(gs, typed)
+	switch {
+	case len(gs) == 0:
 		return ledger.AlertGroup{}, State{}, 0, refuse("there is no alert %s in this chat", "本会话中没有告警 %s", m[1])
-	case 1:
-	default:
-		return ledger.AlertGroup{}, State{}, 0, refuse("several alert groups here start with %s: type more of the ID", "本会话中有多个告警组以 %s 开头：请输入更长的 ID", m[1])
+	case !ok:
+		ids := strings.Join(longer(gs, typed), ", ")
+		return ledger.AlertGroup{}, State{}, 0, refuse("several alert groups here start with %s (%s): type one of these IDs", "本会话中有多个告警组以 %s 开头（%s）：请输入其中一个 ID", m[1], ids)
 	}
-	g := gs[0]
 	st, err := stateOf(g)
 	if err != nil {
 		return ledger.AlertGroup{}, State{}, 0, err
@@ -100,7 +101,7 @@ func (a *Actions) find(ctx context.Context, req ActionRequest) (ledger.AlertGrou
 	if m[2] != "" {
 		n, _ = strconv.Atoi(m[2])
 		if n < 1 || n > len(st.Alerts) {
-			return ledger.AlertGroup{}, State{}, 0, refuse("alert group %s has no alert %d (it has %d)", "告警组 %s 没有第 %d 条告警（共 %d 条）", ShortID(g.ID), n, len(st.Alerts))
+			return ledger.AlertGroup{}, State{}, 0, refuse("alert group %s has no alert %d (it has %d)", "告警组 %s 没有第 %d 条告警（共 %d 条）", displayID(g), n, len(st.Alerts))
 		}
 	}
 	return g, st, n, nil
@@ -113,7 +114,7 @@ func (a *Actions) usable(st State, g ledger.AlertGroup) error {
 		return refuse("silences from chat need alerts.alertmanager_url in the bot's configuration; use the message's Silence link meanwhile",
 			"在聊天中静默需要在机器人配置中设置 alerts.alertmanager_url；目前请使用消息中的静默链接")
 	case st.Source != SourceAlertmanager:
-		return refuse("alert %s comes from Grafana: silence it in Grafana (the message's Silence link)", "告警 %s 来自 Grafana：请在 Grafana 中静默（消息中的静默链接）", ShortID(g.ID))
+		return refuse("alert %s comes from Grafana: silence it in Grafana (the message's Silence link)", "告警 %s 来自 Grafana：请在 Grafana 中静默（消息中的静默链接）", displayID(g))
 	}
 	return nil
 }
@@ -163,7 +164,7 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	ms := matchers(st, n)
 	if len(ms) == 0 {
-		return "", refuse("alert group %s has no labels its alerts share: silence one alert, e.g. %s-1", "告警组 %s 的告警没有共同标签：请静默单条告警，例如 %s-1", ShortID(g.ID), ShortID(g.ID))
+		return "", refuse("alert group %s has no labels its alerts share: silence one alert, e.g. %s-1", "告警组 %s 的告警没有共同标签：请静默单条告警，例如 %s-1", displayID(g), displayID(g))
 	}
 	who := req.Who
 	if req.Nick != "" && req.Nick != req.Who {
@@ -202,8 +203,8 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	a.audit(ctx, req, g, action, fmt.Sprintf("silence %s until %s: %s", id, until.UTC().Format(time.RFC3339), comment))
 	a.wake(g.ID)
-	what := fmt.Sprintf("%s（%s）", ShortID(g.ID), mdText(st.name()))
-	whatEn := fmt.Sprintf("%s (%s)", ShortID(g.ID), mdText(st.name()))
+	what := fmt.Sprintf("%s（%s）", displayID(g), mdText(st.name()))
+	whatEn := fmt.Sprintf("%s (%s)", displayID(g), mdText(st.name()))
 	if n > 0 {
 		what += fmt.Sprintf(" 第 %d 条", n)
 		whatEn += fmt.Sprintf(", alert %d", n)
@@ -213,11 +214,11 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 		if ack {
 			verb = "Acknowledged and silenced"
 		}
-		return fmt.Sprintf("🔕 %s alert %s until %s (silence `%s`). `/unsilence %s` ends it.", verb, whatEn, clock(until), id, ShortID(g.ID)), nil
+		return fmt.Sprintf("🔕 %s alert %s until %s (silence `%s`). `/unsilence %s` ends it.", verb, whatEn, clock(until), id, displayID(g)), nil
 	}
 	verb := "已静默"
 	if ack {
 		verb = "已认领并静默"
 	}
-	return fmt.Sprintf("🔕 %s告警 %s 至 %s（静默 `%s`）。发送 `/取消静默 %s` 可提前结束。", verb, what, clock(until), id, ShortID(g.ID)), nil
+	return fmt.Sprintf("🔕 %s告警 %s 至 %s（静默 `%s`）。发送 `/取消静默 %s` 可提前结束。", verb, what, clock(until), id, displayID(g)), nil
 }

@@ -26,7 +26,7 @@ func (a *Actions) Unsilence(ctx context.Context, req ActionRequest) (string, err
 	}
 	live := activeSilences(g, a.now())
 	if len(live) == 0 {
-		return "", refuse("alert %s has no silence made from chat that is still running", "告警 %s 没有仍在生效的聊天静默", ShortID(g.ID))
+		return "", refuse("alert %s has no silence made from chat that is still running", "告警 %s 没有仍在生效的聊天静默", displayID(g))
 	}
 	var ended []string
 	var failed error
@@ -61,9 +61,9 @@ func (a *Actions) Unsilence(ctx context.Context, req ActionRequest) (string, err
 		return "", a.amRefusal(failed)
 	}
 	if req.Locale == "en" {
-		return fmt.Sprintf("🔔 Alert %s is no longer silenced from chat (%d silence(s) expired).", ShortID(g.ID), len(ended)), nil
+		return fmt.Sprintf("🔔 Alert %s is no longer silenced from chat (%d silence(s) expired).", displayID(g), len(ended)), nil
 	}
-	return fmt.Sprintf("🔔 已取消告警 %s 的聊天静默（结束 %d 个静默）。", ShortID(g.ID), len(ended)), nil
+	return fmt.Sprintf("🔔 已取消告警 %s 的聊天静默（结束 %d 个静默）。", displayID(g), len(ended)), nil
 }
 
 // amRefusal says what went wrong with Alertmanager, in words.
@@ -79,7 +79,7 @@ func (a *Actions) amRefusal(err error) error {
 
 func (a *Actions) audit(ctx context.Context, req ActionRequest, g ledger.AlertGroup, action, note string) {
 	_, err := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.now(), Actor: req.Who, Action: action, Allowed: true,
-		Scope: "alert " + ShortID(g.ID) + " in " + req.Chat.Key(), Note: note})
+		Scope: "alert " + displayID(g) + " in " + req.Chat.Key(), Note: note})
 	if err != nil {
 		a.Log.Error("an alert command was not audited", zap.String("action", action), zap.Error(err))
 	}

@@ -126,9 +126,12 @@ type AlertSend struct {
 	Card    string `json:"card,omitempty"` // its cardBizId, for a card
 	// Replaces is the message it supersedes: recalled once it is sent.
 	Replaces uint64 `json:"replaces,omitempty"`
-	// Resolved: the version it shows has no firing alert, so once it is
-	// sent the group is closed.
+	// Resolved: the version it shows has no firing alert (or the group
+	// was routed elsewhere), so once it is sent the group is closed.
 	Resolved bool `json:"resolved,omitempty"`
+	// Short is the ID it shows, for a group's first message
+	// (AlertGroup.Short).
+	Short string `json:"short,omitempty"`
 }
 
 // AlertSilence is a silence made from chat for a group, or one of its
