@@ -234,13 +234,32 @@ func (st State) silenceLink(secret func(string) bool) string {
 	return strings.TrimRight(st.ExternalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(ms, ",")+"}")
 }
 
-// matchLabels are the labels that pick out the group: its group labels,
-// or, with none (group_by: []), the labels its alerts share.
+// matchLabels are the labels that pick out the group's alerts: its group
+// labels and every label all its alerts share (Alertmanager's
+// commonLabels, and those the alerts at hand share when it sent them
+// all). A silence of the group labels alone would silence alerts of the
+// same name routed to other teams; the labels the group's alerts share
+// confine it to them (the route's own matchers are not in the
+// notification). An alert that joins later with another value for one of
+// these labels is not silenced.
 func matchLabels(st State) map[string]string {
-	if len(st.GroupLabels) > 0 {
-		return st.GroupLabels
+	out := maps.Clone(st.CommonLabels)
+	if out == nil {
+		out = map[string]string{}
 	}
-	return st.CommonLabels
+	maps.Copy(out, st.GroupLabels)
+	if st.Truncated == 0 && len(st.Alerts) > 0 { // all the group's alerts are at hand
+		shared := maps.Clone(st.Alerts[0].Labels)
+		for _, a := range st.Alerts[1:] {
+			for k, v := range shared {
+				if a.Labels[k] != v {
+					delete(shared, k)
+				}
+			}
+		}
+		maps.Copy(out, shared)
+	}
+	return out
 }
 
 // activeSilences are the group's silences made from chat that have not

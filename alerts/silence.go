@@ -17,6 +17,30 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
+// madeAnyway is what became of a silence whose creation failed with err:
+// if Alertmanager may have made it (no answer in time, a 5xx), it is
+// looked for by its marker, and its ID returned if it is there. Otherwise
+// the error says, in words, what is known: nothing was made, or it is
+// not known whether it was.
+func (a *Actions) madeAnyway(ctx context.Context, first alertmanager.Matcher, mark string, err error, g ledger.AlertGroup) (string, error) {
+	if !alertmanager.Unsure(err) {
+		return "", a.amRefusal(err)
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+	defer cancel()
+	found, ok, lerr := a.findMarked(lctx, first, mark)
+	switch {
+	case lerr != nil:
+		a.Log.Warn("a silence's creation got no answer, and Alertmanager could not be asked whether it made it", zap.Error(errors.Join(err, lerr)))
+		return "", refuse("Alertmanager (%s) did not answer in time, nor afterwards whether it made the silence: it may have. `/unsilence %s` ends it if it did; try again in a minute",
+			"Alertmanager（%s）未及时应答，之后也无法确认是否已创建静默：可能已创建。如已创建，发送 `/取消静默 %s` 可结束；请稍后重试", a.Alertmanager.BaseURL, displayID(g))
+	case !ok:
+		return "", a.amRefusal(err)
+	}
+	a.Log.Info("a silence whose creation got no answer in time was found in Alertmanager and is recorded", zap.String("silence", found.ID))
+	return found.ID, nil
+}
+
 // ActionsLedger is what the chat actions read and write: the groups shown
 // in a chat and their silences (AlertStore), and the audit trail
 // (AuditStore).
@@ -180,9 +204,13 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	now := a.now()
 	until := now.Add(req.Duration)
-	id, err := a.Alertmanager.Create(ctx, alertmanager.Silence{Matchers: ms, StartsAt: now, EndsAt: until, CreatedBy: who + " via recallbot", Comment: amComment})
+	mark := newMarker(g.ID)
+	id, err := a.Alertmanager.Create(ctx, alertmanager.Silence{Matchers: ms, StartsAt: now, EndsAt: until, CreatedBy: who + " via recallbot",
+		Comment: amComment + " " + mark})
 	if err != nil {
-		return "", a.amRefusal(err)
+		if id, err = a.madeAnyway(ctx, ms[0], mark, err, g); err != nil {
+			return "", err
+		}
 	}
 	s := ledger.AlertSilence{ID: id, Alert: n, By: who, Until: until, Comment: comment, Ack: ack}
 	_, err = a.Ledger.UpdateAlert(ctx, g.ID, "", nil, func(g *ledger.AlertGroup) error {
