@@ -21,7 +21,7 @@ import (
 // those on the wire included.
 func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 	f := newFixture(t, "en")
-	f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100) // four calls always on the wire
+	f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100) // several calls always on the wire
 	var chats []ledger.Chat
 	for i := range 300 {
 		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: fmt.Sprintf("c%03d", i)})
@@ -30,7 +30,7 @@ func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "calls on the wire", func() bool { return f.srv.InFlight() == 4 && f.srv.CountCalls(dingtalktest.PathOTOSend) >= 4 })
+	waitFor(t, "calls on the wire", func() bool { return f.srv.InFlight() >= 4 && f.srv.CountCalls(dingtalktest.PathOTOSend) >= 4 })
 	b := f.browser()
 	csrf := b.login("alice")
 	a := b.post("/ui/preview", url.Values{"csrf": {csrf}, "batch": {j.ID}})

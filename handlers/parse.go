@@ -120,8 +120,13 @@ func Parse(text string) (Command, error) {
 		return Command{}, ErrNotACommand
 	}
 	fields := tokens(strings.ReplaceAll(text, "／", "/"))
-	if strings.HasPrefix(fields[0], "@") {
+	if len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
 		fields = fields[1:]
+	}
+	// Quotes can join what white space split: `@"bot /recall"` is one
+	// token here, so the command word found above is not a command.
+	if len(fields) == 0 || strings.ToLower(strings.TrimPrefix(fields[0], "/")) != name {
+		return Command{}, ErrNotACommand
 	}
 	v := verbOf(name)
 	if v == "" {

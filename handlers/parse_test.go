@@ -53,7 +53,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	notCommands := []string{"", "   ", "hello", "recall last 5", "/", "@bot hi"}
+	notCommands := []string{"", "   ", "hello", "recall last 5", "/", "@bot hi", `@"bot /recall"`, `@"x /y`, `@"x /recall last 1`}
 	for _, in := range notCommands {
 		if _, err := Parse(in); !errors.Is(err, ErrNotACommand) {
 			t.Errorf("Parse(%q) = %v, want ErrNotACommand", in, err)
