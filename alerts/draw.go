@@ -15,7 +15,7 @@ import (
 // Alertmanager's or Grafana's UI, Grafana's dashboard and panel); and,
 // while it fires, how to silence it from chat.
 func draw(st State, g ledger.AlertGroup, d drawing) message {
-	short := ShortID(g.ID)
+	short := displayID(g)
 	firing := st.Firing()
 	sil := activeSilences(g, d.Now)
 	icon, word, color := "✅", d.tr("已恢复", "RESOLVED"), "common_green1_color"
@@ -55,6 +55,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 	head := fmt.Sprintf("%s · %s · `#%s`", mdText(st.Route), status, short)
 
 	var lines []string
+	named := st.named()
 	for i, a := range st.Alerts {
 		if i == d.MaxAlerts {
 			break
@@ -63,14 +64,17 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 		if !a.Firing() {
 			mark, when = "✅", d.tr(" · 恢复于 ", " · resolved ")+clock(a.EndsAt)
 		}
-		line := fmt.Sprintf("- %d. %s %s%s", i+1, mark, d.text(alertText(a, st.GroupLabels)), when)
-		if l := link(d.tr("来源", "source"), a.GeneratorURL); l != "" {
+		line := fmt.Sprintf("- %d. %s %s%s", i+1, mark, d.text(alertText(a, st.GroupLabels, named)), when)
+		if l := d.link(d.tr("来源", "source"), a.GeneratorURL); l != "" {
 			line += " · " + l
 		}
 		lines = append(lines, line)
 	}
-	if more := len(st.Alerts) - min(len(st.Alerts), d.MaxAlerts) + st.Truncated; more > 0 {
+	if more := addCapped(int64(len(st.Alerts)-min(len(st.Alerts), d.MaxAlerts)), st.Truncated); more > 0 {
 		lines = append(lines, d.tr(fmt.Sprintf("- … 以及另外 %d 条", more), fmt.Sprintf("- … and %d more", more)))
+	}
+	if st.Cut {
+		lines = append(lines, d.tr("- ✂ 通知超出 recallbot 的上限，已被截短（告警、标签或注释）", "- ✂ the notification was cut to recallbot's limits (alerts, labels or annotations)"))
 	}
 
 	var notes []string
@@ -92,7 +96,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 	type button struct{ label, url string }
 	var buttons []button
 	addButton := func(label, u string) {
-		if _, ok := safeURL(u); ok && len(buttons) < 4 {
+		if _, ok := d.safeURL(u); ok && len(buttons) < 4 {
 			buttons = append(buttons, button{label, u})
 		}
 	}
@@ -107,15 +111,22 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 			break
 		}
 	}
-	if firing {
-		addButton(d.tr("静默", "Silence"), st.silenceLink())
+	if firing && !g.Moved {
+		addButton(d.tr("静默", "Silence"), st.silenceLink(d.secret))
+	}
+	if g.Moved {
+		notes = append(notes, d.tr("⤴ 本告警组的通知已改发到其他会话：此消息不再更新", "⤴ this alert group's notifications go to another chat now: this message is no longer updated"))
 	}
 	addButton(map[string]string{SourceAlertmanager: "Alertmanager", SourceGrafana: "Grafana"}[st.Source], st.ExternalURL)
 
 	hint := ""
-	if firing && d.CanSilence && st.Source == SourceAlertmanager {
-		hint = d.tr(fmt.Sprintf("静默：@机器人 `/静默 %[1]s 2h 原因`（单条：`%[1]s-2`）· 认领：`/认领 %[1]s` · 取消：`/取消静默 %[1]s`", short),
-			fmt.Sprintf("Silence: @bot `/silence %[1]s 2h reason` (one alert: `%[1]s-2`) · `/ack %[1]s` · `/unsilence %[1]s`", short))
+	if firing && d.CanSilence && st.Source == SourceAlertmanager && !g.Moved {
+		one, oneEn := "", ""
+		if len(st.Alerts) > 1 { // "/silence ID-2" names a second alert
+			one, oneEn = fmt.Sprintf("（单条：`%s-2`）", short), fmt.Sprintf(" (one alert: `%s-2`)", short)
+		}
+		hint = d.tr(fmt.Sprintf("静默：@机器人 `/静默 %[1]s 2h 原因`%[2]s · 认领：`/认领 %[1]s` · 取消：`/取消静默 %[1]s`", short, one),
+			fmt.Sprintf("Silence: @bot `/silence %[1]s 2h reason`%[2]s · `/ack %[1]s` · `/unsilence %[1]s`", short, oneEn))
 	}
 
 	// Markdown: the title in bold, then the rest, paragraphs apart.
@@ -124,7 +135,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 	md = append(md, notes...)
 	var links []string
 	for _, b := range buttons {
-		links = append(links, link(b.label, b.url))
+		links = append(links, d.link(b.label, b.url))
 	}
 	if len(links) > 0 {
 		md = append(md, strings.Join(links, " · "))
@@ -146,7 +157,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 	if len(buttons) > 0 {
 		var actions []map[string]any
 		for i, b := range buttons {
-			u, _ := safeURL(b.url)
+			u, _ := d.safeURL(b.url)
 			actions = append(actions, map[string]any{"type": "button", "label": map[string]string{"type": "text", "text": b.label, "id": fmt.Sprintf("label_%d", i)},
 				"actionType": "openLink", "url": map[string]string{"all": u}, "status": "normal", "id": fmt.Sprintf("button_%d", i)})
 		}

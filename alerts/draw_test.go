@@ -10,7 +10,7 @@ import (
 	"github.com/recallbot/recallbot/ledger"
 )
 
-func stateWith(n int, truncated int) State {
+func stateWith(n int, truncated int64) State {
 	st := State{Notification: Notification{Source: SourceAlertmanager, Receiver: "db", GroupKey: "k", Status: "firing",
 		GroupLabels: map[string]string{"alertname": "DiskFull"}, ExternalURL: "http://am:9093", Truncated: truncated}, Route: "db"}
 	for i := range n {

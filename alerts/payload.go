@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
+
+	"github.com/recallbot/recallbot/internal/jsonkeys"
 )
 
 // Sources of notifications.
@@ -29,9 +32,12 @@ type Notification struct {
 	CommonAnnotations map[string]string `json:"commonAnnotations,omitempty"`
 	ExternalURL       string            `json:"externalURL,omitempty"`
 	Alerts            []Alert           `json:"alerts"`
-	Truncated         int               `json:"truncatedAlerts,omitempty"`
+	Truncated         int64             `json:"truncatedAlerts,omitempty"`
 	OrgID             int64             `json:"orgId,omitempty"` // Grafana
 	Title             string            `json:"title,omitempty"` // Grafana's rendered title
+	// Cut: recallbot cut the notification to its limits (limits.go); the
+	// message says so.
+	Cut bool `json:"cut,omitempty"`
 }
 
 // Alert is one alert of a notification.
@@ -62,23 +68,13 @@ func payloadErr(format string, args ...any) error {
 	return &PayloadError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// Bounds on what a notification may hold: far above what Alertmanager or
-// Grafana send, low enough that nothing unbounded reaches the ledger.
-const (
-	maxAlerts     = 5000
-	maxLabels     = 128
-	maxTextBytes  = 8 << 10
-	maxGroupKey   = 4 << 10
-	maxNameLength = 1 << 10
-)
-
 // wire is both payloads' shape as far as recallbot reads them; unknown
 // fields are allowed (newer Alertmanagers add notification_reason,
 // routeLabels; Grafana adds message, values, imageURL…).
 type wire struct {
 	Version           *string           `json:"version"`
 	GroupKey          *string           `json:"groupKey"`
-	Truncated         int64             `json:"truncatedAlerts"`
+	Truncated         uint64            `json:"truncatedAlerts"`
 	Receiver          *string           `json:"receiver"`
 	Status            *string           `json:"status"`
 	Alerts            *[]Alert          `json:"alerts"`
@@ -113,37 +109,47 @@ func Decode(source string, body []byte) (Notification, error) {
 	case *w.Version != want:
 		return Notification{}, payloadErr(`"version" is %q; this endpoint reads version %q notifications`, *w.Version, want)
 	case w.Receiver == nil || strings.TrimSpace(*w.Receiver) == "" || len(*w.Receiver) > maxNameLength:
-		return Notification{}, payloadErr(`"receiver" is missing or empty: recallbot routes by it`)
-	case w.GroupKey == nil || *w.GroupKey == "" || len(*w.GroupKey) > maxGroupKey:
-		return Notification{}, payloadErr(`"groupKey" is missing, empty or longer than %d bytes`, maxGroupKey)
+		return Notification{}, payloadErr(`"receiver" is missing, empty or longer than %d bytes: recallbot routes by it`, maxNameLength)
+	case w.GroupKey == nil || *w.GroupKey == "":
+		return Notification{}, payloadErr(`"groupKey" is missing or empty`)
 	case w.Status == nil || *w.Status != "firing" && *w.Status != "resolved":
 		return Notification{}, payloadErr(`"status" must be "firing" or "resolved"`)
 	case w.Alerts == nil || len(*w.Alerts) == 0:
 		return Notification{}, payloadErr(`"alerts" is missing or empty: a notification carries its group's alerts`)
-	case len(*w.Alerts) > maxAlerts:
-		return Notification{}, payloadErr("%d alerts in one notification; at most %d (set max_alerts on the webhook)", len(*w.Alerts), maxAlerts)
-	case w.Truncated < 0:
-		return Notification{}, payloadErr(`"truncatedAlerts" is negative`)
 	case source == SourceGrafana && (w.OrgID == nil || w.State == nil):
 		return Notification{}, payloadErr(`a Grafana notification carries "orgId" and "state"`)
 	}
-	n := Notification{Source: source, Receiver: *w.Receiver, Status: *w.Status, GroupKey: *w.GroupKey, GroupLabels: w.GroupLabels,
+	// A key given twice is read as the later one by Go's decoder, and so
+	// is "receiver" beside "Receiver": refused, as the HTTP API does.
+	if err := jsonkeys.RepeatedExact(body, mapPath); err != nil {
+		return Notification{}, payloadErr("the notification is ambiguous: %v", err)
+	}
+	n := Notification{Source: source, Receiver: *w.Receiver, Status: *w.Status, GroupKey: boundKey(*w.GroupKey), GroupLabels: w.GroupLabels,
 		CommonLabels: w.CommonLabels, CommonAnnotations: w.CommonAnnotations, ExternalURL: w.ExternalURL, Alerts: *w.Alerts,
-		Truncated: int(min(w.Truncated, 1<<30)), Title: w.Title}
+		Truncated: int64(min(w.Truncated, math.MaxInt64)), Title: w.Title}
 	if w.OrgID != nil {
 		n.OrgID = *w.OrgID
-	}
-	for _, m := range []map[string]string{n.GroupLabels, n.CommonLabels, n.CommonAnnotations} {
-		if err := checkMap(m, "a group's labels or annotations"); err != nil {
-			return Notification{}, err
-		}
 	}
 	for i := range n.Alerts {
 		if err := checkAlert(&n.Alerts[i], i); err != nil {
 			return Notification{}, err
 		}
 	}
+	n.Alerts = onePerFingerprint(n.Alerts)
+	cutToLimits(&n)
 	return n, nil
+}
+
+// mapPath reports whether the object at path is read into a Go map (a
+// label set, annotations, Grafana's values, a field recallbot does not
+// read), whose keys are taken as written: all but the notification and
+// its alerts.
+func mapPath(path string) bool {
+	if path == "" {
+		return false
+	}
+	rest, ok := strings.CutPrefix(path, "alerts[")
+	return !ok || !strings.HasSuffix(rest, "]") || strings.ContainsAny(rest, ".[")
 }
 
 // checkAlert checks one alert and fills in its fingerprint if it has none.
@@ -153,14 +159,10 @@ func checkAlert(a *Alert, i int) error {
 		return payloadErr(`alerts[%d].status must be "firing" or "resolved"`, i)
 	case len(a.Labels) == 0:
 		return payloadErr("alerts[%d] has no labels", i)
+	case hasKey(a.Labels, ""):
+		return payloadErr("alerts[%d] has a label without a name", i)
 	case a.StartsAt.IsZero():
 		return payloadErr("alerts[%d].startsAt is missing", i)
-	}
-	if err := checkMap(a.Labels, fmt.Sprintf("alerts[%d].labels", i)); err != nil {
-		return err
-	}
-	if err := checkMap(a.Annotations, fmt.Sprintf("alerts[%d].annotations", i)); err != nil {
-		return err
 	}
 	if a.Fingerprint == "" {
 		a.Fingerprint = labelsHash(a.Labels)
@@ -171,16 +173,9 @@ func checkAlert(a *Alert, i int) error {
 	return nil
 }
 
-func checkMap(m map[string]string, what string) error {
-	if len(m) > maxLabels {
-		return payloadErr("%s: %d entries, at most %d", what, len(m), maxLabels)
-	}
-	for k, v := range m {
-		if k == "" || len(k) > maxNameLength || len(v) > maxTextBytes {
-			return payloadErr("%s: an empty name, or a name or value too long", what)
-		}
-	}
-	return nil
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 func jsonProblem(err error) string {

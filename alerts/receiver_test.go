@@ -3,11 +3,13 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -47,14 +49,15 @@ func TestReceiverAnswers(t *testing.T) {
 		t.Errorf("the group after it: %+v, %v", g, err)
 	}
 	// One group per chat for a route to several users.
-	team := bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"team"`), 1)
+	// (Another receiver is another route of Alertmanager's: another group key.)
+	team := bytes.Replace(bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"team"`), 1), []byte(`"groupKey": "{}:`), []byte(`"groupKey": "{}/team:`), 1)
 	if w := serve(rc, SourceAlertmanager, team); w.Code != 200 || len(woken) != 3 || woken[1] == woken[2] {
 		t.Errorf("a route to two users: %d, woke %v", w.Code, woken)
 	}
 	if w := serve(rc, SourceAlertmanager, []byte(`{"version":"4"}`)); w.Code != 400 || !strings.Contains(w.Body.String(), "bad_payload") {
 		t.Errorf("a bad body: %d %s", w.Code, w.Body)
 	}
-	other := bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"web"`), 1)
+	other := bytes.Replace(bytes.Replace(body, []byte(`"db\\.oncall"`), []byte(`"web"`), 1), []byte(`"groupKey": "{}:`), []byte(`"groupKey": "{}/web:`), 1)
 	if w := serve(rc, SourceAlertmanager, other); w.Code != 422 || !strings.Contains(w.Body.String(), `receiver \"web\" has no route`) {
 		t.Errorf("no route: %d %s", w.Code, w.Body)
 	}
@@ -119,5 +122,48 @@ func TestConfigValidate(t *testing.T) {
 		if err := tc.c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate(%+v) = %v, want %q", tc.c, err, tc.want)
 		}
+	}
+}
+
+// TestReceiverBoundsBytesInFlight: notifications are read and decoded
+// within a budget of bytes: one that would go past it waits a while and
+// is then answered 503 with Retry-After (Alertmanager retries), and is
+// taken once the bytes are given back. So parallel large notifications
+// cannot take the process's memory.
+func TestReceiverBoundsBytesInFlight(t *testing.T) {
+	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	body := readFile(t, "alertmanager-0.25-firing.json")
+	rc := &Receiver{Config: Config{Default: &Target{Group: "cid"}}, Ledger: led, Log: zap.NewNop(), MaxInFlight: int64(len(body)) + 10, BusyWait: time.Millisecond}
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/alerts/{source}", rc)
+
+	// A large notification whose body is still coming holds the budget.
+	pr, pw := io.Pipe()
+	slow := httptest.NewRequest(http.MethodPost, "/v1/alerts/alertmanager", pr)
+	slow.ContentLength = int64(len(body))
+	done := make(chan int)
+	go func() {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, slow)
+		done <- w.Code
+	}()
+	if _, err := pw.Write(body[:1]); err != nil { // returns once the handler reads: it holds the budget
+		t.Fatal(err)
+	}
+	w := serve(rc, SourceAlertmanager, body)
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "busy") {
+		t.Errorf("past the budget: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	_, _ = pw.Write(body[1:])
+	_ = pw.Close()
+	if code := <-done; code != 200 {
+		t.Errorf("the large notification: %d", code)
+	}
+	if w := serve(rc, SourceAlertmanager, body); w.Code != 200 {
+		t.Errorf("after the budget was given back: %d %s", w.Code, w.Body)
 	}
 }

@@ -58,6 +58,10 @@ type ReconcilerConfig struct {
 	Redact func(string) string
 	// Spool takes the keys the ledger cannot.
 	Spool *ledger.Spool
+	// LateAnswer is how long a markdown send DingTalk did not answer in
+	// time keeps listening for its answer; a key that comes is recorded
+	// and the message recalled. Default 2 minutes; negative: not at all.
+	LateAnswer time.Duration
 	// Now is the clock of the messages' times; default time.Now.
 	Now func() time.Time
 }
@@ -84,6 +88,7 @@ type Reconciler struct {
 	wake    chan struct{}
 
 	scanErrors quiet.Log
+	late       sync.WaitGroup // the readers of late answers (dingtalk.WithLateAnswer)
 }
 
 type retry struct {
@@ -108,6 +113,9 @@ func NewReconciler(led Ledger, api API, rec Recaller, log *zap.Logger, metrics *
 	}
 	if cfg.Every <= 0 {
 		cfg.Every = 2 * time.Second
+	}
+	if cfg.LateAnswer == 0 {
+		cfg.LateAnswer = 2 * time.Minute
 	}
 	if cfg.Redact == nil {
 		cfg.Redact = func(s string) string { return s }
@@ -151,6 +159,7 @@ func (r *Reconciler) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	defer r.late.Wait() // last: they end with ctx
 	defer wg.Wait()
 	defer close(work)
 	t := time.NewTicker(r.cfg.Every)
@@ -189,9 +198,18 @@ func (r *Reconciler) scan(ctx context.Context) {
 		}
 		return
 	}
+	// Groups a silence of whose ended: their messages drop it now, not at
+	// the next notification.
+	woken, err := r.led.AlertsToWake(ctx, r.cfg.Now(), 1000)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.scanErrors.Warn(r.log, "listing alert groups whose silence ended", err)
+		}
+		return
+	}
 	r.scanErrors.Reset()
 	r.mu.Lock()
-	for _, g := range due {
+	for _, g := range append(due, woken...) {
 		r.queued[g.ID] = true
 	}
 	r.mu.Unlock()

@@ -20,12 +20,21 @@ import (
 // needs them: it keeps the cards, records each call's priority, and can
 // be told to act on a send but lose its answer.
 type fakeCards struct {
-	mu         sync.Mutex
-	cards      map[string]string // bizID -> key
-	priorities []dingtalk.Priority
-	loseAnswer int // the next n card sends act, then answer nothing
-	refuseSend int // the next n card sends are refused before acting: no such card exists
-	keys       int
+	mu           sync.Mutex
+	cards        map[string]string // bizID -> key
+	data         map[string]string // bizID -> cardData as last sent or updated
+	priorities   []dingtalk.Priority
+	loseAnswer   int // the next n card sends act, then answer nothing
+	refuseSend   int // the next n card sends are refused before acting: no such card exists
+	goneOnUpdate int // the next n updates answer invalid.bizId, though the card is there
+	keys         int
+}
+
+// text is what card bizID says now.
+func (f *fakeCards) text(bizID string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.data[bizID]
 }
 
 func (f *fakeCards) SendCard(ctx context.Context, to dingtalk.CardChat, bizID string, data json.RawMessage) (string, error) {
@@ -38,6 +47,10 @@ func (f *fakeCards) SendCard(ctx context.Context, to dingtalk.CardChat, bizID st
 	}
 	f.keys++
 	f.cards[bizID] = fmt.Sprintf("key-%d", f.keys)
+	if f.data == nil {
+		f.data = map[string]string{}
+	}
+	f.data[bizID] = string(data)
 	if f.loseAnswer > 0 {
 		f.loseAnswer--
 		return "", &dingtalk.TransportError{Path: dingtalk.PathCardSend, Err: fmt.Errorf("timeout")}
@@ -50,9 +63,14 @@ func (f *fakeCards) UpdateCard(ctx context.Context, bizID string, data json.RawM
 	defer f.mu.Unlock()
 	f.priorities = append(f.priorities, dingtalk.PriorityOf(ctx))
 	key, ok := f.cards[bizID]
-	if !ok {
+	if !ok || f.goneOnUpdate > 0 {
+		f.goneOnUpdate = max(f.goneOnUpdate-1, 0)
 		return "", &dingtalk.APIError{Path: dingtalk.PathCardUpdate, Status: 400, Code: "invalid.bizId"}
 	}
+	if f.data == nil {
+		f.data = map[string]string{}
+	}
+	f.data[bizID] = string(data)
 	return key, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/recallbot/recallbot/internal/invisible"
 	"github.com/recallbot/recallbot/ledger"
 )
 
@@ -48,42 +49,95 @@ func (d drawing) tr(zh, en string) string {
 	return zh
 }
 
-// mdText makes text from a notification safe in DingTalk markdown:
-// markdown's punctuation becomes its full-width twin, so an annotation
-// cannot turn into a link, an image or formatting, and "://" loses the
-// colon a linkifier looks for. Links recallbot draws itself are added
-// with link.
-var mdText = strings.NewReplacer(
+// mdText makes text from a notification safe in DingTalk markdown: its
+// invisible characters (direction overrides, zero-width spaces) dropped,
+// so that a line reads as it is; markdown's punctuation turned into its
+// full-width twin, so an annotation cannot turn into a link, an image or
+// formatting; and "://" without the colon a linkifier looks for. Links
+// recallbot draws itself are added with link.
+func mdText(s string) string { return mdEscaper.Replace(invisible.Strip(s)) }
+
+var mdEscaper = strings.NewReplacer(
 	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
 	"*", "＊", "_", "＿", "`", "｀", "#", "＃", "!", "！", "|", "｜", "~", "～", "\\", "＼",
 	"://", "：//", "\r\n", " ", "\n", " ", "\r", " ",
-).Replace
+)
 
-// safeURL returns u if it is an http(s) URL fit for a markdown link.
-func safeURL(u string) (string, bool) {
+// secret reports whether s holds something the redactor hides.
+func (d drawing) secret(s string) bool {
+	s = invisible.Strip(s)
+	return d.Redact != nil && d.Redact(s) != s
+}
+
+// secretParams are query parameters whose values are credentials whatever
+// they look like.
+var secretParams = []string{"token", "access_token", "accesstoken", "api_key", "apikey", "key", "secret", "client_secret", "password",
+	"passwd", "pwd", "auth", "authorization", "sig", "signature", "session", "sessionid", "credential", "credentials", "private_token", "jwt"}
+
+// safeURL returns u fit for a markdown link, or false: an http(s) URL
+// without invisible characters, spaces or parentheses, and without
+// secrets: its user and password are dropped, and the values of
+// secret-looking query parameters, path segments and a fragment that hold
+// a secret are replaced by "redacted".
+func (d drawing) safeURL(u string) (string, bool) {
+	u = invisible.Strip(u)
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || strings.ContainsAny(u, " \t\r\n") {
 		return "", false
 	}
-	return strings.NewReplacer("(", "%28", ")", "%29").Replace(u), true
+	p.User = nil
+	if p.RawQuery != "" {
+		q, changed := p.Query(), false
+		for name, vs := range q {
+			for i, v := range vs {
+				if v != "redacted" && (slices.Contains(secretParams, strings.ToLower(name)) || d.secret(name+"="+v) || d.secret(v)) {
+					vs[i], changed = "redacted", true
+				}
+			}
+		}
+		if changed {
+			p.RawQuery = q.Encode()
+		}
+	}
+	if segs := strings.Split(p.Path, "/"); d.secret(p.Path) {
+		for i, seg := range segs {
+			if d.secret(seg) {
+				segs[i] = "redacted"
+			}
+		}
+		p.Path, p.RawPath = strings.Join(segs, "/"), ""
+	}
+	if d.secret(p.Fragment) {
+		p.Fragment, p.RawFragment = "", ""
+	}
+	return strings.NewReplacer("(", "%28", ")", "%29").Replace(p.String()), true
 }
 
-func link(label, u string) string {
-	if s, ok := safeURL(u); ok {
+// link is a markdown link to u, or "" if u is not fit for one.
+func (d drawing) link(label, u string) string {
+	if s, ok := d.safeURL(u); ok {
 		return "[" + label + "](" + s + ")"
 	}
 	return ""
 }
 
 // alertText is one line's words for an alert: its summary (or
-// description, or message), else its labels.
-func alertText(a Alert, group map[string]string) string {
+// description, or message), else its labels. named: the group's alerts
+// have several alertnames, so each line says its own.
+func alertText(a Alert, group map[string]string, named bool) string {
+	name := a.Labels["alertname"]
 	for _, k := range []string{"summary", "description", "message"} {
 		if v := strings.TrimSpace(a.Annotations[k]); v != "" {
+			if named && name != "" {
+				v = name + ": " + v
+			}
 			return cut(v, 200)
 		}
 	}
 	var parts []string
+	if named && name != "" {
+		parts = append(parts, name)
+	}
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
 		if k == "alertname" || group[k] == a.Labels[k] {
 			continue
@@ -91,9 +145,19 @@ func alertText(a Alert, group map[string]string) string {
 		parts = append(parts, k+"="+a.Labels[k])
 	}
 	if len(parts) == 0 {
-		return a.Labels["alertname"]
+		return name
 	}
 	return cut(strings.Join(parts, " "), 200)
+}
+
+// named reports whether the group's alerts have more than one alertname.
+func (st State) named() bool {
+	for _, a := range st.Alerts {
+		if a.Labels["alertname"] != st.Alerts[0].Labels["alertname"] {
+			return true
+		}
+	}
+	return false
 }
 
 func cut(s string, n int) string {
@@ -142,8 +206,10 @@ func (st State) severity() string {
 }
 
 // silenceLink is where a person silences the group in Alertmanager's or
-// Grafana's own UI.
-func (st State) silenceLink() string {
+// Grafana's own UI. Labels whose values hold a secret are left out of
+// its filter (a link is seen by the whole chat): the person narrows it
+// there.
+func (st State) silenceLink(secret func(string) bool) string {
 	if st.Source == SourceGrafana {
 		for _, a := range st.Alerts {
 			if a.SilenceURL != "" {
@@ -155,9 +221,12 @@ func (st State) silenceLink() string {
 	if st.ExternalURL == "" {
 		return ""
 	}
+	labels := matchLabels(st)
 	var ms []string
-	for _, k := range slices.Sorted(maps.Keys(matchLabels(st))) {
-		ms = append(ms, fmt.Sprintf("%s=%q", k, matchLabels(st)[k]))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		if !secret(k+"="+labels[k]) && !secret(labels[k]) {
+			ms = append(ms, fmt.Sprintf("%s=%q", k, labels[k]))
+		}
 	}
 	if len(ms) == 0 {
 		return ""
@@ -165,13 +234,32 @@ func (st State) silenceLink() string {
 	return strings.TrimRight(st.ExternalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(ms, ",")+"}")
 }
 
-// matchLabels are the labels that pick out the group: its group labels,
-// or, with none (group_by: []), the labels its alerts share.
+// matchLabels are the labels that pick out the group's alerts: its group
+// labels and every label all its alerts share (Alertmanager's
+// commonLabels, and those the alerts at hand share when it sent them
+// all). A silence of the group labels alone would silence alerts of the
+// same name routed to other teams; the labels the group's alerts share
+// confine it to them (the route's own matchers are not in the
+// notification). An alert that joins later with another value for one of
+// these labels is not silenced.
 func matchLabels(st State) map[string]string {
-	if len(st.GroupLabels) > 0 {
-		return st.GroupLabels
+	out := maps.Clone(st.CommonLabels)
+	if out == nil {
+		out = map[string]string{}
 	}
-	return st.CommonLabels
+	maps.Copy(out, st.GroupLabels)
+	if st.Truncated == 0 && len(st.Alerts) > 0 { // all the group's alerts are at hand
+		shared := maps.Clone(st.Alerts[0].Labels)
+		for _, a := range st.Alerts[1:] {
+			for k, v := range shared {
+				if a.Labels[k] != v {
+					delete(shared, k)
+				}
+			}
+		}
+		maps.Copy(out, shared)
+	}
+	return out
 }
 
 // activeSilences are the group's silences made from chat that have not

@@ -17,6 +17,30 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
+// madeAnyway is what became of a silence whose creation failed with err:
+// if Alertmanager may have made it (no answer in time, a 5xx), it is
+// looked for by its marker, and its ID returned if it is there. Otherwise
+// the error says, in words, what is known: nothing was made, or it is
+// not known whether it was.
+func (a *Actions) madeAnyway(ctx context.Context, first alertmanager.Matcher, mark string, err error, g ledger.AlertGroup) (string, error) {
+	if !alertmanager.Unsure(err) {
+		return "", a.amRefusal(err)
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lookupTimeout)
+	defer cancel()
+	found, ok, lerr := a.findMarked(lctx, first, mark)
+	switch {
+	case lerr != nil:
+		a.Log.Warn("a silence's creation got no answer, and Alertmanager could not be asked whether it made it", zap.Error(errors.Join(err, lerr)))
+		return "", refuse("Alertmanager (%s) did not answer in time, nor afterwards whether it made the silence: it may have. `/unsilence %s` ends it if it did; try again in a minute",
+			"Alertmanager（%s）未及时应答，之后也无法确认是否已创建静默：可能已创建。如已创建，发送 `/取消静默 %s` 可结束；请稍后重试", a.Alertmanager.BaseURL, displayID(g))
+	case !ok:
+		return "", a.amRefusal(err)
+	}
+	a.Log.Info("a silence whose creation got no answer in time was found in Alertmanager and is recorded", zap.String("silence", found.ID))
+	return found.ID, nil
+}
+
 // ActionsLedger is what the chat actions read and write: the groups shown
 // in a chat and their silences (AlertStore), and the audit trail
 // (AuditStore).
@@ -80,18 +104,19 @@ func (a *Actions) find(ctx context.Context, req ActionRequest) (ledger.AlertGrou
 		return ledger.AlertGroup{}, State{}, 0, refuse("%q is not an alert ID: use the ID the alert's message shows, e.g. a1b2c3 (or a1b2c3-2 for its second alert)",
 			"%q 不是告警 ID：请使用告警消息中显示的 ID，例如 a1b2c3（第 2 条告警用 a1b2c3-2）", req.Target)
 	}
-	gs, err := a.Ledger.ChatAlerts(ctx, req.Chat, strings.ToLower(m[1]))
+	typed := strings.ToLower(m[1])
+	gs, err := a.Ledger.ChatAlerts(ctx, req.Chat, typed)
 	if err != nil {
 		return ledger.AlertGroup{}, State{}, 0, err
 	}
-	switch len(gs) {
-	case 0:
+	g, ok := pick(gs, typed)
+	switch {
+	case len(gs) == 0:
 		return ledger.AlertGroup{}, State{}, 0, refuse("there is no alert %s in this chat", "本会话中没有告警 %s", m[1])
-	case 1:
-	default:
-		return ledger.AlertGroup{}, State{}, 0, refuse("several alert groups here start with %s: type more of the ID", "本会话中有多个告警组以 %s 开头：请输入更长的 ID", m[1])
+	case !ok:
+		ids := strings.Join(longer(gs, typed), ", ")
+		return ledger.AlertGroup{}, State{}, 0, refuse("several alert groups here start with %s (%s): type one of these IDs", "本会话中有多个告警组以 %s 开头（%s）：请输入其中一个 ID", m[1], ids)
 	}
-	g := gs[0]
 	st, err := stateOf(g)
 	if err != nil {
 		return ledger.AlertGroup{}, State{}, 0, err
@@ -100,7 +125,7 @@ func (a *Actions) find(ctx context.Context, req ActionRequest) (ledger.AlertGrou
 	if m[2] != "" {
 		n, _ = strconv.Atoi(m[2])
 		if n < 1 || n > len(st.Alerts) {
-			return ledger.AlertGroup{}, State{}, 0, refuse("alert group %s has no alert %d (it has %d)", "告警组 %s 没有第 %d 条告警（共 %d 条）", ShortID(g.ID), n, len(st.Alerts))
+			return ledger.AlertGroup{}, State{}, 0, refuse("alert group %s has no alert %d (it has %d)", "告警组 %s 没有第 %d 条告警（共 %d 条）", displayID(g), n, len(st.Alerts))
 		}
 	}
 	return g, st, n, nil
@@ -113,7 +138,7 @@ func (a *Actions) usable(st State, g ledger.AlertGroup) error {
 		return refuse("silences from chat need alerts.alertmanager_url in the bot's configuration; use the message's Silence link meanwhile",
 			"在聊天中静默需要在机器人配置中设置 alerts.alertmanager_url；目前请使用消息中的静默链接")
 	case st.Source != SourceAlertmanager:
-		return refuse("alert %s comes from Grafana: silence it in Grafana (the message's Silence link)", "告警 %s 来自 Grafana：请在 Grafana 中静默（消息中的静默链接）", ShortID(g.ID))
+		return refuse("alert %s comes from Grafana: silence it in Grafana (the message's Silence link)", "告警 %s 来自 Grafana：请在 Grafana 中静默（消息中的静默链接）", displayID(g))
 	}
 	return nil
 }
@@ -163,7 +188,7 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	ms := matchers(st, n)
 	if len(ms) == 0 {
-		return "", refuse("alert group %s has no labels its alerts share: silence one alert, e.g. %s-1", "告警组 %s 的告警没有共同标签：请静默单条告警，例如 %s-1", ShortID(g.ID), ShortID(g.ID))
+		return "", refuse("alert group %s has no labels its alerts share: silence one alert, e.g. %s-1", "告警组 %s 的告警没有共同标签：请静默单条告警，例如 %s-1", displayID(g), displayID(g))
 	}
 	who := req.Who
 	if req.Nick != "" && req.Nick != req.Who {
@@ -179,9 +204,13 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	now := a.now()
 	until := now.Add(req.Duration)
-	id, err := a.Alertmanager.Create(ctx, alertmanager.Silence{Matchers: ms, StartsAt: now, EndsAt: until, CreatedBy: who + " via recallbot", Comment: amComment})
+	mark := newMarker(g.ID)
+	id, err := a.Alertmanager.Create(ctx, alertmanager.Silence{Matchers: ms, StartsAt: now, EndsAt: until, CreatedBy: who + " via recallbot",
+		Comment: amComment + " " + mark})
 	if err != nil {
-		return "", a.amRefusal(err)
+		if id, err = a.madeAnyway(ctx, ms[0], mark, err, g); err != nil {
+			return "", err
+		}
 	}
 	s := ledger.AlertSilence{ID: id, Alert: n, By: who, Until: until, Comment: comment, Ack: ack}
 	_, err = a.Ledger.UpdateAlert(ctx, g.ID, "", nil, func(g *ledger.AlertGroup) error {
@@ -202,8 +231,8 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 	}
 	a.audit(ctx, req, g, action, fmt.Sprintf("silence %s until %s: %s", id, until.UTC().Format(time.RFC3339), comment))
 	a.wake(g.ID)
-	what := fmt.Sprintf("%s（%s）", ShortID(g.ID), mdText(st.name()))
-	whatEn := fmt.Sprintf("%s (%s)", ShortID(g.ID), mdText(st.name()))
+	what := fmt.Sprintf("%s（%s）", displayID(g), mdText(st.name()))
+	whatEn := fmt.Sprintf("%s (%s)", displayID(g), mdText(st.name()))
 	if n > 0 {
 		what += fmt.Sprintf(" 第 %d 条", n)
 		whatEn += fmt.Sprintf(", alert %d", n)
@@ -213,11 +242,11 @@ func (a *Actions) silence(ctx context.Context, req ActionRequest, ack bool) (str
 		if ack {
 			verb = "Acknowledged and silenced"
 		}
-		return fmt.Sprintf("🔕 %s alert %s until %s (silence `%s`). `/unsilence %s` ends it.", verb, whatEn, clock(until), id, ShortID(g.ID)), nil
+		return fmt.Sprintf("🔕 %s alert %s until %s (silence `%s`). `/unsilence %s` ends it.", verb, whatEn, clock(until), id, displayID(g)), nil
 	}
 	verb := "已静默"
 	if ack {
 		verb = "已认领并静默"
 	}
-	return fmt.Sprintf("🔕 %s告警 %s 至 %s（静默 `%s`）。发送 `/取消静默 %s` 可提前结束。", verb, what, clock(until), id, ShortID(g.ID)), nil
+	return fmt.Sprintf("🔕 %s告警 %s 至 %s（静默 `%s`）。发送 `/取消静默 %s` 可提前结束。", verb, what, clock(until), id, displayID(g)), nil
 }

@@ -76,9 +76,10 @@ func (s State) Hash() string {
 	}
 	v := struct {
 		G, C map[string]string
-		T    int
+		T    int64
+		X    bool
 		A    []alert
-	}{G: s.GroupLabels, C: s.CommonLabels, T: s.Truncated}
+	}{G: s.GroupLabels, C: s.CommonLabels, T: s.Truncated, X: s.Cut}
 	for _, a := range s.Alerts {
 		v.A = append(v.A, alert{a.Status, a.Fingerprint, a.Labels, a.Annotations, a.StartsAt.UTC(), a.EndsAt.UTC()})
 	}
@@ -94,8 +95,25 @@ func notice(n Notification, route string, chat ledger.Chat, now time.Time) (ledg
 	if err != nil {
 		return ledger.AlertGroup{}, err
 	}
-	return ledger.AlertGroup{ID: GroupID(n, chat), Chat: chat, Route: route, Source: n.Source, GroupKey: n.GroupKey,
-		State: b, Hash: st.Hash(), Firing: st.Firing(), Seen: now}, nil
+	g := ledger.AlertGroup{ID: GroupID(n, chat), Chat: chat, Route: route, Source: n.Source, GroupKey: n.GroupKey,
+		State: b, Hash: st.Hash(), Firing: st.Firing(), Seen: now}
+	for _, a := range st.Alerts {
+		if a.Firing() {
+			g.Live = append(g.Live, endedKey(a))
+		} else {
+			g.Done = append(g.Done, endedKey(a))
+		}
+	}
+	return g, nil
+}
+
+// endedKey identifies one firing of an alert: its fingerprint (and
+// labels) and start. A notification that says it fires after another
+// said it resolved is stale (ledger.AlertGroup.Ended); a new firing of
+// the alert starts anew.
+func endedKey(a Alert) string {
+	h := sha256.Sum256([]byte(a.Fingerprint + "\x00" + labelsHash(a.Labels) + "\x00" + a.StartsAt.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(h[:8])
 }
 
 // stateOf reads a group's state back.

@@ -38,6 +38,13 @@ func (r *Reconciler) work(ctx context.Context, id string) error {
 	case err != nil || !mine:
 		return err // another instance works on it: its turn, not ours
 	}
+	if w := g.Wake(); !w.IsZero() && !w.After(r.cfg.Now()) {
+		// A silence the message shows has ended: drawn again without it.
+		now := r.cfg.Now()
+		if g, err = r.update(ctx, g, nil, func(s *ledger.AlertGroup) { s.EndSilences(now) }); err != nil {
+			return err
+		}
+	}
 	var taken atomic.Int64
 	taken.Store(time.Now().UnixNano())
 	held := func() time.Duration { return time.Since(time.Unix(0, taken.Load())) }
@@ -78,7 +85,7 @@ func (r *Reconciler) show(ctx context.Context, g ledger.AlertGroup) (ledger.Aler
 	v := g.Version
 	st, err := stateOf(g)
 	if err != nil {
-		return r.update(ctx, g, nil, func(s *ledger.AlertGroup) { s.Shown, s.Note = v, "unreadable state: "+err.Error() })
+		return r.update(ctx, g, nil, func(s *ledger.AlertGroup) { shownAs(s, v); s.Note = "unreadable state: " + err.Error() })
 	}
 	current := g.Entry
 	if current != 0 && !r.stillShown(ctx, current) {
@@ -92,12 +99,34 @@ func (r *Reconciler) show(ctx context.Context, g ledger.AlertGroup) (ledger.Aler
 				s.Retire = append(s.Retire, retire)
 				s.Entry, s.Key, s.Card = 0, "", ""
 			}
-			s.Shown, s.Closed = v, true
+			shownAs(s, v)
+			s.Closed = true
 		})
 	}
 	switch {
+	case g.Moved: // routed to other chats now: its last state here, then closed
+		switch {
+		case current == 0:
+			return closeAs(0)
+		case onResolved == ResolvedRecall:
+			return closeAs(current)
+		}
+		return r.change(ctx, g, st, current)
+	case !firing && g.Closed && !g.Unseen:
+		return closeAs(0) // it resolved, and the chat shows that as configured
 	case !firing && (current == 0 || g.Closed):
-		return closeAs(0) // nothing fires, and nothing shows it firing: nothing to say
+		// It fired and resolved before the chat showed it (its first send
+		// failed, or DingTalk took the states slower than they came): the
+		// team must still see that it happened. A new message, which with
+		// update replaces the resolved one of its last firing.
+		if onResolved == ResolvedRecall {
+			return closeAs(0)
+		}
+		replaces := uint64(0)
+		if g.Closed && onResolved == ResolvedUpdate {
+			replaces = current
+		}
+		return r.send(ctx, g, st, replaces, outcomeSent)
 	case current == 0:
 		return r.send(ctx, g, st, 0, outcomeSent)
 	case g.Closed: // it fires again after it resolved: a new message, which rings
@@ -114,6 +143,19 @@ func (r *Reconciler) show(ctx context.Context, g ledger.AlertGroup) (ledger.Aler
 	return r.change(ctx, g, st, current)
 }
 
+// shownAs records that the chat shows version v of the group (or gave up
+// on it); showing the latest version shows every firing state before it.
+func shownAs(s *ledger.AlertGroup, v uint64) {
+	s.Shown = v
+	if v == s.Version {
+		s.Unseen = false
+	}
+}
+
+// closes reports whether the group closes once the chat shows st: it
+// resolved, or it was routed elsewhere.
+func closes(g ledger.AlertGroup, st State) bool { return !st.Firing() || g.Moved }
+
 // stillShown reports whether a message may still be in its chat: sent,
 // and not recalled or being recalled.
 func (r *Reconciler) stillShown(ctx context.Context, id uint64) bool {
@@ -128,16 +170,20 @@ func (r *Reconciler) stillShown(ctx context.Context, id uint64) bool {
 // card updated in place, else a new message that supersedes it.
 func (r *Reconciler) change(ctx context.Context, g ledger.AlertGroup, st State, current uint64) (ledger.AlertGroup, error) {
 	if g.Card != "" && r.cardsUsable() {
-		v, firing := g.Version, st.Firing()
+		v, closed := g.Version, closes(g, st)
 		_, err := r.api.UpdateCard(ctx, g.Card, r.draw(st, g).Card)
 		switch {
 		case err == nil:
 			r.metrics.message(g.Route, outcomeUpdated, 1)
-			return r.settle(ctx, g, nil, "", func(s *ledger.AlertGroup) { s.Shown, s.Closed, s.Note = v, !firing, "" })
+			return r.settle(ctx, g, nil, "", func(s *ledger.AlertGroup) { shownAs(s, v); s.Closed, s.Note = closed, "" })
 		case dingtalk.CardsRefused(err):
 			r.cardsRefused(ctx, err) // supersede it with markdown
 		case dingtalk.CardGone(err):
-			return r.send(ctx, g, st, 0, outcomeSent) // someone took it back: a new one
+			// DingTalk does not find the card by its id, though the ledger
+			// says it is in the chat: a new one, and the old one recalled
+			// (a card that is really gone is then found so).
+			r.log.Warn("DingTalk no longer finds an alert card by its id; a new card supersedes it", zap.String("group", ShortID(g.ID)), zap.Error(err))
+			return r.send(ctx, g, st, current, outcomeSuperseded)
 		case dingtalk.Retryable(err) || dingtalk.Ambiguous(err):
 			return g, fmt.Errorf("updating the card: %w", err) // an update may be repeated: try again later
 		default:
@@ -219,6 +265,9 @@ func (r *Reconciler) settle(ctx context.Context, g ledger.AlertGroup, c *ledger.
 }
 
 func (r *Reconciler) draw(st State, g ledger.AlertGroup) message {
+	if g.Short == "" && g.Inflight != nil {
+		g.Short = g.Inflight.Short
+	}
 	return draw(st, g, drawing{Locale: r.cfg.Locale, MaxAlerts: r.cfg.Alerts.MaxAlerts, CanSilence: r.cfg.Alerts.AlertmanagerURL != "",
 		Now: r.cfg.Now(), Redact: r.cfg.Redact})
 }

@@ -15,7 +15,11 @@ import (
 )
 
 // Unsilence expires the silences made from chat for a group that have not
-// ended.
+// ended: those the ledger recorded and any other that carries the group's
+// marker in Alertmanager (one whose creation got no answer). The reply
+// then says whether the group is silenced still, by silences made
+// elsewhere (Alertmanager's UI, another chat): "no longer silenced" only
+// when it is not.
 func (a *Actions) Unsilence(ctx context.Context, req ActionRequest) (string, error) {
 	g, st, _, err := a.find(ctx, req)
 	if err != nil {
@@ -24,18 +28,37 @@ func (a *Actions) Unsilence(ctx context.Context, req ActionRequest) (string, err
 	if err := a.usable(st, g); err != nil {
 		return "", err
 	}
-	live := activeSilences(g, a.now())
-	if len(live) == 0 {
-		return "", refuse("alert %s has no silence made from chat that is still running", "告警 %s 没有仍在生效的聊天静默", ShortID(g.ID))
+	var ids []string
+	for _, s := range activeSilences(g, a.now()) {
+		ids = append(ids, s.ID)
+	}
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	hidden, err := a.marked(lctx, g, st)
+	if err != nil && len(ids) == 0 {
+		return "", a.amRefusal(err)
+	}
+	for _, s := range hidden {
+		if !slices.Contains(ids, s.ID) {
+			ids = append(ids, s.ID)
+		}
+	}
+	if len(ids) == 0 {
+		if others, _ := a.covering(lctx, st, nil); len(others) > 0 {
+			return "", &Refusal{
+				En: fmt.Sprintf("alert %s has no silence made from chat; it is silenced in Alertmanager by %s: end those there", displayID(g), a.describe(others, "en")),
+				Zh: fmt.Sprintf("告警 %s 没有聊天中创建的静默；它在 Alertmanager 中被以下静默屏蔽：%s，请在 Alertmanager 中结束", displayID(g), a.describe(others, "zh"))}
+		}
+		return "", refuse("alert %s has no silence made from chat that is still running", "告警 %s 没有仍在生效的聊天静默", displayID(g))
 	}
 	var ended []string
 	var failed error
-	for _, s := range live {
-		err := a.Alertmanager.Expire(ctx, s.ID)
+	for _, id := range ids {
+		err := a.Alertmanager.Expire(ctx, id)
 		if err != nil {
 			// 0.25 answers 500 for a silence it no longer has; ask what
 			// became of it before calling it a failure.
-			if cur, gerr := a.Alertmanager.Get(ctx, s.ID); gerr == nil && cur.Status != nil && cur.Status.State == "expired" {
+			if cur, gerr := a.Alertmanager.Get(ctx, id); gerr == nil && cur.Status != nil && cur.Status.State == "expired" {
 				err = nil
 			}
 		}
@@ -43,7 +66,7 @@ func (a *Actions) Unsilence(ctx context.Context, req ActionRequest) (string, err
 			failed = err
 			break
 		}
-		ended = append(ended, s.ID)
+		ended = append(ended, id)
 	}
 	if len(ended) > 0 {
 		_, uerr := a.Ledger.UpdateAlert(ctx, g.ID, "", nil, func(g *ledger.AlertGroup) error {
@@ -60,10 +83,20 @@ func (a *Actions) Unsilence(ctx context.Context, req ActionRequest) (string, err
 	if failed != nil {
 		return "", a.amRefusal(failed)
 	}
-	if req.Locale == "en" {
-		return fmt.Sprintf("🔔 Alert %s is no longer silenced from chat (%d silence(s) expired).", ShortID(g.ID), len(ended)), nil
+	others, oerr := a.covering(lctx, st, ended)
+	switch {
+	case oerr != nil && req.Locale == "en":
+		return fmt.Sprintf("🔔 Ended %d silence(s) made from chat for alert %s; whether other silences in Alertmanager still silence it could not be checked.", len(ended), displayID(g)), nil
+	case oerr != nil:
+		return fmt.Sprintf("🔔 已结束告警 %s 的 %d 个聊天静默；无法确认 Alertmanager 中是否还有其他静默。", displayID(g), len(ended)), nil
+	case len(others) > 0 && req.Locale == "en":
+		return fmt.Sprintf("🔕 Ended %d silence(s) made from chat for alert %s, but it is still silenced in Alertmanager by %s.", len(ended), displayID(g), a.describe(others, "en")), nil
+	case len(others) > 0:
+		return fmt.Sprintf("🔕 已结束告警 %s 的 %d 个聊天静默，但它仍被 Alertmanager 中的静默屏蔽：%s。", displayID(g), len(ended), a.describe(others, "zh")), nil
+	case req.Locale == "en":
+		return fmt.Sprintf("🔔 Alert %s is no longer silenced (%d silence(s) made from chat expired).", displayID(g), len(ended)), nil
 	}
-	return fmt.Sprintf("🔔 已取消告警 %s 的聊天静默（结束 %d 个静默）。", ShortID(g.ID), len(ended)), nil
+	return fmt.Sprintf("🔔 告警 %s 已不再静默（结束了 %d 个聊天静默）。", displayID(g), len(ended)), nil
 }
 
 // amRefusal says what went wrong with Alertmanager, in words.
@@ -79,7 +112,7 @@ func (a *Actions) amRefusal(err error) error {
 
 func (a *Actions) audit(ctx context.Context, req ActionRequest, g ledger.AlertGroup, action, note string) {
 	_, err := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.now(), Actor: req.Who, Action: action, Allowed: true,
-		Scope: "alert " + ShortID(g.ID) + " in " + req.Chat.Key(), Note: note})
+		Scope: "alert " + displayID(g) + " in " + req.Chat.Key(), Note: note})
 	if err != nil {
 		a.Log.Error("an alert command was not audited", zap.String("action", action), zap.Error(err))
 	}

@@ -123,11 +123,17 @@ var assignmentHints = []string{"password", "passwd", "pwd", "token", "secret", "
 
 // secretPatterns are the built-in leaked-secret shapes.
 var secretPatterns = patterns{
-	{"a PEM private key", regexp.MustCompile(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----`), nil, false},
+	// A PEM key's secret is its body: the block is matched from its BEGIN
+	// line through its END line, or to the end of the text when that line
+	// was cut off (an excerpt, a summary cut to length), so that Redact
+	// hides all of it. (An EC key's first body line holds the whole
+	// private scalar.)
+	{"a PEM private key", regexp.MustCompile(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`), nil, false},
 	{"an AWS access key id", regexp.MustCompile(`\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b`), []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA"}, false},
 	{"a JSON Web Token", regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`), []string{"eyJ"}, false},
 	{"a DingTalk access token", regexp.MustCompile(`(?i)(?:x-acs-dingtalk-access-token|access_?token)["']?\s*[:=]\s*["']?[0-9a-f]{32}\b`), []string{"access"}, true},
 	{"a DingTalk app secret", regexp.MustCompile(`(?i)\b(?:app_?secret|client_?secret|suite_?secret)["']?\s*[:=]\s*["']?[A-Za-z0-9_-]{20,}`), []string{"secret"}, true},
+	{"a URL with a password", regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]+:[^\s/?#@]+@`), []string{"://"}, false},
 	{"a password or token assignment", regexp.MustCompile(`(?i)\b(?:password|passwd|pwd|token|secret|api[_-]?key)["']?\s*[:=]\s*["']?[^\s"'<>*]{6,}`), assignmentHints, true},
 }
 

@@ -32,6 +32,8 @@ func TestDetectors(t *testing.T) {
 		"API_KEY: sk-live-abcdef123456":                                      "secrets",
 		"配置 token=abc123def456 请查收":                                          "secrets",
 		"it is the-bots-own-client-secret":                                   "secrets",
+		"dsn=postgres://app:S3cretPassw0rd@db/x":                             "secrets",
+		"see http://user:pass@internal.corp/secret":                          "secrets",
 		"on call: {{ .OnCall }}":                                             "templates",
 		"值班：${ONCALL_NAME}":                                                  "templates",
 		"set password=${DB_PASSWORD} in the env":                             "templates",
@@ -66,6 +68,8 @@ func TestDetectors(t *testing.T) {
 		"AKIA is a prefix; not a key",
 		"nullable columns and undefinedBehaviour are words",
 		"this is 100% done",
+		"see http://user@internal.corp/ and mailto:ops@example.com",
+		"http://prometheus:9090/graph?g0.expr=up",
 	}
 	for _, content := range mustNot {
 		if got := match(content); got != "" {

@@ -201,6 +201,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			return &NotSentError{Path: path, Err: err}
 		}
 	}
+	if la, ok := ctx.Value(lateKey{}).(*lateAnswer); ok {
+		if ka, ok := out.(*keyAnswer); ok && len(query) == 0 {
+			return c.doLate(ctx, method, path, token, in, ka, tm, la)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	var written atomic.Bool // the whole request reached the socket: DingTalk may act on it

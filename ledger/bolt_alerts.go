@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -17,19 +18,28 @@ var (
 	bAlerts     = []byte("alerts")     // group id -> JSON AlertGroup
 	bAlertsDue  = []byte("alertsdue")  // group id -> nil, while Due
 	bAlertChats = []byte("alertchats") // chat key 0x00 group id -> nil
+	bAlertsWake = []byte("alertswake") // 8-byte big-endian unix nanoseconds of Wake, group id -> nil
+	bAlertKeys  = []byte("alertkeys")  // alertKeyOf(source, group key) 0x00 group id -> nil
 )
 
-// alertBuckets returns the three buckets in a write transaction, making
-// them if they are missing.
-func alertBuckets(tx *bolt.Tx) (groups, due, chats *bolt.Bucket, err error) {
-	if groups, err = tx.CreateBucketIfNotExists(bAlerts); err != nil {
-		return
+// alertBuckets returns the buckets in a write transaction, making them if
+// they are missing.
+func alertBuckets(tx *bolt.Tx) (groups, due, chats, wake, keys *bolt.Bucket, err error) {
+	for _, b := range []struct {
+		name []byte
+		to   **bolt.Bucket
+	}{{bAlerts, &groups}, {bAlertsDue, &due}, {bAlertChats, &chats}, {bAlertsWake, &wake}, {bAlertKeys, &keys}} {
+		if *b.to, err = tx.CreateBucketIfNotExists(b.name); err != nil {
+			return
+		}
 	}
-	if due, err = tx.CreateBucketIfNotExists(bAlertsDue); err != nil {
-		return
-	}
-	chats, err = tx.CreateBucketIfNotExists(bAlertChats)
 	return
+}
+
+// wakeKey is a group's place in bAlertsWake.
+func wakeKey(at time.Time, id string) []byte {
+	k := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
+	return append(k, id...)
 }
 
 func getAlert(tx *bolt.Tx, id string) (AlertGroup, bool, error) {
@@ -59,7 +69,11 @@ func mustAlert(tx *bolt.Tx, id string) (AlertGroup, error) {
 
 // putAlertTx writes g and keeps its indexes in step.
 func putAlertTx(tx *bolt.Tx, g AlertGroup) error {
-	groups, due, chats, err := alertBuckets(tx)
+	old, found, err := getAlert(tx, g.ID)
+	if err != nil {
+		return err
+	}
+	groups, due, chats, wake, keys, err := alertBuckets(tx)
 	if err != nil {
 		return err
 	}
@@ -72,6 +86,19 @@ func putAlertTx(tx *bolt.Tx, g AlertGroup) error {
 	}
 	if err := chats.Put([]byte(alertChatKey(g.Chat, g.ID)), nil); err != nil {
 		return err
+	}
+	if err := keys.Put([]byte(alertKeyOf(g.Source, g.GroupKey)+"\x00"+g.ID), nil); err != nil {
+		return err
+	}
+	if w := old.Wake(); found && !w.IsZero() && !w.Equal(g.Wake()) {
+		if err := wake.Delete(wakeKey(w, g.ID)); err != nil {
+			return err
+		}
+	}
+	if w := g.Wake(); !w.IsZero() {
+		if err := wake.Put(wakeKey(w, g.ID), nil); err != nil {
+			return err
+		}
 	}
 	if g.Due() {
 		return due.Put([]byte(g.ID), nil)
@@ -90,7 +117,9 @@ func (s *Bolt) PutAlert(ctx context.Context, n AlertGroup) (AlertGroup, error) {
 		if err != nil {
 			return err
 		}
-		out = putAlert(old, found, n, s.now())
+		if out = putAlert(old, found, n, s.now()); out.Stale {
+			return nil
+		}
 		return putAlertTx(tx, out)
 	})
 	if err != nil {
@@ -227,6 +256,54 @@ func (s *Bolt) ChatAlerts(ctx context.Context, chat Chat, prefix string) ([]Aler
 	return out, err
 }
 
+// AlertsToWake lists groups whose Wake is at or before at.
+func (s *Bolt) AlertsToWake(ctx context.Context, at time.Time, limit int) ([]AlertGroup, error) {
+	var out []AlertGroup
+	end := wakeKey(at, "\xff")
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAlertsWake)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && bytes.Compare(k, end) <= 0 && len(out) < limitOr(limit, 100); k, _ = c.Next() {
+			g, found, err := getAlert(tx, string(k[8:]))
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, g)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// KeyAlerts lists the groups of one source's group key, in every chat.
+func (s *Bolt) KeyAlerts(ctx context.Context, source, groupKey string) ([]AlertGroup, error) {
+	var out []AlertGroup
+	seek := []byte(alertKeyOf(source, groupKey) + "\x00")
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAlertKeys)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, _ := c.Seek(seek); k != nil && bytes.HasPrefix(k, seek) && len(out) < maxKeyAlerts; k, _ = c.Next() {
+			g, found, err := getAlert(tx, string(k[len(seek):]))
+			if err != nil {
+				return err
+			}
+			if found {
+				out = append(out, g)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // pruneAlerts deletes closed, idle groups last changed before cutoff.
 func pruneAlerts(tx *bolt.Tx, cutoff time.Time) error {
 	groups := tx.Bucket(bAlerts)
@@ -250,6 +327,16 @@ func pruneAlerts(tx *bolt.Tx, cutoff time.Time) error {
 		}
 		if err := tx.Bucket(bAlertChats).Delete([]byte(alertChatKey(g.Chat, g.ID))); err != nil {
 			return err
+		}
+		if b := tx.Bucket(bAlertKeys); b != nil {
+			if err := b.Delete([]byte(alertKeyOf(g.Source, g.GroupKey) + "\x00" + g.ID)); err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bAlertsWake); b != nil && !g.Wake().IsZero() {
+			if err := b.Delete(wakeKey(g.Wake(), g.ID)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -13,13 +13,19 @@ import (
 
 // Redis keys of alert groups: ag:<id> (the AlertGroup as JSON), agdue (the
 // ids of groups with work to do), agall (every id, scored by its last
-// change, for pruning) and agc:<chat key> (a chat's ids, for lookups by
-// prefix: all scored 0, read with ZRANGEBYLEX).
+// change, for pruning), agc:<chat key> (a chat's ids, for lookups by
+// prefix: all scored 0, read with ZRANGEBYLEX), agwake (the ids of groups
+// with a Wake, scored by it in unix milliseconds) and agkey:<alertKeyOf>
+// (the ids of one group key's groups, a set).
 
-func (s *Redis) agk(id string) string     { return s.k("ag", id) }
-func (s *Redis) agck(c Chat) string       { return s.k("agc", c.Key()) }
-func (s *Redis) agdue() string            { return s.k("agdue") }
-func (s *Redis) agall() string            { return s.k("agall") }
+func (s *Redis) agk(id string) string { return s.k("ag", id) }
+func (s *Redis) agck(c Chat) string   { return s.k("agc", c.Key()) }
+func (s *Redis) agdue() string        { return s.k("agdue") }
+func (s *Redis) agall() string        { return s.k("agall") }
+func (s *Redis) agwake() string       { return s.k("agwake") }
+func (s *Redis) agkey(g AlertGroup) string {
+	return s.k("agkey", alertKeyOf(g.Source, g.GroupKey))
+}
 func (s *Redis) leaseKey(o string) string { return s.k("t", LeaseNS, o) }
 
 func (s *Redis) getAlert(ctx context.Context, c redis.Cmdable, id string) (AlertGroup, bool, error) {
@@ -59,6 +65,12 @@ func (s *Redis) queueAlert(ctx context.Context, p redis.Pipeliner, g AlertGroup)
 	} else {
 		p.SRem(ctx, s.agdue(), g.ID)
 	}
+	if w := g.Wake(); !w.IsZero() {
+		p.ZAdd(ctx, s.agwake(), redis.Z{Score: float64(w.UnixMilli()), Member: g.ID})
+	} else {
+		p.ZRem(ctx, s.agwake(), g.ID)
+	}
+	p.SAdd(ctx, s.agkey(g), g.ID)
 	return nil
 }
 
@@ -74,7 +86,9 @@ func (s *Redis) PutAlert(ctx context.Context, n AlertGroup) (AlertGroup, error) 
 		if err != nil {
 			return err
 		}
-		out = putAlert(old, found, n, time.Now())
+		if out = putAlert(old, found, n, time.Now()); out.Stale {
+			return nil
+		}
 		return s.commit(ctx, tx, "alert", func(p redis.Pipeliner) error { return s.queueAlert(ctx, p, out) })
 	}, s.agk(n.ID))
 	if err != nil {
@@ -224,6 +238,24 @@ func (s *Redis) ChatAlerts(ctx context.Context, chat Chat, prefix string) ([]Ale
 	return s.alertsByID(ctx, idList)
 }
 
+// AlertsToWake lists groups whose Wake is at or before at.
+func (s *Redis) AlertsToWake(ctx context.Context, at time.Time, limit int) ([]AlertGroup, error) {
+	idList, err := s.c.ZRangeByScore(ctx, s.agwake(), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(at.UnixMilli(), 10), Count: int64(limitOr(limit, 100))}).Result()
+	if err != nil {
+		return nil, err
+	}
+	return s.alertsByID(ctx, idList)
+}
+
+// KeyAlerts lists the groups of one source's group key, in every chat.
+func (s *Redis) KeyAlerts(ctx context.Context, source, groupKey string) ([]AlertGroup, error) {
+	idList, err := s.c.SRandMemberN(ctx, s.agkey(AlertGroup{Source: source, GroupKey: groupKey}), maxKeyAlerts).Result()
+	if err != nil {
+		return nil, err
+	}
+	return s.alertsByID(ctx, idList)
+}
+
 func (s *Redis) alertsByID(ctx context.Context, idList []string) ([]AlertGroup, error) {
 	var out []AlertGroup
 	for _, id := range idList {
@@ -254,8 +286,10 @@ func (s *Redis) pruneAlerts(ctx context.Context, cutoff time.Time) error {
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.Del(ctx, s.agk(id))
 				p.ZRem(ctx, s.agall(), id)
+				p.ZRem(ctx, s.agwake(), id)
 				if found {
 					p.ZRem(ctx, s.agck(g.Chat), id)
+					p.SRem(ctx, s.agkey(g), id)
 				}
 				return nil
 			})

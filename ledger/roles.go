@@ -181,8 +181,11 @@ type StepStore interface {
 type AlertStore interface {
 	// PutAlert records a notification: it creates the group, or replaces
 	// its State, Hash and Firing when Hash differs (Version goes up: the
-	// message must change); the same Hash only moves Seen on. It returns
-	// the group as stored.
+	// message must change); the same Hash only moves Seen on. Silences
+	// that ended by n.Seen go (Version goes up), and so does Moved. A
+	// notification one of whose Live alerts the group saw resolved within
+	// StaleWindow changes nothing and is answered Stale. It returns the
+	// group as stored.
 	PutAlert(ctx context.Context, n AlertGroup) (AlertGroup, error)
 	// TakeAlert makes by.Owner the group's worker unless another owner
 	// whose lease is alive holds it (the lease is written in the same
@@ -199,6 +202,12 @@ type AlertStore interface {
 	UpdateAlert(ctx context.Context, id, owner string, c *Change, fn func(*AlertGroup) error) (AlertGroup, error)
 	// DueAlerts lists groups with work to do (AlertGroup.Due), at most limit.
 	DueAlerts(ctx context.Context, limit int) ([]AlertGroup, error)
+	// AlertsToWake lists groups whose Wake is at or before at (a silence
+	// of theirs ended), at most limit.
+	AlertsToWake(ctx context.Context, at time.Time, limit int) ([]AlertGroup, error)
+	// KeyAlerts lists the groups of one source's group key in every chat
+	// (the chats its route sent it to), at most 200.
+	KeyAlerts(ctx context.Context, source, groupKey string) ([]AlertGroup, error)
 	// ChatAlerts lists the groups shown in chat whose ID starts with
 	// prefix (a short ID typed in a command), at most 20.
 	ChatAlerts(ctx context.Context, chat Chat, prefix string) ([]AlertGroup, error)

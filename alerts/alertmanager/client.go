@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,6 +35,43 @@ type Matcher struct {
 	Value   string `json:"value"`
 	IsRegex bool   `json:"isRegex"`
 	IsEqual bool   `json:"isEqual"`
+}
+
+// UnmarshalJSON reads a matcher as the API shows it: isEqual, when
+// absent, is true (the API's default, and all there was before 0.22).
+func (m *Matcher) UnmarshalJSON(b []byte) error {
+	var w struct {
+		Name    string `json:"name"`
+		Value   string `json:"value"`
+		IsRegex bool   `json:"isRegex"`
+		IsEqual *bool  `json:"isEqual"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*m = Matcher{Name: w.Name, Value: w.Value, IsRegex: w.IsRegex, IsEqual: w.IsEqual == nil || *w.IsEqual}
+	return nil
+}
+
+// Matches reports whether labels satisfy m (a missing label is "").
+func (m Matcher) Matches(labels map[string]string) bool {
+	v := labels[m.Name]
+	ok := v == m.Value
+	if m.IsRegex {
+		re, err := regexp.Compile("^(?:" + m.Value + ")$")
+		ok = err == nil && re.MatchString(v)
+	}
+	return ok == m.IsEqual
+}
+
+// Matches reports whether the silence's matchers all match labels.
+func (s Silence) Matches(labels map[string]string) bool {
+	for _, m := range s.Matchers {
+		if !m.Matches(labels) {
+			return false
+		}
+	}
+	return len(s.Matchers) > 0
 }
 
 // Silence is a silence as the API shows it; Status is set on reads.
@@ -68,6 +108,27 @@ func Unreachable(err error) bool {
 	return err != nil && !errors.As(err, &ae)
 }
 
+// NeverArrived reports whether err says the request cannot have reached
+// Alertmanager: no connection was made (refused, no route, no such host).
+// Anything else without an answer (a timeout, a reset) may have been
+// acted on.
+func NeverArrived(err error) bool {
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &de) || errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// Unsure reports whether Alertmanager may have acted on a call that
+// failed: no answer came though the request may have arrived, or it
+// answered 5xx.
+func Unsure(err error) bool {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Status >= 500
+	}
+	return err != nil && !NeverArrived(err)
+}
+
 // Create posts a new silence and returns its ID.
 func (c *Client) Create(ctx context.Context, s Silence) (string, error) {
 	s.ID, s.Status = "", nil
@@ -95,12 +156,26 @@ func (c *Client) Get(ctx context.Context, id string) (Silence, error) {
 	return s, err
 }
 
-// List reads every silence.
-func (c *Client) List(ctx context.Context) ([]Silence, error) {
+// List reads the silences, all of them or, with filters, those whose
+// matchers include each (such as alertname="DiskFull"); expired ones too.
+func (c *Client) List(ctx context.Context, filters ...Matcher) ([]Silence, error) {
+	q := url.Values{}
+	for _, m := range filters {
+		op := map[[2]bool]string{{false, true}: "=", {false, false}: "!=", {true, true}: "=~", {true, false}: "!~"}[[2]bool{m.IsRegex, m.IsEqual}]
+		q.Add("filter", m.Name+op+strconv.Quote(m.Value))
+	}
+	path := "/api/v2/silences"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
 	var out []Silence
-	err := c.do(ctx, http.MethodGet, "/api/v2/silences", nil, &out)
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
 }
+
+// maxAnswer bounds what is read of an answer: a list of silences of a
+// busy Alertmanager runs to megabytes.
+const maxAnswer = 32 << 20
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
@@ -127,7 +202,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("alertmanager %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := strings.TrimSpace(string(b))
 		var s string

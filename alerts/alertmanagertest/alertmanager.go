@@ -245,3 +245,25 @@ func (s *Server) Silences(ctx context.Context) ([]Silence, error) {
 	var out []Silence
 	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
+
+// AlertStatus is an alert as GET /api/v2/alerts shows it: its labels and
+// whether it is active or suppressed (silenced or inhibited), and by what.
+type AlertStatus struct {
+	Labels map[string]string `json:"labels"`
+	Status struct {
+		State      string   `json:"state"`
+		SilencedBy []string `json:"silencedBy"`
+	} `json:"status"`
+}
+
+// Alerts lists the alerts Alertmanager has, with their state.
+func (s *Server) Alerts(ctx context.Context) ([]AlertStatus, error) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v2/alerts", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []AlertStatus
+	return out, json.NewDecoder(resp.Body).Decode(&out)
+}

@@ -41,13 +41,22 @@ func (e *RepeatedError) Error() string {
 // that differ only in case as one (as Go's decoder does). It returns nil
 // when no key repeats, and a plain error when data is not JSON.
 func Repeated(data []byte) error {
+	return RepeatedExact(data, nil)
+}
+
+// RepeatedExact is Repeated for input some of whose objects are read into
+// Go maps, which take their keys as written: in a Prometheus label set
+// "env" and "Env" are two labels, and only a key given twice exactly is
+// ambiguous there. exact reports whether the object at a path (as in
+// RepeatedError.Path: "alerts[3].labels") is such a map; nil means none.
+func RepeatedExact(data []byte, exact func(path string) bool) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return value(dec, "")
+	return value(dec, "", exact)
 }
 
 // value reads one JSON value from dec, checking the objects in it.
-func value(dec *json.Decoder, path string) error {
+func value(dec *json.Decoder, path string, exact func(string) bool) error {
 	t, err := dec.Token()
 	if err != nil {
 		return fmt.Errorf("not JSON: %w", err)
@@ -55,25 +64,29 @@ func value(dec *json.Decoder, path string) error {
 	switch t {
 	case json.Delim('{'):
 		seen := map[string]string{}
+		asWritten := exact != nil && exact(path)
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
 				return fmt.Errorf("not JSON: %w", err)
 			}
 			key, _ := kt.(string)
-			folded := fold(key)
+			folded := key
+			if !asWritten {
+				folded = fold(key)
+			}
 			if first, ok := seen[folded]; ok {
 				return &RepeatedError{Path: path, Key: key, First: first}
 			}
 			seen[folded] = key
-			if err := value(dec, join(path, key)); err != nil {
+			if err := value(dec, join(path, key), exact); err != nil {
 				return err
 			}
 		}
 		return closing(dec)
 	case json.Delim('['):
 		for i := 0; dec.More(); i++ {
-			if err := value(dec, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			if err := value(dec, path+"["+strconv.Itoa(i)+"]", exact); err != nil {
 				return err
 			}
 		}

@@ -101,3 +101,27 @@ func BenchmarkRepeated(b *testing.B) {
 		}
 	})
 }
+
+// TestRepeatedExact: in the objects exact names (Go maps, such as a
+// Prometheus label set) keys differing in case are two keys, and only a
+// key written twice exactly is refused; elsewhere keys are compared as Go
+// matches them to fields.
+func TestRepeatedExact(t *testing.T) {
+	labels := func(path string) bool { return path == "labels" || path == "alerts[0].labels" }
+	for _, tc := range []struct{ in, want string }{
+		{`{"labels":{"env":"a","Env":"b"}}`, ""},
+		{`{"alerts":[{"labels":{"env":"a","Env":"b"}}]}`, ""},
+		{`{"labels":{"env":"a","env":"b"}}`, `the key "env" is given twice in labels; give each key once`},
+		{`{"receiver":"a","Receiver":"b","labels":{}}`, `the keys "receiver" and "Receiver" are one key written twice (keys are matched without regard to case); give each key once`},
+		{`{"alerts":[{"status":"firing","Status":"resolved"}]}`, `the keys "status" and "Status" in alerts[0] are one key written twice (keys are matched without regard to case); give each key once`},
+	} {
+		err := RepeatedExact([]byte(tc.in), labels)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("RepeatedExact(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

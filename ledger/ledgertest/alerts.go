@@ -149,3 +149,87 @@ func testAlertGroupTakenOnce(t *testing.T, s ledger.Store) {
 		}
 	}
 }
+
+// testAlertNotices is what PutAlert makes of notifications beyond their
+// state: a firing state leaves the group Unseen until a message shows the
+// latest version; a notification saying fires an alert seen resolved
+// lately is stale and changes nothing; silences that ended by a
+// notification go, and the version with them; a group is found by its
+// silences' end (AlertsToWake) and by its group key in every chat
+// (KeyAlerts).
+func testAlertNotices(t *testing.T, s ledger.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	n := notice("b1", chatB, "h1", true)
+	n.Seen, n.Live = t0, []string{"fp1@t0"}
+	g, err := s.PutAlert(ctx, n)
+	if err != nil || !g.Unseen {
+		t.Fatalf("a firing group is not unseen: %+v, %v", g, err)
+	}
+	shown, err := s.UpdateAlert(ctx, "b1", "", nil, func(g *ledger.AlertGroup) error { g.Shown, g.Unseen = g.Version, false; return nil })
+	if err != nil || shown.Unseen {
+		t.Fatal(err)
+	}
+	res := notice("b1", chatB, "h2", false)
+	res.Seen, res.Done = t0.Add(time.Minute), []string{"fp1@t0"}
+	if g, _ = s.PutAlert(ctx, res); g.Version != 2 || g.Unseen || len(g.Ended) != 1 {
+		t.Errorf("the resolution: %+v", g)
+	}
+	// The first firing notification again, late: stale.
+	n.Seen = t0.Add(2 * time.Minute)
+	if g, err = s.PutAlert(ctx, n); err != nil || !g.Stale || g.Version != 2 || g.Hash != "h2" {
+		t.Errorf("a stale notification: %+v, %v", g, err)
+	}
+	// After the window, the same alert firing is taken.
+	n.Seen = t0.Add(time.Minute + ledger.StaleWindow + time.Second)
+	if g, err = s.PutAlert(ctx, n); err != nil || g.Stale || g.Version != 3 || !g.Unseen {
+		t.Errorf("firing again after the window: %+v, %v", g, err)
+	}
+
+	// Silences: the group wakes at the end of the first; a notification
+	// after it ends drops it and changes the version.
+	until := t0.Add(time.Hour)
+	if _, err := s.UpdateAlert(ctx, "b1", "", nil, func(g *ledger.AlertGroup) error {
+		g.Silences = []ledger.AlertSilence{{ID: "s2", Until: until.Add(time.Hour)}, {ID: "s1", Until: until}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AlertsToWake(ctx, until.Add(-time.Second), 10); len(got) != 0 {
+		t.Errorf("AlertsToWake before the end = %+v", got)
+	}
+	if got, _ := s.AlertsToWake(ctx, until, 10); len(got) != 1 || got[0].ID != "b1" {
+		t.Errorf("AlertsToWake at the end = %+v", got)
+	}
+	n.Seen = until.Add(time.Minute)
+	if g, _ = s.PutAlert(ctx, n); g.Version != 4 || len(g.Silences) != 1 || g.Silences[0].ID != "s2" || !g.Wake().Equal(until.Add(time.Hour)) {
+		t.Errorf("a notification after a silence ended: %+v", g)
+	}
+	if got, _ := s.AlertsToWake(ctx, until.Add(time.Minute), 10); len(got) != 0 {
+		t.Errorf("AlertsToWake after it went = %+v", got)
+	}
+	if _, err := s.UpdateAlert(ctx, "b1", "", nil, func(g *ledger.AlertGroup) error { g.EndSilences(until.Add(2 * time.Hour)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AlertsToWake(ctx, until.Add(3*time.Hour), 10); len(got) != 0 {
+		t.Errorf("AlertsToWake without silences = %+v", got)
+	}
+
+	// The same group key in two chats.
+	if _, err := s.PutAlert(ctx, notice("b2", chatA, "h1", true)); err != nil {
+		t.Fatal(err)
+	}
+	other := notice("b3", chatA, "h1", true)
+	other.GroupKey = "{}:{alertname=\"Y\"}"
+	if _, err := s.PutAlert(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.KeyAlerts(ctx, "alertmanager", "{}:{alertname=\"X\"}")
+	ids := map[string]bool{}
+	for _, g := range got {
+		ids[g.ID] = true
+	}
+	if err != nil || len(got) != 2 || !ids["b1"] || !ids["b2"] {
+		t.Errorf("KeyAlerts = %+v, %v", got, err)
+	}
+}

@@ -69,6 +69,7 @@ var roles = []struct {
 	{"alerts", []testCase{
 		{"AlertGroups", testAlertGroups},
 		{"AlertGroupTakenOnce", testAlertGroupTakenOnce},
+		{"AlertNotices", testAlertNotices},
 	}},
 	{"admin", []testCase{
 		{"Probe", testProbe},
