@@ -11,9 +11,9 @@ import (
 )
 
 // TestDocumentedConfigsWork: the alertmanager.yml snippets of
-// docs/alerts.md (its shortest setup and its full one) pass Alertmanager 0.25's own check (amtool
-// check-config), and their recallbot snippets parse as recallbot's
-// configuration.
+// docs/alerts.md (its shortest setup and its full one) pass Alertmanager
+// 0.25's own check (amtool check-config), and their recallbot snippets
+// parse as recallbot's configuration.
 func TestDocumentedConfigsWork(t *testing.T) {
 	amtool, err := exec.LookPath("amtool")
 	if err != nil {
