@@ -118,7 +118,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.adoptLegacySpool(ctx)
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.now,
-		OnOutcome: func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }})
+		Concurrency: cfg.DingTalk.InFlight,
+		OnOutcome:   func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }})
 	var guard recall.Guard
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
@@ -132,7 +133,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 		guard = a.AutoRecall
 		a.Sender = a.Sender.WithGuard(guard) // every send the app makes passes the rules
 	}
-	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner,
+	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Concurrency: cfg.DingTalk.InFlight,
 		Redact: redactor.Redact, Guard: guard, Spool: a.Spool, Now: a.now})
 	receiver, actions := a.buildAlerts(owner, redactor.Redact)
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,

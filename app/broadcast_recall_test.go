@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recallbot/recallbot/config"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 	"github.com/recallbot/recallbot/ledger"
 )
@@ -23,12 +24,9 @@ import (
 // synchronous API is the engine's own test; the console's is in package
 // console.)
 func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
-	// Not parallel: it catches exactly the first calls in flight, which
-	// the load of another test beside it would let grow (the calls in flight
-	// follow the round trip the client measures).
 	for _, way := range []string{"chat", "async", "cli"} {
 		t.Run(way, func(t *testing.T) {
-			h := start(t, dingtalktest.Options{})
+			h := start(t, dingtalktest.Options{}, fourInFlight)
 			// The ledger knows the chat, so replies go to it, not to the
 			// admin's own 1:1 chat; DingTalk is far away: four calls are
 			// always on the wire.
@@ -98,10 +96,7 @@ func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 // the status JSON, the CLI and the console; once the calls in flight land,
 // nothing is pending and the cancel's audit record says what they reached.
 func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
-	// Not parallel: it catches exactly the first calls in flight, which
-	// the load of another test beside it would let grow (the calls in flight
-	// follow the round trip the client measures).
-	h := start(t, dingtalktest.Options{})
+	h := start(t, dingtalktest.Options{}, fourInFlight)
 	h.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
 	users := make([]string, 300)
 	for i := range users {
@@ -155,3 +150,8 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// fourInFlight fixes the calls a recall or broadcast keeps on the wire at
+// four, for tests that catch exactly the first calls: sized from the round
+// trip, their number would follow the machine's load.
+func fourInFlight(c *config.Config) { c.DingTalk.InFlight = 4 }

@@ -36,6 +36,9 @@ func (c Config) Validate() error {
 	if d.KeepAlive < 3*time.Second {
 		bad("dingtalk.keepalive", "must be at least 3s")
 	}
+	if d.InFlight < 0 || d.InFlight > 64 {
+		bad("dingtalk.in_flight", "must be between 1 and 64 calls, or 0 to size them from the round trip, not %d", d.InFlight)
+	}
 	if len(c.Admins) == 0 {
 		bad("admins", "list at least one staffId: nobody could recall")
 	}
