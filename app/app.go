@@ -139,6 +139,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.now,
 		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every,
+		CrowdBurst: cfg.Commands.CrowdBurst, CrowdEvery: cfg.Commands.CrowdEvery,
 		Responders: cfg.Alerts.Responders, Connected: conn.Connected, Alerts: actions, AlertStatus: a.Alerts.Status},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,

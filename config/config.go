@@ -47,6 +47,11 @@ type Commands struct {
 	Burst int `yaml:"burst"`
 	// Every is how often the sender earns one more.
 	Every time.Duration `yaml:"every"`
+	// CrowdBurst and CrowdEvery are one budget shared by everyone who is
+	// not an admin, on top of each sender's: many senders each within
+	// their own budget cannot flood the bot together.
+	CrowdBurst int           `yaml:"crowd_burst"`
+	CrowdEvery time.Duration `yaml:"crowd_every"`
 }
 
 // AutoRecall configures the bot's recalls of its own mistakes.
@@ -227,7 +232,7 @@ func Default() Config {
 		Recall:   Recall{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},
 		AutoRecall: AutoRecall{Enabled: true, MaxPerMinute: 50, PauseFor: 10 * time.Minute, DuplicateWindow: time.Minute,
 			SelfDestructEvery: time.Second},
-		Commands: Commands{Burst: 3, Every: 3 * time.Second},
+		Commands: Commands{Burst: 3, Every: 3 * time.Second, CrowdBurst: 20, CrowdEvery: time.Second},
 	}
 }
 

@@ -106,6 +106,11 @@ func (c Config) Validate() error {
 	} else if cm.Every <= 0 || cm.Every > time.Hour {
 		bad("commands.every", "must be more than 0 and at most 1h, not %v", cm.Every)
 	}
+	if cm := c.Commands; cm.CrowdBurst < 1 || cm.CrowdBurst > 10000 {
+		bad("commands.crowd_burst", "must be between 1 and 10000 commands, not %d", cm.CrowdBurst)
+	} else if cm.CrowdEvery <= 0 || cm.CrowdEvery > time.Hour {
+		bad("commands.crowd_every", "must be more than 0 and at most 1h, not %v", cm.CrowdEvery)
+	}
 	a := c.AutoRecall
 	if a.MaxPerMinute < 1 {
 		bad("autorecall.max_per_minute", "must be at least 1")

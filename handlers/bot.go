@@ -60,6 +60,13 @@ type Config struct {
 	// CommandBurst turns the budget off.
 	CommandBurst int
 	CommandEvery time.Duration
+	// CrowdBurst and CrowdEvery are one budget shared by everyone who is
+	// not an admin, taken after the sender's own: many people (or many
+	// accounts) each within their own budget still cannot fill the
+	// workers, the ledger and DingTalk's pace. Defaults 20 and 1 s; off
+	// with the sender's budget.
+	CrowdBurst int
+	CrowdEvery time.Duration
 	// Redact replaces secrets in a reply before it is sent (an admin who
 	// pastes a secret into a command must not see it repeated to the
 	// chat); nil sends replies as they are.
@@ -103,6 +110,12 @@ func (c *Config) setDefaults() {
 	if c.CommandEvery <= 0 {
 		c.CommandEvery = defaultCommandEvery
 	}
+	if c.CrowdBurst <= 0 {
+		c.CrowdBurst = defaultCrowdBurst
+	}
+	if c.CrowdEvery <= 0 {
+		c.CrowdEvery = defaultCrowdEvery
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -139,7 +152,9 @@ type Bot struct {
 	handled atomic.Int64
 	verbs   map[Verb]func(context.Context, *request) (string, error)
 	budget  *budget.Keyed    // each non-admin's commands; nil when off
+	crowd   *budget.Bucket   // all non-admins' commands together; nil when off
 	over    refusals.Counter // commands over the budget, per minute
+	denials refusals.Counter // admin verbs from non-admins, per minute
 }
 
 // Metrics counts commands (httpapi.Metrics implements it).
@@ -158,7 +173,7 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 	}
 	cfg.setDefaults()
 	b := &Bot{cfg: cfg, led: led, sender: sender, engine: engine, log: log.Named("bot"), metrics: metrics,
-		seen: cache.New(10*time.Minute, 0), budget: newBudget(cfg)}
+		seen: cache.New(10*time.Minute, 0), budget: newBudget(cfg), crowd: newCrowd(cfg)}
 	b.verbs = map[Verb]func(context.Context, *request) (string, error){
 		VerbHelp:    b.help,
 		VerbRecall:  b.recall,
@@ -323,9 +338,26 @@ const maxAuditedText = 200
 // auditDenied audits an admin verb from someone who is not an admin. It
 // goes to the access trail, with the other refusals an outsider can
 // cause, so that however many there are, the recall trail (/audit, GET
-// /v1/audit, the console's audit page) still shows the recalls.
+// /v1/audit, the console's audit page) still shows the recalls. As for
+// the HTTP API's refused requests, the first of each of a few senders a
+// minute is written in full and the rest are counted into one summary a
+// minute: many senders cannot make the trail grow with every attempt.
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
+	full, summary := b.denials.Note(b.cfg.Now(), req.msg.SenderStaffID)
+	if summary != nil {
+		b.writeAccess(ctx, deniedSummary(summary))
+	}
+	if !full {
+		log.Debug("admin command refused: not an admin (counted)")
+		return
+	}
 	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not an admin")
+}
+
+// deniedSummary is the record of a minute's admin verbs from non-admins
+// that were only counted.
+func deniedSummary(m *refusals.Minute) ledger.AuditRecord {
+	return m.Record("chat", "denied", ledger.TrailAccess, "admin command(s) from people who are not admins")
 }
 
 // auditedText is what the audit keeps of a command's text.
