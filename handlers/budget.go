@@ -99,7 +99,7 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 			recall.HumanDuration(b.cfg.CrowdEvery, "en"))
 		reply = say(loc, "busy")
 	}
-	req.log.Warn("command dropped: "+why+"; the sender's further ones this minute are only counted")
+	req.log.Warn("command dropped: " + why + "; the sender's further ones this minute are only counted")
 	req.chat = b.chatOf(ctx, m)
 	b.writeAccess(ctx, ledger.AuditRecord{At: now, Actor: m.SenderStaffID, Action: "command.over_budget", Trail: ledger.TrailAccess,
 		Scope: auditedText(m.Text), Note: why + ": dropped, not run; the sender's further ones this minute are counted; in " + req.chat.Key()})
