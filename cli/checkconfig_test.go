@@ -57,7 +57,7 @@ func TestCheckConfigRedactsEverySecret(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"client_secret: '[redacted]'", "token: '[redacted]'", "redis://:REDACTED@127.0.0.1:6379/0",
-"max_last: 100", "spool: " + strings.TrimSuffix(path, ".yaml") + ".spool", path + ": valid"} {
+		"max_last: 100", "spool: " + strings.TrimSuffix(path, ".yaml") + ".spool", path + ": valid"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
 		}
