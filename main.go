@@ -84,7 +84,7 @@ Run "recallbot COMMAND -h" for a command's flags.
 func commands() []cli.Command {
 	var table []cli.Command
 	table = []cli.Command{
-		{Name: "run", Run: cli.Run}, {Name: "demo", Run: cli.Demo}, {Name: "sim", Run: cli.Sim},
+		{Name: "run", Run: cli.RunStamped(version)}, {Name: "demo", Run: cli.Demo}, {Name: "sim", Run: cli.Sim},
 		{Name: "send", Run: cli.Send}, {Name: "recall", Run: cli.Recall}, {Name: "audit", Run: cli.Audit},
 		{Name: "entries", Run: cli.Entries, Verbs: []string{"pending", "recalling", "recall_failed"}}, {Name: "resolve", Run: cli.Resolve},
 		{Name: "broadcast", Run: cli.Broadcast, Verbs: cli.BroadcastVerbs},
@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "-version", "--version":
 		return cli.Version(stdout, version)
 	case "-config": // the form of older versions: recallbot -config FILE
-		return cli.Run(ctx, args, stdout, stderr)
+		return cli.RunStamped(version)(ctx, args, stdout, stderr)
 	default:
 		table := commands()
 		for _, c := range table {

@@ -50,6 +50,9 @@ type Config struct {
 	Locale string
 	// QPS is DingTalk's pace, to state what asking for read status costs.
 	QPS float64
+	// Version is the running build, as `recallbot version` prints it, for
+	// /readyz and the console's status bar.
+	Version string
 	// MaxLast caps N in a recall of a chat's last N messages, as it caps
 	// "/recall last N" in chat (recall.max_last); 0 means 100.
 	MaxLast int
@@ -102,7 +105,8 @@ func (o *Operator) Ready(ctx context.Context) api.Readiness {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := o.led.Counts(ctx)
-	r := api.Readiness{StreamConnected: o.cfg.Ready == nil || o.cfg.Ready(), LedgerOK: err == nil, LedgerWritesOK: o.sender.Writing()}
+	r := api.Readiness{StreamConnected: o.cfg.Ready == nil || o.cfg.Ready(), LedgerOK: err == nil, LedgerWritesOK: o.sender.Writing(),
+		Version: o.cfg.Version}
 	r.Ready = r.StreamConnected && r.LedgerOK && r.LedgerWritesOK
 	return r
 }
