@@ -12,30 +12,30 @@ import (
 
 // consoleView is everything the console's templates show.
 type consoleView struct {
-	URL     string
-	Now     time.Time
-	Offset  time.Duration
-	QPS     int
-	Chats   []chatItem
+	URL    string
+	Now    time.Time
+	Offset time.Duration
+	QPS    int
+	Chats  []chatItem
 	// Query is the chat search (?q=): chats whose id or title holds it.
 	Query string
 	// ChatsMatched is how many chats the search matched (all of them
 	// without one), ChatsTotal how many there are; Chats lists at most
 	// consoleChats of them.
 	ChatsMatched, ChatsTotal int
-	Chat    *chatView // nil: no chat yet, or Missing
-	Missing string    // a ?chat= that names no chat (yet)
-	Users   []string
-	Speaker string // the composer's sender by default
-	Calls   []callRow
-	Total   int // calls ever recorded
-	Stats   StreamStats
-	Conns   []connRow
-	Frames  []FrameEvent // newest first
-	Armed   []ArmedFault
-	Robots  []robotRow
-	APIs    []apiPath
-	States  []RobotState
+	Chat                     *chatView // nil: no chat yet, or Missing
+	Missing                  string    // a ?chat= that names no chat (yet)
+	Users                    []string
+	Speaker                  string // the composer's sender by default
+	Calls                    []callRow
+	Total                    int // calls ever recorded
+	Stats                    StreamStats
+	Conns                    []connRow
+	Frames                   []FrameEvent // newest first
+	Armed                    []ArmedFault
+	Robots                   []robotRow
+	APIs                     []apiPath
+	States                   []RobotState
 }
 
 type chatItem struct {
