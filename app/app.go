@@ -143,7 +143,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.now,
 		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every,
-		Responders: cfg.Alerts.Responders, Connected: conn.Connected, Alerts: actions, AlertStatus: a.Alerts.Status},
+		Responders: cfg.Alerts.Responders, Connected: conn.Connected, Version: a.Build.String(), Alerts: actions, AlertStatus: a.Alerts.Status},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed, Status: conn,

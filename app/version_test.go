@@ -15,7 +15,8 @@ import (
 
 // TestTheRunningBuildIsShown: the version `recallbot version` prints is in
 // the startup log line (with the console's URL), in /readyz, as
-// recallbot_build_info on /metrics and in the console's status bar.
+// recallbot_build_info on /metrics, in the console's status bar and in
+// the chat's /status.
 func TestTheRunningBuildIsShown(t *testing.T) {
 	t.Parallel()
 	h := start(t, dingtalktest.Options{})
@@ -32,6 +33,9 @@ func TestTheRunningBuildIsShown(t *testing.T) {
 		t.Errorf("the startup line: %v, want version %q and console %s/ui/", running, want.String(), base)
 	}
 
+	if reply := h.say(stranger, "/status"); !strings.Contains(reply, "Version: "+want.String()) {
+		t.Errorf("/status in chat: %q, want the version %q", reply, want.String())
+	}
 	get := func(c *http.Client, path string) string {
 		t.Helper()
 		resp, err := c.Get(base + path)
