@@ -33,8 +33,19 @@ func TestTheRunningBuildIsShown(t *testing.T) {
 		t.Errorf("the startup line: %v, want version %q and console %s/ui/", running, want.String(), base)
 	}
 
-	if reply := h.say(stranger, "/status"); !strings.Contains(reply, "Version: "+want.String()) {
-		t.Errorf("/status in chat: %q, want the version %q", reply, want.String())
+	// The reply goes to the sender's 1:1 chat with the bot.
+	if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: stranger, Text: "/status"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.srv.WaitUntil(h.ctx(), func() bool {
+		for _, c := range h.srv.Calls() {
+			if c.Path == dingtalktest.PathOTOSend && strings.Contains(c.Request, "Version: "+want.String()) {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Errorf("/status in chat does not name the version %q: %v", want.String(), err)
 	}
 	get := func(c *http.Client, path string) string {
 		t.Helper()
