@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/recallbot/recallbot/api"
@@ -36,53 +37,91 @@ func printBroadcast(w io.Writer, s api.Broadcast) {
 	}
 }
 
+// BroadcastVerbs are what `recallbot broadcast` does.
+var BroadcastVerbs = []string{"start", "status", "cancel"}
+
+const broadcastSynopsis = "broadcast start (--users U1,U2 | --users-file FILE) --text TEXT [--title T] [--batch ID] [--expires-in D] [--wait]\n" +
+	"       recallbot broadcast status BATCH_ID [--wait]\n       recallbot broadcast cancel BATCH_ID"
+
+// broadcastFlags are the flags of one verb of `recallbot broadcast`.
+type broadcastFlags struct {
+	wait                                             *bool
+	users, file, text, title, batch, expires, client *string
+}
+
+// newBroadcastCtl is the command for verb with its flags: start's
+// message and recipients, status's --wait, and what every verb shares.
+func newBroadcastCtl(verb string, stdout, stderr io.Writer) (*ctl, broadcastFlags) {
+	c := newCtl("broadcast "+verb, broadcastSynopsis, stdout, stderr)
+	var f broadcastFlags
+	if verb == "cancel" {
+		return c, f
+	}
+	f.wait = c.fs.Bool("wait", false, "follow it with a progress line until it ends")
+	if verb != "start" {
+		return c, f
+	}
+	f.users = c.fs.String("users", "", "staffIds, comma-separated: their 1:1 chats with the bot, 20 to a call")
+	f.file = c.fs.String("users-file", "", "a file of staffIds, one per line (- for stdin)")
+	f.text = c.fs.String("text", "", "the message; markdown when -title is given")
+	f.title = c.fs.String("title", "", "a title: sends markdown")
+	f.batch = c.fs.String("batch", "", "the batch id (default: the bot makes one)")
+	f.expires = c.fs.String("expires-in", "", "recall each message by itself after this long")
+	f.client = c.fs.String("client", "cli", "who is sending, for the ledger and the audit")
+	return c, f
+}
+
+// broadcastHelp prints the synopsis and the flags of every verb.
+func broadcastHelp(stdout, stderr io.Writer) {
+	fmt.Fprintf(stderr, "Usage: recallbot %s\n", broadcastSynopsis)
+	for _, verb := range BroadcastVerbs {
+		c, _ := newBroadcastCtl(verb, stdout, stderr)
+		fmt.Fprintf(stderr, "\nbroadcast %s:\n", verb)
+		c.fs.PrintDefaults()
+	}
+}
+
 // Broadcast is `recallbot broadcast`: it starts a broadcast, shows its
 // status or cancels it; --wait follows it to its end.
 func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const synopsis = "broadcast start (--users U1,U2 | --users-file FILE) --text TEXT [--title T] [--batch ID] [--expires-in D] [--wait]\n" +
-		"       recallbot broadcast status BATCH_ID [--wait]\n       recallbot broadcast cancel BATCH_ID"
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: recallbot "+synopsis)
+		broadcastHelp(stdout, stderr)
 		return UsageError{"broadcast: say start, status or cancel"}
 	}
 	verb, args := args[0], args[1:]
 	if verb == "-h" || verb == "-help" || verb == "--help" {
-		fmt.Fprintln(stderr, "Usage: recallbot "+synopsis)
+		broadcastHelp(stdout, stderr)
 		return flag.ErrHelp
 	}
-	c := newCtl("broadcast "+verb, synopsis, stdout, stderr)
-	wait := c.fs.Bool("wait", false, "follow it with a progress line until it ends")
+	if !slices.Contains(BroadcastVerbs, verb) {
+		broadcastHelp(stdout, stderr)
+		return UsageError{fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb)}
+	}
+	c, f := newBroadcastCtl(verb, stdout, stderr)
 	switch verb {
 	case "start":
-		users := c.fs.String("users", "", "staffIds, comma-separated: their 1:1 chats with the bot, 20 to a call")
-		file := c.fs.String("users-file", "", "a file of staffIds, one per line (- for stdin)")
-		text := c.fs.String("text", "", "the message; markdown when -title is given")
-		title := c.fs.String("title", "", "a title: sends markdown")
-		batch := c.fs.String("batch", "", "the batch id (default: the bot makes one)")
-		expires := c.fs.String("expires-in", "", "recall each message by itself after this long")
-		client := c.fs.String("client", "cli", "who is sending, for the ledger and the audit")
 		if _, err := c.parse(args); err != nil {
 			return err
 		}
-		ids, err := readUsers(*users, *file)
+		ids, err := readUsers(*f.users, *f.file)
 		if err != nil {
 			return err
 		}
-		if len(ids) == 0 || *text == "" {
+		if len(ids) == 0 || *f.text == "" {
 			return usageError(c.fs, "give --text and the users (--users or --users-file)")
 		}
 		st, err := c.bot.Broadcast(ctx, api.BroadcastRequest{
 			UserIDs:   ids,
-			Content:   api.Content{Text: *text, Title: *title},
-			BatchID:   *batch,
-			ExpiresIn: *expires,
-			Client:    *client,
+			Content:   api.Content{Text: *f.text, Title: *f.title},
+			BatchID:   *f.batch,
+			ExpiresIn: *f.expires,
+			Client:    *f.client,
 		})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "broadcast %s started: %d recipients\n", st.BatchID, st.Recipients)
-		return c.broadcastStatus(ctx, st.BatchID, *wait, stdout, stderr)
+		return c.broadcastStatus(ctx, st.BatchID, *f.wait, stdout, stderr)
 	case "status", "cancel":
 		pos, err := c.parse(args)
 		if err != nil {
@@ -102,10 +141,9 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			printBroadcast(stdout, st)
 			return nil
 		}
-		return c.broadcastStatus(ctx, pos[0], *wait, stdout, stderr)
+		return c.broadcastStatus(ctx, pos[0], *f.wait, stdout, stderr)
 	}
-	fmt.Fprintln(stderr, "usage: recallbot "+synopsis)
-	return UsageError{fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb)}
+	return nil
 }
 
 // broadcastStatus prints a broadcast's status, after following it to its

@@ -110,6 +110,8 @@ var texts = map[string][2]string{
 	"preview.button":           {"撤回这 %d 条消息", "Recall these %d message(s)"},
 	"preview.hidden":           {"另有 %d 条未列出（已计入上方统计，并会一并撤回）。", "%d more are counted above and recalled with these, but not listed."},
 	"preview.none":             {"没有可撤回的消息。", "Nothing here can be recalled."},
+	"preview.already.batch":    {"批次 %s 已经撤回过了：它的 %d 条消息都已撤回，无需再撤回。", "Batch %s was recalled already: all %d of its messages are taken back; there is nothing left to recall."},
+	"preview.already":          {"所选的 %d 条消息都已经撤回过了，无需再撤回。", "All %d of the selected messages were recalled already; there is nothing left to recall."},
 
 	"confirm.many":        {"共 %d 条，超过 %d 条", "%d messages, more than %d"},
 	"confirm.elsewhere":   {"其中 %d 条不在 %s 中", "%d of them are not in %s"},
@@ -128,6 +130,8 @@ var texts = map[string][2]string{
 
 	"broadcast.title":           {"群发", "Broadcast"},
 	"broadcasts.none":           {"还没有群发。", "No broadcasts yet."},
+	"broadcasts.recalled":       {"已撤回", "recalled"},
+	"broadcasts.recalled.part":  {"已撤回 %d/%d 条", "%d of %d recalled"},
 	"broadcast.counts":          {"%d / %d 人（失败 %d，待发 %d）", "%d of %d (%d refused, %d pending)"},
 	"broadcast.detail":          {"已送达 %d / %d 人 · 失败 %d · 待发 %d · %d/%d 次调用 · 重试中 %d", "%d of %d reached · %d refused · %d pending · %d of %d call(s) · %d retrying"},
 	"broadcast.cancelled":       {"已取消：%d 人不再发送（%s）", "Cancelled: %d people will not be sent to (by %s)"},

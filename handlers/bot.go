@@ -74,6 +74,9 @@ type Config struct {
 	// Connected reports whether Stream is connected, for /status; nil
 	// reports it never is.
 	Connected func() bool
+	// Version is the running build, as `recallbot version` prints it, for
+	// /status; "" leaves it out.
+	Version string
 	// Alerts carries out the alert verbs, and AlertStatus gives the line
 	// /status adds about alerts ("" when there is nothing to say). Without
 	// Alerts the alert verbs answer that the bot does not handle alerts.

@@ -349,6 +349,9 @@ func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
 		conn = say(loc, "up")
 	}
 	s := say(loc, "status", conn, c.Total(), c[ledger.Pending], c[ledger.Recalling], c[ledger.RecallFailed])
+	if b.cfg.Version != "" {
+		s += "\n- " + say(loc, "status.version", b.cfg.Version)
+	}
 	if b.cfg.AlertStatus != nil {
 		if line := b.cfg.AlertStatus(loc); line != "" {
 			s += "\n- " + line

@@ -123,6 +123,8 @@ func (a *API) Handler() http.Handler {
 	if a.UI != nil {
 		mux.Handle("/ui/", a.UI)
 	}
+	mux.HandleFunc("GET /{$}", a.root)
+	mux.HandleFunc("GET /favicon.ico", a.favicon)
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}
