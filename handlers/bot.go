@@ -157,7 +157,6 @@ type Bot struct {
 	budget  *budget.Keyed    // each non-admin's commands; nil when off
 	crowd   *budget.Bucket   // all non-admins' commands together; nil when off
 	over    refusals.Counter // commands over the budget, per minute
-	denials refusals.Counter // admin verbs from non-admins, per minute
 }
 
 // Metrics counts commands (httpapi.Metrics implements it).
@@ -341,26 +340,11 @@ const maxAuditedText = 200
 // auditDenied audits an admin verb from someone who is not an admin. It
 // goes to the access trail, with the other refusals an outsider can
 // cause, so that however many there are, the recall trail (/audit, GET
-// /v1/audit, the console's audit page) still shows the recalls. As for
-// the HTTP API's refused requests, the first of each of a few senders a
-// minute is written in full and the rest are counted into one summary a
-// minute: many senders cannot make the trail grow with every attempt.
+// /v1/audit, the console's audit page) still shows the recalls. Every
+// such attempt that gets this far is written in full; how many can is
+// bounded by the command budgets (each sender's and the crowd's).
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
-	full, summary := b.denials.Note(b.cfg.Now(), req.msg.SenderStaffID)
-	if summary != nil {
-		b.writeAccess(ctx, deniedSummary(summary))
-	}
-	if !full {
-		log.Debug("admin command refused: not an admin (counted)")
-		return
-	}
 	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not an admin")
-}
-
-// deniedSummary is the record of a minute's admin verbs from non-admins
-// that were only counted.
-func deniedSummary(m *refusals.Minute) ledger.AuditRecord {
-	return m.Record("chat", "denied", ledger.TrailAccess, "admin command(s) from people who are not admins")
 }
 
 // auditedText is what the audit keeps of a command's text.

@@ -116,12 +116,8 @@ func overBudgetSummary(m *refusals.Minute) ledger.AuditRecord {
 // FlushRefused writes the summary of a finished minute's commands over the
 // budget, if any; Run calls it every FlushEvery.
 func (b *Bot) FlushRefused(ctx context.Context) {
-	now := b.cfg.Now()
-	if s := b.over.Flush(now); s != nil {
+	if s := b.over.Flush(b.cfg.Now()); s != nil {
 		b.writeAccess(ctx, overBudgetSummary(s))
-	}
-	if s := b.denials.Flush(now); s != nil {
-		b.writeAccess(ctx, deniedSummary(s))
 	}
 }
 
