@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -77,9 +76,9 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 	req.log.Warn("sender over the command budget: dropped, and their further commands this minute are only counted",
 		zap.Int("burst", b.cfg.CommandBurst), zap.String("every", every))
 	req.chat = b.chatOf(ctx, m)
+	where := req.chat
 	b.writeAccess(ctx, ledger.AuditRecord{At: now, Actor: m.SenderStaffID, Action: "command.over_budget", Trail: ledger.TrailAccess,
-		Scope: auditedText(m.Text), Note: fmt.Sprintf("over the command budget (%d at once, then one every %s): dropped, not run; the sender's further ones this minute are counted; in %s",
-			b.cfg.CommandBurst, every, req.chat.Key())})
+		Scope: auditedText(m.Text), About: &ledger.AuditAbout{Chat: &where}, Why: "over_budget"})
 	loc := b.cfg.Locale
 	b.reply(dingtalk.WithPriority(ctx, dingtalk.Bulk), req, say(loc, "slow.down", b.cfg.CommandBurst, recall.HumanDuration(b.cfg.CommandEvery, loc)))
 	return false

@@ -38,6 +38,7 @@ type Ledger interface {
 	ledger.EntryReader
 	ledger.AuditStore
 	ledger.TempStore
+	ledger.ChatStore
 }
 
 // Config holds the operator's knobs; the zero value is the defaults.

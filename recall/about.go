@@ -145,7 +145,7 @@ var actionWords = map[string][2]string{
 	"ack":                   {"认领告警", "alert acknowledged"},
 	"unsilence":             {"取消静默", "silence ended"},
 	"malformed_frame":       {"无法解析的消息", "unreadable frame"},
-	"over_budget":           {"超过命令限额", "over the command budget"},
+	"command.over_budget":   {"超过命令限额", "over the command budget"},
 	"unauthorized":          {"未授权请求", "unauthorized request"},
 	"console.login":         {"控制台登录", "console login"},
 	"console.logout":        {"控制台退出", "console logout"},
@@ -173,6 +173,7 @@ var whyWords = map[string][2]string{
 	"confirm_foreign": {"确认码属于另一位管理员", "the code belongs to another admin"},
 	"breaker_open":    {"自动撤回已暂停（熔断）", "automatic recalls paused (breaker open)"},
 	"expired_pending": {"超过撤回时限仍未确认", "still in doubt past the recall window"},
+	"over_budget":     {"超过命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the command budget: dropped, not run; the sender's further ones this minute are only counted"},
 }
 
 // AuditWords are an audit record's scope and note in locale: rendered

@@ -79,51 +79,9 @@ func (s Selection) validate(max int) error {
 	return nil
 }
 
-// Describe is the selection in words, in "zh" or "en", for receipts and
-// the audit trail.
-func (s Selection) Describe(locale string) string {
-	d := s.describe(locale)
-	switch {
-	case s.Matching == "":
-		return d
-	case locale == "en":
-		return fmt.Sprintf("%s matching %q", d, s.Matching)
-	}
-	return fmt.Sprintf("%s，包含“%s”", d, s.Matching)
-}
-
-func (s Selection) describe(locale string) string {
-	en := locale == "en"
-	switch {
-	case len(s.Keys) > 0 && en:
-		return fmt.Sprintf("%d key(s)", len(s.Keys))
-	case len(s.Keys) > 0:
-		return fmt.Sprintf("%d 个消息 ID", len(s.Keys))
-	case s.Last > 0 && en:
-		return fmt.Sprintf("last %d in %s", s.Last, s.Chat.Key())
-	case s.Last > 0:
-		return fmt.Sprintf("%s 中最近 %d 条", s.Chat.Key(), s.Last)
-	case !s.Since.IsZero() && en:
-		return fmt.Sprintf("since %s in %s", s.Since.Format(time.RFC3339), s.Chat.Key())
-	case !s.Since.IsZero():
-		return fmt.Sprintf("%s 中 %s 以来", s.Chat.Key(), s.Since.Format("2006-01-02 15:04"))
-	case s.BatchID != "" && en:
-		return "batch " + s.BatchID
-	case s.BatchID != "":
-		return "批次 " + s.BatchID
-	case len(s.IDs) > 0 && en:
-		return fmt.Sprintf("%d ledger entries", len(s.IDs))
-	case len(s.IDs) > 0:
-		return fmt.Sprintf("%d 条账本记录", len(s.IDs))
-	case s.Chat.Validate() == nil && en:
-		return "in " + s.Chat.Key()
-	case s.Chat.Validate() == nil:
-		return s.Chat.Key() + " 中"
-	case en:
-		return "nothing"
-	}
-	return "无"
-}
+// Describe is the selection in words, in "zh" or "en", for receipts: its
+// chat named by kind and id (DescribeAbout names it by title).
+func (s Selection) Describe(locale string) string { return DescribeAbout(*s.About(), locale, nil) }
 
 // Outcome is what became of one selected message.
 type Outcome string
