@@ -14,6 +14,7 @@ import (
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // TestEveryWayToRecallABatchStopsItsBroadcast: a recall of a batch whose
@@ -137,7 +138,7 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	var recs []ledger.AuditRecord
 	if err := waitFor(h.ctx(), func() bool { // rewritten just after the last call in flight is settled
 		recs, _ = h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
-		return len(recs) > 0 && recs[0].Note == note
+		return len(recs) > 0 && auditNote(recs[0]) == note
 	}); err != nil || recs[0].Action != "broadcast.cancel" || recs[0].Actor != "api:cli" {
 		t.Errorf("the cancel's audit record: %+v; want the note %q", recs, note)
 	}
@@ -154,4 +155,10 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	} else {
 		t.Fatal(err)
 	}
+}
+
+// auditNote is an audit record's note in English words, as it is shown.
+func auditNote(r ledger.AuditRecord) string {
+	_, n := recall.AuditWords(r, "en", nil)
+	return n
 }

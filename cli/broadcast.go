@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/recallbot/recallbot/recall"
 )
 
 // broadcastStatus is GET /v1/broadcasts/{id}'s answer.
@@ -41,14 +43,14 @@ func (s broadcastStatus) print(w io.Writer) {
 	if s.Cancelled > 0 || s.State == "cancelled" {
 		cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
 	}
-	fmt.Fprintf(w, "broadcast %s: %s; %d recipients: %d sent, %d failed%s, %d pending; %d send call(s)\n",
-		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, cancelled, s.Pending, s.Calls)
+	fmt.Fprintf(w, "broadcast %s: %s; %s: %d sent, %d failed%s, %d pending; %s\n",
+		s.BatchID, s.State, recall.Plural(s.Recipients, "recipient", "recipients"), s.Sent, s.Failed, cancelled, s.Pending, recall.Plural(s.Calls, "send call", "send calls"))
 	if len(s.InFlight) > 0 {
 		people := 0
 		for _, f := range s.InFlight {
 			people += f.People
 		}
-		fmt.Fprintf(w, "  %d call(s) for %d people on the wire: counted when DingTalk answers\n", len(s.InFlight), people)
+		fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(people, "person", "people"))
 	}
 	for i, r := range s.Refused {
 		if i == 20 {
@@ -136,7 +138,7 @@ func (c *ctl) broadcastStatus(ctx context.Context, id string, wait bool, stdout,
 		var st broadcastStatus
 		bar := newProgress(stderr)
 		err := c.follow(ctx, path, &st, func() bool { return st.State != "running" }, func() {
-			bar.show("sending", st.Sent+st.Failed, st.Recipients, fmt.Sprintf("recipients · %d call(s)", st.Calls))
+			bar.show("sending", st.Sent+st.Failed, st.Recipients, "recipients · "+recall.Plural(st.Calls, "call", "calls"))
 		})
 		bar.end()
 		if err != nil {

@@ -25,6 +25,9 @@ type ctl struct {
 	asJSON *bool
 	out    io.Writer
 	token  string
+	// lang is the language of the bot's answers (its Content-Language):
+	// the command's own words follow it (words.go).
+	lang string
 }
 
 func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
@@ -96,6 +99,9 @@ func (c *ctl) call(ctx context.Context, method, path string, body any, out any) 
 		return 0, fmt.Errorf("the bot's HTTP API at %s: %w", *c.api, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
+	if l := resp.Header.Get("Content-Language"); l != "" {
+		c.lang = l
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return resp.StatusCode, err

@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 	"time"
+
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Recall is `recallbot recall`: it recalls messages by chat and count,
@@ -65,7 +66,7 @@ func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := c.call(ctx, http.MethodPost, "/v1/recalls", body, &r); err != nil || *c.asJSON {
 		return err
 	}
-	r.print(stdout)
+	r.print(stdout, c)
 	return nil
 }
 
@@ -93,15 +94,15 @@ type receiptAnswer struct {
 	} `json:"read_status_cost"`
 }
 
-func (r receiptAnswer) print(w io.Writer) {
-	head := "recall"
+func (r receiptAnswer) print(w io.Writer, c *ctl) {
+	head := c.say("recall")
 	if r.DryRun {
-		head = "preview (nothing recalled)"
+		head = c.say("preview")
 	}
-	fmt.Fprintf(w, "%s: %s; %d API call(s); audit #%d\n", head, r.Summary, r.Calls, r.AuditID)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, c.say("recall.head", head, r.Summary, c.calls(r.Calls, "API"), r.AuditID))
+	t := &table{indent: "  "}
 	for _, it := range r.Items {
-		what := it.Excerpt
+		what := recall.PlainText(it.Excerpt)
 		if what == "" {
 			what = it.Key
 		}
@@ -112,17 +113,17 @@ func (r receiptAnswer) print(w io.Writer) {
 		read := ""
 		switch {
 		case it.Reads != nil && it.Reads.Err != "":
-			read = "read: unknown"
+			read = c.say("read.unknown")
 		case it.Reads != nil && it.Reads.Recipients > 0:
-			read = fmt.Sprintf("read %d/%d", it.Reads.Read, it.Reads.Recipients)
+			read = c.say("read.of", it.Reads.Read, it.Reads.Recipients)
 		case it.Reads != nil:
-			read = fmt.Sprintf("read by %d", it.Reads.Read)
+			read = c.say("read.by", it.Reads.Read)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Outcome, when, what, read, it.Explanation)
+		t.row(c.outcome(it.Outcome), when, what, read, it.Explanation)
 	}
-	_ = tw.Flush()
+	_ = t.write(w)
 	if r.ReadCost != nil && r.ReadCost.Calls > 0 {
-		fmt.Fprintf(w, "add --read-status to see who has read them first (%d query calls, about %.0f s)\n", r.ReadCost.Calls, max(1, r.ReadCost.Seconds))
+		fmt.Fprintln(w, c.say("reads.hint", c.calls(r.ReadCost.Calls, "query"), max(1, r.ReadCost.Seconds)))
 	}
 }
 
@@ -148,7 +149,7 @@ func (c *ctl) recallInBackground(ctx context.Context, body map[string]any, stdou
 	bar := newProgress(stderr)
 	path := "/v1/recalls/" + url.PathEscape(job.ID)
 	err := c.follow(ctx, path, &job, func() bool { return job.State != "running" }, func() {
-		bar.show("recalling", job.Done, job.Requested, fmt.Sprintf("messages · %d call(s)", job.Calls))
+		bar.show("recalling", job.Done, job.Requested, "messages · "+c.calls(job.Calls, "API"))
 	})
 	bar.end()
 	if err != nil {
@@ -159,7 +160,7 @@ func (c *ctl) recallInBackground(ctx context.Context, body map[string]any, stdou
 		return err
 	}
 	if job.Receipt != nil {
-		job.Receipt.print(stdout)
+		job.Receipt.print(stdout, c)
 	}
 	if job.State != "done" {
 		return fmt.Errorf("recall %s %s: %s", job.ID, job.State, job.Error)

@@ -102,13 +102,13 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		text := say(loc, "preview", r.Summary(loc), r.Calls) + "\n\n" + b.itemLines(r.Items)
+		text := say(loc, "preview", r.Summary(loc), calls(loc, "api", r.Calls)) + "\n\n" + b.itemLines(r.Items)
 		if n, people := othersReached(r, req.chat); n > 0 {
 			text += say(loc, "others", n, people)
 		}
 		if !reads && would > 0 {
-			calls, took := recall.ReadCost(would, b.cfg.QPS)
-			text += say(loc, "reads.hint", calls, recall.HumanDuration(max(took, time.Second), loc))
+			n, took := recall.ReadCost(would, b.cfg.QPS)
+			text += say(loc, "reads.hint", calls(loc, "query", n), recall.HumanDuration(max(took, time.Second), loc))
 		}
 		if !req.cmd.DryRun {
 			code, err := b.newConfirmation(ctx, actor, r, reads, sel)
@@ -164,7 +164,11 @@ func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int
 }
 
 func (b *Bot) receiptText(r *recall.Receipt) string {
-	return say(b.cfg.Locale, "receipt", r.Summary(b.cfg.Locale)) + "\n\n" + b.itemLines(r.Items)
+	s := say(b.cfg.Locale, "receipt", r.Summary(b.cfg.Locale)) + "\n\n" + b.itemLines(r.Items)
+	if _, read := r.ReadTotals(); read > 0 && r.Count(recall.Recalled) > 0 { // taken back, but seen
+		s += say(b.cfg.Locale, "reads.undone")
+	}
+	return s
 }
 
 const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I

@@ -100,6 +100,14 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 		return plural(a.Entries, "ledger entry", "ledger entries")
 	case a.Entries > 0:
 		return fmt.Sprintf("%d 条账本记录", a.Entries)
+	case a.Count > 0 && en:
+		return plural(a.Count, "pending send", "pending sends")
+	case a.Count > 0:
+		return fmt.Sprintf("%d 条待确认的发送", a.Count)
+	case a.Entry > 0 && en && chat != "":
+		return fmt.Sprintf("entry %d in %s", a.Entry, chat)
+	case a.Entry > 0 && chat != "":
+		return fmt.Sprintf("%s的记录 %d", chat, a.Entry)
 	case a.Entry > 0 && en:
 		return fmt.Sprintf("entry %d", a.Entry)
 	case a.Entry > 0:
@@ -168,12 +176,13 @@ func ActionWords(action, locale string) string {
 
 // whyWords are the reasons audit records keep as codes, Chinese first.
 var whyWords = map[string][2]string{
-	"not_admin":       {"不是管理员", "not an admin"},
-	"not_responder":   {"既不是管理员也不是值班响应人", "neither an admin nor a responder"},
-	"confirm_foreign": {"确认码属于另一位管理员", "the code belongs to another admin"},
-	"breaker_open":    {"自动撤回已暂停（熔断）", "automatic recalls paused (breaker open)"},
-	"expired_pending": {"超过撤回时限仍未确认", "still in doubt past the recall window"},
-	"over_budget":     {"超过命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the command budget: dropped, not run; the sender's further ones this minute are only counted"},
+	"not_admin":         {"不是管理员", "not an admin"},
+	"not_responder":     {"既不是管理员也不是值班响应人", "neither an admin nor a responder"},
+	"confirm_foreign":   {"确认码属于另一位管理员", "the code belongs to another admin"},
+	"breaker_open":      {"自动撤回已暂停（熔断）", "automatic recalls paused (breaker open)"},
+	"expired_pending":   {"超过撤回时限仍未确认，已关闭为结果未知", "still in doubt past the recall window: closed as unknown"},
+	"stopped_by_recall": {"因撤回该批次而停止", "stopped by a recall of the batch"},
+	"over_budget":       {"超过命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the command budget: dropped, not run; the sender's further ones this minute are only counted"},
 }
 
 // AuditWords are an audit record's scope and note in locale: rendered
@@ -188,6 +197,9 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 			why = w[1]
 		}
 		clauses = append(clauses, why)
+	}
+	if w, ok := cancelWords(note, locale); ok {
+		note = w
 	}
 	if note != "" {
 		clauses = append(clauses, note)

@@ -213,17 +213,26 @@ func (r *Receipt) Summary(locale string) string {
 		if r.DryRun {
 			o = WouldRecall
 		}
-		people = fmt.Sprintf(" · %d people", r.People(o))
+		people = " · " + plural(r.People(o), "person", "people")
 		if locale != "en" {
 			people = fmt.Sprintf(" · 共 %d 人", r.People(o))
 		}
 	}
 	if asked, read := r.ReadTotals(); asked > 0 { // a person reading two messages counts twice
+		one := r.Requested() == 1
 		switch {
+		case locale == "en" && one && r.DryRun:
+			people += fmt.Sprintf(" · %d had read it so far", read)
+		case locale == "en" && one:
+			people += fmt.Sprintf(" · %d had read it before the recall", read)
 		case locale == "en" && r.DryRun:
-			people += fmt.Sprintf(" · %d reads so far", read)
+			people += " · " + plural(read, "read", "reads") + " so far"
 		case locale == "en":
-			people += fmt.Sprintf(" · %d reads before the recall", read)
+			people += " · " + plural(read, "read", "reads") + " before the recall"
+		case one && r.DryRun:
+			people += fmt.Sprintf(" · 目前 %d 人已读", read)
+		case one:
+			people += fmt.Sprintf(" · 撤回前 %d 人已读", read)
 		case r.DryRun:
 			people += fmt.Sprintf(" · 目前已读 %d 人次", read)
 		default:
@@ -254,7 +263,7 @@ func (b *BroadcastStop) words(locale string) string {
 		s = fmt.Sprintf("；已先停止群发：%d 人未发送", b.NotSent)
 	}
 	if b.Unanswered > 0 && locale == "en" {
-		s += fmt.Sprintf(", %d call(s) on the wire got no answer", b.Unanswered)
+		s += ", " + plural(b.Unanswered, "call", "calls") + " on the wire got no answer"
 	} else if b.Unanswered > 0 {
 		s += fmt.Sprintf("，%d 次发送调用没有应答", b.Unanswered)
 	}
