@@ -120,7 +120,7 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	if err := h.run([]string{"broadcast", "cancel", "b-cancel"}, &out, &errOut); err != nil {
 		t.Fatalf("cli: %v %s", err, errOut.String())
 	}
-	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 call(s) for 80 people on the wire") {
+	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 calls for 80 people on the wire") {
 		t.Errorf("cli: %q", out.String())
 	}
 	var st map[string]any

@@ -2,6 +2,7 @@ package recall
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/recallbot/recallbot/ledger"
@@ -115,7 +116,7 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 	case chat != "" && en:
 		return "in " + chat
 	case chat != "":
-		return chat
+		return "在" + chat + "中"
 	case en:
 		return "nothing"
 	}
@@ -129,6 +130,21 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// Plurals settles every "N noun(s)" in English text s: "1 recall
+// call(s)" reads "1 recall call", "3 message(s)" reads "3 messages", so a
+// template can carry one form and a person still reads the right one.
+func Plurals(s string) string {
+	return pluralMarks.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "1 ") {
+			return strings.TrimSuffix(m, "(s)")
+		}
+		return strings.TrimSuffix(m, "(s)") + "s"
+	})
+}
+
+// pluralMarks is a number, at most one word, and a noun marked "(s)".
+var pluralMarks = regexp.MustCompile(`\b\d+ (?:[A-Za-z-]+ )?[A-Za-z]+\(s\)`)
 
 // Plural is n with the English noun that fits it ("1 query call", "2
 // query calls"), for the bot's and the CLI's English text.
