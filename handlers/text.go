@@ -36,9 +36,9 @@ var texts = map[string][2]string{
 	"no.chat":         {"没有会话 %s 的发送记录。", "I have no record of messages in conversation %s."},
 	"max.last":        {"一次最多撤回 %d 条", "at most %d messages at once"},
 	"sent.none":       {"本会话中还没有机器人发送的消息记录。", "The bot has sent nothing recorded in this chat."},
-	"sent.head":       {"**本会话最近 %d 条机器人消息**", "**The bot's last %d messages in this chat**"},
+	"sent.head":       {"**本会话最近 %d 条机器人消息**", "**The bot's last %d message(s) in this chat**"},
 	"audit.none":      {"还没有撤回记录。", "No recall attempts yet."},
-	"audit.head":      {"**最近 %d 条撤回记录**", "**The last %d recall attempts**"},
+	"audit.head":      {"**最近 %d 条撤回记录**", "**The last %d recall attempt(s)**"},
 	"status":          {"**状态**\n\n- Stream 连接：%s\n- 账本：%d 条记录（待确认 %d，撤回中 %d，撤回失败 %d）", "**Status**\n\n- Stream connection: %s\n- Ledger: %d entries (pending %d, recalling %d, recall failed %d)"},
 	"up":              {"已连接", "connected"},
 	"down":            {"未连接", "disconnected"},
@@ -91,10 +91,13 @@ func say(locale, key string, args ...any) string {
 	if locale == "en" {
 		s = t[1]
 	}
-	if len(args) == 0 {
-		return s
+	if len(args) > 0 {
+		s = fmt.Sprintf(s, args...)
 	}
-	return fmt.Sprintf(s, args...)
+	if locale == "en" {
+		s = recall.Plurals(s) // "1 recall attempt(s)" reads "1 recall attempt"
+	}
+	return s
 }
 
 var stateWords = map[string][2]string{

@@ -72,6 +72,9 @@ func TestRepliesReadLikeAPerson(t *testing.T) {
 		{say("en", "preview", "2 requested: 2 would be recalled", calls("en", "api", 2)), "2 API calls"},
 		{say("en", "reads.hint", calls("en", "query", 1), "1 second"), "(1 query call, about 1 second)"},
 		{say("zh", "preview", "2 条：2 条将被撤回", calls("zh", "api", 2)), "需 2 次接口调用"},
+		{say("en", "audit.head", 1), "The last 1 recall attempt**"},
+		{say("en", "audit.head", 2), "The last 2 recall attempts**"},
+		{say("en", "sent.head", 1), "The bot's last 1 message in this chat"},
 	} {
 		if !strings.Contains(tc.got, tc.want) || strings.Contains(tc.got, "(s)") {
 			t.Errorf("%q does not say %q", tc.got, tc.want)
