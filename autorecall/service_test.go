@@ -395,3 +395,19 @@ func TestCaughtSecretIsToBeRotated(t *testing.T) {
 		t.Errorf("a template's report says to rotate something: %q", reports[1])
 	}
 }
+
+// TestFindingsInTheReportsLanguage: a Chinese bot's report names what a
+// rule found in Chinese, keeping a finding's variable part.
+func TestFindingsInTheReportsLanguage(t *testing.T) {
+	for _, tc := range []struct{ in, loc, want string }{
+		{"an AWS access key id", "zh", "AWS 访问密钥 ID"},
+		{"an AWS access key id", "en", "an AWS access key id"},
+		{"the pattern of rule internal-hosts", "zh", "规则的匹配模式 internal-hosts"},
+		{"the same content sent to this chat 1m0s ago", "zh", "相同内容 1m0s前已发送到本会话"},
+		{"something new", "zh", "something new"},
+	} {
+		if got := autorecall.FindingIn(tc.in, tc.loc); got != tc.want {
+			t.Errorf("FindingIn(%q, %s) = %q, want %q", tc.in, tc.loc, got, tc.want)
+		}
+	}
+}
