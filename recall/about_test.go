@@ -115,6 +115,18 @@ func TestWordsPerLocale(t *testing.T) {
 	}
 }
 
+// TestEveryActionHasWords: each action the bot writes in its audit
+// trails is shown in words, not as its code.
+func TestEveryActionHasWords(t *testing.T) {
+	for _, a := range []string{"alert.ack", "alert.silence", "alert.unsilence", "auto_block", "auto_recall", "autorecall.resume",
+		"broadcast.cancel", "close_pending", "command.over_budget", "console.login", "console.login_limited", "console.logout",
+		"denied", "dry_run", "http.unauthorized", "malformed_frame", "recall", "resolve", "resume", "retract", "self_destruct", "supersede"} {
+		if zh, en := ActionWords(a, "zh"), ActionWords(a, "en"); zh == a || strings.ContainsAny(en, "._") {
+			t.Errorf("action %s reads %q, %q", a, zh, en)
+		}
+	}
+}
+
 // TestEnglishWordsUseASCIIPunctuation: every English word the recall
 // package puts in a receipt or an audit record is free of full-width
 // punctuation and trailing spaces.
