@@ -55,4 +55,13 @@ func TestChatsByNameAndAuditInWords(t *testing.T) {
 	if reply := h.say(admin, "/recall last 1 reads"); !strings.Contains(reply, "1 had read it before the recall") || !strings.Contains(reply, "cannot undo what someone already read") {
 		t.Errorf("a recall of a read message: %q", reply)
 	}
+	for _, c := range []string{cid, privCID} {
+		for _, m := range h.botReplies(c) {
+			for _, l := range strings.Split(m.Text, "\n") {
+				if strings.TrimRight(l, " ") != l {
+					t.Errorf("a reply's line ends with a space: %q", l)
+				}
+			}
+		}
+	}
 }

@@ -149,7 +149,7 @@ func (c *ctl) recallInBackground(ctx context.Context, body map[string]any, stdou
 	bar := newProgress(stderr)
 	path := "/v1/recalls/" + url.PathEscape(job.ID)
 	err := c.follow(ctx, path, &job, func() bool { return job.State != "running" }, func() {
-		bar.show("recalling", job.Done, job.Requested, "messages · "+c.calls(job.Calls, "API"))
+		bar.show(c.say("recalling"), job.Done, job.Requested, c.say("messages")+" · "+c.calls(job.Calls, "API"))
 	})
 	bar.end()
 	if err != nil {

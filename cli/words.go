@@ -16,6 +16,8 @@ import (
 // texts are the commands' words, Chinese first.
 var texts = map[string][2]string{
 	"recall":              {"撤回", "recall"},
+	"recalling":           {"撤回中", "recalling"},
+	"messages":            {"条消息", "messages"},
 	"preview":             {"预览（未撤回）", "preview (nothing recalled)"},
 	"recall.head":         {"%s：%s；%s；审计记录 #%d", "%s: %s; %s; audit #%d"},
 	"read.unknown":        {"已读：未知", "read: unknown"},
