@@ -168,6 +168,9 @@ type Request struct {
 	DryRun bool
 	// Note goes into the audit record (a reason, a rule's finding).
 	Note string
+	// Why is the audit record's reason as a code (recall.AuditWords puts
+	// it in words when the record is read).
+	Why string
 	// Once, when its ID is set, makes the recall a one-time request (a
 	// chat command's msgId): recorded in the same write as the claim, and
 	// refused with ErrDuplicate if it was carried out before.
@@ -427,7 +430,7 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 		scope = r.Scope
 	}
 	rec, err := e.led.AppendAudit(context.WithoutCancel(ctx), ledger.AuditRecord{
-		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: scope, About: about, Allowed: true, Outcomes: outcomes, Note: note,
+		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: scope, About: about, Why: req.Why, Allowed: true, Outcomes: outcomes, Note: note,
 	})
 	if err != nil {
 		return fmt.Errorf("recall done but not audited: %w", err)
