@@ -52,13 +52,15 @@ func (s broadcastStatus) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(people, "person", "people"))
 	}
+	t := &table{indent: "  "} // no line ends with a space, a reason left empty or not
 	for i, r := range s.Refused {
 		if i == 20 {
-			fmt.Fprintf(w, "  … and %d more refused\n", len(s.Refused)-20)
+			t.row(fmt.Sprintf("… and %d more refused", len(s.Refused)-20))
 			break
 		}
-		fmt.Fprintf(w, "  refused  %s  %s\n", r.Target, r.Reason)
+		t.row("refused", r.Target, r.Reason)
 	}
+	_ = t.write(w)
 }
 
 // Broadcast is `recallbot broadcast`: it starts a broadcast, shows its

@@ -34,6 +34,6 @@ func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := c.call(ctx, http.MethodPost, "/v1/entries/"+url.PathEscape(pos[0])+"/resolve", body, &e); err != nil || *c.asJSON {
 		return err
 	}
-	fmt.Fprintf(stdout, "entry %d is now %s\n", e.ID, e.State)
+	fmt.Fprintln(stdout, c.say("resolved", e.ID, c.say("state."+e.State)))
 	return nil
 }

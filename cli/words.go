@@ -29,6 +29,10 @@ var texts = map[string][2]string{
 	"entries.cols":        {"编号|发送时间|会话|发送方|消息|原因", "ID|SENT|CHAT|BY|MESSAGE|REASON"},
 	"entries.none":        {"没有%s的记录", "no %s entries"},
 	"state.pending":       {"待确认", "pending"},
+	"state.sent":          {"已发送", "sent"},
+	"state.send_failed":   {"发送失败", "send_failed"},
+	"state.unknown":       {"结果未知", "unknown"},
+	"resolved":            {"记录 %d 现在是%s", "entry %d is now %s"},
 	"state.recalling":     {"撤回中", "recalling"},
 	"state.recall_failed": {"撤回失败", "recall_failed"},
 }
