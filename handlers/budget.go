@@ -87,7 +87,7 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 // overBudgetSummary is the record of a minute's commands over the budget
 // that were only counted.
 func overBudgetSummary(m *refusals.Minute) ledger.AuditRecord {
-	return m.Record("chat", "command.over_budget", ledger.TrailAccess, "command(s) over the command budget")
+	return m.Record("chat", "command.over_budget", ledger.TrailAccess)
 }
 
 // FlushRefused writes the summary of a finished minute's commands over the

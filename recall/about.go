@@ -81,6 +81,10 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 		}
 	}
 	switch {
+	case a.Count > 0 && !a.Since.IsZero() && en: // a minute's refusals, counted
+		return fmt.Sprintf("%d more in the minute from %s", a.Count, a.Since.Local().Format("15:04"))
+	case a.Count > 0 && !a.Since.IsZero():
+		return fmt.Sprintf("%s 起一分钟内另有 %d 次", a.Since.Local().Format("15:04"), a.Count)
 	case a.Keys > 0 && en:
 		return plural(a.Keys, "message by key", "messages by key")
 	case a.Keys > 0:
