@@ -142,12 +142,12 @@ func TestAdminGoesFirstUnderAFlood(t *testing.T) {
 			case rec.Action == "command.over_budget" && rec.Actor == stranger:
 				over++
 			case rec.Action == "command.over_budget": // the minute's commands over the budget past the first, counted
-				var n int
-				if _, err := fmt.Sscanf(rec.Scope, "%d more", &n); err != nil || !strings.Contains(rec.Note, stranger) {
+				if rec.About == nil || rec.About.Count == 0 || !strings.Contains(rec.Note, stranger) {
 					bad = append(bad, rec)
+					continue
 				}
 				summaries++
-				counted += n
+				counted += rec.About.Count
 			}
 		}
 		return denied+over+counted >= flood
@@ -222,9 +222,8 @@ func TestManySendersCannotFloodTogether(t *testing.T) {
 		access, _ = h.app.Ledger.Audit(ctx, ledger.AuditQuery{Limit: 5000, Trail: ledger.TrailAccess})
 		full, counted = 0, 0
 		for _, rec := range access {
-			var n int
-			if _, err := fmt.Sscanf(rec.Scope, "%d more", &n); err == nil && rec.Actor == "chat" {
-				counted += n
+			if rec.Actor == "chat" && rec.About != nil && rec.About.Count > 0 {
+				counted += rec.About.Count
 			} else {
 				full++
 			}

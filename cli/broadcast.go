@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // printBroadcast prints a broadcast's progress and whom DingTalk refused.
@@ -23,18 +24,20 @@ func printBroadcast(w io.Writer, s api.Broadcast) {
 	if s.Cancelled > 0 || s.State == "cancelled" {
 		cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
 	}
-	fmt.Fprintf(w, "broadcast %s: %s; %d recipients: %d sent, %d failed%s, %d pending; %d send call(s)\n",
-		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, cancelled, s.Pending, s.SendCalls)
+	fmt.Fprintf(w, "broadcast %s: %s; %s: %d sent, %d failed%s, %d pending; %s\n",
+		s.BatchID, s.State, recall.Plural(s.Recipients, "recipient", "recipients"), s.Sent, s.Failed, cancelled, s.Pending, recall.Plural(s.SendCalls, "send call", "send calls"))
 	if len(s.InFlight) > 0 {
-		fmt.Fprintf(w, "  %d call(s) for %d people on the wire: counted when DingTalk answers\n", len(s.InFlight), s.InFlightPeople())
+		fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(s.InFlightPeople(), "person", "people"))
 	}
+	t := &table{indent: "  "} // no line ends with a space, a reason left empty or not
 	for i, r := range s.Refused {
 		if i == 20 {
-			fmt.Fprintf(w, "  … and %d more refused\n", len(s.Refused)-20)
+			t.row(fmt.Sprintf("… and %d more refused", len(s.Refused)-20))
 			break
 		}
-		fmt.Fprintf(w, "  refused  %s  %s\n", r.Target, r.Reason)
+		t.row("refused", r.Target, r.Reason)
 	}
+	_ = t.write(w)
 }
 
 // BroadcastVerbs are what `recallbot broadcast` does.
@@ -160,7 +163,7 @@ func (c *ctl) broadcastStatus(ctx context.Context, id string, wait bool, stdout,
 		}
 		bar := newProgress(stderr)
 		err := follow(ctx, poll, func() bool { return st.State != api.JobRunning }, func() {
-			bar.show("sending", st.Sent+st.Failed, st.Recipients, fmt.Sprintf("recipients · %d call(s)", st.SendCalls))
+			bar.show("sending", st.Sent+st.Failed, st.Recipients, "recipients · "+recall.Plural(st.SendCalls, "call", "calls"))
 		})
 		bar.end()
 		if err != nil {

@@ -24,6 +24,9 @@ type ctl struct {
 	asJSON *bool
 	out    io.Writer
 	bot    *api.Client // set by parse
+	// lang is the language the command speaks until the bot states its
+	// own (words.go).
+	lang string
 }
 
 func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {

@@ -44,6 +44,7 @@ type Ledger interface {
 	ledger.EntryReader
 	ledger.JobStore
 	ledger.AuditStore
+	ledger.ChatStore
 }
 
 // Config is the console's wiring and knobs; zero knobs take the defaults

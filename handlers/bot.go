@@ -28,6 +28,9 @@ type Message struct {
 	MsgType          string
 	Text             string
 	CreateAt         time.Time
+	// ConversationTitle is a group's title, as DingTalk sends it with
+	// each group message; "" in one-to-one chats.
+	ConversationTitle string
 }
 
 // Config tunes the Bot; the zero value of each field is its default.
@@ -141,6 +144,7 @@ type Ledger interface {
 	ledger.TempStore
 	ledger.EntryLister
 	ledger.AuditStore
+	ledger.ChatStore
 }
 
 // Bot runs chat commands: parse, authorize, dispatch, reply.
@@ -227,6 +231,7 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 		return
 	}
 	req.chat = b.chatOf(ctx, m)
+	b.noteChat(ctx, req)
 	reply, verb, outcome := b.run(ctx, req, log)
 	switch {
 	case req.once.state == dup:
@@ -344,7 +349,7 @@ const maxAuditedText = 200
 // such attempt that gets this far is written in full; how many can is
 // bounded by the command budgets (each sender's and the crowd's).
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
-	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not an admin")
+	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not_admin")
 }
 
 // auditedText is what the audit keeps of a command's text.
@@ -356,15 +361,19 @@ func auditedText(text string) string {
 	return text
 }
 
-// auditRefused audits a refused attempt in trail, and why it was refused.
+// auditRefused audits a refused attempt in trail: what was typed, where,
+// and why it was refused as a code (recall.AuditWords says it in words
+// when the record is read).
 func (b *Bot) auditRefused(ctx context.Context, req *request, log *zap.Logger, trail, why string) {
 	text := auditedText(req.msg.Text)
-	_, err := b.led.AppendAudit(ctx, ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
-		Scope: text, Allowed: false, Note: why + "; in " + req.chat.Key(), Trail: trail})
-	if err != nil {
+	where := req.chat
+	rec := ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
+		Scope: text, About: &ledger.AuditAbout{Chat: &where}, Why: why, Allowed: false, Trail: trail}
+	if _, err := b.led.AppendAudit(ctx, rec); err != nil {
 		log.Error("denied attempt not audited", zap.Error(err))
 	}
-	log.Warn("admin command refused: "+why, zap.String("command", b.cfg.Redact(text)))
+	_, words := recall.AuditWords(ledger.AuditRecord{Why: why}, "en", nil)
+	log.Warn("admin command refused: "+words, zap.String("command", b.cfg.Redact(text)))
 }
 
 // chatOf is the chat a message came from: a group, a person-to-person chat

@@ -93,16 +93,19 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 	loc := b.cfg.Locale
 	every := recall.HumanDuration(b.cfg.CommandEvery, "en")
 	why := fmt.Sprintf("over the command budget (%d at once, then one every %s)", b.cfg.CommandBurst, every)
+	whyCode := "over_budget"
 	reply := say(loc, "slow.down", b.cfg.CommandBurst, recall.HumanDuration(b.cfg.CommandEvery, loc))
 	if crowded {
 		why = fmt.Sprintf("over the budget of everyone who is not an admin (%d at once, then one every %s)", b.cfg.CrowdBurst,
 			recall.HumanDuration(b.cfg.CrowdEvery, "en"))
+		whyCode = "over_crowd_budget"
 		reply = say(loc, "busy")
 	}
 	req.log.Warn("command dropped: " + why + "; the sender's further ones this minute are only counted")
 	req.chat = b.chatOf(ctx, m)
+	where := req.chat
 	b.writeAccess(ctx, ledger.AuditRecord{At: now, Actor: m.SenderStaffID, Action: "command.over_budget", Trail: ledger.TrailAccess,
-		Scope: auditedText(m.Text), Note: why + ": dropped, not run; the sender's further ones this minute are counted; in " + req.chat.Key()})
+		Scope: auditedText(m.Text), About: &ledger.AuditAbout{Chat: &where}, Why: whyCode})
 	b.reply(dingtalk.WithPriority(ctx, dingtalk.Bulk), req, reply)
 	return false
 }
@@ -110,7 +113,7 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 // overBudgetSummary is the record of a minute's commands over the budget
 // that were only counted.
 func overBudgetSummary(m *refusals.Minute) ledger.AuditRecord {
-	return m.Record("chat", "command.over_budget", ledger.TrailAccess, "command(s) over the command budget")
+	return m.Record("chat", "command.over_budget", ledger.TrailAccess)
 }
 
 // FlushRefused writes the summary of a finished minute's commands over the

@@ -206,6 +206,7 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		w.Header().Set("Content-Language", a.Operator.Locale()) // the language of the answer's words
 		h(w, r)
 	})
 }

@@ -38,6 +38,7 @@ type Ledger interface {
 	ledger.EntryReader
 	ledger.AuditStore
 	ledger.TempStore
+	ledger.ChatStore
 }
 
 // Config holds the operator's knobs; the zero value is the defaults.
@@ -94,6 +95,17 @@ func New(led Ledger, sender *recall.Sender, engine *recall.Engine, broadcaster *
 const defaultMaxLast = 100
 
 func (o *Operator) now() time.Time { return o.cfg.Now() }
+
+// Locale is the language of the words in the operator's answers (a
+// receipt's summary, an audit record's scope): "en", or "zh" for anything
+// else. The HTTP API states it in each answer's Content-Language, so a
+// client (the CLI) can put its own words in the same language.
+func (o *Operator) Locale() string {
+	if o.cfg.Locale == "en" {
+		return "en"
+	}
+	return "zh"
+}
 
 // AutoRecallOn reports whether the bot runs auto-recall: replace, retract
 // and the breaker exist only then.
