@@ -65,3 +65,21 @@ func TestChatsByNameAndAuditInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnMarkdownIsPlainInReplies: the bot's own messages are markdown;
+// when a reply lists them (/sent, a preview, a receipt) they read as plain
+// text, not with their marks turned into full-width stars, which the
+// escaping of what users type would make of them.
+func TestOwnMarkdownIsPlainInReplies(t *testing.T) {
+	t.Parallel()
+	h := start(t, dingtalktest.Options{})
+	body := fmt.Sprintf(`{"family":"private","conversation_id":%q,"title":"Release","text":"**v2.5** at 20:00","client":"ci"}`, privCID)
+	if r, b := h.do("POST", "/v1/messages", testToken, body); r.StatusCode != 200 {
+		t.Fatalf("send: %d %v", r.StatusCode, b)
+	}
+	for _, cmd := range []string{"/sent 1", "/preview last 2"} {
+		if reply := h.say(admin, cmd); !strings.Contains(reply, "v2.5 at 20:00") || strings.Contains(reply, "＊") {
+			t.Errorf("%s: %q", cmd, reply)
+		}
+	}
+}

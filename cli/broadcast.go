@@ -18,24 +18,37 @@ import (
 	"github.com/recallbot/recallbot/recall"
 )
 
-// printBroadcast prints a broadcast's progress and whom DingTalk refused.
-func printBroadcast(w io.Writer, s api.Broadcast) {
-	cancelled := ""
-	if s.Cancelled > 0 || s.State == "cancelled" {
-		cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
-	}
-	fmt.Fprintf(w, "broadcast %s: %s; %s: %d sent, %d failed%s, %d pending; %s\n",
-		s.BatchID, s.State, recall.Plural(s.Recipients, "recipient", "recipients"), s.Sent, s.Failed, cancelled, s.Pending, recall.Plural(s.SendCalls, "send call", "send calls"))
-	if len(s.InFlight) > 0 {
-		fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(s.InFlightPeople(), "person", "people"))
+// printBroadcast prints a broadcast's progress and whom DingTalk refused,
+// in the bot's language.
+func (c *ctl) printBroadcast(w io.Writer, s api.Broadcast) {
+	if !c.en() {
+		cancelled := ""
+		if s.Cancelled > 0 || s.State == "cancelled" {
+			cancelled = fmt.Sprintf("，已取消 %d", s.Cancelled)
+		}
+		fmt.Fprintf(w, "群发 %s：%s；%d 人：已发送 %d，失败 %d%s，待发送 %d；%s\n", s.BatchID, c.say("job."+string(s.State)), s.Recipients,
+			s.Sent, s.Failed, cancelled, s.Pending, c.calls(s.SendCalls, "send"))
+		if len(s.InFlight) > 0 {
+			fmt.Fprintf(w, "  %d 次调用（%d 人）正在途中：钉钉答复后计入\n", len(s.InFlight), s.InFlightPeople())
+		}
+	} else {
+		cancelled := ""
+		if s.Cancelled > 0 || s.State == "cancelled" {
+			cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
+		}
+		fmt.Fprintf(w, "broadcast %s: %s; %s: %d sent, %d failed%s, %d pending; %s\n",
+			s.BatchID, s.State, recall.Plural(s.Recipients, "recipient", "recipients"), s.Sent, s.Failed, cancelled, s.Pending, recall.Plural(s.SendCalls, "send call", "send calls"))
+		if len(s.InFlight) > 0 {
+			fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(s.InFlightPeople(), "person", "people"))
+		}
 	}
 	t := &table{indent: "  "} // no line ends with a space, a reason left empty or not
 	for i, r := range s.Refused {
 		if i == 20 {
-			t.row(fmt.Sprintf("… and %d more refused", len(s.Refused)-20))
+			t.row(c.say("refused.more", len(s.Refused)-20))
 			break
 		}
-		t.row("refused", r.Target, r.Reason)
+		t.row(c.say("refused"), r.Target, r.Reason)
 	}
 	_ = t.write(w)
 }
@@ -123,7 +136,7 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "broadcast %s started: %d recipients\n", st.BatchID, st.Recipients)
+		fmt.Fprintln(stderr, c.say("broadcast.started", st.BatchID, c.people(st.Recipients)))
 		return c.broadcastStatus(ctx, st.BatchID, *f.wait, stdout, stderr)
 	case "status", "cancel":
 		pos, err := c.parse(args)
@@ -141,7 +154,7 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			if *c.asJSON {
 				return c.printJSON(st)
 			}
-			printBroadcast(stdout, st)
+			c.printBroadcast(stdout, st)
 			return nil
 		}
 		return c.broadcastStatus(ctx, pos[0], *f.wait, stdout, stderr)
@@ -163,7 +176,7 @@ func (c *ctl) broadcastStatus(ctx context.Context, id string, wait bool, stdout,
 		}
 		bar := newProgress(stderr)
 		err := follow(ctx, poll, func() bool { return st.State != api.JobRunning }, func() {
-			bar.show("sending", st.Sent+st.Failed, st.Recipients, "recipients · "+recall.Plural(st.SendCalls, "call", "calls"))
+			bar.show(c.say("sending"), st.Sent+st.Failed, st.Recipients, c.say("recipients")+" · "+c.calls(st.SendCalls, "send"))
 		})
 		bar.end()
 		if err != nil {
@@ -177,7 +190,7 @@ func (c *ctl) broadcastStatus(ctx context.Context, id string, wait bool, stdout,
 	if *c.asJSON {
 		return c.printJSON(st)
 	}
-	printBroadcast(stdout, st)
+	c.printBroadcast(stdout, st)
 	return nil
 }
 

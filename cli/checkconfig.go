@@ -55,13 +55,13 @@ func CheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer) e
 				errs = append(errs, err)
 				continue
 			}
-			fmt.Fprintln(stdout, "ok:", ok)
+			fmt.Fprintln(stderr, "ok:", ok)
 		}
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("%s is valid, but %w", *path, err)
 		}
 	}
-	fmt.Fprintf(stdout, "%s: valid\n", *path)
+	fmt.Fprintf(stderr, "%s: valid\n", *path) // stdout holds the configuration alone, to save and reuse
 	return nil
 }
 
@@ -69,7 +69,13 @@ func CheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // Whatever the redaction missed is caught here: no secret is printed.
 func printConfig(w io.Writer, cfg config.Config) error {
 	shown := cfg.Redacted()
+	// What the components fill in when the file leaves it out.
 	shown.Ledger.Spool = cfg.Ledger.SpoolPath()
+	if shown.Ledger.RedisURL != "" && shown.Ledger.RedisPrefix == "" {
+		shown.Ledger.RedisPrefix = "recallbot:"
+	}
+	shown.AutoRecall.Rules = cfg.AutoRecall.RulesInForce()
+	shown.Alerts = shown.Alerts.WithDefaults()
 	var b strings.Builder
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

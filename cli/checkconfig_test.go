@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"go.yaml.in/yaml/v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,10 +58,31 @@ func TestCheckConfigRedactsEverySecret(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"client_secret: '[redacted]'", "token: '[redacted]'", "redis://:REDACTED@127.0.0.1:6379/0",
-		"max_last: 100", "spool: " + strings.TrimSuffix(path, ".yaml") + ".spool", path + ": valid"} {
+		"max_last: 100", "spool: " + strings.TrimSuffix(path, ".yaml") + ".spool", path + ": valid",
+		"redis_prefix: 'recallbot:'", "style: card", "on_resolved: update", "max_alerts: 10", "name: secrets"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestCheckConfigPrintsAConfigurationAlone: what check-config prints on
+// stdout is the configuration and nothing else (the verdict goes to
+// stderr), so it can be saved and read back as a configuration.
+func TestCheckConfigPrintsAConfigurationAlone(t *testing.T) {
+	t.Setenv("CHECK_SECRET", "app-secret-7f3a9c")
+	t.Setenv("CHECK_TOKEN", "http-token-0123456789abcdef")
+	path := checkConfigFile(t, "http://127.0.0.1:1", "")
+	var out, errOut bytes.Buffer
+	if err := CheckConfig(context.Background(), []string{"-config", path}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), ": valid") || !strings.Contains(errOut.String(), path+": valid") {
+		t.Errorf("stdout %q, stderr %q", out.String(), errOut.String())
+	}
+	var back map[string]any
+	if err := yaml.Unmarshal(out.Bytes(), &back); err != nil || back["dingtalk"] == nil {
+		t.Errorf("stdout is not a configuration: %v\n%s", err, out.String())
 	}
 }
 

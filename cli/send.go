@@ -38,9 +38,9 @@ func Send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *c.asJSON {
 		return c.printJSON(s)
 	}
-	fmt.Fprintf(stdout, "sent: entry %d, key %s\n", s.ID, s.ProcessQueryKey)
+	fmt.Fprintln(stdout, c.say("sent", s.ID, s.ProcessQueryKey))
 	if s.RecordDelayed {
-		fmt.Fprintln(stdout, "note: the ledger was unavailable; the key waits in the bot's spool until it is back")
+		fmt.Fprintln(stdout, c.say("spooled"))
 	}
 	return nil
 }

@@ -35,6 +35,25 @@ var texts = map[string][2]string{
 	"resolved":            {"记录 %d 现在是%s", "entry %d is now %s"},
 	"state.recalling":     {"撤回中", "recalling"},
 	"state.recall_failed": {"撤回失败", "recall_failed"},
+	"sent":                {"已发送：记录 %d，key %s", "sent: entry %d, key %s"},
+	"spooled":             {"注意：账本暂不可用，key 在机器人的 spool 中等待，账本恢复后写入", "note: the ledger was unavailable; the key waits in the bot's spool until it is back"},
+	"broadcast.started":   {"群发 %s 已开始：%s", "broadcast %s started: %s"},
+	"sending":             {"发送中", "sending"},
+	"recipients":          {"人", "recipients"},
+	"refused.more":        {"… 另有 %d 人被拒绝", "… and %d more refused"},
+	"job.running":         {"进行中", "running"},
+	"job.done":            {"已完成", "done"},
+	"job.cancelled":       {"已取消", "cancelled"},
+	"job.failed":          {"失败", "failed"},
+	"job.interrupted":     {"已中断", "interrupted"},
+}
+
+// people is n recipients in words: "1 recipient", "2 recipients", "2 人".
+func (c *ctl) people(n int) string {
+	if !c.en() {
+		return fmt.Sprintf("%d 人", n)
+	}
+	return recall.Plural(n, "recipient", "recipients")
 }
 
 // say is a text in the bot's language.

@@ -261,7 +261,7 @@ func (b *Bot) itemLines(items []recall.Item) string {
 		}
 		line := outcomeMarks[it.Outcome] + " "
 		if it.Entry.ID != 0 {
-			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + b.quote(it.Entry.Excerpt)
+			line += it.Entry.SentAt.Local().Format("01-02 15:04") + " · " + b.quote(recall.PlainText(it.Entry.Excerpt))
 		} else {
 			line += md(it.Key)
 		}
@@ -302,7 +302,7 @@ func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 		if e.State.Recallable() && now.Sub(e.SentAt) > b.cfg.Window {
 			state = stateWord(loc, "too_old")
 		}
-		excerpt := b.quote(e.Excerpt)
+		excerpt := b.quote(recall.PlainText(e.Excerpt))
 		if e.State == ledger.Recalled && !admin {
 			// What was taken back is not shown again to everyone in the chat.
 			excerpt = say(loc, "withheld")

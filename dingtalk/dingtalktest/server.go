@@ -260,7 +260,9 @@ func (s *Server) Options() Options { return s.opts }
 func (s *Server) Close() error {
 	var err error
 	s.closeOne.Do(func() {
-		close(s.closed) // releases hanging and delayed calls
+		s.mu.Lock()
+		close(s.closed) // releases hanging and delayed calls; no connection starts after it
+		s.mu.Unlock()
 		s.stream.closeAll(s)
 		// No grace: a test's emulator goes away at once, as a network does.
 		err = s.http.Close()

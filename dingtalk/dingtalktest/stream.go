@@ -118,6 +118,14 @@ type ConnInfo struct {
 
 func (st *streamState) add(s *Server, c *wsConn) {
 	s.mu.Lock()
+	select {
+	case <-s.closed: // Close is waiting for the connections it knows: this one never starts
+		s.mu.Unlock()
+		_ = c.ws.Close()
+		return
+	default:
+	}
+	s.wg.Add(2) // under s.mu, so never after Close has started waiting
 	st.conns[c.id] = c
 	st.order = append(st.order, c.id)
 	st.stats.Connections = len(st.conns)
@@ -135,7 +143,6 @@ func (st *streamState) add(s *Server, c *wsConn) {
 		}
 		return c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
 	})
-	s.wg.Add(2)
 	go s.writeLoop(c)
 	go s.readLoop(c)
 	for _, d := range queued {
