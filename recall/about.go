@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/recallbot/recallbot/ledger"
 )
@@ -92,7 +93,7 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 	case a.Last > 0 && en:
 		return fmt.Sprintf("the last %d in %s", a.Last, chat)
 	case a.Last > 0:
-		return fmt.Sprintf("%s最近 %d 条", chat, a.Last)
+		return fmt.Sprintf("%s最近 %d 条", spaced(chat), a.Last)
 	case !a.Since.IsZero() && en:
 		return fmt.Sprintf("since %s in %s", a.Since.Local().Format("2006-01-02 15:04"), chat)
 	case !a.Since.IsZero():
@@ -112,7 +113,7 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 	case a.Entry > 0 && en && chat != "":
 		return fmt.Sprintf("entry %d in %s", a.Entry, chat)
 	case a.Entry > 0 && chat != "":
-		return fmt.Sprintf("%s的记录 %d", chat, a.Entry)
+		return fmt.Sprintf("%s的记录 %d", spaced(chat), a.Entry)
 	case a.Entry > 0 && en:
 		return fmt.Sprintf("entry %d", a.Entry)
 	case a.Entry > 0:
@@ -125,6 +126,16 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 		return "nothing"
 	}
 	return "无"
+}
+
+// spaced is a chat's words followed by a space when they end in Latin
+// letters or digits (an id: "单聊 cid…=="), which Chinese text set right
+// after them would otherwise run into.
+func spaced(chat string) string {
+	if r, _ := utf8.DecodeLastRuneInString(chat); r < utf8.RuneSelf && r != 0 {
+		return chat + " "
+	}
+	return chat
 }
 
 // plural is n with the English noun that fits it.

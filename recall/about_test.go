@@ -51,7 +51,7 @@ func TestAuditRecordsInTheReadersLanguage(t *testing.T) {
 		enNamedBy string // the scope in English with the chats' names
 	}{
 		{name: "last N", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Last: 5, Chat: &group}},
-			zh: "群 cidOpsGroup==最近 5 条", en: "the last 5 in the group cidOpsGroup==", enNamedBy: "the last 5 in the group 运维值班群"},
+			zh: "群 cidOpsGroup== 最近 5 条", en: "the last 5 in the group cidOpsGroup==", enNamedBy: "the last 5 in the group 运维值班群"},
 		{name: "batch", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Batch: "b-wrong-1"}},
 			zh: "批次 b-wrong-1", en: "batch b-wrong-1", enNamedBy: "batch b-wrong-1"},
 		{name: "one key", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Keys: 1}},
