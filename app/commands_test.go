@@ -195,7 +195,7 @@ func testReadStatusInChatHTTPAndCLI(t *testing.T) {
 	if err := h.srv.MarkRead(es[1].ProcessQueryKey, admin); err != nil {
 		t.Fatal(err)
 	}
-	if reply := h.say(admin, "/preview last 2"); !strings.Contains(reply, "Add `reads`") || !strings.Contains(reply, "2 query calls") {
+	if reply := h.say(admin, "/preview last 2"); !strings.Contains(reply, "Add **reads**") || !strings.Contains(reply, "2 query calls") {
 		t.Errorf("preview without reads: %q", reply)
 	}
 	reply := h.say(admin, "/preview last 2 reads")

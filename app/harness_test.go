@@ -203,12 +203,12 @@ func (h *harness) recalledCount() int {
 
 func confirmCode(t *testing.T, reply string) string {
 	t.Helper()
-	_, after, ok := strings.Cut(reply, "`/confirm ")
+	_, after, ok := strings.Cut(reply, "/confirm ")
 	if !ok {
 		t.Fatalf("no confirmation code in %q", reply)
 	}
-	code, _, _ := strings.Cut(after, "`")
-	return code
+	code, _, _ := strings.Cut(after, "*") // the code is shown bold
+	return strings.TrimSpace(code)
 }
 
 // waitFor polls a condition the emulator cannot signal (state inside the

@@ -252,7 +252,7 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 // redacted. A reply goes out even while the ledger is down: its key then
 // waits in the spool.
 func (b *Bot) reply(ctx context.Context, req *request, text string) bool {
-	_, err := b.sender.Send(ctx, req.chat, dingtalk.Markdown("recallbot", b.cfg.Redact(text)),
+	_, err := b.sender.Send(ctx, req.chat, dingtalk.Markdown("recallbot", codeAsBold(b.cfg.Redact(text))),
 		recall.SendOptions{Origin: ledger.OriginCommand, Actor: req.msg.SenderStaffID, NoGuard: true, SpoolIfLedgerDown: true})
 	if err != nil && !errors.Is(err, recall.ErrRecordDelayed) {
 		req.log.Error("reply not sent", zap.Error(err))

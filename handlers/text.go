@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/recallbot/recallbot/internal/invisible"
@@ -70,6 +71,16 @@ func md(s string) string { return mdEscaper.Replace(invisible.Strip(s)) }
 // invisible marks go before that too: a zero-width space typed inside a
 // token must not hide it from the redactor and then vanish from the reply.
 func (b *Bot) quote(s string) string { return md(b.cfg.Redact(invisible.Strip(s))) }
+
+// inlineCode is `code` in the bot's own texts (what users type is
+// escaped by md, backquotes included, so every one left is the bot's).
+var inlineCode = regexp.MustCompile("`([^`\n]+)`")
+
+// codeAsBold shows the bot's `code` as bold: DingTalk's markdown has
+// headings, quotes, bold, italics, links, images and lists, but no inline
+// code (its message guide lists no such syntax; the emulator draws it as
+// it is), so a reply would show the backquotes themselves.
+func codeAsBold(s string) string { return inlineCode.ReplaceAllString(s, "**$1**") }
 
 var mdEscaper = strings.NewReplacer(
 	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
