@@ -63,7 +63,7 @@ func Example() {
 	// 1 requested: 1 recalled
 }
 
-// TestDocsShowTheExample: the README shows Example as it is run here, so
+// TestDocsShowTheExample: docs/http-api.md shows Example as it is run here, so
 // the documented program compiles and works.
 func TestDocsShowTheExample(t *testing.T) {
 	src, err := os.ReadFile("example_test.go")

@@ -220,7 +220,7 @@ func TestConsoleRefusesWithoutSessionOrCSRF(t *testing.T) {
 	}
 }
 
-// TestConsoleScreenshot writes docs/img/bot-console.png, the README's
+// TestConsoleScreenshot writes docs/img/bot-console.png, docs/console.md's
 // picture of the console: the runbook's moment, a wrong broadcast's
 // recall previewed with who has read it. Set RECALLBOT_SCREENSHOT=1 to
 // write it; normal runs leave the file alone.

@@ -19,7 +19,7 @@ import (
 	"github.com/recallbot/recallbot/ledger/ledgertest"
 )
 
-// TestSentinelFailoverLosesNoKey is the README's HA setup under fire: a
+// TestSentinelFailoverLosesNoKey is the HA setup of docs/operations.md under fire: a
 // primary, a replica and three Sentinels (real redis-server and
 // redis-sentinel on loopback), the bot on the failover URL with
 // min_replicas 1, six clients sending through its HTTP API. The primary

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // Audit is `recallbot audit`: the audit trail, newest first, or with
@@ -21,24 +20,16 @@ func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := c.parse(args); err != nil {
 		return err
 	}
-	path := "/v1/audit?limit=" + strconv.Itoa(*limit)
+	q := api.AuditQuery{Limit: *limit}
 	if *access {
-		path += "&trail=access"
+		q.Trail = api.TrailAccess
 	}
-	var a struct {
-		Records []struct {
-			ID       uint64            `json:"id"`
-			At       time.Time         `json:"at"`
-			Actor    string            `json:"actor"`
-			Action   string            `json:"action"`
-			Scope    string            `json:"scope"`
-			Allowed  bool              `json:"allowed"`
-			Outcomes map[string]string `json:"outcomes"`
-			Note     string            `json:"note"`
-		} `json:"records"`
-	}
-	if _, err := c.call(ctx, http.MethodGet, path, nil, &a); err != nil || *c.asJSON {
+	a, err := c.bot.Audit(ctx, q)
+	if err != nil {
 		return err
+	}
+	if *c.asJSON {
+		return c.printJSON(a)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tWHEN\tWHO\tWHAT\tSCOPE\tRESULT")

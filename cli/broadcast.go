@@ -1,8 +1,8 @@
 package cli
 
 // Broadcasts (start, status, cancel): a broadcast is followed, like a
-// recall of thousands of messages, by polling its status route and
-// drawing a progress line on stderr (progress.go).
+// recall of thousands of messages, by reading its status again and again
+// and drawing a progress line on stderr (progress.go).
 
 import (
 	"bufio"
@@ -10,45 +10,22 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
+
+	"github.com/recallbot/recallbot/api"
 )
 
-// broadcastStatus is GET /v1/broadcasts/{id}'s answer.
-type broadcastStatus struct {
-	BatchID    string `json:"batch_id"`
-	State      string `json:"state"`
-	Recipients int    `json:"recipients"`
-	Sent       int    `json:"sent"`
-	Failed     int    `json:"failed"`
-	Pending    int    `json:"pending"`
-	Cancelled  int    `json:"cancelled"`
-	Calls      int    `json:"send_calls"`
-	Retrying   int    `json:"retrying"`
-	InFlight   []struct {
-		People int `json:"people"`
-	} `json:"in_flight"`
-	Refused []struct {
-		Target string `json:"target"`
-		Reason string `json:"reason"`
-	} `json:"refused"`
-}
-
-func (s broadcastStatus) print(w io.Writer) {
+// printBroadcast prints a broadcast's progress and whom DingTalk refused.
+func printBroadcast(w io.Writer, s api.Broadcast) {
 	cancelled := ""
 	if s.Cancelled > 0 || s.State == "cancelled" {
 		cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
 	}
 	fmt.Fprintf(w, "broadcast %s: %s; %d recipients: %d sent, %d failed%s, %d pending; %d send call(s)\n",
-		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, cancelled, s.Pending, s.Calls)
+		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, cancelled, s.Pending, s.SendCalls)
 	if len(s.InFlight) > 0 {
-		people := 0
-		for _, f := range s.InFlight {
-			people += f.People
-		}
-		fmt.Fprintf(w, "  %d call(s) for %d people on the wire: counted when DingTalk answers\n", len(s.InFlight), people)
+		fmt.Fprintf(w, "  %d call(s) for %d people on the wire: counted when DingTalk answers\n", len(s.InFlight), s.InFlightPeople())
 	}
 	for i, r := range s.Refused {
 		if i == 20 {
@@ -94,14 +71,14 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if len(ids) == 0 || *text == "" {
 			return usageError(c.fs, "give --text and the users (--users or --users-file)")
 		}
-		body := map[string]any{"user_ids": ids, "text": *text, "client": *client}
-		for k, v := range map[string]string{"title": *title, "batch_id": *batch, "expires_in": *expires} {
-			if v != "" {
-				body[k] = v
-			}
-		}
-		var st broadcastStatus
-		if _, err := c.callQuiet(ctx, http.MethodPost, "/v1/broadcasts", body, &st); err != nil {
+		st, err := c.bot.Broadcast(ctx, api.BroadcastRequest{
+			UserIDs:   ids,
+			Content:   api.Content{Text: *text, Title: *title},
+			BatchID:   *batch,
+			ExpiresIn: *expires,
+			Client:    *client,
+		})
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "broadcast %s started: %d recipients\n", st.BatchID, st.Recipients)
@@ -115,11 +92,14 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return usageError(c.fs, "name one batch id")
 		}
 		if verb == "cancel" {
-			var st broadcastStatus
-			if _, err := c.call(ctx, http.MethodDelete, "/v1/broadcasts/"+url.PathEscape(pos[0])+"?client=cli", nil, &st); err != nil || *c.asJSON {
+			st, err := c.bot.CancelBroadcast(ctx, pos[0], "cli")
+			if err != nil {
 				return err
 			}
-			st.print(stdout)
+			if *c.asJSON {
+				return c.printJSON(st)
+			}
+			printBroadcast(stdout, st)
 			return nil
 		}
 		return c.broadcastStatus(ctx, pos[0], *wait, stdout, stderr)
@@ -131,23 +111,32 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // broadcastStatus prints a broadcast's status, after following it to its
 // end when wait is set.
 func (c *ctl) broadcastStatus(ctx context.Context, id string, wait bool, stdout, stderr io.Writer) error {
-	path := "/v1/broadcasts/" + url.PathEscape(id)
 	if wait {
-		var st broadcastStatus
+		var st api.Broadcast
+		poll := func(ctx context.Context) error {
+			s, err := c.bot.BroadcastStatus(ctx, id)
+			if err == nil {
+				st = s
+			}
+			return err
+		}
 		bar := newProgress(stderr)
-		err := c.follow(ctx, path, &st, func() bool { return st.State != "running" }, func() {
-			bar.show("sending", st.Sent+st.Failed, st.Recipients, fmt.Sprintf("recipients · %d call(s)", st.Calls))
+		err := follow(ctx, poll, func() bool { return st.State != api.JobRunning }, func() {
+			bar.show("sending", st.Sent+st.Failed, st.Recipients, fmt.Sprintf("recipients · %d call(s)", st.SendCalls))
 		})
 		bar.end()
 		if err != nil {
 			return err
 		}
 	}
-	var st broadcastStatus
-	if _, err := c.call(ctx, http.MethodGet, path, nil, &st); err != nil || *c.asJSON {
+	st, err := c.bot.BroadcastStatus(ctx, id)
+	if err != nil {
 		return err
 	}
-	st.print(stdout)
+	if *c.asJSON {
+		return c.printJSON(st)
+	}
+	printBroadcast(stdout, st)
 	return nil
 }
 

@@ -2,20 +2,19 @@ package cli
 
 // The operator's commands are clients of a running bot's local HTTP API
 // (send.go, recall.go, broadcast.go, audit.go, entries.go, resolve.go).
-// The token comes from RECALLBOT_HTTP_TOKEN, the address from -api or
-// RECALLBOT_API.
+// They reach it through api.Client and speak its types, so the CLI has no
+// copy of a body or of the error envelope. The token comes from
+// RECALLBOT_HTTP_TOKEN, the address from -api or RECALLBOT_API.
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strings"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // ctl is one operator command talking to the bot's HTTP API.
@@ -24,7 +23,7 @@ type ctl struct {
 	api    *string
 	asJSON *bool
 	out    io.Writer
-	token  string
+	bot    *api.Client // set by parse
 }
 
 func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
@@ -38,7 +37,8 @@ func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
 		asJSON: fs.Bool("json", false, "print the API's JSON answer instead of text")}
 }
 
-// parse reads the flags (also after positional arguments) and the token.
+// parse reads the flags (also after positional arguments) and the token,
+// and makes the client of the bot they name.
 func (c *ctl) parse(args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -51,76 +51,24 @@ func (c *ctl) parse(args []string) ([]string, error) {
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
-	c.token = os.Getenv("RECALLBOT_HTTP_TOKEN")
-	if c.token == "" {
+	token := os.Getenv("RECALLBOT_HTTP_TOKEN")
+	if token == "" {
 		return nil, errors.New("set RECALLBOT_HTTP_TOKEN to the bot's http.token")
 	}
+	c.bot = api.NewClient(*c.api, token)
 	return pos, nil
 }
 
-// apiError is an answer other than 2xx.
-type apiError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *apiError) Error() string {
-	if e.Code == "" {
-		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
-	}
-	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
-}
-
-// call makes one request and decodes the answer into out (when not nil);
-// with -json it prints the answer as it came.
-func (c *ctl) call(ctx context.Context, method, path string, body any, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(*c.api, "/")+path, rd)
+// printJSON prints an answer as -json shows it: the API's JSON, indented.
+// The answer's type is the one the server wrote it from, so this is the
+// JSON as it came.
+func (c *ctl) printJSON(answer any) error {
+	b, err := json.MarshalIndent(answer, "", "  ")
 	if err != nil {
-		return 0, err
+		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("the bot's HTTP API at %s: %w", *c.api, unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return resp.StatusCode, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(b, &e) != nil || e.Error.Message == "" {
-			return resp.StatusCode, &apiError{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
-		}
-		return resp.StatusCode, &apiError{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-	}
-	if *c.asJSON {
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, b, "", "  ") == nil {
-			b = pretty.Bytes()
-		}
-		_, err := fmt.Fprintln(c.out, strings.TrimSpace(string(b)))
-		return resp.StatusCode, err
-	}
-	if out != nil {
-		return resp.StatusCode, json.Unmarshal(b, out)
-	}
-	return resp.StatusCode, nil
+	_, err = fmt.Fprintln(c.out, string(b))
+	return err
 }
 
 // chatFlags are the ways a command names a chat.
@@ -135,21 +83,26 @@ func addChatFlags(fs *flag.FlagSet) chatFlags {
 	}
 }
 
-// body fills family, conversation_id and user_id; n is how many were set.
-func (f chatFlags) body(m map[string]any) (n int) {
+// target is the chat the flags name; n is how many of them were set.
+// --chat gives a conversation id without a family: the ledger knows it.
+func (f chatFlags) target() (ch api.Chat, n int) {
 	for _, kv := range []struct {
 		v      string
-		family string
-		field  string
-	}{{*f.group, "group", "conversation_id"}, {*f.private, "private", "conversation_id"}, {*f.user, "oto", "user_id"}, {*f.chat, "", "conversation_id"}} {
+		family api.Family
+		user   bool
+	}{{*f.group, api.Group, false}, {*f.private, api.Private, false}, {*f.user, api.OTO, true}, {*f.chat, "", false}} {
 		if kv.v == "" {
 			continue
 		}
 		n++
-		m[kv.field] = kv.v
+		if kv.user {
+			ch.UserID = kv.v
+		} else {
+			ch.ConversationID = kv.v
+		}
 		if kv.family != "" {
-			m["family"] = kv.family
+			ch.Family = kv.family
 		}
 	}
-	return n
+	return ch, n
 }

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"text/tabwriter"
-	"time"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // Entries is `recallbot entries`: the entries that need attention,
@@ -26,22 +25,12 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	default:
 		return usageError(c.fs, "name one state: pending, recalling or recall_failed")
 	}
-	var a struct {
-		Entries []struct {
-			ID     uint64    `json:"id"`
-			SentAt time.Time `json:"sent_at"`
-			Chat   struct {
-				Family         string `json:"family"`
-				ConversationID string `json:"conversation_id"`
-				UserID         string `json:"user_id"`
-			}
-			Excerpt string `json:"excerpt"`
-			Reason  string `json:"reason"`
-			Actor   string `json:"actor"`
-		} `json:"entries"`
-	}
-	if _, err := c.call(ctx, http.MethodGet, "/v1/entries/"+url.PathEscape(state), nil, &a); err != nil || *c.asJSON {
+	a, err := c.bot.Entries(ctx, api.State(state))
+	if err != nil {
 		return err
+	}
+	if *c.asJSON {
+		return c.printJSON(a)
 	}
 	if len(a.Entries) == 0 {
 		fmt.Fprintf(stdout, "no %s entries\n", state)
@@ -50,7 +39,7 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSENT\tCHAT\tBY\tMESSAGE\tREASON")
 	for _, e := range a.Entries {
-		chat := e.Chat.Family + ":" + e.Chat.ConversationID + e.Chat.UserID
+		chat := string(e.Chat.Family) + ":" + e.Chat.ConversationID + e.Chat.UserID
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.SentAt.Local().Format("01-02 15:04:05"), chat, e.Actor, e.Excerpt, e.Reason)
 	}
 	return tw.Flush()

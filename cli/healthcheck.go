@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,12 +10,16 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // Healthcheck is `recallbot healthcheck`: it asks a running bot whether it is ready (GET /readyz):
 // "ready" and exit 0, or why not and exit 1. It is the container's
 // HEALTHCHECK, since the distroless image has no curl, and a script's way
-// to wait for the bot.
+// to wait for the bot. It gets a URL, not the API's address (a probe may
+// go through a proxy's path), so it makes the one GET itself and reads the
+// answer as api.Readiness.
 func Healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("healthcheck", "healthcheck [-url http://127.0.0.1:8470/readyz] [-timeout 5s]", stderr)
 	def := "http://127.0.0.1:8470/readyz"
@@ -49,24 +54,21 @@ func Healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return fmt.Errorf("not ready: %s", notReadyBecause(resp.StatusCode, b))
 }
 
-// notReadyBecause says in words what /readyz's 503 answer holds.
+// notReadyBecause says in words what /readyz's 503 answer holds. A body
+// that is not the bot's readiness (a proxy's page) is shown as it came.
 func notReadyBecause(status int, body []byte) string {
-	var r struct {
-		Stream  *bool `json:"stream_connected"`
-		Ledger  *bool `json:"ledger_ok"`
-		Writing *bool `json:"ledger_writes_ok"`
-	}
-	if json.Unmarshal(body, &r) != nil || r.Stream == nil {
+	var r api.Readiness
+	if json.Unmarshal(body, &r) != nil || !bytes.Contains(body, []byte(`"stream_connected"`)) {
 		return fmt.Sprintf("HTTP %d: %s", status, strings.TrimSpace(string(body)))
 	}
 	var why []string
-	if !*r.Stream {
+	if !r.StreamConnected {
 		why = append(why, "not connected to DingTalk (Stream)")
 	}
-	if r.Ledger != nil && !*r.Ledger {
+	if !r.LedgerOK {
 		why = append(why, "the ledger does not answer")
 	}
-	if r.Writing != nil && !*r.Writing {
+	if !r.LedgerWritesOK {
 		why = append(why, "the ledger refuses writes")
 	}
 	if len(why) == 0 {

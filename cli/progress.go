@@ -1,14 +1,13 @@
 package cli
 
 // A job the bot runs in the background (a broadcast, a recall of
-// thousands of messages) is followed by polling its status route; its
-// progress is drawn on stderr.
+// thousands of messages) is followed by reading its status through
+// api.Client again and again; its progress is drawn on stderr.
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -62,12 +61,13 @@ func (p *progress) end() {
 	}
 }
 
-// follow polls path until stop says the job ended, drawing each answer.
-func (c *ctl) follow(ctx context.Context, path string, out any, stop func() bool, draw func()) error {
+// follow reads a job's status with poll until stop says the job ended,
+// drawing each answer.
+func follow(ctx context.Context, poll func(context.Context) error, stop func() bool, draw func()) error {
 	t := time.NewTicker(pollEvery)
 	defer t.Stop()
 	for {
-		if _, err := c.callQuiet(ctx, http.MethodGet, path, nil, out); err != nil {
+		if err := poll(ctx); err != nil {
 			return err
 		}
 		draw()
@@ -80,13 +80,4 @@ func (c *ctl) follow(ctx context.Context, path string, out any, stop func() bool
 		case <-t.C:
 		}
 	}
-}
-
-// callQuiet is call without -json's printing: a followed job prints once,
-// at its end.
-func (c *ctl) callQuiet(ctx context.Context, method, path string, body, out any) (int, error) {
-	asJSON := *c.asJSON
-	*c.asJSON = false
-	defer func() { *c.asJSON = asJSON }()
-	return c.call(ctx, method, path, body, out)
 }

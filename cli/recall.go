@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
-	"time"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // Recall is `recallbot recall`: it recalls messages by chat and count,
@@ -29,71 +29,40 @@ func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"client": *client}
-	chat.body(body)
-	var ks []string
+	to, _ := chat.target()
+	req := api.RecallRequest{
+		Family:         to.Family,
+		ConversationID: to.ConversationID,
+		UserID:         to.UserID,
+		Last:           *last,
+		Since:          *since,
+		BatchID:        *batch,
+		Matching:       *matching,
+		DryRun:         *dry,
+		ReadStatus:     *reads,
+		Client:         *client,
+	}
 	for _, k := range append(strings.Split(*keys, ","), pos...) {
 		if k = strings.TrimSpace(k); k != "" {
-			ks = append(ks, k)
+			req.Keys = append(req.Keys, k)
 		}
 	}
-	if *last != 0 {
-		body["last"] = *last
-	}
-	if *since != "" {
-		body["since"] = *since
-	}
-	if len(ks) > 0 {
-		body["keys"] = ks
-	}
-	if *batch != "" {
-		body["batch_id"] = *batch
-	}
-	if *matching != "" {
-		body["matching"] = *matching
-	}
-	if *dry {
-		body["dry_run"] = true
-	}
-	if *reads {
-		body["read_status"] = true
-	}
 	if *batch != "" && !*dry { // a broadcast may be thousands of messages: in the background, with progress
-		return c.recallInBackground(ctx, body, stdout, stderr)
+		return c.recallInBackground(ctx, req, stdout, stderr)
 	}
-	var r receiptAnswer
-	if _, err := c.call(ctx, http.MethodPost, "/v1/recalls", body, &r); err != nil || *c.asJSON {
+	r, err := c.bot.Recall(ctx, req)
+	if err != nil {
 		return err
 	}
-	r.print(stdout)
+	if *c.asJSON {
+		return c.printJSON(r)
+	}
+	printReceipt(stdout, r)
 	return nil
 }
 
-// receiptAnswer is POST /v1/recalls' answer.
-type receiptAnswer struct {
-	Summary string `json:"summary"`
-	DryRun  bool   `json:"dry_run"`
-	Calls   int    `json:"calls"`
-	AuditID uint64 `json:"audit_id"`
-	Items   []struct {
-		Outcome     string    `json:"outcome"`
-		Key         string    `json:"process_query_key"`
-		Excerpt     string    `json:"excerpt"`
-		SentAt      time.Time `json:"sent_at"`
-		Explanation string    `json:"explanation"`
-		Reads       *struct {
-			Read       int    `json:"read"`
-			Recipients int    `json:"recipients"`
-			Err        string `json:"error"`
-		} `json:"reads"`
-	} `json:"items"`
-	ReadCost *struct {
-		Calls   int     `json:"calls"`
-		Seconds float64 `json:"seconds"`
-	} `json:"read_status_cost"`
-}
-
-func (r receiptAnswer) print(w io.Writer) {
+// printReceipt prints a recall's receipt as a table of its messages.
+func printReceipt(w io.Writer, r api.Receipt) {
 	head := "recall"
 	if r.DryRun {
 		head = "preview (nothing recalled)"
@@ -103,7 +72,7 @@ func (r receiptAnswer) print(w io.Writer) {
 	for _, it := range r.Items {
 		what := it.Excerpt
 		if what == "" {
-			what = it.Key
+			what = it.ProcessQueryKey
 		}
 		when := ""
 		if !it.SentAt.IsZero() {
@@ -111,7 +80,7 @@ func (r receiptAnswer) print(w io.Writer) {
 		}
 		read := ""
 		switch {
-		case it.Reads != nil && it.Reads.Err != "":
+		case it.Reads != nil && it.Reads.Error != "":
 			read = "read: unknown"
 		case it.Reads != nil && it.Reads.Recipients > 0:
 			read = fmt.Sprintf("read %d/%d", it.Reads.Read, it.Reads.Recipients)
@@ -121,47 +90,43 @@ func (r receiptAnswer) print(w io.Writer) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Outcome, when, what, read, it.Explanation)
 	}
 	_ = tw.Flush()
-	if r.ReadCost != nil && r.ReadCost.Calls > 0 {
-		fmt.Fprintf(w, "add --read-status to see who has read them first (%d query calls, about %.0f s)\n", r.ReadCost.Calls, max(1, r.ReadCost.Seconds))
+	if r.ReadStatusCost != nil && r.ReadStatusCost.Calls > 0 {
+		fmt.Fprintf(w, "add --read-status to see who has read them first (%d query calls, about %.0f s)\n", r.ReadStatusCost.Calls, max(1, r.ReadStatusCost.Seconds))
 	}
-}
-
-// recallJobAnswer is GET /v1/recalls/{id}'s answer.
-type recallJobAnswer struct {
-	ID        string         `json:"recall_id"`
-	State     string         `json:"state"`
-	Requested int            `json:"requested"`
-	Done      int            `json:"done"`
-	Calls     int            `json:"recall_calls"`
-	Error     string         `json:"error"`
-	Receipt   *receiptAnswer `json:"receipt"`
 }
 
 // recallInBackground starts an asynchronous recall, follows it with a
 // progress line and prints its receipt.
-func (c *ctl) recallInBackground(ctx context.Context, body map[string]any, stdout, stderr io.Writer) error {
-	body["async"] = true
-	var job recallJobAnswer
-	if _, err := c.callQuiet(ctx, http.MethodPost, "/v1/recalls", body, &job); err != nil {
+func (c *ctl) recallInBackground(ctx context.Context, req api.RecallRequest, stdout, stderr io.Writer) error {
+	job, err := c.bot.StartRecall(ctx, req)
+	if err != nil {
 		return err
 	}
 	bar := newProgress(stderr)
-	path := "/v1/recalls/" + url.PathEscape(job.ID)
-	err := c.follow(ctx, path, &job, func() bool { return job.State != "running" }, func() {
+	poll := func(ctx context.Context) error {
+		j, err := c.bot.RecallStatus(ctx, job.ID)
+		if err == nil {
+			job = j
+		}
+		return err
+	}
+	err = follow(ctx, poll, func() bool { return job.State != api.JobRunning }, func() {
 		bar.show("recalling", job.Done, job.Requested, fmt.Sprintf("messages · %d call(s)", job.Calls))
 	})
 	bar.end()
 	if err != nil {
-		return fmt.Errorf("%w; follow it with GET %s", err, path)
+		return fmt.Errorf("%w; follow it with GET /v1/recalls/%s", err, url.PathEscape(job.ID))
 	}
 	if *c.asJSON {
-		_, err := c.call(ctx, http.MethodGet, path, nil, nil)
-		return err
+		if err := poll(ctx); err != nil {
+			return err
+		}
+		return c.printJSON(job)
 	}
 	if job.Receipt != nil {
-		job.Receipt.print(stdout)
+		printReceipt(stdout, *job.Receipt)
 	}
-	if job.State != "done" {
+	if job.State != api.JobDone {
 		return fmt.Errorf("recall %s %s: %s", job.ID, job.State, job.Error)
 	}
 	return nil

@@ -4,8 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
+	"strconv"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // Resolve is `recallbot resolve`: it settles a pending entry as sent
@@ -23,16 +24,16 @@ func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(pos) != 1 {
 		return usageError(c.fs, "name one entry id")
 	}
-	body := map[string]any{"state": *state, "note": *note, "client": *client}
-	if *key != "" {
-		body["process_query_key"] = *key
+	id, err := strconv.ParseUint(pos[0], 10, 64)
+	if err != nil || id == 0 {
+		return usageError(c.fs, fmt.Sprintf("the entry id must be a positive number, not %q", pos[0]))
 	}
-	var e struct {
-		ID    uint64 `json:"id"`
-		State string `json:"state"`
-	}
-	if _, err := c.call(ctx, http.MethodPost, "/v1/entries/"+url.PathEscape(pos[0])+"/resolve", body, &e); err != nil || *c.asJSON {
+	e, err := c.bot.Resolve(ctx, id, api.ResolveRequest{State: api.State(*state), ProcessQueryKey: *key, Note: *note, Client: *client})
+	if err != nil {
 		return err
+	}
+	if *c.asJSON {
+		return c.printJSON(e)
 	}
 	fmt.Fprintf(stdout, "entry %d is now %s\n", e.ID, e.State)
 	return nil

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
+
+	"github.com/recallbot/recallbot/api"
 )
 
 // Send is `recallbot send`: it sends a message through the bot, ledgered
@@ -20,30 +21,25 @@ func Send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := c.parse(args); err != nil {
 		return err
 	}
-	body := map[string]any{"text": *text, "client": *client}
-	if n := chat.body(body); n != 1 || *chat.chat != "" {
+	to, n := chat.target()
+	if n != 1 || *chat.chat != "" {
 		return usageError(c.fs, "give exactly one of --group, --private or --user")
 	}
-	if *title != "" {
-		body["title"] = *title
-	}
-	if *expires != "" {
-		body["expires_in"] = *expires
-	}
-	if *batch != "" {
-		body["batch_id"] = *batch
-	}
-	var e struct {
-		ID            uint64 `json:"id"`
-		Key           string `json:"process_query_key"`
-		State         string `json:"state"`
-		RecordDelayed bool   `json:"record_delayed"`
-	}
-	if _, err := c.call(ctx, http.MethodPost, "/v1/messages", body, &e); err != nil || *c.asJSON {
+	s, err := c.bot.Send(ctx, api.SendRequest{
+		Chat:      to,
+		Content:   api.Content{Text: *text, Title: *title},
+		BatchID:   *batch,
+		ExpiresIn: *expires,
+		Client:    *client,
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sent: entry %d, key %s\n", e.ID, e.Key)
-	if e.RecordDelayed {
+	if *c.asJSON {
+		return c.printJSON(s)
+	}
+	fmt.Fprintf(stdout, "sent: entry %d, key %s\n", s.ID, s.ProcessQueryKey)
+	if s.RecordDelayed {
 		fmt.Fprintln(stdout, "note: the ledger was unavailable; the key waits in the bot's spool until it is back")
 	}
 	return nil

@@ -20,7 +20,7 @@ import (
 // TestDemoInteractiveServesTheConsole: demo -interactive plays the scene,
 // prints the console's address and keeps serving it until stopped. With
 // RECALLBOT_SCREENSHOT=1 it also writes docs/img/emulator-console.png from
-// a real browser (the README's picture).
+// a real browser (docs/console.md's picture).
 func TestDemoInteractiveServesTheConsole(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -19,7 +19,7 @@ import (
 // every instance sees one order per conversation.
 //
 // Durability is Redis's: run it with appendonly yes and appendfsync always
-// for "durable when the call returns" (see README, Operations). Behind
+// for "durable when the call returns" (see docs/operations.md). Behind
 // Sentinel, a failover loses what the replicas had not received, unless
 // RedisOptions.MinReplicas makes the writes that matter wait for them.
 type Redis struct {

@@ -217,15 +217,19 @@ func (s *Server) Post(ctx context.Context, alerts ...Alert) error {
 	return nil
 }
 
+// Matcher is one of a silence's matchers as Alertmanager shows it;
+// IsEqual is nil where Alertmanager leaves it out (equality).
+type Matcher struct {
+	Name    string `json:"name"`
+	Value   string `json:"value"`
+	IsRegex bool   `json:"isRegex"`
+	IsEqual *bool  `json:"isEqual"`
+}
+
 // Silence is a silence as GET /api/v2/silences shows it.
 type Silence struct {
-	ID       string `json:"id"`
-	Matchers []struct {
-		Name    string `json:"name"`
-		Value   string `json:"value"`
-		IsRegex bool   `json:"isRegex"`
-		IsEqual *bool  `json:"isEqual"`
-	} `json:"matchers"`
+	ID        string    `json:"id"`
+	Matchers  []Matcher `json:"matchers"`
 	CreatedBy string    `json:"createdBy"`
 	Comment   string    `json:"comment"`
 	EndsAt    time.Time `json:"endsAt"`

@@ -4,6 +4,10 @@
 // handler, and sends its own messages through recallbot's sender, so that
 // every one of them is ledgered and recallable.
 //
+// It embeds recallbot's packages and makes no HTTP call. A program that
+// talks to a running bot instead sends through its HTTP API with package
+// api (api.Client; see api's Example).
+//
 // Run it with no flags and it starts an in-process DingTalk emulator, plays
 // a short scene and exits:
 //

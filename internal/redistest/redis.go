@@ -1,7 +1,7 @@
 // Package redistest starts real redis-server and redis-sentinel processes
 // for tests of the shared ledger: on free loopback ports, in temporary
 // directories, with AOF and fsync on every write (the configuration the
-// README recommends). Tests outside package ledger reach it through
+// docs/operations.md recommends). Tests outside package ledger reach it through
 // ledger/ledgertest; it lives apart so that package ledger's own tests,
 // which cannot import ledgertest (it imports ledger), start the same
 // servers.

@@ -21,7 +21,7 @@ import (
 // MasterName is the name the Sentinels of StartHA monitor.
 const MasterName = "recallbot"
 
-// HA is a Sentinel-managed Redis on loopback, as the README's HA setup
+// HA is a Sentinel-managed Redis on loopback, as docs/operations.md's HA setup
 // describes it: a primary, one replica, and three Sentinels (quorum 2),
 // with timers tight enough for a test: a primary silent for 500 ms is
 // down, and a failover completes in a second or two.
