@@ -78,7 +78,23 @@ func newSpoolFixture(t *testing.T, redisURL string, opts ledger.RedisOptions) *s
 // Redis (then runs also, if set) while the send is in flight.
 func (f *spoolFixture) sendAsRedisDies(t *testing.T, r *ledgertest.Redis, text string, also func()) (ledger.Entry, error) {
 	t.Helper()
-	f.srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
+	return f.sendAcross(t, text, func() {
+		r.Kill()
+		if also != nil {
+			also()
+		}
+	})
+}
+
+// sendAcross sends text and runs during after DingTalk took the send and
+// before its answer reaches the Sender: the answer is held at the emulator
+// until during returns, so the key arrives after it whatever the machine
+// does (a fixed delay let a busy machine record the key first). A send
+// that ends before DingTalk took it fails the test.
+func (f *spoolFixture) sendAcross(t *testing.T, text string, during func()) (ledger.Entry, error) {
+	t.Helper()
+	held := f.srv.HoldAnswers(dingtalktest.PathPrivateSend, 1)
+	defer held.Release()
 	done := make(chan struct{})
 	var e ledger.Entry
 	var err error
@@ -86,13 +102,18 @@ func (f *spoolFixture) sendAsRedisDies(t *testing.T, r *ledgertest.Redis, text s
 		defer close(done)
 		e, err = f.sender.Send(tctx(t), private, dingtalk.Text(text), recall.SendOptions{})
 	}()
-	if werr := f.srv.WaitUntil(tctx(t), func() bool { return f.srv.InFlight() == 1 }); werr != nil {
-		t.Fatal(werr)
+	took := make(chan error, 1)
+	go func() { took <- held.Wait(tctx(t)) }()
+	select {
+	case <-done:
+		t.Fatalf("the send ended before DingTalk took it: %+v, %v", e, err)
+	case werr := <-took:
+		if werr != nil {
+			t.Fatal(werr)
+		}
 	}
-	r.Kill()
-	if also != nil {
-		also()
-	}
+	during()
+	held.Release()
 	<-done
 	return e, err
 }
@@ -497,31 +518,9 @@ func TestKeyWaitsForAReplica(t *testing.T) {
 	// the sender's wait.
 	f := newSpoolFixture(t, primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: time.Second})
 	srv, led, spool, sender := f.srv, f.led, f.spool, f.sender
-	var err error
 
-	srv.Delay(dingtalktest.PathPrivateSend, 300*time.Millisecond, 1)
-	done := make(chan struct{})
-	var e ledger.Entry
-	go func() {
-		defer close(done)
-		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the replica died"), recall.SendOptions{})
-	}()
-	finished := func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}
-	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 || finished() }); err != nil {
-		t.Fatal(err)
-	}
-	if finished() {
-		t.Fatalf("the send ended before DingTalk answered: %+v, %v", e, err)
-	}
-	replica.Kill()
-	<-done
+	// DingTalk takes the send; its answer waits until the replica is dead.
+	e, err := f.sendAcross(t, "sent while the replica died", replica.Kill)
 	if !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" {
 		t.Fatalf("Send = %+v, %v; want the key with ErrRecordDelayed", e, err)
 	}
