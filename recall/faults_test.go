@@ -297,10 +297,20 @@ func TestSendsThatNeverLeftAreSendFailed(t *testing.T) {
 		t.Errorf("%d entries left pending", len(p))
 	}
 	// A request that did reach DingTalk and got no answer stays unknown.
+	// The caller gives up once the request has reached DingTalk (the hang
+	// is taken and the call is in flight), not after a fixed 100 ms, which
+	// a busy machine could spend on the token fetch: a send that never
+	// left, rightly send_failed.
 	f.srv.Fail(dingtalktest.PathPrivateSend, dingtalktest.FaultHang, 1)
-	short := dingtalk.New(dingtalk.Config{BaseURL: f.srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 100 * time.Millisecond}, nil)
-	e, err := recall.NewSender(f.led, short, zap.NewNop(), recall.SenderConfig{}).Send(tctx(t), private, dingtalk.Text("hung"), recall.SendOptions{})
+	hung, giveUp := context.WithCancel(tctx(t))
+	defer giveUp()
+	go func() {
+		_ = f.srv.WaitUntil(hung, func() bool { return len(f.srv.ArmedFaults()) == 0 && f.srv.InFlight() == 1 })
+		giveUp()
+	}()
+	patient := dingtalk.New(dingtalk.Config{BaseURL: f.srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: time.Minute}, nil)
+	e, err := recall.NewSender(f.led, patient, zap.NewNop(), recall.SenderConfig{}).Send(hung, private, dingtalk.Text("hung"), recall.SendOptions{})
 	if !errors.Is(err, recall.ErrOutcomeUnknown) || e.State != ledger.Pending {
 		t.Errorf("hung send: %s, %v", e.State, err)
 	}
