@@ -142,8 +142,13 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	// Not parallel: it catches exactly the first calls in flight, which
 	// the load of another test beside it would let grow (the calls in flight
 	// follow the round trip the client measures).
-	h := start(t, dingtalktest.Options{})
-	h.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
+	// The first four calls are held at DingTalk until the cancel has
+	// answered, so it always names exactly them as on the wire (a 300 ms
+	// delay let them land first when the test was held back); the client
+	// waits for a held answer rather than timing out.
+	h := start(t, dingtalktest.Options{}, func(c *config.Config) { c.DingTalk.Timeout = time.Minute })
+	held := h.srv.HoldAnswers(dingtalktest.PathOTOSend, 4)
+	defer held.Release()
 	users := make([]string, 300)
 	for i := range users {
 		users[i] = fmt.Sprintf("cancel%03d", i)
@@ -153,13 +158,14 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	if b["batch_id"] != "b-cancel" {
 		t.Fatalf("broadcast: %v", b)
 	}
-	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.InFlight() == 4 }); err != nil {
+	if err := held.Wait(h.ctx()); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
 	if err := h.run([]string{"broadcast", "cancel", "b-cancel"}, &out, &errOut); err != nil {
 		t.Fatalf("cli: %v %s", err, errOut.String())
 	}
+	held.Release()
 	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 call(s) for 80 people on the wire") {
 		t.Errorf("cli: %q", out.String())
 	}
