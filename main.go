@@ -8,6 +8,8 @@
 //	recallbot sim                       a DingTalk emulator to develop against
 //	recallbot send|recall|audit|entries|resolve   operate a running bot over its HTTP API
 //	recallbot healthcheck               whether a running bot is ready
+//	recallbot check-config -config FILE  validate a configuration, show it with secrets redacted
+//	recallbot completion bash|zsh|fish  a shell completion script
 //	recallbot version
 package main
 
@@ -62,6 +64,8 @@ The bot:
   demo               play the whole job against the embedded DingTalk emulator (no credentials)
   sim                run a DingTalk emulator to develop against
   healthcheck        exit 0 if a running bot is ready (its /readyz), 1 if not: for containers and scripts
+  check-config       validate a configuration and print it with its secrets redacted (-online: also try DingTalk and the ledger)
+  completion SHELL   print a completion script for bash, zsh or fish
   version            print the version and the revision it was built from
 
 Operate a running bot over its HTTP API (token from RECALLBOT_HTTP_TOKEN, address -api or RECALLBOT_API):
@@ -75,11 +79,26 @@ Operate a running bot over its HTTP API (token from RECALLBOT_HTTP_TOKEN, addres
 Run "recallbot COMMAND -h" for a command's flags.
 `
 
-// commands are recallbot's subcommands, each run by the cli package.
-var commands = map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-	"run": cli.Run, "demo": cli.Demo, "sim": cli.Sim,
-	"send": cli.Send, "recall": cli.Recall, "audit": cli.Audit, "entries": cli.Entries, "resolve": cli.Resolve,
-	"broadcast": cli.Broadcast, "healthcheck": cli.Healthcheck,
+// commands are recallbot's subcommands, each run by the cli package. The
+// completion scripts are generated from this table.
+func commands() []cli.Command {
+	var table []cli.Command
+	table = []cli.Command{
+		{Name: "run", Run: cli.RunStamped(version)}, {Name: "demo", Run: cli.Demo}, {Name: "sim", Run: cli.Sim},
+		{Name: "send", Run: cli.Send}, {Name: "recall", Run: cli.Recall}, {Name: "audit", Run: cli.Audit},
+		{Name: "entries", Run: cli.Entries, Verbs: []string{"pending", "recalling", "recall_failed"}}, {Name: "resolve", Run: cli.Resolve},
+		{Name: "broadcast", Run: cli.Broadcast, Verbs: cli.BroadcastVerbs},
+		{Name: "healthcheck", Run: cli.Healthcheck}, {Name: "check-config", Run: cli.CheckConfig},
+		{Name: "completion", Verbs: cli.Shells, Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return cli.Completion(ctx, table, args, stdout, stderr)
+		}},
+		{Name: "version", Run: func(_ context.Context, _ []string, stdout, _ io.Writer) error { return cli.Version(stdout, version) }},
+		{Name: "help", Run: func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+			_, err := fmt.Fprint(stdout, usage)
+			return err
+		}},
+	}
+	return table
 }
 
 // run dispatches a subcommand. It never exits the process.
@@ -89,18 +108,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cli.UsageError{Reason: "no command given"}
 	}
 	switch cmd := args[0]; cmd {
-	case "-h", "-help", "--help", "help":
+	case "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "version", "-version", "--version":
+	case "-version", "--version":
 		return cli.Version(stdout, version)
 	case "-config": // the form of older versions: recallbot -config FILE
-		return cli.Run(ctx, args, stdout, stderr)
+		return cli.RunStamped(version)(ctx, args, stdout, stderr)
 	default:
-		if f, ok := commands[cmd]; ok {
-			return f(ctx, args[1:], stdout, stderr)
+		table := commands()
+		for _, c := range table {
+			if c.Name == cmd {
+				return c.Run(ctx, args[1:], stdout, stderr)
+			}
 		}
-		fmt.Fprint(stderr, usage)
-		return cli.UsageError{Reason: fmt.Sprintf("unknown command %q", cmd)}
+		return cli.UnknownCommand(stderr, cmd, table, usage)
 	}
 }

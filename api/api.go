@@ -104,6 +104,26 @@ type AuditRecord struct {
 	Outcomes map[string]string `json:"outcomes,omitempty"`
 	Note     string            `json:"note,omitempty"`
 	Trail    string            `json:"trail,omitempty"` // "" (recalls) or "access" (refused requests)
+	// About is what the record is about as facts, and Why a refusal's
+	// reason as a code ("not_admin"): Scope and Note are them in the
+	// bot's words. Records older than these facts have neither.
+	About *AuditAbout `json:"about,omitempty"`
+	Why   string      `json:"why,omitempty"`
+}
+
+// AuditAbout is what an audit record is about: at most one of Keys,
+// Last, Since, Batch, Entries or Entry (a recall's selection, or one
+// entry resolved); Chat is the chat it names or where it happened.
+type AuditAbout struct {
+	Keys     int       `json:"keys,omitempty"`
+	Chat     *Chat     `json:"chat,omitempty"`
+	Last     int       `json:"last,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Batch    string    `json:"batch,omitempty"`
+	Entries  int       `json:"entries,omitempty"`
+	Entry    uint64    `json:"entry,omitempty"`
+	Matching string    `json:"matching,omitempty"`
+	Count    int       `json:"count,omitempty"`
 }
 
 // TrailAccess names the access trail in AuditQuery: refused requests and

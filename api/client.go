@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 )
 
 // Client talks to a running bot's HTTP API. Its methods return *Error for
@@ -24,6 +25,17 @@ type Client struct {
 	Token string
 	// HTTP makes the requests; nil means http.DefaultClient.
 	HTTP *http.Client
+
+	lang atomic.Value // string: the last Content-Language the bot stated
+}
+
+// Language is the language the bot said its last answer was in (its
+// Content-Language: its config's locale, "zh" or "en"), or "" before
+// any answer said. A client that prints the bot's words beside its own
+// (the CLI) puts its own in the same language.
+func (c *Client) Language() string {
+	l, _ := c.lang.Load().(string)
+	return l
 }
 
 // NewClient returns a client of the bot at baseURL with token.
@@ -85,6 +97,9 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, in any) (in
 		return 0, nil, fmt.Errorf("the bot's HTTP API at %s: %w", c.BaseURL, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
+	if l := resp.Header.Get("Content-Language"); l != "" {
+		c.lang.Store(l)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	return resp.StatusCode, body, err
 }

@@ -214,6 +214,8 @@ type Readiness struct {
 	StreamConnected bool `json:"stream_connected"`
 	LedgerOK        bool `json:"ledger_ok"`        // the ledger answered
 	LedgerWritesOK  bool `json:"ledger_writes_ok"` // and takes writes
+	// Version is the running build, as `recallbot version` prints it.
+	Version string `json:"version,omitempty"`
 }
 
 // AlertsTaken is the answer to an alert notification (POST

@@ -30,6 +30,9 @@ import (
 type App struct {
 	Config config.Config
 	Log    *zap.Logger
+	// Build is what the binary was built from; the log, /readyz, the
+	// console and the metrics say it.
+	Build Build
 
 	Ledger      ledger.Store
 	Spool       *ledger.Spool
@@ -63,6 +66,8 @@ type Options struct {
 	// Now is the clock of every component; default time.Now. The demo
 	// shares a clock it moves with the emulator.
 	Now func() time.Time
+	// Version is the version stamped at build time, or "" (see Build).
+	Version string
 }
 
 // New returns an App for cfg; Open starts it.
@@ -70,7 +75,7 @@ func New(cfg config.Config, log *zap.Logger, o Options) *App {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &App{Config: cfg, Log: log, now: o.Now}
+	return &App{Config: cfg, Log: log, now: o.Now, Build: ReadBuild(o.Version)}
 }
 
 // HTTPAddr is the address the local HTTP API listens on, once open.
@@ -110,7 +115,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.Ledger = ledger.Redacting(a.Ledger, ledger.Redaction{Redact: redactor.Redact, Placeholder: autorecall.Redacted}, a.Spool)
 	conn := new(stream.Status) // kept by the listener, read by readiness, /status and the metrics
 	a.Metrics = httpapi.NewMetrics(httpapi.MetricsConfig{LedgerCounts: a.Ledger.Counts, Connected: conn.Connected,
-		SpoolWaiting: a.Spool.Waiting, SpoolHeld: a.Spool.Held})
+		SpoolWaiting: a.Spool.Waiting, SpoolHeld: a.Spool.Held, Version: a.Build.Version, Revision: a.Build.Revision})
 	a.Client = dingtalk.New(a.clientConfig(shared), nil)
 	if err := a.checkCredentials(ctx); err != nil {
 		return err
@@ -125,7 +130,8 @@ func (a *App) Open(ctx context.Context) (err error) {
 	a.adoptLegacySpool(ctx)
 	owner := recall.NewOwner() // one name for this process's claims and broadcasts
 	a.Engine = recall.New(a.Ledger, a.Client, a.Log, recall.Config{Window: cfg.Recall.Window, Locale: cfg.Locale, Owner: owner, Now: a.now,
-		OnOutcome: func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }})
+		Concurrency: cfg.DingTalk.InFlight,
+		OnOutcome:   func(o recall.Outcome, n int) { a.Metrics.Outcome(string(o), n) }})
 	var guard recall.Guard
 	if cfg.AutoRecall.Enabled {
 		ac := cfg.AutoRecall
@@ -139,13 +145,14 @@ func (a *App) Open(ctx context.Context) (err error) {
 		guard = a.AutoRecall
 		a.Sender = a.Sender.WithGuard(guard) // every send the app makes passes the rules
 	}
-	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner,
+	a.Broadcaster = recall.NewBroadcaster(a.Ledger, a.Client, a.Log, recall.BroadcastConfig{Window: cfg.Recall.Window, Owner: owner, Concurrency: cfg.DingTalk.InFlight,
 		Redact: redactor.Redact, Guard: guard, Spool: a.Spool, Now: a.now})
 	receiver, actions := a.buildAlerts(owner, redactor.Redact)
 	a.Bot = handlers.NewBot(handlers.Config{Admins: cfg.Admins, Locale: cfg.Locale, MaxLast: cfg.Recall.MaxLast,
 		ConfirmAbove: cfg.Recall.ConfirmAbove, ConfirmTTL: cfg.Recall.ConfirmTTL, Window: cfg.Recall.Window, Redact: redactor.Redact, Now: a.now,
 		ReadsUpTo: cfg.Recall.ReadStatusUpTo, QPS: cfg.DingTalk.QPS, CommandBurst: commandBurst(cfg.Commands), CommandEvery: cfg.Commands.Every,
-		Responders: cfg.Alerts.Responders, Connected: conn.Connected, Alerts: actions, AlertStatus: a.Alerts.Status},
+		CrowdBurst: cfg.Commands.CrowdBurst, CrowdEvery: cfg.Commands.CrowdEvery,
+		Responders: cfg.Alerts.Responders, Connected: conn.Connected, Version: a.Build.String(), Alerts: actions, AlertStatus: a.Alerts.Status},
 		a.Ledger, a.Sender, a.Engine, a.Log, a.Metrics)
 	a.Listener = stream.NewListener(stream.Config{ClientID: cfg.DingTalk.ClientID, ClientSecret: cfg.DingTalk.ClientSecret,
 		APIBase: cfg.DingTalk.APIBase, KeepAlive: cfg.DingTalk.KeepAlive, OnMalformed: a.auditMalformed, Status: conn,
@@ -177,7 +184,7 @@ func (a *App) Open(ctx context.Context) (err error) {
 	if err := a.startListener(ctx); err != nil {
 		return err
 	}
-	a.Log.Info("recallbot running", zap.String("api_base", cfg.DingTalk.APIBase), zap.String("http", a.HTTPAddr()), zap.Int("admins", len(cfg.Admins)))
+	a.Log.Info("recallbot running", a.runningFields()...)
 	return nil
 }
 
@@ -280,7 +287,7 @@ func (a *App) serveHTTP(jobs *group, receiver *alerts.Receiver) error {
 	// The API's handlers and the console carry out the same operator
 	// actions; work a request starts to outlive it runs in jobs.
 	a.Operator = operator.New(a.Ledger, a.Sender, a.Engine, a.Broadcaster, jobs.goFunc("recall"), operator.Config{AutoRecall: a.AutoRecall,
-		Ready: a.Listener.Connected, Locale: c.Locale, QPS: c.DingTalk.QPS, Now: a.now, Log: a.Log.Named("http")})
+		Ready: a.Listener.Connected, Locale: c.Locale, QPS: c.DingTalk.QPS, MaxLast: c.Recall.MaxLast, Version: a.Build.String(), Now: a.now, Log: a.Log.Named("http")})
 	a.API = &httpapi.API{Token: c.HTTP.Token, Operator: a.Operator, Ledger: a.Ledger, Log: a.Log.Named("http"), Metrics: a.Metrics, Now: a.now,
 		Alerts: receiver}
 	var onShutdown func()

@@ -199,7 +199,7 @@ func testReadStatusInChatHTTPAndCLI(t *testing.T) {
 		t.Errorf("preview without reads: %q", reply)
 	}
 	reply := h.say(admin, "/preview last 2 reads")
-	if !strings.Contains(reply, "1 had read it") || !strings.Contains(reply, "0 had read it") || !strings.Contains(reply, "1 reads so far") {
+	if !strings.Contains(reply, "1 had read it") || !strings.Contains(reply, "0 had read it") || !strings.Contains(reply, "1 read so far") {
 		t.Errorf("preview with reads: %q", reply)
 	}
 	_, got := h.do("GET", "/v1/messages/"+url.PathEscape(es[1].ProcessQueryKey)+"?read_status=1", testToken, "")
@@ -214,7 +214,7 @@ func testReadStatusInChatHTTPAndCLI(t *testing.T) {
 	if err := h.run([]string{"recall", "--keys", es[1].ProcessQueryKey, "--read-status"}, &out, &errOut); err != nil {
 		t.Fatalf("cli: %v %s", err, errOut.String())
 	}
-	if !strings.Contains(out.String(), "1 recalled") || !strings.Contains(out.String(), "read by 1") || !strings.Contains(out.String(), "1 reads before the recall") {
+	if !strings.Contains(out.String(), "1 recalled") || !strings.Contains(out.String(), "read by 1") || !strings.Contains(out.String(), "1 had read it before the recall") {
 		t.Errorf("cli --read-status: %q", out.String())
 	}
 }

@@ -178,8 +178,9 @@ func (s *Service) Before(ctx context.Context, chat ledger.Chat, m dingtalk.Messa
 			continue
 		}
 		s.log.Warn("message blocked", zap.String("rule", f.Rule.Name), zap.String("reason", f.Reason), zap.String("chat", chat.Key()), zap.String("actor", o.Actor))
+		where := chat
 		_, err := s.led.AppendAudit(ctx, ledger.AuditRecord{At: s.cfg.Now(), Actor: "rule:" + f.Rule.Name, Action: "auto_block",
-			Scope: chat.Key(), Allowed: true, Note: f.Reason + "; sender " + o.Actor})
+			About: &ledger.AuditAbout{Chat: &where}, Allowed: true, Note: f.Reason + "; sender " + o.Actor})
 		if err != nil {
 			s.log.Error("block not audited", zap.Error(err))
 		}
@@ -249,7 +250,7 @@ func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uin
 	if skipped := ids[n:]; len(skipped) > 0 {
 		s.log.Warn("automatic recall skipped: paused", zap.String("rule", rule), zap.Int("messages", len(skipped)))
 		_, _ = s.led.AppendAudit(ctx, ledger.AuditRecord{At: now, Actor: "rule:" + rule, Action: "auto_recall",
-			Scope: recall.Selection{IDs: skipped}.Describe(s.cfg.Locale), Allowed: false, Note: "circuit breaker open: " + reason})
+			About: recall.Selection{IDs: skipped}.About(), Why: "breaker_open", Allowed: false, Note: reason})
 		for _, id := range skipped {
 			s.reschedule(ctx, id, time.Time{})
 		}
@@ -264,7 +265,11 @@ func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uin
 	}
 	s.log.Warn("automatic recall", zap.String("rule", rule), zap.String("reason", reason), zap.String("receipt", r.Summary("en")))
 	if r.Count(recall.Recalled)+r.Count(recall.Failed)+r.Count(recall.TooOld) > 0 {
-		s.notify(ctx, s.say("incident", rule, reason, r.Summary(s.cfg.Locale), r.AuditID))
+		report := s.say("incident", rule, FindingIn(reason, s.cfg.Locale), r.Summary(s.cfg.Locale), r.AuditID)
+		if rule == RuleSecrets { // a recall hides it, it does not unshare it
+			report += s.say("rotate")
+		}
+		s.notify(ctx, report)
 	}
 	return r
 }
@@ -341,6 +346,8 @@ var texts = map[string][2]string{
 	"paused": {"⚠️ **自动撤回已暂停**：一分钟内超过 %d 条。暂停 %s，期间只记录不撤回。请检查规则。",
 		"⚠️ **Automatic recall paused**: more than %d in a minute. Paused for %s: rules only log meanwhile. Please check the rules."},
 	"expiry.failed": {"⏰ 到期自动撤回未完成：%s（审计 #%d）", "⏰ Self-destruct did not complete: %s (audit #%d)"},
+	"rotate": {"\n\n撤回只是让消息从会话中消失，无法抹去已被读到、复制或截图的内容：请把这个密钥当作已泄露，立即更换（轮换）它。",
+		"\n\nA recall only takes the message out of the chat; it cannot undo what someone already read, copied or screenshotted. Treat the secret as leaked and rotate it now."},
 }
 
 func (s *Service) say(key string, args ...any) string {

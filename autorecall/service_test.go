@@ -367,3 +367,47 @@ func TestSelfDestructBacksOff(t *testing.T) {
 		t.Error("still in the chat")
 	}
 }
+
+// TestCaughtSecretIsToBeRotated: a recall hides a secret, it does not
+// unshare it: the admins' report of a secret the auto-recall caught says
+// to rotate it; a report of another rule's catch does not.
+func TestCaughtSecretIsToBeRotated(t *testing.T) {
+	f := newFixture(t, autorecall.Config{Locale: "en", Rules: []autorecall.Rule{
+		{Name: autorecall.RuleSecrets, Action: autorecall.Recall, Mode: autorecall.Enforce},
+		{Name: "templates", Action: autorecall.Recall, Mode: autorecall.Enforce},
+	}})
+	if _, err := f.sender.Send(ctx(t), group, dingtalk.Text("use AKIAIOSFODNN7EXAMPLE for the bucket"), recall.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.RecallDue(ctx(t))
+	if _, err := f.sender.Send(ctx(t), group, dingtalk.Text("on call: {{ .Name }}"), recall.SendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.RecallDue(ctx(t))
+	reports := f.adminReports()
+	if len(reports) != 2 {
+		t.Fatalf("reports %q", reports)
+	}
+	if !strings.Contains(reports[0], "cannot undo what someone already read") || !strings.Contains(reports[0], "rotate it") {
+		t.Errorf("the secret's report does not say to rotate it: %q", reports[0])
+	}
+	if strings.Contains(reports[1], "rotate") {
+		t.Errorf("a template's report says to rotate something: %q", reports[1])
+	}
+}
+
+// TestFindingsInTheReportsLanguage: a Chinese bot's report names what a
+// rule found in Chinese, keeping a finding's variable part.
+func TestFindingsInTheReportsLanguage(t *testing.T) {
+	for _, tc := range []struct{ in, loc, want string }{
+		{"an AWS access key id", "zh", "AWS 访问密钥 ID"},
+		{"an AWS access key id", "en", "an AWS access key id"},
+		{"the pattern of rule internal-hosts", "zh", "规则的匹配模式 internal-hosts"},
+		{"the same content sent to this chat 1m0s ago", "zh", "相同内容 1m0s前已发送到本会话"},
+		{"something new", "zh", "something new"},
+	} {
+		if got := autorecall.FindingIn(tc.in, tc.loc); got != tc.want {
+			t.Errorf("FindingIn(%q, %s) = %q, want %q", tc.in, tc.loc, got, tc.want)
+		}
+	}
+}

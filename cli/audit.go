@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Audit is `recallbot audit`: the audit trail, newest first, or with
@@ -31,12 +32,12 @@ func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *c.asJSON {
 		return c.printJSON(a)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tWHEN\tWHO\tWHAT\tSCOPE\tRESULT")
+	t := &table{}
+	t.row(strings.Split(c.say("audit.cols"), "|")...)
 	for _, r := range a.Records {
 		result := r.Note
 		if !r.Allowed {
-			result = "refused " + result
+			result = strings.TrimSpace(c.say("refused") + " " + result)
 		} else if len(r.Outcomes) > 0 {
 			counts := map[string]int{}
 			for _, o := range r.Outcomes {
@@ -45,12 +46,12 @@ func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			var parts []string
 			for o, n := range counts {
-				parts = append(parts, fmt.Sprintf("%d %s", n, o))
+				parts = append(parts, fmt.Sprintf("%d %s", n, c.outcome(o)))
 			}
 			slices.Sort(parts)
 			result = strings.Join(parts, ", ")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.At.Local().Format("01-02 15:04:05"), r.Actor, r.Action, r.Scope, result)
+		t.row(strconv.FormatUint(r.ID, 10), r.At.Local().Format("01-02 15:04:05"), r.Actor, recall.ActionWords(r.Action, c.locale()), r.Scope, result)
 	}
-	return tw.Flush()
+	return t.write(stdout)
 }

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // printBroadcast prints a broadcast's progress and whom DingTalk refused.
@@ -22,67 +24,107 @@ func printBroadcast(w io.Writer, s api.Broadcast) {
 	if s.Cancelled > 0 || s.State == "cancelled" {
 		cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
 	}
-	fmt.Fprintf(w, "broadcast %s: %s; %d recipients: %d sent, %d failed%s, %d pending; %d send call(s)\n",
-		s.BatchID, s.State, s.Recipients, s.Sent, s.Failed, cancelled, s.Pending, s.SendCalls)
+	fmt.Fprintf(w, "broadcast %s: %s; %s: %d sent, %d failed%s, %d pending; %s\n",
+		s.BatchID, s.State, recall.Plural(s.Recipients, "recipient", "recipients"), s.Sent, s.Failed, cancelled, s.Pending, recall.Plural(s.SendCalls, "send call", "send calls"))
 	if len(s.InFlight) > 0 {
-		fmt.Fprintf(w, "  %d call(s) for %d people on the wire: counted when DingTalk answers\n", len(s.InFlight), s.InFlightPeople())
+		fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(s.InFlightPeople(), "person", "people"))
 	}
+	t := &table{indent: "  "} // no line ends with a space, a reason left empty or not
 	for i, r := range s.Refused {
 		if i == 20 {
-			fmt.Fprintf(w, "  … and %d more refused\n", len(s.Refused)-20)
+			t.row(fmt.Sprintf("… and %d more refused", len(s.Refused)-20))
 			break
 		}
-		fmt.Fprintf(w, "  refused  %s  %s\n", r.Target, r.Reason)
+		t.row("refused", r.Target, r.Reason)
+	}
+	_ = t.write(w)
+}
+
+// BroadcastVerbs are what `recallbot broadcast` does.
+var BroadcastVerbs = []string{"start", "status", "cancel"}
+
+const broadcastSynopsis = "broadcast start (--users U1,U2 | --users-file FILE) --text TEXT [--title T] [--batch ID] [--expires-in D] [--wait]\n" +
+	"       recallbot broadcast status BATCH_ID [--wait]\n       recallbot broadcast cancel BATCH_ID"
+
+// broadcastFlags are the flags of one verb of `recallbot broadcast`.
+type broadcastFlags struct {
+	wait                                             *bool
+	users, file, text, title, batch, expires, client *string
+}
+
+// newBroadcastCtl is the command for verb with its flags: start's
+// message and recipients, status's --wait, and what every verb shares.
+func newBroadcastCtl(verb string, stdout, stderr io.Writer) (*ctl, broadcastFlags) {
+	c := newCtl("broadcast "+verb, broadcastSynopsis, stdout, stderr)
+	var f broadcastFlags
+	if verb == "cancel" {
+		return c, f
+	}
+	f.wait = c.fs.Bool("wait", false, "follow it with a progress line until it ends")
+	if verb != "start" {
+		return c, f
+	}
+	f.users = c.fs.String("users", "", "staffIds, comma-separated: their 1:1 chats with the bot, 20 to a call")
+	f.file = c.fs.String("users-file", "", "a file of staffIds, one per line (- for stdin)")
+	f.text = c.fs.String("text", "", "the message; markdown when -title is given")
+	f.title = c.fs.String("title", "", "a title: sends markdown")
+	f.batch = c.fs.String("batch", "", "the batch id (default: the bot makes one)")
+	f.expires = c.fs.String("expires-in", "", "recall each message by itself after this long")
+	f.client = c.fs.String("client", "cli", "who is sending, for the ledger and the audit")
+	return c, f
+}
+
+// broadcastHelp prints the synopsis and the flags of every verb.
+func broadcastHelp(stdout, stderr io.Writer) {
+	fmt.Fprintf(stderr, "Usage: recallbot %s\n", broadcastSynopsis)
+	for _, verb := range BroadcastVerbs {
+		c, _ := newBroadcastCtl(verb, stdout, stderr)
+		fmt.Fprintf(stderr, "\nbroadcast %s:\n", verb)
+		c.fs.PrintDefaults()
 	}
 }
 
 // Broadcast is `recallbot broadcast`: it starts a broadcast, shows its
 // status or cancels it; --wait follows it to its end.
 func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const synopsis = "broadcast start (--users U1,U2 | --users-file FILE) --text TEXT [--title T] [--batch ID] [--expires-in D] [--wait]\n" +
-		"       recallbot broadcast status BATCH_ID [--wait]\n       recallbot broadcast cancel BATCH_ID"
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: recallbot "+synopsis)
+		broadcastHelp(stdout, stderr)
 		return UsageError{"broadcast: say start, status or cancel"}
 	}
 	verb, args := args[0], args[1:]
 	if verb == "-h" || verb == "-help" || verb == "--help" {
-		fmt.Fprintln(stderr, "Usage: recallbot "+synopsis)
+		broadcastHelp(stdout, stderr)
 		return flag.ErrHelp
 	}
-	c := newCtl("broadcast "+verb, synopsis, stdout, stderr)
-	wait := c.fs.Bool("wait", false, "follow it with a progress line until it ends")
+	if !slices.Contains(BroadcastVerbs, verb) {
+		broadcastHelp(stdout, stderr)
+		return UsageError{fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb)}
+	}
+	c, f := newBroadcastCtl(verb, stdout, stderr)
 	switch verb {
 	case "start":
-		users := c.fs.String("users", "", "staffIds, comma-separated: their 1:1 chats with the bot, 20 to a call")
-		file := c.fs.String("users-file", "", "a file of staffIds, one per line (- for stdin)")
-		text := c.fs.String("text", "", "the message; markdown when -title is given")
-		title := c.fs.String("title", "", "a title: sends markdown")
-		batch := c.fs.String("batch", "", "the batch id (default: the bot makes one)")
-		expires := c.fs.String("expires-in", "", "recall each message by itself after this long")
-		client := c.fs.String("client", "cli", "who is sending, for the ledger and the audit")
 		if _, err := c.parse(args); err != nil {
 			return err
 		}
-		ids, err := readUsers(*users, *file)
+		ids, err := readUsers(*f.users, *f.file)
 		if err != nil {
 			return err
 		}
-		if len(ids) == 0 || *text == "" {
+		if len(ids) == 0 || *f.text == "" {
 			return usageError(c.fs, "give --text and the users (--users or --users-file)")
 		}
 		st, err := c.bot.Broadcast(ctx, api.BroadcastRequest{
 			UserIDs:   ids,
-			Content:   api.Content{Text: *text, Title: *title},
-			BatchID:   *batch,
-			ExpiresIn: *expires,
-			Client:    *client,
+			Content:   api.Content{Text: *f.text, Title: *f.title},
+			BatchID:   *f.batch,
+			ExpiresIn: *f.expires,
+			Client:    *f.client,
 		})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "broadcast %s started: %d recipients\n", st.BatchID, st.Recipients)
-		return c.broadcastStatus(ctx, st.BatchID, *wait, stdout, stderr)
+		return c.broadcastStatus(ctx, st.BatchID, *f.wait, stdout, stderr)
 	case "status", "cancel":
 		pos, err := c.parse(args)
 		if err != nil {
@@ -102,10 +144,9 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			printBroadcast(stdout, st)
 			return nil
 		}
-		return c.broadcastStatus(ctx, pos[0], *wait, stdout, stderr)
+		return c.broadcastStatus(ctx, pos[0], *f.wait, stdout, stderr)
 	}
-	fmt.Fprintln(stderr, "usage: recallbot "+synopsis)
-	return UsageError{fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb)}
+	return nil
 }
 
 // broadcastStatus prints a broadcast's status, after following it to its
@@ -122,7 +163,7 @@ func (c *ctl) broadcastStatus(ctx context.Context, id string, wait bool, stdout,
 		}
 		bar := newProgress(stderr)
 		err := follow(ctx, poll, func() bool { return st.State != api.JobRunning }, func() {
-			bar.show("sending", st.Sent+st.Failed, st.Recipients, fmt.Sprintf("recipients · %d call(s)", st.SendCalls))
+			bar.show("sending", st.Sent+st.Failed, st.Recipients, "recipients · "+recall.Plural(st.SendCalls, "call", "calls"))
 		})
 		bar.end()
 		if err != nil {

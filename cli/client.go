@@ -24,6 +24,9 @@ type ctl struct {
 	asJSON *bool
 	out    io.Writer
 	bot    *api.Client // set by parse
+	// lang is the language the command speaks until the bot states its
+	// own (words.go).
+	lang string
 }
 
 func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
@@ -33,7 +36,7 @@ func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
 		def = "http://127.0.0.1:8470"
 	}
 	return &ctl{fs: fs, out: stdout,
-		api:    fs.String("api", def, "the bot's HTTP API (default $RECALLBOT_API or http://127.0.0.1:8470)"),
+		api:    fs.String("api", def, "the bot's HTTP API, from $RECALLBOT_API when that is set"),
 		asJSON: fs.Bool("json", false, "print the API's JSON answer instead of text")}
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"text/tabwriter"
+	"strconv"
+	"strings"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Entries is `recallbot entries`: the entries that need attention,
@@ -33,14 +36,15 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return c.printJSON(a)
 	}
 	if len(a.Entries) == 0 {
-		fmt.Fprintf(stdout, "no %s entries\n", state)
+		fmt.Fprintln(stdout, c.say("entries.none", c.say("state."+state)))
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSENT\tCHAT\tBY\tMESSAGE\tREASON")
+	t := &table{}
+	t.row(strings.Split(c.say("entries.cols"), "|")...)
 	for _, e := range a.Entries {
-		chat := string(e.Chat.Family) + ":" + e.Chat.ConversationID + e.Chat.UserID
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.SentAt.Local().Format("01-02 15:04:05"), chat, e.Actor, e.Excerpt, e.Reason)
+		chat := ledger.Chat{Family: ledger.Family(e.Chat.Family), ConversationID: e.Chat.ConversationID, UserID: e.Chat.UserID}
+		t.row(strconv.FormatUint(e.ID, 10), e.SentAt.Local().Format("01-02 15:04:05"), recall.ChatWords(chat, ledger.ChatInfo{}, c.locale()),
+			e.Actor, recall.PlainText(e.Excerpt), e.Reason)
 	}
-	return tw.Flush()
+	return t.write(stdout)
 }

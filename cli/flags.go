@@ -40,6 +40,9 @@ func flagError(err error) error {
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	if fc, ok := stderr.(*flagCollector); ok { // completion.go wants the flags
+		fc.sets = append(fc.sets, fs)
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: recallbot %s\n\n", synopsis)
 		fs.PrintDefaults()

@@ -6,9 +6,9 @@ import (
 	"io"
 	"net/url"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Recall is `recallbot recall`: it recalls messages by chat and count,
@@ -57,20 +57,21 @@ func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *c.asJSON {
 		return c.printJSON(r)
 	}
-	printReceipt(stdout, r)
+	c.printReceipt(stdout, r)
 	return nil
 }
 
-// printReceipt prints a recall's receipt as a table of its messages.
-func printReceipt(w io.Writer, r api.Receipt) {
-	head := "recall"
+// printReceipt prints a recall's receipt as a table of its messages, in
+// the bot's language.
+func (c *ctl) printReceipt(w io.Writer, r api.Receipt) {
+	head := c.say("recall")
 	if r.DryRun {
-		head = "preview (nothing recalled)"
+		head = c.say("preview")
 	}
-	fmt.Fprintf(w, "%s: %s; %d API call(s); audit #%d\n", head, r.Summary, r.Calls, r.AuditID)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, c.say("recall.head", head, r.Summary, c.calls(r.Calls, "API"), r.AuditID))
+	t := &table{indent: "  "}
 	for _, it := range r.Items {
-		what := it.Excerpt
+		what := recall.PlainText(it.Excerpt)
 		if what == "" {
 			what = it.ProcessQueryKey
 		}
@@ -81,17 +82,17 @@ func printReceipt(w io.Writer, r api.Receipt) {
 		read := ""
 		switch {
 		case it.Reads != nil && it.Reads.Error != "":
-			read = "read: unknown"
+			read = c.say("read.unknown")
 		case it.Reads != nil && it.Reads.Recipients > 0:
-			read = fmt.Sprintf("read %d/%d", it.Reads.Read, it.Reads.Recipients)
+			read = c.say("read.of", it.Reads.Read, it.Reads.Recipients)
 		case it.Reads != nil:
-			read = fmt.Sprintf("read by %d", it.Reads.Read)
+			read = c.say("read.by", it.Reads.Read)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", it.Outcome, when, what, read, it.Explanation)
+		t.row(c.outcome(it.Outcome), when, what, read, it.Explanation)
 	}
-	_ = tw.Flush()
+	_ = t.write(w)
 	if r.ReadStatusCost != nil && r.ReadStatusCost.Calls > 0 {
-		fmt.Fprintf(w, "add --read-status to see who has read them first (%d query calls, about %.0f s)\n", r.ReadStatusCost.Calls, max(1, r.ReadStatusCost.Seconds))
+		fmt.Fprintln(w, c.say("reads.hint", c.calls(r.ReadStatusCost.Calls, "query"), max(1, r.ReadStatusCost.Seconds)))
 	}
 }
 
@@ -111,7 +112,7 @@ func (c *ctl) recallInBackground(ctx context.Context, req api.RecallRequest, std
 		return err
 	}
 	err = follow(ctx, poll, func() bool { return job.State != api.JobRunning }, func() {
-		bar.show("recalling", job.Done, job.Requested, fmt.Sprintf("messages · %d call(s)", job.Calls))
+		bar.show(c.say("recalling"), job.Done, job.Requested, c.say("messages")+" · "+c.calls(job.Calls, "API"))
 	})
 	bar.end()
 	if err != nil {
@@ -124,7 +125,7 @@ func (c *ctl) recallInBackground(ctx context.Context, req api.RecallRequest, std
 		return c.printJSON(job)
 	}
 	if job.Receipt != nil {
-		printReceipt(stdout, *job.Receipt)
+		c.printReceipt(stdout, *job.Receipt)
 	}
 	if job.State != api.JobDone {
 		return fmt.Errorf("recall %s %s: %s", job.ID, job.State, job.Error)

@@ -35,6 +35,6 @@ func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *c.asJSON {
 		return c.printJSON(e)
 	}
-	fmt.Fprintf(stdout, "entry %d is now %s\n", e.ID, e.State)
+	fmt.Fprintln(stdout, c.say("resolved", e.ID, c.say("state."+string(e.State))))
 	return nil
 }

@@ -17,6 +17,18 @@ const shutdownGrace = 25 * time.Second
 // Run is `recallbot run`: it runs the bot until ctx ends (SIGINT, SIGTERM), then shuts down in
 // order and returns nil.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runBot(ctx, args, stderr, "")
+}
+
+// RunStamped is Run for a binary whose version was stamped at build time
+// (-ldflags "-X main.version=v1.2.3"): the bot says that version.
+func RunStamped(stamped string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, _, stderr io.Writer) error {
+		return runBot(ctx, args, stderr, stamped)
+	}
+}
+
+func runBot(ctx context.Context, args []string, stderr io.Writer, stamped string) error {
 	fs := newFlagSet("run", "run -config FILE", stderr)
 	path := fs.String("config", "config.yaml", "configuration file")
 	if err := fs.Parse(args); err != nil {
@@ -31,7 +43,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer log.Sync()
-	bot := app.New(cfg, log, app.Options{})
+	bot := app.New(cfg, log, app.Options{Version: stamped})
 	if err := bot.Open(ctx); err != nil {
 		log.Error("start failed", zap.Error(err))
 		return LoggedError{err}

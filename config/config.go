@@ -47,6 +47,11 @@ type Commands struct {
 	Burst int `yaml:"burst"`
 	// Every is how often the sender earns one more.
 	Every time.Duration `yaml:"every"`
+	// CrowdBurst and CrowdEvery are one budget shared by everyone who is
+	// not an admin, on top of each sender's: many senders each within
+	// their own budget cannot flood the bot together.
+	CrowdBurst int           `yaml:"crowd_burst"`
+	CrowdEvery time.Duration `yaml:"crowd_every"`
 }
 
 // AutoRecall configures the bot's recalls of its own mistakes.
@@ -83,8 +88,19 @@ type DingTalk struct {
 	// Timeout bounds each OpenAPI call.
 	Timeout time.Duration `yaml:"timeout"`
 	// KeepAlive is the idle time before the Stream client pings the socket
-	// (minimum 3s).
+	// (minimum 3s); a ping not answered in 5 s closes it and the client
+	// connects anew. Default 60s: DingTalk writes to a live connection more
+	// often than that (its own pings), so a minute of silence is a dead
+	// connection, and the SDK's own default (120s) kept a dead one "ready"
+	// for two minutes.
 	KeepAlive time.Duration `yaml:"keepalive"`
+	// InFlight fixes how many calls a recall or a broadcast keeps on the
+	// wire. 0, the default, sizes them from the measured round trip and
+	// the pace (Little's law, 4 to 64), which is what keeps the pace busy
+	// with DingTalk far away; a fixed number is for an operator who wants
+	// fewer calls in doubt should the process die mid-broadcast, and for
+	// tests that catch exactly the first calls.
+	InFlight int `yaml:"in_flight"`
 }
 
 // Ledger selects and tunes the ledger store.
@@ -208,7 +224,7 @@ type Recall struct {
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
-		DingTalk: DingTalk{APIBase: "https://api.dingtalk.com", QPS: 20, Timeout: 10 * time.Second, KeepAlive: 120 * time.Second},
+		DingTalk: DingTalk{APIBase: "https://api.dingtalk.com", QPS: 20, Timeout: 10 * time.Second, KeepAlive: 60 * time.Second},
 		Ledger:   Ledger{Path: "recallbot.db", Retention: 30 * 24 * time.Hour, ReplicaTimeout: time.Second},
 		HTTP:     HTTP{Listen: "127.0.0.1:8470", Console: true, FailedLoginsPerMinute: 30},
 		Log:      Log{Level: "info", Format: "json"},
@@ -216,7 +232,7 @@ func Default() Config {
 		Recall:   Recall{MaxLast: 100, ConfirmAbove: 10, ConfirmTTL: 2 * time.Minute, Window: 24 * time.Hour},
 		AutoRecall: AutoRecall{Enabled: true, MaxPerMinute: 50, PauseFor: 10 * time.Minute, DuplicateWindow: time.Minute,
 			SelfDestructEvery: time.Second},
-		Commands: Commands{Burst: 3, Every: 3 * time.Second},
+		Commands: Commands{Burst: 3, Every: 3 * time.Second, CrowdBurst: 20, CrowdEvery: time.Second},
 	}
 }
 

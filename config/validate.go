@@ -36,6 +36,9 @@ func (c Config) Validate() error {
 	if d.KeepAlive < 3*time.Second {
 		bad("dingtalk.keepalive", "must be at least 3s")
 	}
+	if d.InFlight < 0 || d.InFlight > 64 {
+		bad("dingtalk.in_flight", "must be between 1 and 64 calls, or 0 to size them from the round trip, not %d", d.InFlight)
+	}
 	if len(c.Admins) == 0 {
 		bad("admins", "list at least one staffId: nobody could recall")
 	}
@@ -102,6 +105,11 @@ func (c Config) Validate() error {
 		bad("commands.burst", "must be between 0 (no budget) and 1000 commands, not %d", cm.Burst)
 	} else if cm.Every <= 0 || cm.Every > time.Hour {
 		bad("commands.every", "must be more than 0 and at most 1h, not %v", cm.Every)
+	}
+	if cm := c.Commands; cm.CrowdBurst < 1 || cm.CrowdBurst > 10000 {
+		bad("commands.crowd_burst", "must be between 1 and 10000 commands, not %d", cm.CrowdBurst)
+	} else if cm.CrowdEvery <= 0 || cm.CrowdEvery > time.Hour {
+		bad("commands.crowd_every", "must be more than 0 and at most 1h, not %v", cm.CrowdEvery)
 	}
 	a := c.AutoRecall
 	if a.MaxPerMinute < 1 {

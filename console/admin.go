@@ -110,11 +110,13 @@ type statusBar struct {
 	// Breaker is "closed", "open" (paused) or "" (auto-recall is off).
 	Breaker   string
 	Attention int64
+	// Version is the running build.
+	Version string
 }
 
 func (c *Console) status(r *http.Request) *statusBar {
 	ready := c.cfg.Operator.Ready(r.Context())
-	st := &statusBar{Ready: ready.Ready, StreamUp: ready.StreamConnected, LedgerOK: ready.LedgerOK}
+	st := &statusBar{Ready: ready.Ready, StreamUp: ready.StreamConnected, LedgerOK: ready.LedgerOK, Version: ready.Version}
 	if br, err := c.cfg.Operator.AutoRecall(); err == nil {
 		st.Breaker = "closed"
 		if br.Paused {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +18,10 @@ const maxJobsShown = 100
 type jobRow struct {
 	ledger.Job
 	Pending int
+	// Recalled is how many of its messages were taken back, Shown how
+	// many are still in someone's chat: a broadcast taken back whole is
+	// marked recalled in the list, one taken back in part says how much.
+	Recalled, Shown int
 }
 
 // Percent is the share of recipients settled (reached, refused or
@@ -39,6 +44,11 @@ func (c *Console) broadcasts(w http.ResponseWriter, r *http.Request, s *session)
 	slices.SortFunc(rows, func(a, b jobRow) int { return b.Created.Compare(a.Created) })
 	if len(rows) > maxJobsShown {
 		rows = rows[:maxJobsShown]
+	}
+	for i := range rows {
+		if rows[i].State != ledger.JobRunning {
+			rows[i].Recalled, rows[i].Shown = c.batchRecalled(r, rows[i].ID)
+		}
 	}
 	c.render(w, r, s, http.StatusOK, "broadcasts", c.t("nav.broadcasts"), "broadcasts", rows)
 }
@@ -120,4 +130,63 @@ func (c *Console) cancelBroadcast(w http.ResponseWriter, r *http.Request, s *ses
 		return
 	}
 	http.Redirect(w, r, "/ui/broadcasts/"+url.PathEscape(id)+"?done=cancelled", http.StatusSeeOther)
+}
+
+// Counted is how many of its messages were counted as recalled or shown.
+func (j jobRow) Counted() int { return j.Recalled + j.Shown }
+
+// batchRecalled counts a broadcast's messages taken back and those still
+// shown; a ledger that does not answer counts none (the list still shows).
+func (c *Console) batchRecalled(r *http.Request, batch string) (recalled, shown int) {
+	es, err := c.cfg.Ledger.Batch(r.Context(), batch)
+	if err != nil {
+		return 0, 0
+	}
+	for _, e := range es {
+		switch e.State {
+		case ledger.Recalled:
+			recalled++
+		case ledger.Sent, ledger.Recalling, ledger.RecallFailed:
+			shown++
+		}
+	}
+	return recalled, shown
+}
+
+// wholeBatch is the broadcast whose messages the selected keys are, all of
+// them, or "": every message of one batch ticked on the messages page is
+// previewed and recalled as that batch, so that the receipt names it.
+// batches are the batch ids of the selected messages.
+func wholeBatch(ctx context.Context, led Ledger, batches map[string]bool, keys []string) string {
+	if len(batches) != 1 {
+		return ""
+	}
+	var b string
+	for b = range batches {
+	}
+	if b == "" {
+		return ""
+	}
+	es, err := led.Batch(ctx, b)
+	if err != nil {
+		return ""
+	}
+	selected := map[string]bool{}
+	for _, k := range keys {
+		selected[k] = true
+	}
+	n := 0
+	for _, e := range es {
+		if e.ProcessQueryKey == "" {
+			continue
+		}
+		if !selected[e.ProcessQueryKey] {
+			return ""
+		}
+		n++
+	}
+	if n != len(selected) {
+		return ""
+	}
+	return b
 }

@@ -44,6 +44,7 @@ type Ledger interface {
 	ledger.EntryReader
 	ledger.JobStore
 	ledger.AuditStore
+	ledger.ChatStore
 }
 
 // Config is the console's wiring and knobs; zero knobs take the defaults
@@ -200,6 +201,8 @@ func (c *Console) static(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/css; charset=utf-8")
 	case strings.HasSuffix(name, ".js"):
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(name, ".svg"):
+		w.Header().Set("Content-Type", "image/svg+xml")
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = w.Write(b)

@@ -560,11 +560,11 @@ func TestReadStatus(t *testing.T) {
 		t.Errorf("unknown key: %d %s", a.status, a.body)
 	}
 	page := b.post("/ui/preview", url.Values{"csrf": {csrf}, "id": ids(e, g)}).body
-	if !strings.Contains(page, "Asking who has read them takes 2 query call(s)") {
+	if !strings.Contains(page, "Asking who has read them takes 2 query calls") {
 		t.Errorf("preview without read status does not state the cost: %s", page)
 	}
 	page = b.post("/ui/preview", url.Values{"csrf": {csrf}, "id": ids(e, g), "read_status": {"1"}}).body
-	if !strings.Contains(page, "1 of 1 had read it") || !strings.Contains(page, "0 had read it") || !strings.Contains(page, "2 query call(s)") {
+	if !strings.Contains(page, "1 of 1 had read it") || !strings.Contains(page, "0 had read it") || !strings.Contains(page, "2 query calls") {
 		t.Errorf("preview with read status: %s", page)
 	}
 	// The recall asks again just before it, for the receipt.
@@ -573,7 +573,7 @@ func TestReadStatus(t *testing.T) {
 		t.Fatalf("recall: %d %s", a.status, a.body)
 	}
 	events(t, b, a.header.Get("Location")+"/events")
-	if page := b.get(a.header.Get("Location")).body; !strings.Contains(page, "1 reads before the recall") || !strings.Contains(page, "1 of 1 had read it") {
+	if page := b.get(a.header.Get("Location")).body; !strings.Contains(page, "1 read before the recall") || !strings.Contains(page, "1 of 1 had read it") {
 		t.Errorf("receipt: %s", page)
 	}
 }

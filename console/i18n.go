@@ -1,6 +1,10 @@
 package console
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/recallbot/recallbot/recall"
+)
 
 // texts are the console's words, Chinese first, English second; the bot's
 // locale picks one, as it does for the chat's replies. Placeholders in
@@ -104,12 +108,14 @@ var texts = map[string][2]string{
 	"preview.nokey":            {"所选消息中有 %d 条没有消息 ID（发送结果未知或未发送），无法撤回：", "%d of the selected messages have no key (their send's outcome is unknown, or they were never sent): they cannot be recalled."},
 	"preview.nokey.resolve":    {"处理发送结果未知的消息", "Resolve sends in doubt"},
 	"preview.confirm.head":     {"这次撤回需要确认（聊天中同样需要 /confirm）：", "This recall needs a confirmation (chat would ask for /confirm):"},
-	"preview.confirm.type":     {"请在 %s 内输入确认码", "Type this code within %s:"},
+	"preview.confirm.type":     {"请在 %s内输入确认码", "Type this code within %s:"},
 	"preview.confirm.button":   {"确认撤回 %d 条消息", "Confirm: recall %d message(s)"},
-	"preview.valid":            {"此预览 %s 内有效。", "This preview can be carried out within %s."},
+	"preview.valid":            {"此预览 %s内有效。", "This preview can be carried out within %s."},
 	"preview.button":           {"撤回这 %d 条消息", "Recall these %d message(s)"},
 	"preview.hidden":           {"另有 %d 条未列出（已计入上方统计，并会一并撤回）。", "%d more are counted above and recalled with these, but not listed."},
 	"preview.none":             {"没有可撤回的消息。", "Nothing here can be recalled."},
+	"preview.already.batch":    {"批次 %s 已经撤回过了：它的 %d 条消息都已撤回，无需再撤回。", "Batch %s was recalled already: all %d of its messages are taken back; there is nothing left to recall."},
+	"preview.already":          {"所选的 %d 条消息都已经撤回过了，无需再撤回。", "All %d of the selected messages were recalled already; there is nothing left to recall."},
 
 	"confirm.many":        {"共 %d 条，超过 %d 条", "%d messages, more than %d"},
 	"confirm.elsewhere":   {"其中 %d 条不在 %s 中", "%d of them are not in %s"},
@@ -128,6 +134,8 @@ var texts = map[string][2]string{
 
 	"broadcast.title":           {"群发", "Broadcast"},
 	"broadcasts.none":           {"还没有群发。", "No broadcasts yet."},
+	"broadcasts.recalled":       {"已撤回", "recalled"},
+	"broadcasts.recalled.part":  {"已撤回 %d/%d 条", "%d of %d recalled"},
 	"broadcast.counts":          {"%d / %d 人（失败 %d，待发 %d）", "%d of %d (%d refused, %d pending)"},
 	"broadcast.detail":          {"已送达 %d / %d 人 · 失败 %d · 待发 %d · %d/%d 次调用 · 重试中 %d", "%d of %d reached · %d refused · %d pending · %d of %d call(s) · %d retrying"},
 	"broadcast.cancelled":       {"已取消：%d 人不再发送（%s）", "Cancelled: %d people will not be sent to (by %s)"},
@@ -212,8 +220,11 @@ func say(locale, key string, args ...any) string {
 	if locale == "en" {
 		s = t[1]
 	}
-	if len(args) == 0 {
-		return s
+	if len(args) > 0 {
+		s = fmt.Sprintf(s, args...)
 	}
-	return fmt.Sprintf(s, args...)
+	if locale == "en" {
+		s = recall.Plurals(s) // "1 call(s)" reads "1 call"
+	}
+	return s
 }

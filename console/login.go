@@ -126,7 +126,7 @@ func (c *Console) limitedOverall(r *http.Request, now time.Time) {
 // limitedSummary is the record of a minute's tries refused by the overall
 // budget that were only counted.
 func limitedSummary(m *refusals.Minute) ledger.AuditRecord {
-	return m.Record("console", "console.login_limited", ledger.TrailAccess, "login(s) refused over the overall budget of failed logins")
+	return m.Record("console", "console.login_limited", ledger.TrailAccess)
 }
 
 // FlushRefused writes the summary of a finished minute's logins refused

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // loginFrom posts the login form to the bot's handler as if from addr,
@@ -97,9 +98,11 @@ func TestSpreadLoginAttackIsBounded(t *testing.T) {
 	f.con.FlushRefused(context.Background())
 	at, summaries = limited()
 	refused := addresses*tries - defaultFailedLoginsPerMinute + 1 // and the right token's try
-	want := fmt.Sprintf("%d more login(s) refused over the overall budget", refused-1)
-	if len(at) != 1 || len(summaries) != 1 || !strings.HasPrefix(summaries[0].Scope, want) {
+	want := fmt.Sprintf("%d more in the minute from", refused-1)
+	if len(at) != 1 || len(summaries) != 1 {
 		t.Errorf("after the minute: %+v, %+v; want one summary %q", at, summaries, want)
+	} else if scope, _ := recall.AuditWords(summaries[0], "en", nil); !strings.HasPrefix(scope, want) {
+		t.Errorf("the summary reads %q; want %q", scope, want)
 	}
 	// The budget refills: an operator gets in again.
 	if w := f.loginFrom("10.1.1.1", testToken); w.Code != http.StatusSeeOther {

@@ -42,10 +42,14 @@ type previewView struct {
 	Why       []string // why a confirmation is needed
 	Valid     string   // how long the preview can be carried out
 	Items     []previewItem
-	Hidden    int   // items past maxPreviewRows, counted but not listed
-	NoKey     []row // selected messages without a key: nothing to recall
-	Read      readSummary
-	Batch     string
+	Hidden    int // items past maxPreviewRows, counted but not listed
+	Already   int // items recalled already
+	// AllRecalled: every message asked about was recalled already, and
+	// the page says so rather than "nothing here can be recalled".
+	AllRecalled bool
+	NoKey       []row // selected messages without a key: nothing to recall
+	Read        readSummary
+	Batch       string
 }
 
 type previewItem struct {
@@ -71,6 +75,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		req.BatchID = batch
 	default:
 		var keys []string
+		batches := map[string]bool{} // of the selected messages
 		for _, sid := range r.PostForm["id"] {
 			id, err := strconv.ParseUint(sid, 10, 64)
 			if err != nil || len(keys)+len(v.NoKey) >= 1000 {
@@ -85,6 +90,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 				continue
 			}
 			keys = append(keys, e.ProcessQueryKey)
+			batches[e.BatchID] = true
 		}
 		if len(keys) == 0 {
 			if len(v.NoKey) == 0 {
@@ -95,6 +101,9 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 		req.Keys = keys
+		if b := wholeBatch(ctx, c.cfg.Ledger, batches, keys); b != "" { // named, and recalled, as the batch
+			req.Keys, req.BatchID, batch, v.Batch = nil, b, b, b
+		}
 	}
 	rec, err := c.cfg.Operator.Recall(ctx, req)
 	if err != nil {
@@ -126,6 +135,9 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		if i < len(v.Read.Items) {
 			pi.Reads = v.Read.Items[i]
 		}
+		if it.Outcome == "already_recalled" {
+			v.Already++
+		}
 		if it.Outcome == "would_recall" {
 			v.Would++
 			v.People += pi.Entry.Reach()
@@ -148,6 +160,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		v.Items = append(v.Items, pi)
 	}
+	v.AllRecalled = v.Already > 0 && v.Already == len(v.Items)
 	v.Chats = len(chats)
 	if len(v.Items) > maxPreviewRows { // the plan keeps every key; the page lists the first
 		v.Hidden = len(v.Items) - maxPreviewRows

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -55,7 +56,12 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, sta
 		p.Error = strings.Join(errs, "; ")
 	}
 	var buf bytes.Buffer
-	if err := c.pages[name].t.Execute(&buf, p); err != nil {
+	t, err := c.pages[name].t.Clone() // this page's chats named by what DingTalk said of them
+	if err == nil {
+		t.Funcs(template.FuncMap{"chat": chatNamer(c.cfg.Locale, c.chatInfo(r.Context()))})
+		err = t.Execute(&buf, p)
+	}
+	if err != nil {
 		c.cfg.Log.Error("console: rendering", zap.String("page", name), zap.Error(err))
 		http.Error(w, "the page could not be rendered; see the bot's log", http.StatusInternalServerError)
 		return
@@ -121,22 +127,11 @@ func funcs(locale string) template.FuncMap {
 			}
 			return say(locale, "outcome."+o)
 		},
-		"chat": func(c any) string { // a ledger.Chat, or an api.Chat of an operator's answer
-			var ch ledger.Chat
-			switch c := c.(type) {
-			case ledger.Chat:
-				ch = c
-			case api.Chat:
-				ch = ledger.Chat{Family: ledger.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
-			}
-			id := ch.ConversationID
-			if ch.Family == ledger.OTO {
-				id = ch.UserID
-			}
-			return say(locale, "family."+string(ch.Family)) + " " + id
-		},
-		"pct":   percent,
-		"reads": func(r *api.Reads) string { return readsWords(r, locale) },
+		"chat":   chatNamer(locale, nil),
+		"action": func(a string) string { return recall.ActionWords(a, locale) },
+		"plain":  recall.PlainText,
+		"pct":    percent,
+		"reads":  func(r *api.Reads) string { return readsWords(r, locale) },
 		"secs": func(s float64) string {
 			return recall.HumanDuration(time.Duration(s*float64(time.Second)).Round(time.Second), locale)
 		},
@@ -150,4 +145,46 @@ func funcs(locale string) template.FuncMap {
 // says it).
 func readsWords(r *api.Reads, locale string) string {
 	return recall.Reads{SendStatus: r.SendStatus, Read: r.Read, Recipients: r.Recipients, Readers: r.Readers, Err: r.Error}.Words(locale)
+}
+
+// chatNamer is the templates' "chat": a chat (a ledger.Chat, or an api.Chat
+// of an operator's answer) by its title or the person in it when info
+// knows them (recall.ChatWords), else by its kind and id.
+func chatNamer(locale string, info func(ledger.Chat) ledger.ChatInfo) func(any) string {
+	return func(c any) string {
+		var ch ledger.Chat
+		switch c := c.(type) {
+		case ledger.Chat:
+			ch = c
+		case api.Chat:
+			ch = ledger.Chat{Family: ledger.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
+		}
+		if info != nil {
+			if i := info(ch); i.Title != "" || i.With != "" {
+				return recall.ChatWords(ch, i, locale)
+			}
+		}
+		id := ch.ConversationID
+		if ch.Family == ledger.OTO {
+			id = ch.UserID
+		}
+		return say(locale, "family."+string(ch.Family)) + " " + id
+	}
+}
+
+// chatInfo looks up what DingTalk said of chats, once per chat and page;
+// a ledger that cannot tell names them by their ids.
+func (c *Console) chatInfo(ctx context.Context) func(ledger.Chat) ledger.ChatInfo {
+	seen := map[string]ledger.ChatInfo{}
+	return func(ch ledger.Chat) ledger.ChatInfo {
+		if i, ok := seen[ch.Key()]; ok {
+			return i
+		}
+		infos, err := c.cfg.Ledger.ChatInfos(ctx, []ledger.Chat{ch})
+		if err != nil {
+			c.cfg.Log.Warn("console: chat names not read", errField(err))
+		}
+		seen[ch.Key()] = infos[ch.Key()]
+		return seen[ch.Key()]
+	}
 }

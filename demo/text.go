@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // The demo prints to a terminal what DingTalk shows as rendered markdown,
@@ -74,13 +75,26 @@ func (d *demo) printAudit(ctx context.Context) error {
 	}
 	recs = append(recs, refused...)
 	slices.SortStableFunc(recs, func(a, b ledger.AuditRecord) int { return cmp.Compare(a.At.UnixNano(), b.At.UnixNano()) })
+	names := func(c ledger.Chat) string { // by title, as the demo's emulator knows them
+		if c.Family == ledger.OTO {
+			return d.chatName(string(c.Family), c.UserID)
+		}
+		return d.chatName(string(c.Family), c.ConversationID)
+	}
+	loc := d.pick("zh", "en")
 	for _, r := range recs {
-		what := strings.ReplaceAll(d.words(r.Scope), "」 ", "」") // no space after a Chinese bracket
+		scope := r.Scope
+		if r.About != nil && r.Allowed {
+			scope, _ = recall.AuditWords(r, loc, names)
+		}
+		what := strings.ReplaceAll(d.words(scope), "」 ", "」") // no space after a Chinese bracket
 		if r.Allowed {
 			what = d.pick(fmt.Sprintf("撤回 · %s，%d 条消息", what, len(r.Outcomes)), fmt.Sprintf("recall · %s, %d messages", what, len(r.Outcomes)))
 		} else {
 			where := ""
-			if m := chatKey.FindStringSubmatch(r.Note); m != nil {
+			if r.About != nil && r.About.Chat != nil {
+				where = d.pick("，在", ", in ") + names(*r.About.Chat)
+			} else if m := chatKey.FindStringSubmatch(r.Note); m != nil {
 				where = d.pick("，在", ", in ") + d.chatName(m[1], m[2])
 			}
 			what = d.pick("已拒绝 · ", "refused · ") + what + where

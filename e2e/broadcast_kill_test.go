@@ -85,6 +85,7 @@ func TestKillNineMidBroadcastLeavesOnlyCallsInFlightInDoubt(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := procConfig(t, srv, dir, "path: "+filepath.Join(dir, "ledger.db"), addr)
+	fourInFlight(t, cfg)
 	p := startProc(t, srv, cfg, addr)
 
 	const n = 200 // 10 calls of 20

@@ -75,6 +75,21 @@ type proc struct {
 }
 
 // procConfig writes a config for a bot process against srv.
+// fourInFlight rewrites the configuration at path to keep four calls of a
+// recall or broadcast on the wire: tests that catch exactly the first
+// calls cannot let the number follow the round trip (and so the load).
+func fourInFlight(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte("  timeout: 2s\n"), []byte("  timeout: 2s\n  in_flight: 4\n"), 1)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func procConfig(t *testing.T, srv *dingtalktest.Server, dir, ledgerLine, addr string) string {
 	t.Helper()
 	o := srv.Options()

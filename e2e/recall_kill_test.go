@@ -30,6 +30,7 @@ func TestKillNineDuringAnAsyncRecallIsFinishedAsItself(t *testing.T) {
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := procConfig(t, srv, dir, "path: "+filepath.Join(dir, "ledger.db"), addr)
+	fourInFlight(t, cfg)
 	_ = srv.AddConversation(privCID, dingtalktest.KindPrivate, "a person-to-person chat")
 	p := startProc(t, srv, cfg, addr)
 	for i := range 250 {
@@ -49,10 +50,10 @@ func TestKillNineDuringAnAsyncRecallIsFinishedAsItself(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := srv.WaitUntil(ctx, func() bool { return srv.CountCalls(dingtalktest.PathPrivateRecall) == 1 && srv.InFlight() >= 4 }); err != nil {
+	if err := srv.WaitUntil(ctx, func() bool { return srv.CountCalls(dingtalktest.PathPrivateRecall) == 1 && srv.InFlight() == 4 }); err != nil {
 		t.Fatal(err)
 	}
-	p.kill() // DingTalk recalls what the calls on the wire carried; nobody hears it
+	p.kill() // DingTalk recalls what the four calls on the wire carried; nobody hears it
 	if err := srv.WaitUntil(ctx, func() bool { return srv.InFlight() == 0 }); err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,9 @@ type Message struct {
 	MsgType          string
 	Text             string
 	CreateAt         time.Time
+	// ConversationTitle is a group's title, as DingTalk sends it with
+	// each group message; "" in one-to-one chats.
+	ConversationTitle string
 }
 
 // Config tunes the Bot; the zero value of each field is its default.
@@ -60,6 +63,13 @@ type Config struct {
 	// CommandBurst turns the budget off.
 	CommandBurst int
 	CommandEvery time.Duration
+	// CrowdBurst and CrowdEvery are one budget shared by everyone who is
+	// not an admin, taken after the sender's own: many people (or many
+	// accounts) each within their own budget still cannot fill the
+	// workers, the ledger and DingTalk's pace. Defaults 20 and 1 s; off
+	// with the sender's budget.
+	CrowdBurst int
+	CrowdEvery time.Duration
 	// Redact replaces secrets in a reply before it is sent (an admin who
 	// pastes a secret into a command must not see it repeated to the
 	// chat); nil sends replies as they are.
@@ -67,6 +77,9 @@ type Config struct {
 	// Connected reports whether Stream is connected, for /status; nil
 	// reports it never is.
 	Connected func() bool
+	// Version is the running build, as `recallbot version` prints it, for
+	// /status; "" leaves it out.
+	Version string
 	// Alerts carries out the alert verbs, and AlertStatus gives the line
 	// /status adds about alerts ("" when there is nothing to say). Without
 	// Alerts the alert verbs answer that the bot does not handle alerts.
@@ -103,6 +116,12 @@ func (c *Config) setDefaults() {
 	if c.CommandEvery <= 0 {
 		c.CommandEvery = defaultCommandEvery
 	}
+	if c.CrowdBurst <= 0 {
+		c.CrowdBurst = defaultCrowdBurst
+	}
+	if c.CrowdEvery <= 0 {
+		c.CrowdEvery = defaultCrowdEvery
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -125,6 +144,7 @@ type Ledger interface {
 	ledger.TempStore
 	ledger.EntryLister
 	ledger.AuditStore
+	ledger.ChatStore
 }
 
 // Bot runs chat commands: parse, authorize, dispatch, reply.
@@ -139,6 +159,7 @@ type Bot struct {
 	handled atomic.Int64
 	verbs   map[Verb]func(context.Context, *request) (string, error)
 	budget  *budget.Keyed    // each non-admin's commands; nil when off
+	crowd   *budget.Bucket   // all non-admins' commands together; nil when off
 	over    refusals.Counter // commands over the budget, per minute
 }
 
@@ -158,7 +179,7 @@ func NewBot(cfg Config, led Ledger, sender *recall.Sender, engine *recall.Engine
 	}
 	cfg.setDefaults()
 	b := &Bot{cfg: cfg, led: led, sender: sender, engine: engine, log: log.Named("bot"), metrics: metrics,
-		seen: cache.New(10*time.Minute, 0), budget: newBudget(cfg)}
+		seen: cache.New(10*time.Minute, 0), budget: newBudget(cfg), crowd: newCrowd(cfg)}
 	b.verbs = map[Verb]func(context.Context, *request) (string, error){
 		VerbHelp:    b.help,
 		VerbRecall:  b.recall,
@@ -210,6 +231,7 @@ func (b *Bot) Handle(ctx context.Context, m Message) {
 		return
 	}
 	req.chat = b.chatOf(ctx, m)
+	b.noteChat(ctx, req)
 	reply, verb, outcome := b.run(ctx, req, log)
 	switch {
 	case req.once.state == dup:
@@ -323,9 +345,11 @@ const maxAuditedText = 200
 // auditDenied audits an admin verb from someone who is not an admin. It
 // goes to the access trail, with the other refusals an outsider can
 // cause, so that however many there are, the recall trail (/audit, GET
-// /v1/audit, the console's audit page) still shows the recalls.
+// /v1/audit, the console's audit page) still shows the recalls. Every
+// such attempt that gets this far is written in full; how many can is
+// bounded by the command budgets (each sender's and the crowd's).
 func (b *Bot) auditDenied(ctx context.Context, req *request, log *zap.Logger) {
-	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not an admin")
+	b.auditRefused(ctx, req, log, ledger.TrailAccess, "not_admin")
 }
 
 // auditedText is what the audit keeps of a command's text.
@@ -337,15 +361,19 @@ func auditedText(text string) string {
 	return text
 }
 
-// auditRefused audits a refused attempt in trail, and why it was refused.
+// auditRefused audits a refused attempt in trail: what was typed, where,
+// and why it was refused as a code (recall.AuditWords says it in words
+// when the record is read).
 func (b *Bot) auditRefused(ctx context.Context, req *request, log *zap.Logger, trail, why string) {
 	text := auditedText(req.msg.Text)
-	_, err := b.led.AppendAudit(ctx, ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
-		Scope: text, Allowed: false, Note: why + "; in " + req.chat.Key(), Trail: trail})
-	if err != nil {
+	where := req.chat
+	rec := ledger.AuditRecord{At: b.cfg.Now(), Actor: req.msg.SenderStaffID, Action: "denied",
+		Scope: text, About: &ledger.AuditAbout{Chat: &where}, Why: why, Allowed: false, Trail: trail}
+	if _, err := b.led.AppendAudit(ctx, rec); err != nil {
 		log.Error("denied attempt not audited", zap.Error(err))
 	}
-	log.Warn("admin command refused: "+why, zap.String("command", b.cfg.Redact(text)))
+	_, words := recall.AuditWords(ledger.AuditRecord{Why: why}, "en", nil)
+	log.Warn("admin command refused: "+words, zap.String("command", b.cfg.Redact(text)))
 }
 
 // chatOf is the chat a message came from: a group, a person-to-person chat

@@ -35,6 +35,8 @@ import (
 const (
 	defaultCommandBurst = 3
 	defaultCommandEvery = 3 * time.Second
+	defaultCrowdBurst   = 20
+	defaultCrowdEvery   = time.Second
 	// maxBudgetSenders bounds the senders whose buckets are held; past it
 	// the least recently seen is forgotten (and starts full again).
 	maxBudgetSenders = 10_000
@@ -52,7 +54,17 @@ func newBudget(cfg Config) *budget.Keyed {
 	return budget.NewKeyed(budget.Rate{Burst: cfg.CommandBurst, Every: cfg.CommandEvery}, maxBudgetSenders)
 }
 
-// withinBudget takes a token from the sender's command budget and reports
+// newCrowd is the budget all non-admins share, or nil when the budget is
+// off.
+func newCrowd(cfg Config) *budget.Bucket {
+	if cfg.CommandBurst < 0 {
+		return nil
+	}
+	return budget.NewBucket(budget.Rate{Burst: cfg.CrowdBurst, Every: cfg.CrowdEvery})
+}
+
+// withinBudget takes a token from the sender's command budget, then one
+// from the crowd's (everyone who is not an admin), and reports
 // whether the command may go on. A command over the budget writes nothing
 // of its own; only the first of its sender this minute is audited and
 // answered (slow down).
@@ -62,8 +74,13 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 		return true
 	}
 	now := b.cfg.Now()
+	crowded := false
 	if ok, _ := b.budget.Take(m.SenderStaffID, now); ok {
-		return true
+		if ok, _ := b.crowd.Take(now); ok {
+			return true
+		}
+		b.budget.Refund(m.SenderStaffID, now) // the crowd's limit, not theirs
+		crowded = true
 	}
 	b.metrics.Command("none", "over_budget", 0)
 	full, summary := b.over.Note(now, m.SenderStaffID)
@@ -73,22 +90,30 @@ func (b *Bot) withinBudget(ctx context.Context, req *request) bool {
 	if !full {
 		return false
 	}
-	every := recall.HumanDuration(b.cfg.CommandEvery, "en")
-	req.log.Warn("sender over the command budget: dropped, and their further commands this minute are only counted",
-		zap.Int("burst", b.cfg.CommandBurst), zap.String("every", every))
-	req.chat = b.chatOf(ctx, m)
-	b.writeAccess(ctx, ledger.AuditRecord{At: now, Actor: m.SenderStaffID, Action: "command.over_budget", Trail: ledger.TrailAccess,
-		Scope: auditedText(m.Text), Note: fmt.Sprintf("over the command budget (%d at once, then one every %s): dropped, not run; the sender's further ones this minute are counted; in %s",
-			b.cfg.CommandBurst, every, req.chat.Key())})
 	loc := b.cfg.Locale
-	b.reply(dingtalk.WithPriority(ctx, dingtalk.Bulk), req, say(loc, "slow.down", b.cfg.CommandBurst, recall.HumanDuration(b.cfg.CommandEvery, loc)))
+	every := recall.HumanDuration(b.cfg.CommandEvery, "en")
+	why := fmt.Sprintf("over the command budget (%d at once, then one every %s)", b.cfg.CommandBurst, every)
+	whyCode := "over_budget"
+	reply := say(loc, "slow.down", b.cfg.CommandBurst, recall.HumanDuration(b.cfg.CommandEvery, loc))
+	if crowded {
+		why = fmt.Sprintf("over the budget of everyone who is not an admin (%d at once, then one every %s)", b.cfg.CrowdBurst,
+			recall.HumanDuration(b.cfg.CrowdEvery, "en"))
+		whyCode = "over_crowd_budget"
+		reply = say(loc, "busy")
+	}
+	req.log.Warn("command dropped: " + why + "; the sender's further ones this minute are only counted")
+	req.chat = b.chatOf(ctx, m)
+	where := req.chat
+	b.writeAccess(ctx, ledger.AuditRecord{At: now, Actor: m.SenderStaffID, Action: "command.over_budget", Trail: ledger.TrailAccess,
+		Scope: auditedText(m.Text), About: &ledger.AuditAbout{Chat: &where}, Why: whyCode})
+	b.reply(dingtalk.WithPriority(ctx, dingtalk.Bulk), req, reply)
 	return false
 }
 
 // overBudgetSummary is the record of a minute's commands over the budget
 // that were only counted.
 func overBudgetSummary(m *refusals.Minute) ledger.AuditRecord {
-	return m.Record("chat", "command.over_budget", ledger.TrailAccess, "command(s) over the command budget")
+	return m.Record("chat", "command.over_budget", ledger.TrailAccess)
 }
 
 // FlushRefused writes the summary of a finished minute's commands over the

@@ -63,13 +63,14 @@ func (b *Bot) selection(ctx context.Context, req *request) (recall.Selection, er
 // for a batch, the batch (its broadcast is stopped first, and what it sent
 // since the preview goes too).
 type confirmation struct {
-	Admin    string    `json:"admin"`
-	IDs      []uint64  `json:"ids"`
-	Scope    string    `json:"scope"`
-	Expires  time.Time `json:"expires"`
-	Reads    bool      `json:"reads,omitempty"` // ask who has read them before the recall
-	Batch    string    `json:"batch,omitempty"`
-	Matching string    `json:"matching,omitempty"`
+	Admin    string             `json:"admin"`
+	IDs      []uint64           `json:"ids"`
+	Scope    string             `json:"scope"`
+	About    *ledger.AuditAbout `json:"about,omitempty"` // the previewed selection, for the audit record
+	Expires  time.Time          `json:"expires"`
+	Reads    bool               `json:"reads,omitempty"` // ask who has read them before the recall
+	Batch    string             `json:"batch,omitempty"`
+	Matching string             `json:"matching,omitempty"`
 }
 
 func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
@@ -83,8 +84,9 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	plan.Scope = b.describe(ctx, req, sel.About()) // "this group", not its key
 	if plan.Requested() == 0 {
-		return say(loc, "nothing", md(sel.Describe(loc))), nil
+		return say(loc, "nothing", md(b.describe(ctx, req, sel.About()))), nil
 	}
 	would := plan.Count(recall.WouldRecall)
 	needsConfirm := would > 0 && (would > b.cfg.ConfirmAbove || reachesBeyond(plan, req.chat))
@@ -100,13 +102,13 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		text := say(loc, "preview", r.Summary(loc), r.Calls) + "\n\n" + b.itemLines(r.Items)
+		text := say(loc, "preview", r.Summary(loc), calls(loc, "api", r.Calls)) + "\n\n" + b.itemLines(r.Items)
 		if n, people := othersReached(r, req.chat); n > 0 {
 			text += say(loc, "others", n, people)
 		}
 		if !reads && would > 0 {
-			calls, took := recall.ReadCost(would, b.cfg.QPS)
-			text += say(loc, "reads.hint", calls, recall.HumanDuration(max(took, time.Second), loc))
+			n, took := recall.ReadCost(would, b.cfg.QPS)
+			text += say(loc, "reads.hint", calls(loc, "query", n), recall.HumanDuration(max(took, time.Second), loc))
 		}
 		if !req.cmd.DryRun {
 			code, err := b.newConfirmation(ctx, actor, r, reads, sel)
@@ -162,7 +164,11 @@ func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int
 }
 
 func (b *Bot) receiptText(r *recall.Receipt) string {
-	return say(b.cfg.Locale, "receipt", r.Summary(b.cfg.Locale)) + "\n\n" + b.itemLines(r.Items)
+	s := say(b.cfg.Locale, "receipt", r.Summary(b.cfg.Locale)) + "\n\n" + b.itemLines(r.Items)
+	if _, read := r.ReadTotals(); read > 0 && r.Count(recall.Recalled) > 0 { // taken back, but seen
+		s += say(b.cfg.Locale, "reads.undone")
+	}
+	return s
 }
 
 const codeAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I
@@ -185,7 +191,7 @@ func (b *Bot) addReads(ctx context.Context, plan *recall.Receipt, req *request) 
 }
 
 func (b *Bot) newConfirmation(ctx context.Context, admin string, r *recall.Receipt, reads bool, sel recall.Selection) (string, error) {
-	c := confirmation{Admin: admin, Scope: r.Scope, Expires: b.cfg.Now().Add(b.cfg.ConfirmTTL), Reads: reads}
+	c := confirmation{Admin: admin, Scope: r.Scope, About: sel.About(), Expires: b.cfg.Now().Add(b.cfg.ConfirmTTL), Reads: reads}
 	if sel.BatchID != "" {
 		c.Batch, c.Matching = sel.BatchID, sel.Matching
 	}
@@ -215,12 +221,12 @@ func (b *Bot) confirm(ctx context.Context, req *request) (string, error) {
 	switch {
 	case found && !taken && c.Admin != "" && c.Admin != me:
 		// Someone else's code: refused and audited, left intact for its owner.
-		b.auditRefused(ctx, req, b.log, "", "another admin's confirmation code")
+		b.auditRefused(ctx, req, b.log, "", "confirm_foreign")
 		return say(loc, "confirm.who", md(req.cmd.Code)), nil
 	case !taken:
 		return say(loc, "confirm.none", md(req.cmd.Code)), nil
 	}
-	cr := recall.Request{Selection: recall.Selection{IDs: c.IDs, Matching: c.Matching}, Batch: c.Batch, Actor: me, Scope: c.Scope, Note: "/confirm " + req.cmd.Code}
+	cr := recall.Request{Selection: recall.Selection{IDs: c.IDs, Matching: c.Matching}, Batch: c.Batch, Actor: me, Scope: c.Scope, About: c.About, Note: "/confirm " + req.cmd.Code}
 	plan, err := b.engine.Plan(ctx, cr.Selection)
 	if err != nil {
 		return "", err
@@ -320,13 +326,24 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 		return say(loc, "audit.none"), nil
 	}
 	lines := []string{say(loc, "audit.head", len(recs)), ""}
+	var chats []ledger.Chat
 	for _, r := range recs {
-		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), b.quote(r.Actor), r.Action, b.quote(r.Scope))
+		if r.About != nil && r.About.Chat != nil {
+			chats = append(chats, *r.About.Chat)
+		}
+	}
+	names := b.chatNames(ctx, req.chat, chats)
+	for _, r := range recs {
+		scope, note := recall.AuditWords(r, loc, names)
+		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), b.quote(r.Actor), recall.ActionWords(r.Action, loc), b.quote(scope))
 		if !r.Allowed {
 			line += " ⛔"
 		}
+		if note != "" && !r.Allowed {
+			line += " · " + b.quote(note)
+		}
 		if len(r.Outcomes) > 0 { // the receipt's own summary, in the bot's language
-			rec := &recall.Receipt{Scope: r.Scope}
+			rec := &recall.Receipt{Scope: scope}
 			for _, o := range r.Outcomes {
 				o, _, _ = strings.Cut(o, ":")
 				rec.Items = append(rec.Items, recall.Item{Outcome: recall.Outcome(o)})
@@ -349,6 +366,9 @@ func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
 		conn = say(loc, "up")
 	}
 	s := say(loc, "status", conn, c.Total(), c[ledger.Pending], c[ledger.Recalling], c[ledger.RecallFailed])
+	if b.cfg.Version != "" {
+		s += "\n- " + say(loc, "status.version", b.cfg.Version)
+	}
 	if b.cfg.AlertStatus != nil {
 		if line := b.cfg.AlertStatus(loc); line != "" {
 			s += "\n- " + line

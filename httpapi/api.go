@@ -123,6 +123,8 @@ func (a *API) Handler() http.Handler {
 	if a.UI != nil {
 		mux.Handle("/ui/", a.UI)
 	}
+	mux.HandleFunc("GET /{$}", a.root)
+	mux.HandleFunc("GET /favicon.ico", a.favicon)
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}
@@ -204,6 +206,7 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		w.Header().Set("Content-Language", a.Operator.Locale()) // the language of the answer's words
 		h(w, r)
 	})
 }

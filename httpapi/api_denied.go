@@ -24,7 +24,7 @@ const maxAuditedPath = 120 // bytes of a refused request's path that are kept
 // deniedSummary is the record of a minute's refused requests that were only
 // counted.
 func deniedSummary(m *refusals.Minute) ledger.AuditRecord {
-	return m.Record("http", "http.unauthorized", ledger.TrailAccess, "refused request(s)")
+	return m.Record("http", "http.unauthorized", ledger.TrailAccess)
 }
 
 // source is the address a request came from, without its port (a client

@@ -35,6 +35,9 @@ type MetricsConfig struct {
 	// that wait in the local spool for the ledger), SpoolHeld
 	// recallbot_spool_held (those of them only in memory: alert on it).
 	SpoolWaiting, SpoolHeld func() int
+	// Version and Revision give recallbot_build_info{version,revision} 1:
+	// which build runs, for a dashboard or an alert on a mixed fleet.
+	Version, Revision string
 }
 
 // NewMetrics registers the metrics.
@@ -59,6 +62,11 @@ func NewMetrics(cfg MetricsConfig) *Metrics {
 	}
 	if cfg.SpoolWaiting != nil && cfg.SpoolHeld != nil {
 		m.watchSpool(cfg.SpoolWaiting, cfg.SpoolHeld)
+	}
+	if cfg.Version != "" {
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "recallbot_build_info",
+			Help:        "Always 1; its labels are the version and the git revision of the running binary.",
+			ConstLabels: prometheus.Labels{"version": cfg.Version, "revision": cfg.Revision}}, func() float64 { return 1 }))
 	}
 	return m
 }

@@ -32,10 +32,11 @@ var (
 	bJobs      = []byte("jobs")     // batch id -> JSON Job
 	bJobSteps  = []byte("jobsteps") // batch id 0x00 chunk -> JSON [][]Chat
 	bMarks     = []byte("marks")    // set 0x00 id -> nil: small named sets (Mark)
-	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess, bJobs, bJobSteps, bMarks}
+	bChatInfo  = []byte("chatinfo") // chat key -> JSON ChatInfo
+	allBuckets = [][]byte{bMeta, bEntries, bChats, bKeys, bBatches, bExpiries, bStates, bCounts, bTemp, bAudit, bAccess, bJobs, bJobSteps, bMarks, bChatInfo}
 	// laterBuckets came after schema version 1: a file without them gains
 	// them on open.
-	laterBuckets = [][]byte{bAccess, bJobs, bJobSteps, bMarks}
+	laterBuckets = [][]byte{bAccess, bJobs, bJobSteps, bMarks, bChatInfo}
 
 	magicKey   = []byte("magic")
 	magicValue = []byte("recallbot-ledger")

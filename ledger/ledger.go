@@ -264,12 +264,23 @@ func (c Counts) Total() int64 {
 
 // AuditRecord is one recall attempt, allowed or denied, on the record.
 type AuditRecord struct {
-	ID      uint64    `json:"id"`
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`  // a staffId, "api:<client>", "rule:<name>"
-	Action  string    `json:"action"` // "recall", "dry_run", "denied", ...
-	Scope   string    `json:"scope"`  // the selection, in words
-	Allowed bool      `json:"allowed"`
+	ID     uint64    `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`  // a staffId, "api:<client>", "rule:<name>"
+	Action string    `json:"action"` // "recall", "dry_run", "denied", ...
+	// Scope is the selection in words, as written by records older than
+	// About: shown as it is. Newer records leave it for what has no facts
+	// to render (an HTTP route, a frame id).
+	Scope   string `json:"scope"`
+	Allowed bool   `json:"allowed"`
+	// About is what the record is about, as facts (a selection, a chat),
+	// rendered in the reader's language when it is shown; nil in records
+	// written before it.
+	About *AuditAbout `json:"about,omitempty"`
+	// Why is a refusal's or a finding's reason as a code ("not_admin"),
+	// rendered when shown; Note keeps free text (what a person typed, a
+	// rule's finding) and the words of older records.
+	Why string `json:"why,omitempty"`
 	// Outcomes maps each processQueryKey (or "#<entry id>" for entries
 	// without one) to its outcome.
 	Outcomes map[string]string `json:"outcomes,omitempty"`
@@ -279,6 +290,23 @@ type AuditRecord struct {
 	// noise an outsider can cause), kept apart so that a flood of noise
 	// never buries a real record.
 	Trail string `json:"trail,omitempty"`
+}
+
+// AuditAbout is what an audit record is about, as facts: at most one of
+// Keys, Last, Since, Batch, Entries or Entry is set (a recall's
+// selection, or one entry resolved), Chat is the chat it names or where
+// it happened, Matching the text a recall matched, Count what a summary
+// record counts.
+type AuditAbout struct {
+	Keys     int       `json:"keys,omitempty"`
+	Chat     *Chat     `json:"chat,omitempty"`
+	Last     int       `json:"last,omitempty"`
+	Since    time.Time `json:"since,omitzero"`
+	Batch    string    `json:"batch,omitempty"`
+	Entries  int       `json:"entries,omitempty"`
+	Entry    uint64    `json:"entry,omitempty"`
+	Matching string    `json:"matching,omitempty"`
+	Count    int       `json:"count,omitempty"`
 }
 
 // TrailAccess is the audit trail of refused access: unauthenticated HTTP

@@ -54,6 +54,11 @@ func (s *RedactingStore) AppendAudit(ctx context.Context, r AuditRecord) (AuditR
 func (s *RedactingStore) redactAudit(r AuditRecord) AuditRecord {
 	redact := s.red.Redact
 	r.Actor, r.Scope, r.Note = redact(r.Actor), redact(r.Scope), redact(r.Note)
+	if r.About != nil && r.About.Matching != "" { // what an admin typed to match
+		about := *r.About
+		about.Matching = redact(about.Matching)
+		r.About = &about
+	}
 	if len(r.Outcomes) == 0 {
 		return r
 	}

@@ -247,6 +247,7 @@ type Store interface {
 	JobStore
 	StepStore
 	AlertStore
+	ChatStore
 	AdminStore
 }
 

@@ -42,12 +42,29 @@ func readsOf(r recall.Reads) api.Reads {
 	return api.Reads{SendStatus: r.SendStatus, Read: r.Read, Recipients: r.Recipients, Readers: r.Readers, Error: r.Err}
 }
 
-// auditOf is a list of audit records; [] when empty, never null.
-func auditOf(recs []ledger.AuditRecord) []api.AuditRecord {
+// auditOf is a list of audit records; [] when empty, never null. Scope
+// and note are put in words now, in locale, from the records' facts (a
+// record older than them keeps its words); names names their chats.
+func auditOf(recs []ledger.AuditRecord, locale string, names recall.Names) []api.AuditRecord {
 	out := make([]api.AuditRecord, len(recs))
 	for i, r := range recs {
-		out[i] = api.AuditRecord{ID: r.ID, At: r.At, Actor: r.Actor, Action: r.Action, Scope: r.Scope, Allowed: r.Allowed,
-			Outcomes: r.Outcomes, Note: r.Note, Trail: r.Trail}
+		scope, note := recall.AuditWords(r, locale, names)
+		out[i] = api.AuditRecord{ID: r.ID, At: r.At, Actor: r.Actor, Action: r.Action, Scope: scope, Allowed: r.Allowed,
+			Outcomes: r.Outcomes, Note: note, Trail: r.Trail, About: aboutOf(r.About), Why: r.Why}
+	}
+	return out
+}
+
+// aboutOf is an audit record's facts on the wire.
+func aboutOf(a *ledger.AuditAbout) *api.AuditAbout {
+	if a == nil {
+		return nil
+	}
+	out := &api.AuditAbout{Keys: a.Keys, Last: a.Last, Since: a.Since, Batch: a.Batch, Entries: a.Entries, Entry: a.Entry,
+		Matching: a.Matching, Count: a.Count}
+	if a.Chat != nil {
+		c := chatOf(*a.Chat)
+		out.Chat = &c
 	}
 	return out
 }

@@ -89,7 +89,12 @@ func TestConversionsKeepEveryField(t *testing.T) {
 	}{
 		{name: "entry", bot: func() (any, any) { e := filled[ledger.Entry](); return e, entryOf(e) }},
 		{name: "chat", bot: func() (any, any) { c := filled[ledger.Chat](); return c, chatOf(c) }},
-		{name: "audit record", bot: func() (any, any) { r := filled[ledger.AuditRecord](); return r, auditOf([]ledger.AuditRecord{r})[0] }},
+		{name: "audit record", bot: func() (any, any) {
+			r := filled[ledger.AuditRecord]()
+			w := auditOf([]ledger.AuditRecord{r}, "en", nil)[0]
+			r.Scope, r.Note = recall.AuditWords(r, "en", nil) // the facts in words, as the API says them
+			return r, w
+		}},
 		{name: "reads", bot: func() (any, any) { r := filled[recall.Reads](); return r, readsOf(r) }},
 		{name: "broadcast stop", bot: func() (any, any) {
 			b := filled[recall.BroadcastStop]()

@@ -38,6 +38,7 @@ type Ledger interface {
 	ledger.EntryReader
 	ledger.AuditStore
 	ledger.TempStore
+	ledger.ChatStore
 }
 
 // Config holds the operator's knobs; the zero value is the defaults.
@@ -50,6 +51,12 @@ type Config struct {
 	Locale string
 	// QPS is DingTalk's pace, to state what asking for read status costs.
 	QPS float64
+	// Version is the running build, as `recallbot version` prints it, for
+	// /readyz and the console's status bar.
+	Version string
+	// MaxLast caps N in a recall of a chat's last N messages, as it caps
+	// "/recall last N" in chat (recall.max_last); 0 means 100.
+	MaxLast int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log is where failures are logged; default none.
@@ -78,10 +85,27 @@ func New(led Ledger, sender *recall.Sender, engine *recall.Engine, broadcaster *
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
+	if cfg.MaxLast <= 0 {
+		cfg.MaxLast = defaultMaxLast
+	}
 	return &Operator{led: led, sender: sender, engine: engine, broadcaster: broadcaster, background: background, cfg: cfg}
 }
 
+// defaultMaxLast is recall.max_last's default, the chat command's cap.
+const defaultMaxLast = 100
+
 func (o *Operator) now() time.Time { return o.cfg.Now() }
+
+// Locale is the language of the words in the operator's answers (a
+// receipt's summary, an audit record's scope): "en", or "zh" for anything
+// else. The HTTP API states it in each answer's Content-Language, so a
+// client (the CLI) can put its own words in the same language.
+func (o *Operator) Locale() string {
+	if o.cfg.Locale == "en" {
+		return "en"
+	}
+	return "zh"
+}
 
 // AutoRecallOn reports whether the bot runs auto-recall: replace, retract
 // and the breaker exist only then.
@@ -93,7 +117,8 @@ func (o *Operator) Ready(ctx context.Context) api.Readiness {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := o.led.Counts(ctx)
-	r := api.Readiness{StreamConnected: o.cfg.Ready == nil || o.cfg.Ready(), LedgerOK: err == nil, LedgerWritesOK: o.sender.Writing()}
+	r := api.Readiness{StreamConnected: o.cfg.Ready == nil || o.cfg.Ready(), LedgerOK: err == nil, LedgerWritesOK: o.sender.Writing(),
+		Version: o.cfg.Version}
 	r.Ready = r.StreamConnected && r.LedgerOK && r.LedgerWritesOK
 	return r
 }

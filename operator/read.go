@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // The operator's reads: a chat's messages, one message (and who has read
@@ -83,7 +86,24 @@ func (o *Operator) Audit(ctx context.Context, q api.AuditQuery) (api.AuditTrail,
 	if err != nil {
 		return api.AuditTrail{}, o.ledgerDown("the audit trail could not be read", err)
 	}
-	return api.AuditTrail{Records: auditOf(recs)}, nil
+	return api.AuditTrail{Records: auditOf(recs, o.cfg.Locale, o.chatNames(ctx, recs))}, nil
+}
+
+// chatNames names the chats the records are about by what DingTalk said
+// of them (a group's title, whom a 1:1 chat is with); a chat it said
+// nothing of, or a ledger that cannot tell now, is named by its id.
+func (o *Operator) chatNames(ctx context.Context, recs []ledger.AuditRecord) recall.Names {
+	var chats []ledger.Chat
+	for _, r := range recs {
+		if r.About != nil && r.About.Chat != nil {
+			chats = append(chats, *r.About.Chat)
+		}
+	}
+	infos, err := o.led.ChatInfos(ctx, chats)
+	if err != nil {
+		o.cfg.Log.Warn("chat names not read: chats are named by their ids", zap.Error(err))
+	}
+	return func(c ledger.Chat) string { return recall.ChatWords(c, infos[c.Key()], o.cfg.Locale) }
 }
 
 // maxEntries bounds the entries listed in one state.

@@ -67,6 +67,9 @@ func (o *Operator) recallSelection(ctx context.Context, req api.RecallRequest) (
 
 func (o *Operator) selection(ctx context.Context, req api.RecallRequest) (recall.Selection, error) {
 	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last, Matching: req.Matching}
+	if req.Last > o.cfg.MaxLast {
+		return sel, fmt.Errorf("last %d is more than %d, the most a recall by count may take (recall.max_last in the bot's configuration); recall fewer, or by time (since) or batch", req.Last, o.cfg.MaxLast)
+	}
 	if req.Since != "" {
 		if d, err := time.ParseDuration(req.Since); err == nil && d > 0 {
 			sel.Since = o.now().Add(-d)

@@ -164,7 +164,7 @@ func (o *Operator) runRecall(ctx context.Context, eng *recall.Engine, job api.Re
 		job.State, job.Error = api.JobDone, ""
 		if n := rec.Count(recall.NotAttempted); n > 0 {
 			job.State = api.JobInterrupted
-			job.Error = fmt.Sprintf("%d message(s) were not recalled (the bot stopped, or lost its claim on them); they stay recallable: send the same request again", n)
+			job.Error = recall.Plurals(fmt.Sprintf("%d message(s) not recalled (the bot stopped, or lost its claim on them); they stay recallable: send the same request again", n))
 		}
 		job.Done, job.Pending, job.Calls = len(rec.Items), 0, rec.Calls
 		full := len(rec.Items)

@@ -53,7 +53,7 @@ func (e *Engine) recallBatch(ctx context.Context, req Request, r *Receipt, batch
 			return e.recallPlanned(ctx, r, req.Once, req.Progress)
 		}
 	}
-	j, stopped, err := stopJob(ctx, e.led, e.log, e.cfg.Now, batch, req.Actor, "stopped by a recall of the batch")
+	j, stopped, err := stopJob(ctx, e.led, e.log, e.cfg.Now, batch, req.Actor, "stopped_by_recall")
 	if errors.Is(err, ledger.ErrNotFound) {
 		return e.recallPlanned(ctx, r, req.Once, req.Progress)
 	}

@@ -24,8 +24,8 @@ func (b *Broadcaster) Cancel(ctx context.Context, id, actor string) (j ledger.Jo
 	return stopJob(ctx, b.led, b.log, b.cfg.Now, id, actor, "")
 }
 
-// stopJob cancels broadcast id for actor and audits it (why, if set, says
-// in the record's scope what stopped it: a recall of its batch). A
+// stopJob cancels broadcast id for actor and audits it (why, if set, is
+// the code of what stopped it: "stopped_by_recall"). A
 // broadcast not running is returned as it is, not audited again.
 func stopJob(ctx context.Context, led jobLedger, log *zap.Logger, now func() time.Time, id, actor, why string) (ledger.Job, bool, error) {
 	j, cancelled, err := led.CancelJob(ctx, id, actor)
@@ -35,12 +35,8 @@ func stopJob(ctx context.Context, led jobLedger, log *zap.Logger, now func() tim
 	log.Info("broadcast cancelled", zap.String("batch", id), zap.String("by", actor), zap.Int("sent", j.Sent),
 		zap.Int("cancelled", j.Cancelled), zap.Int("calls_in_flight", len(j.InFlight())))
 	wctx := context.WithoutCancel(ctx)
-	scope := "batch " + id
-	if why != "" {
-		scope += " (" + why + ")"
-	}
 	rec, err := led.AppendAudit(wctx, ledger.AuditRecord{At: now(), Actor: actor, Action: "broadcast.cancel", Allowed: true,
-		Scope: scope, Note: cancelNote(j)})
+		About: &ledger.AuditAbout{Batch: id}, Why: why, Note: cancelNote(j)})
 	if err != nil {
 		log.Error("cancel not audited", zap.String("batch", id), zap.Error(err))
 		return j, true, nil
@@ -62,15 +58,41 @@ func (b *Broadcaster) noteLanded(ctx context.Context, j ledger.Job) {
 	}
 }
 
-// cancelNote is a cancelled broadcast's counts in words, for its audit
-// record: final, but for the calls in flight it names.
+// cancelNote is a cancelled broadcast's counts, for its audit record:
+// final, but for the calls in flight it names. They are facts, not words
+// (cancelFacts), put in words when the record is read (CancelWords).
 func cancelNote(j ledger.Job) string {
-	s := fmt.Sprintf("%d of %d recipients reached, %d refused, %d not sent (cancelled)", j.Sent, j.Recipients, j.Failed, j.Cancelled)
-	if f := j.InFlight(); len(f) > 0 {
-		return s + fmt.Sprintf("; %d more in %d call(s) already on the wire, counted when DingTalk answers", ledger.People(f), len(f))
+	f := j.InFlight()
+	return fmt.Sprintf(cancelFacts, j.Sent, j.Recipients, j.Failed, j.Cancelled, ledger.People(f), len(f), j.Pending())
+}
+
+// cancelFacts is the form of a cancel's counts in its audit note: sent,
+// recipients, refused, cancelled, people and calls in flight, in doubt.
+const cancelFacts = "counts:%d/%d/%d/%d/%d/%d/%d"
+
+// cancelWords is a cancel's counts (cancelFacts) in locale; ok is false
+// for a note of another form (an older record's words).
+func cancelWords(note, locale string) (words string, ok bool) {
+	var sent, recipients, failed, cancelled, people, calls, pending int
+	if n, _ := fmt.Sscanf(note, cancelFacts, &sent, &recipients, &failed, &cancelled, &people, &calls, &pending); n != 7 {
+		return "", false
 	}
-	if j.Pending() > 0 {
-		return s + fmt.Sprintf("; %d in doubt (a call got no answer)", j.Pending())
+	if locale != "en" {
+		s := fmt.Sprintf("已送达 %d / %d 人，失败 %d，取消 %d", sent, recipients, failed, cancelled)
+		switch {
+		case calls > 0:
+			s += fmt.Sprintf("；另有 %d 人在 %d 次已发出的调用中，待钉钉应答后计入", people, calls)
+		case pending > 0:
+			s += fmt.Sprintf("；%d 人结果未知（调用没有应答）", pending)
+		}
+		return s, true
 	}
-	return s
+	s := fmt.Sprintf("%d of %d recipients reached, %d refused, %d not sent (cancelled)", sent, recipients, failed, cancelled)
+	switch {
+	case calls > 0:
+		s += fmt.Sprintf("; %d more in %s already on the wire, counted when DingTalk answers", people, plural(calls, "call", "calls"))
+	case pending > 0:
+		s += fmt.Sprintf("; %d in doubt (a call got no answer)", pending)
+	}
+	return s, true
 }

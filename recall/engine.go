@@ -168,6 +168,9 @@ type Request struct {
 	DryRun bool
 	// Note goes into the audit record (a reason, a rule's finding).
 	Note string
+	// Why is the audit record's reason as a code (recall.AuditWords puts
+	// it in words when the record is read).
+	Why string
 	// Once, when its ID is set, makes the recall a one-time request (a
 	// chat command's msgId): recorded in the same write as the claim, and
 	// refused with ErrDuplicate if it was carried out before.
@@ -176,6 +179,10 @@ type Request struct {
 	// record instead of the selection's own words (a confirmation carries
 	// out exactly the entries a preview of "last 12 in …" chose).
 	Scope string
+	// About, when set, is what the audit record says the recall was
+	// about, as facts, instead of the selection's own (a confirmation of
+	// "last 12 in …" carries out exactly the entries its preview chose).
+	About *ledger.AuditAbout
 	// Progress, if set, hears how far the recall is: messages with their
 	// outcome, of all selected, and calls made so far. It is called from
 	// the recall's goroutines, one at a time, after each conversation's
@@ -413,8 +420,17 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 	if w := r.Broadcast.words("en"); w != "" {
 		note = strings.TrimPrefix(note+w, "; ")
 	}
+	// The record keeps the selection as facts, to be put in words in the
+	// reader's language; a scope given only in words stays words.
+	about, scope := req.About, ""
+	if about == nil && req.Scope == "" {
+		about = req.Selection.About()
+	}
+	if about == nil {
+		scope = r.Scope
+	}
 	rec, err := e.led.AppendAudit(context.WithoutCancel(ctx), ledger.AuditRecord{
-		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: r.Scope, Allowed: true, Outcomes: outcomes, Note: note,
+		At: e.cfg.Now(), Actor: req.Actor, Action: action, Scope: scope, About: about, Why: req.Why, Allowed: true, Outcomes: outcomes, Note: note,
 	})
 	if err != nil {
 		return fmt.Errorf("recall done but not audited: %w", err)

@@ -70,7 +70,7 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 		outcome += " with key " + r.Key
 	}
 	_, aerr := s.led.AppendAudit(ctx, ledger.AuditRecord{At: s.cfg.Now(), Actor: r.Actor, Action: "resolve", Allowed: true,
-		Scope: fmt.Sprintf("entry %d (%s, %s)", id, old.Chat.Key(), old.State), Outcomes: map[string]string{fmt.Sprintf("#%d", id): outcome}, Note: r.Note})
+		About: &ledger.AuditAbout{Entry: id, Chat: &old.Chat}, Outcomes: map[string]string{fmt.Sprintf("#%d", id): outcome}, Note: r.Note})
 	if aerr != nil {
 		return e, fmt.Errorf("resolved, but not audited: %w", aerr)
 	}
@@ -112,7 +112,7 @@ func (s *Sender) CloseStale(ctx context.Context) (int, error) {
 	if len(outcomes) > 0 {
 		s.log.Warn("pending sends closed as unknown after the recall window", zap.Int("entries", len(outcomes)))
 		_, err = s.led.AppendAudit(ctx, ledger.AuditRecord{At: now, Actor: "system", Action: "close_pending", Allowed: true,
-			Scope: fmt.Sprintf("%d pending send(s) older than %s", len(outcomes), s.cfg.Window), Outcomes: outcomes})
+			About: &ledger.AuditAbout{Count: len(outcomes)}, Why: "expired_pending", Outcomes: outcomes})
 	}
 	return len(outcomes), err
 }

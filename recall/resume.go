@@ -48,7 +48,8 @@ func (e *Engine) Resume(ctx context.Context) (*Receipt, error) {
 	}
 	r.Calls = calls
 	e.countOutcomes(r)
-	return r, e.audit(ctx, Request{Actor: "system", Action: "resume", Note: "recalls interrupted by a stopped bot"}, r)
+	about := &ledger.AuditAbout{Entries: len(taken)}
+	return r, e.audit(ctx, Request{Actor: "system", Action: "resume", About: about, Why: "interrupted"}, r)
 }
 
 // jobSep separates an engine's owner name from the job its claims are for.

@@ -79,51 +79,9 @@ func (s Selection) validate(max int) error {
 	return nil
 }
 
-// Describe is the selection in words, in "zh" or "en", for receipts and
-// the audit trail.
-func (s Selection) Describe(locale string) string {
-	d := s.describe(locale)
-	switch {
-	case s.Matching == "":
-		return d
-	case locale == "en":
-		return fmt.Sprintf("%s matching %q", d, s.Matching)
-	}
-	return fmt.Sprintf("%s，包含“%s”", d, s.Matching)
-}
-
-func (s Selection) describe(locale string) string {
-	en := locale == "en"
-	switch {
-	case len(s.Keys) > 0 && en:
-		return fmt.Sprintf("%d key(s)", len(s.Keys))
-	case len(s.Keys) > 0:
-		return fmt.Sprintf("%d 个消息 ID", len(s.Keys))
-	case s.Last > 0 && en:
-		return fmt.Sprintf("last %d in %s", s.Last, s.Chat.Key())
-	case s.Last > 0:
-		return fmt.Sprintf("%s 中最近 %d 条", s.Chat.Key(), s.Last)
-	case !s.Since.IsZero() && en:
-		return fmt.Sprintf("since %s in %s", s.Since.Format(time.RFC3339), s.Chat.Key())
-	case !s.Since.IsZero():
-		return fmt.Sprintf("%s 中 %s 以来", s.Chat.Key(), s.Since.Format("2006-01-02 15:04"))
-	case s.BatchID != "" && en:
-		return "batch " + s.BatchID
-	case s.BatchID != "":
-		return "批次 " + s.BatchID
-	case len(s.IDs) > 0 && en:
-		return fmt.Sprintf("%d ledger entries", len(s.IDs))
-	case len(s.IDs) > 0:
-		return fmt.Sprintf("%d 条账本记录", len(s.IDs))
-	case s.Chat.Validate() == nil && en:
-		return "in " + s.Chat.Key()
-	case s.Chat.Validate() == nil:
-		return s.Chat.Key() + " 中"
-	case en:
-		return "nothing"
-	}
-	return "无"
-}
+// Describe is the selection in words, in "zh" or "en", for receipts: its
+// chat named by kind and id (DescribeAbout names it by title).
+func (s Selection) Describe(locale string) string { return DescribeAbout(*s.About(), locale, nil) }
 
 // Outcome is what became of one selected message.
 type Outcome string
@@ -255,17 +213,26 @@ func (r *Receipt) Summary(locale string) string {
 		if r.DryRun {
 			o = WouldRecall
 		}
-		people = fmt.Sprintf(" · %d people", r.People(o))
+		people = " · " + plural(r.People(o), "person", "people")
 		if locale != "en" {
 			people = fmt.Sprintf(" · 共 %d 人", r.People(o))
 		}
 	}
 	if asked, read := r.ReadTotals(); asked > 0 { // a person reading two messages counts twice
+		one := r.Requested() == 1
 		switch {
+		case locale == "en" && one && r.DryRun:
+			people += fmt.Sprintf(" · %d had read it so far", read)
+		case locale == "en" && one:
+			people += fmt.Sprintf(" · %d had read it before the recall", read)
 		case locale == "en" && r.DryRun:
-			people += fmt.Sprintf(" · %d reads so far", read)
+			people += " · " + plural(read, "read", "reads") + " so far"
 		case locale == "en":
-			people += fmt.Sprintf(" · %d reads before the recall", read)
+			people += " · " + plural(read, "read", "reads") + " before the recall"
+		case one && r.DryRun:
+			people += fmt.Sprintf(" · 目前 %d 人已读", read)
+		case one:
+			people += fmt.Sprintf(" · 撤回前 %d 人已读", read)
 		case r.DryRun:
 			people += fmt.Sprintf(" · 目前已读 %d 人次", read)
 		default:
@@ -296,7 +263,7 @@ func (b *BroadcastStop) words(locale string) string {
 		s = fmt.Sprintf("；已先停止群发：%d 人未发送", b.NotSent)
 	}
 	if b.Unanswered > 0 && locale == "en" {
-		s += fmt.Sprintf(", %d call(s) on the wire got no answer", b.Unanswered)
+		s += ", " + plural(b.Unanswered, "call", "calls") + " on the wire got no answer"
 	} else if b.Unanswered > 0 {
 		s += fmt.Sprintf("，%d 次发送调用没有应答", b.Unanswered)
 	}

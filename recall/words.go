@@ -2,6 +2,8 @@ package recall
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -55,3 +57,33 @@ func HumanDuration(d time.Duration, locale string) string {
 	}
 	return fmt.Sprintf("%d 天 %d 小时", days, h)
 }
+
+// PlainText is markdown as a person reads it once rendered, for the places
+// that show a message's excerpt as plain text (the console's lists, the
+// CLI): emphasis and code marks, heading and list marks and a link's
+// address go; the words stay. Line breaks become " · " so an excerpt stays
+// on one line.
+func PlainText(md string) string {
+	lines := strings.Split(strings.ReplaceAll(md, "\r\n", "\n"), "\n")
+	var out []string
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		l = strings.TrimLeft(l, "#")
+		l = strings.TrimSpace(l)
+		for _, bullet := range []string{"- ", "* ", "+ ", "> "} {
+			l = strings.TrimPrefix(l, bullet)
+		}
+		l = mdLink.ReplaceAllString(l, "$1")
+		l = mdMarks.Replace(l)
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, " · ")
+}
+
+// mdLink is a markdown link or image: its text stays.
+var mdLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
+
+// mdMarks are the emphasis and code marks PlainText drops.
+var mdMarks = strings.NewReplacer("**", "", "__", "", "`", "", "~~", "")

@@ -25,19 +25,23 @@ type Message struct {
 	MsgType          string
 	Text             string
 	CreateAt         time.Time
+	// ConversationTitle is a group's title, as DingTalk sends it with
+	// each group message; "" in one-to-one chats.
+	ConversationTitle string
 }
 
 // callback is the bot-message body (docs/dingtalk.md §8). conversationType is
 // documented as a string; some clients have seen numbers, so both parse.
 type callback struct {
-	MsgID            string          `json:"msgId"`
-	ConversationID   string          `json:"conversationId"`
-	ConversationType json.RawMessage `json:"conversationType"`
-	SenderStaffID    string          `json:"senderStaffId"`
-	SenderNick       string          `json:"senderNick"`
-	MsgType          string          `json:"msgtype"`
-	CreateAt         int64           `json:"createAt"`
-	Text             struct {
+	MsgID             string          `json:"msgId"`
+	ConversationID    string          `json:"conversationId"`
+	ConversationType  json.RawMessage `json:"conversationType"`
+	SenderStaffID     string          `json:"senderStaffId"`
+	SenderNick        string          `json:"senderNick"`
+	MsgType           string          `json:"msgtype"`
+	CreateAt          int64           `json:"createAt"`
+	ConversationTitle string          `json:"conversationTitle"`
+	Text              struct {
 		Content string `json:"content"`
 	} `json:"text"`
 }
@@ -67,7 +71,7 @@ func DecodeCallback(data string) (Message, error) {
 		return Message{}, fmt.Errorf("callback conversationType %s is neither 1 nor 2", cb.ConversationType)
 	}
 	m := Message{MsgID: cb.MsgID, ConversationID: cb.ConversationID, ConversationType: ct, SenderStaffID: cb.SenderStaffID,
-		SenderNick: cb.SenderNick, MsgType: cb.MsgType, Text: cb.Text.Content}
+		SenderNick: cb.SenderNick, MsgType: cb.MsgType, Text: cb.Text.Content, ConversationTitle: cb.ConversationTitle}
 	if cb.CreateAt > 0 {
 		m.CreateAt = time.UnixMilli(cb.CreateAt)
 	}
@@ -78,7 +82,7 @@ func DecodeCallback(data string) (Message, error) {
 // for "text", the keys of the object inside.
 var callbackKeys = map[string][]string{
 	"msgId": nil, "conversationId": nil, "conversationType": nil, "senderStaffId": nil, "senderNick": nil,
-	"msgtype": nil, "createAt": nil, "text": {"content"},
+	"msgtype": nil, "createAt": nil, "conversationTitle": nil, "text": {"content"},
 }
 
 // strictKeys checks that data is a JSON object in which every key that
@@ -125,7 +129,8 @@ func strictKeys(data []byte, wanted map[string][]string) error {
 // programs that run their own Stream client and embed the Bot.
 func FromSDK(d *chatbot.BotCallbackDataModel) Message {
 	m := Message{MsgID: d.MsgId, ConversationID: d.ConversationId, ConversationType: d.ConversationType,
-		SenderStaffID: d.SenderStaffId, SenderNick: d.SenderNick, MsgType: d.Msgtype, Text: d.Text.Content}
+		SenderStaffID: d.SenderStaffId, SenderNick: d.SenderNick, MsgType: d.Msgtype, Text: d.Text.Content,
+		ConversationTitle: d.ConversationTitle}
 	if d.CreateAt > 0 {
 		m.CreateAt = time.UnixMilli(d.CreateAt)
 	}

@@ -15,9 +15,9 @@ import (
 )
 
 func TestDecodeCallback(t *testing.T) {
-	good := `{"msgId":"m1","conversationId":"cid1","conversationType":"2","senderStaffId":"u1","msgtype":"text","text":{"content":" /help"},"createAt":1690362101894}`
+	good := `{"msgId":"m1","conversationId":"cid1","conversationType":"2","conversationTitle":"运维值班群","senderStaffId":"u1","msgtype":"text","text":{"content":" /help"},"createAt":1690362101894}`
 	m, err := DecodeCallback(good)
-	if err != nil || m.MsgID != "m1" || m.ConversationType != "2" || m.Text != " /help" || m.CreateAt.IsZero() {
+	if err != nil || m.MsgID != "m1" || m.ConversationType != "2" || m.Text != " /help" || m.CreateAt.IsZero() || m.ConversationTitle != "运维值班群" {
 		t.Errorf("DecodeCallback = %+v, %v", m, err)
 	}
 	// conversationType as a number, as some clients have seen.

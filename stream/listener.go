@@ -25,7 +25,7 @@ type Config struct {
 	ClientID, ClientSecret string
 	// APIBase is the gateway host (the OpenAPI host); default DingTalk's.
 	APIBase string
-	// KeepAlive is the socket idle time before the SDK pings; default 120 s.
+	// KeepAlive is the socket idle time before the SDK pings; default 60 s (see config.DingTalk.KeepAlive).
 	KeepAlive time.Duration
 	// Workers run commands; default 8.
 	Workers int
@@ -81,7 +81,7 @@ type Listener struct {
 // NewListener returns a Listener that passes each message to handle.
 func NewListener(cfg Config, handle func(context.Context, Message), log *zap.Logger) *Listener {
 	if cfg.KeepAlive <= 0 {
-		cfg.KeepAlive = 120 * time.Second
+		cfg.KeepAlive = 60 * time.Second
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8

@@ -5,7 +5,9 @@
   'use strict';
 
   function fill(fmt, values) {
-    return fmt.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? String(values[k]) : m; });
+    var s = fmt.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? String(values[k]) : m; });
+    // "1 call(s)" reads "1 call", "3 call(s)" "3 calls" (recall.Plurals).
+    return s.replace(/\b(\d+) ((?:[A-Za-z-]+ )?[A-Za-z]+)\(s\)/g, function (m, n, w) { return n + ' ' + w + (n === '1' ? '' : 's'); });
   }
 
   // Selection: "select the page", the count, and the preview button.

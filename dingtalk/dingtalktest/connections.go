@@ -125,6 +125,12 @@ func (s *Server) Zombie(connID string) error {
 }
 
 func (s *Server) writeSystem(c *wsConn, d *delivery) {
+	s.mu.Lock()
+	zombie := c.zombie
+	s.mu.Unlock()
+	if zombie {
+		return // a zombie writes nothing, pings included: the client must notice the silence
+	}
 	b := d.frame(c.id, s.now())
 	select {
 	case c.send <- b:

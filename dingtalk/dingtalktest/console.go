@@ -80,7 +80,7 @@ func consoleHeaders(w http.ResponseWriter) {
 
 func (s *Server) consolePage(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
-	if err := consoleTemplates().ExecuteTemplate(&b, "page", s.consoleView(r.URL.Query().Get("chat"))); err != nil {
+	if err := consoleTemplates().ExecuteTemplate(&b, "page", s.consoleView(r.URL.Query().Get("chat"), r.URL.Query().Get("q"))); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -114,14 +114,14 @@ func (s *Server) consoleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, "retry: 1000\n\n")
-	chat := r.URL.Query().Get("chat")
+	chat, q := r.URL.Query().Get("chat"), r.URL.Query().Get("q")
 	sent := map[string]string{}
 	ctx := r.Context()
 	for {
 		s.mu.Lock()
 		changed := s.changed
 		s.mu.Unlock()
-		v := s.consoleView(chat)
+		v := s.consoleView(chat, q)
 		for _, part := range consoleParts {
 			var b bytes.Buffer
 			if err := consoleTemplates().ExecuteTemplate(&b, part, v); err != nil {

@@ -12,24 +12,30 @@ import (
 
 // consoleView is everything the console's templates show.
 type consoleView struct {
-	URL     string
-	Now     time.Time
-	Offset  time.Duration
-	QPS     int
-	Chats   []chatItem
-	Chat    *chatView // nil: no chat yet, or Missing
-	Missing string    // a ?chat= that names no chat (yet)
-	Users   []string
-	Speaker string // the composer's sender by default
-	Calls   []callRow
-	Total   int // calls ever recorded
-	Stats   StreamStats
-	Conns   []connRow
-	Frames  []FrameEvent // newest first
-	Armed   []ArmedFault
-	Robots  []robotRow
-	APIs    []apiPath
-	States  []RobotState
+	URL    string
+	Now    time.Time
+	Offset time.Duration
+	QPS    int
+	Chats  []chatItem
+	// Query is the chat search (?q=): chats whose id or title holds it.
+	Query string
+	// ChatsMatched is how many chats the search matched (all of them
+	// without one), ChatsTotal how many there are; Chats lists at most
+	// consoleChats of them.
+	ChatsMatched, ChatsTotal int
+	Chat                     *chatView // nil: no chat yet, or Missing
+	Missing                  string    // a ?chat= that names no chat (yet)
+	Users                    []string
+	Speaker                  string // the composer's sender by default
+	Calls                    []callRow
+	Total                    int // calls ever recorded
+	Stats                    StreamStats
+	Conns                    []connRow
+	Frames                   []FrameEvent // newest first
+	Armed                    []ArmedFault
+	Robots                   []robotRow
+	APIs                     []apiPath
+	States                   []RobotState
 }
 
 type chatItem struct {
@@ -140,9 +146,9 @@ func chatTitle(c *Conversation) string {
 }
 
 // consoleView gathers the page for chat (the most recently active chat if
-// chat is "").
-func (s *Server) consoleView(chat string) consoleView {
-	v := consoleView{URL: s.url, States: []RobotState{RobotActive, RobotStopped, RobotTemplateMissing, RobotTemplateStopped, RobotUnauthorized, RobotDeleted}}
+// chat is ""), its chat list narrowed to those matching q.
+func (s *Server) consoleView(chat, q string) consoleView {
+	v := consoleView{URL: s.url, Query: q, States: []RobotState{RobotActive, RobotStopped, RobotTemplateMissing, RobotTemplateStopped, RobotUnauthorized, RobotDeleted}}
 	for _, p := range consoleAPIs {
 		v.APIs = append(v.APIs, apiPath{p, apiName(p)})
 	}
@@ -205,6 +211,11 @@ func (s *Server) consoleView(chat string) consoleView {
 	for u := range users {
 		v.Users = append(v.Users, u)
 	}
+	v.ChatsTotal = len(v.Chats)
+	if q != "" {
+		v.Chats = slices.DeleteFunc(v.Chats, func(it chatItem) bool { return !chatMatches(it, q) && it.ID != chat })
+	}
+	v.ChatsMatched = len(v.Chats)
 	slices.Sort(v.Users)
 	v.Speaker = lastSpeaker
 
@@ -447,4 +458,10 @@ func markdownLines(text string) []mdLine {
 		out = append(out, line)
 	}
 	return out
+}
+
+// chatMatches reports whether a chat's id or title holds q, ignoring case.
+func chatMatches(it chatItem, q string) bool {
+	q = strings.ToLower(q)
+	return strings.Contains(strings.ToLower(it.ID), q) || strings.Contains(strings.ToLower(it.Title), q)
 }

@@ -241,11 +241,15 @@ func TestDisconnectThenSDKReconnects(t *testing.T) {
 	}
 }
 
+// TestZombieConnectionIsAbandonedBySDK: a zombie writes nothing, its
+// SYSTEM pings included (they would reset the SDK's idle timer, and the
+// client would never notice the silence), so the SDK's keepalive finds it
+// and the SDK connects anew.
 func TestZombieConnectionIsAbandonedBySDK(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the SDK's keepalive and reconnect")
 	}
-	srv := newServer(t, dingtalktest.Options{})
+	srv := newServer(t, dingtalktest.Options{PingInterval: time.Second})
 	sdkClient(t, srv, newInbox().handle, client.WithKeepAlive(3*time.Second))
 	ctx := testContext(t)
 	old := srv.Connections()[0].ID

@@ -44,12 +44,13 @@ type Minute struct {
 	BySource string
 }
 
-// Record is the minute's summary record. what names the refusals,
-// plural-ready: "refused request(s)" reads "12 more refused request(s) in
-// the minute from 15:04".
-func (m *Minute) Record(actor, action, trail, what string) ledger.AuditRecord {
+// Record is the minute's summary record, as facts: how many more (its
+// action says of what) in the minute from Start. It reads "12 more in the
+// minute from 15:04" or "15:04 起一分钟内另有 12 次" when shown
+// (recall.AuditWords).
+func (m *Minute) Record(actor, action, trail string) ledger.AuditRecord {
 	return ledger.AuditRecord{At: m.Start.Add(time.Minute), Actor: actor, Action: action, Trail: trail,
-		Scope: fmt.Sprintf("%d more %s in the minute from %s", m.Counted, what, m.Start.Format("15:04")), Note: m.BySource}
+		About: &ledger.AuditAbout{Count: m.Counted, Since: m.Start}, Note: m.BySource}
 }
 
 // Note counts one refusal from source at now. It reports whether this one

@@ -33,8 +33,8 @@ func TestFirstOfEachSourceThenCounted(t *testing.T) {
 	if s == nil || s.Counted != 28 || s.BySource != "src0: 9, src1: 9, other sources: 10" {
 		t.Fatalf("summary = %+v, want 28 counted: src0: 9, src1: 9, other sources: 10", s)
 	}
-	r := s.Record("http", "http.unauthorized", "access", "refused request(s)")
-	if r.Scope != "28 more refused request(s) in the minute from 15:04" || !r.At.Equal(t0.Add(time.Minute)) {
+	r := s.Record("http", "http.unauthorized", "access")
+	if r.About == nil || r.About.Count != 28 || !r.About.Since.Equal(t0) || !r.At.Equal(t0.Add(time.Minute)) || r.Note != s.BySource {
 		t.Errorf("record = %+v", r)
 	}
 	if s := c.Flush(t0.Add(2 * time.Minute)); s != nil {

@@ -59,6 +59,10 @@ var roles = []struct {
 	{"audit", []testCase{
 		{"AuditTrail", testAuditTrail},
 		{"SetAuditNote", testSetAuditNote},
+		{"AuditFacts", testAuditFacts},
+	}},
+	{"chats", []testCase{
+		{"ChatInfo", testChatInfo},
 	}},
 	{"jobs", []testCase{
 		{"Jobs", testJobs},

@@ -42,7 +42,8 @@
     }
   }
 
-  const events = new EventSource('events?chat=' + encodeURIComponent(chat));
+  const query = new URLSearchParams(location.search).get('q') || '';
+  const events = new EventSource('events?chat=' + encodeURIComponent(chat) + '&q=' + encodeURIComponent(query));
   events.addEventListener('part', (e) => {
     const p = JSON.parse(e.data);
     swap(p.id, p.html);
@@ -104,6 +105,19 @@
     const to = data && data.conversationId;
     if ('goto' in form.dataset && to && to !== chat) location.assign('?chat=' + encodeURIComponent(to));
   }
+
+  // The chat search reloads the page with ?q= (the server narrows the
+  // list, all chats searched, not only those listed).
+  const search = document.getElementById('chatsearch');
+  function searchChats(ev) {
+    ev.preventDefault();
+    const q = search.elements.q.value.trim();
+    if (q === query) return;
+    // A search opens its first match; clearing it goes back to the chat.
+    location.assign(q ? '?q=' + encodeURIComponent(q) : '?chat=' + encodeURIComponent(chat));
+  }
+  search.addEventListener('submit', searchChats);
+  search.elements.q.addEventListener('search', searchChats); // the field's clear button
 
   document.addEventListener('submit', async (ev) => {
     const form = ev.target.closest('form[data-post]');

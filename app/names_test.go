@@ -1,0 +1,67 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+)
+
+// TestChatsByNameAndAuditInWords: a chat is named the way its people know
+// it, never by the ledger's key: the group by the title DingTalk sends
+// with its messages, "this group" in a reply there; the audit trail is put
+// in words when read (actions, scopes, reasons), in chat and over the API.
+func TestChatsByNameAndAuditInWords(t *testing.T) {
+	h := start(t, dingtalktest.Options{})
+	const cid = "cidOpsGroup=="
+	if err := h.srv.AddConversation(cid, dingtalktest.KindGroup, "运维值班群"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := h.do("POST", "/v1/messages", testToken, fmt.Sprintf(`{"family":"group","conversation_id":%q,"text":"db-7 disk at 97%%"}`, cid)); r.StatusCode != 200 {
+		t.Fatalf("send: %d", r.StatusCode)
+	}
+	if reply := h.sayIn(cid, "intern001", "/recall last 1"); !strings.Contains(reply, "only admins") {
+		t.Fatalf("the refusal: %q", reply)
+	}
+	if reply := h.sayIn(cid, admin, "/preview last 1"); !strings.Contains(reply, "1 API call") || strings.Contains(reply, "call(s)") {
+		t.Errorf("the preview: %q", reply)
+	}
+	reply := h.sayIn(cid, admin, "/audit")
+	if !strings.Contains(reply, "preview · the last 1 in this group") || strings.Contains(reply, "group:") || strings.Contains(reply, "dry_run") {
+		t.Errorf("/audit in the group: %q", reply)
+	}
+	_, a := h.do("GET", "/v1/audit", testToken, "")
+	recs, _ := a["records"].([]any)
+	if len(recs) == 0 || recs[0].(map[string]any)["scope"] != "the last 1 in the group 运维值班群" {
+		t.Errorf("GET /v1/audit: %v", a)
+	}
+	_, a = h.do("GET", "/v1/audit?trail=access", testToken, "")
+	recs, _ = a["records"].([]any)
+	found := false
+	for _, r := range recs {
+		if r := r.(map[string]any); r["action"] == "denied" {
+			found = r["note"] == "not an admin; in the group 运维值班群" && r["why"] == "not_admin"
+		}
+	}
+	if !found {
+		t.Errorf("the refusal in the access trail: %v", a)
+	}
+	// Read before the recall: the receipt says what a recall cannot undo.
+	es := h.notify(1)
+	if err := h.srv.MarkRead(es[0].ProcessQueryKey, "intern001"); err != nil {
+		t.Fatal(err)
+	}
+	if reply := h.say(admin, "/recall last 1 reads"); !strings.Contains(reply, "1 had read it before the recall") || !strings.Contains(reply, "cannot undo what someone already read") {
+		t.Errorf("a recall of a read message: %q", reply)
+	}
+	for _, c := range []string{cid, privCID} {
+		for _, m := range h.botReplies(c) {
+			for _, l := range strings.Split(m.Text, "\n") {
+				if strings.TrimRight(l, " ") != l {
+					t.Errorf("a reply's line ends with a space: %q", l)
+				}
+			}
+		}
+	}
+}

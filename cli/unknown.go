@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// UnknownCommand reports a command word that is not in table: it prints
+// the usage, then names the word and the nearest command when one is
+// close (a typo, or the start of exactly one name).
+func UnknownCommand(stderr io.Writer, word string, table []Command, usage string) error {
+	msg := fmt.Sprintf("unknown command %q", word)
+	if near := nearest(word, table); near != "" {
+		msg += fmt.Sprintf("; did you mean %q?", near)
+	}
+	fmt.Fprint(stderr, usage)
+	fmt.Fprintln(stderr, "\nrecallbot: "+msg)
+	return UsageError{msg}
+}
+
+// nearest is the command name word most likely meant, or "": the only
+// name it starts, else the closest within two edits (one for short words).
+func nearest(word string, table []Command) string {
+	word = strings.ToLower(strings.TrimLeft(word, "-"))
+	if word == "" {
+		return ""
+	}
+	var prefixed []string
+	best, bestDist := "", len(word)/3+1
+	if bestDist > 2 {
+		bestDist = 2
+	}
+	for _, c := range table {
+		if strings.HasPrefix(c.Name, word) {
+			prefixed = append(prefixed, c.Name)
+		}
+		if d := editDistance(word, c.Name); d <= bestDist && (best == "" || d < editDistance(word, best)) {
+			best = c.Name
+		}
+	}
+	if len(prefixed) == 1 && len(word) >= 2 {
+		return prefixed[0]
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes
+// (command names are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
