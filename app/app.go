@@ -92,14 +92,21 @@ func (a *App) HTTPAddr() string {
 // something says how it is stopped (onClose), so the shutdown order is
 // the reverse of this function. On error, what was opened is closed.
 func (a *App) Open(ctx context.Context) (err error) {
+	var stopRedisLogs func()
 	defer func() {
 		if err != nil {
 			_ = a.Close(context.Background())
+			// A Redis client that was closed may still finish a dial in
+			// the background and complain; after a failed start that
+			// line would come after, and bury, the reason.
+			if stopRedisLogs != nil {
+				stopRedisLogs()
+			}
 		}
 	}()
 	cfg := a.Config
 	stream.RouteSDKLogs(a.Log)
-	routeRedisLogs(a.Log)
+	stopRedisLogs = routeRedisLogs(a.Log)
 	shared, err := a.openLedger(ctx)
 	if err != nil {
 		return err

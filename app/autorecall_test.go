@@ -99,7 +99,8 @@ func testRecallRuleRunsOffTheRequestPath(t *testing.T) {
 		c, _ := h.srv.UserConversation(admin)
 		return len(c.Messages) == 1 && strings.Contains(c.Messages[0].Text, "rule templates")
 	}); err != nil {
-		t.Errorf("the admins were not told: %v", err)
+		c, _ := h.srv.UserConversation(admin)
+		t.Errorf("the admins were not told: %v; their chat shows %+v", err, c.Messages)
 	}
 	// The report is the bot talking to its admin: "last N" in that chat
 	// never picks it.

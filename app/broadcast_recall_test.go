@@ -27,12 +27,22 @@ import (
 func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 	for _, way := range []string{"chat", "async", "cli"} {
 		t.Run(way, func(t *testing.T) {
-			h := start(t, dingtalktest.Options{}, fourInFlight)
+			// The client waits for held answers as long as they take: a
+			// held call must land, not time out, however slow the steps
+			// before its release.
+			h := start(t, dingtalktest.Options{}, fourInFlight, func(c *config.Config) { c.DingTalk.Timeout = time.Minute })
 			// The ledger knows the chat, so replies go to it, not to the
 			// admin's own 1:1 chat; DingTalk is far away: four calls are
 			// always on the wire.
 			h.notify(1)
-			h.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
+			// DingTalk holds the answers of the first four calls until the
+			// next four are on the wire, then of those until the recall has
+			// stopped the broadcast: the recall always meets a broadcast
+			// still sending, with keys to take back and calls on the wire
+			// (a 300 ms delay let the broadcast end first when chat's two
+			// round trips were slow on a busy machine).
+			first := h.srv.HoldAnswers(dingtalktest.PathOTOSend, 4)
+			defer first.Release()
 			users := make([]string, 300)
 			for i := range users {
 				users[i] = fmt.Sprintf("%s%03d", way, i)
@@ -43,35 +53,65 @@ func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 			if r.StatusCode != 202 || batch == "" {
 				t.Fatalf("broadcast: %d %v", r.StatusCode, b)
 			}
-			if err := h.srv.WaitUntil(h.ctx(), func() bool {
-				return h.srv.InFlight() == 4 && h.srv.CountCalls(dingtalktest.PathOTOSend) >= 4
-			}); err != nil {
+			if err := first.Wait(h.ctx()); err != nil {
 				t.Fatal(err)
 			}
-			summary := ""
+			held := h.srv.HoldAnswers(dingtalktest.PathOTOSend, 4)
+			defer held.Release()
+			first.Release()
+			if err := held.Wait(h.ctx()); err != nil {
+				t.Fatal(err)
+			}
+			var finish func() string
 			switch way {
 			case "chat":
 				code := confirmCode(t, h.say(admin, "/recall batch "+batch))
-				summary = h.say(admin, "/confirm "+code)
+				before := len(h.botReplies(privCID))
+				if _, err := h.srv.PushMessage(dingtalktest.UserMessage{ConversationID: privCID, SenderStaffID: admin, Text: "/confirm " + code}); err != nil {
+					t.Fatal(err)
+				}
+				finish = func() string {
+					if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(privCID)) > before }); err != nil {
+						t.Fatalf("no reply to /confirm: %v", err)
+					}
+					rs := h.botReplies(privCID)
+					return rs[len(rs)-1].Text
+				}
 			case "async":
 				_, job := h.do("POST", "/v1/recalls", testToken, fmt.Sprintf(`{"batch_id":%q,"async":true}`, batch))
 				id, _ := job["recall_id"].(string)
-				if err := waitFor(h.ctx(), func() bool {
-					_, job = h.do("GET", "/v1/recalls/"+id, testToken, "")
-					return job["state"] != "running"
-				}); err != nil {
-					t.Fatalf("the recall never finished: %v", job)
+				finish = func() string {
+					if err := waitFor(h.ctx(), func() bool {
+						_, job = h.do("GET", "/v1/recalls/"+id, testToken, "")
+						return job["state"] != "running"
+					}); err != nil {
+						t.Fatalf("the recall never finished: %v", job)
+					}
+					rec, _ := job["receipt"].(map[string]any)
+					s, _ := rec["summary"].(string)
+					return s
 				}
-				rec, _ := job["receipt"].(map[string]any)
-				summary, _ = rec["summary"].(string)
 			case "cli":
 				var out, errOut bytes.Buffer
-				if err := h.run([]string{"recall", "--batch", batch}, &out, &errOut); err != nil {
-					t.Fatalf("cli: %v %s", err, errOut.String())
+				ran := make(chan error, 1)
+				go func() { ran <- h.run([]string{"recall", "--batch", batch}, &out, &errOut) }()
+				finish = func() string {
+					if err := <-ran; err != nil {
+						t.Fatalf("cli: %v %s", err, errOut.String())
+					}
+					return out.String()
 				}
-				summary = out.String()
 			}
-			_, st := h.do("GET", "/v1/broadcasts/"+url.PathEscape(batch), testToken, "")
+			var st map[string]any
+			if err := waitFor(h.ctx(), func() bool {
+				_, st = h.do("GET", "/v1/broadcasts/"+url.PathEscape(batch), testToken, "")
+				return st["state"] == "cancelled"
+			}); err != nil {
+				t.Fatalf("the recall did not stop the broadcast: %v", st)
+			}
+			held.Release()
+			summary := finish()
+			_, st = h.do("GET", "/v1/broadcasts/"+url.PathEscape(batch), testToken, "")
 			shown := 0
 			for _, u := range users {
 				c, _ := h.srv.UserConversation(u)
@@ -97,8 +137,13 @@ func TestEveryWayToRecallABatchStopsItsBroadcast(t *testing.T) {
 // the status JSON, the CLI and the console; once the calls in flight land,
 // nothing is pending and the cancel's audit record says what they reached.
 func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
-	h := start(t, dingtalktest.Options{}, fourInFlight)
-	h.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100)
+	// The first four calls are held at DingTalk until the cancel has
+	// answered, so it always names exactly them as on the wire (a 300 ms
+	// delay let them land first when the test was held back); the client
+	// waits for a held answer rather than timing out.
+	h := start(t, dingtalktest.Options{}, fourInFlight, func(c *config.Config) { c.DingTalk.Timeout = time.Minute })
+	held := h.srv.HoldAnswers(dingtalktest.PathOTOSend, 4)
+	defer held.Release()
 	users := make([]string, 300)
 	for i := range users {
 		users[i] = fmt.Sprintf("cancel%03d", i)
@@ -108,13 +153,14 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 	if b["batch_id"] != "b-cancel" {
 		t.Fatalf("broadcast: %v", b)
 	}
-	if err := h.srv.WaitUntil(h.ctx(), func() bool { return h.srv.InFlight() == 4 }); err != nil {
+	if err := held.Wait(h.ctx()); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
 	if err := h.run([]string{"broadcast", "cancel", "b-cancel"}, &out, &errOut); err != nil {
 		t.Fatalf("cli: %v %s", err, errOut.String())
 	}
+	held.Release()
 	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 calls for 80 people on the wire") {
 		t.Errorf("cli: %q", out.String())
 	}

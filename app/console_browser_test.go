@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -82,14 +81,21 @@ func TestConsoleRecallsInABrowser(t *testing.T) {
 		t.Fatal("the preview recalled")
 	}
 	// DingTalk takes its time: the page shows the recall running and
-	// follows it over server-sent events until the receipt.
-	h.srv.Delay(dingtalktest.PathPrivateRecall, 1500*time.Millisecond, 1)
+	// follows it over server-sent events until the receipt. DingTalk's
+	// answer is held until the page shows the recall running (a fixed
+	// delay let a slow page load miss the running state on a busy
+	// machine).
+	held := h.srv.HoldAnswers(dingtalktest.PathPrivateRecall, 1)
+	defer held.Release()
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#recall")),
 		chromedp.WaitVisible(chromedp.CSS(`#job[data-state="running"][data-events]`)),
-		chromedp.WaitVisible(chromedp.CSS("#receipt")),
 	); err != nil {
 		t.Fatalf("recall: %v", err)
+	}
+	held.Release()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#receipt"))); err != nil {
+		t.Fatalf("the receipt after the recall: %v", err)
 	}
 	if s := text(t, ctx, "#receipt-summary"); s != "2 requested: 2 recalled" {
 		t.Errorf("receipt says %q", s)

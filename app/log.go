@@ -108,9 +108,13 @@ var redisLogs redisLog
 
 var routeRedisOnce sync.Once
 
-func routeRedisLogs(log *zap.Logger) {
-	redisLogs.log.Store(log.Named("redis").Sugar())
+// routeRedisLogs sends go-redis's logging to log until the returned stop
+// is called; stop leaves a later route (another App's) alone.
+func routeRedisLogs(log *zap.Logger) (stop func()) {
+	l := log.Named("redis").Sugar()
+	redisLogs.log.Store(l)
 	routeRedisOnce.Do(func() { redis.SetLogger(&redisLogs) })
+	return func() { redisLogs.log.CompareAndSwap(l, nil) }
 }
 
 func (r *redisLog) Printf(_ context.Context, format string, v ...any) {

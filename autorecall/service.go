@@ -220,17 +220,20 @@ func (s *Service) After(ctx context.Context, e ledger.Entry, m dingtalk.Message,
 	if enforce == nil {
 		return
 	}
-	// Due first, then why: a crash between the two still recalls it.
+	// Why first, then due: the due worker (on this instance or another)
+	// may tick the moment the entry is due, and must find which rule
+	// caught it to audit and report it under that rule. A crash between
+	// the two leaves only the record of why, which expires; the message
+	// stays as a crash before both would leave it.
+	v, _ := json.Marshal(caught{Rule: enforce.Rule.Name, Reason: enforce.Reason})
+	if err := s.led.PutTemp(ctx, caughtNS, strconv.FormatUint(e.ID, 10), v, 48*time.Hour); err != nil {
+		s.log.Warn("the rule behind a scheduled recall was not recorded", zap.Uint64("entry", e.ID), zap.Error(err))
+	}
 	if err := s.led.Reschedule(ctx, e.ID, s.cfg.Now()); err != nil {
 		s.log.Error("automatic recall not scheduled; recalling at once", zap.Uint64("entry", e.ID), zap.Error(err))
 		if r := s.autoRecall(ctx, enforce.Rule.Name, enforce.Reason, []uint64{e.ID}); r == nil {
 			s.log.Error("automatic recall did not run", zap.Uint64("entry", e.ID))
 		}
-		return
-	}
-	v, _ := json.Marshal(caught{Rule: enforce.Rule.Name, Reason: enforce.Reason})
-	if err := s.led.PutTemp(ctx, caughtNS, strconv.FormatUint(e.ID, 10), v, 48*time.Hour); err != nil {
-		s.log.Warn("the rule behind a scheduled recall was not recorded", zap.Uint64("entry", e.ID), zap.Error(err))
 	}
 }
 

@@ -21,7 +21,13 @@ import (
 // those on the wire included.
 func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 	f := newFixture(t, "en")
-	f.srv.Delay(dingtalktest.PathOTOSend, 300*time.Millisecond, 100) // several calls always on the wire
+	// DingTalk holds the answers of the first four calls until the next
+	// four are on the wire, then of those until the recall has stopped the
+	// broadcast: the recall always meets a broadcast still sending, with
+	// keys to take back and calls on the wire (a 300 ms delay let the
+	// broadcast end before a slow preview and recall reached it).
+	first := f.srv.HoldAnswers(dingtalktest.PathOTOSend, 4)
+	defer first.Release()
 	var chats []ledger.Chat
 	for i := range 300 {
 		chats = append(chats, ledger.Chat{Family: ledger.OTO, UserID: fmt.Sprintf("c%03d", i)})
@@ -30,7 +36,17 @@ func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "calls on the wire", func() bool { return f.srv.InFlight() >= 4 && f.srv.CountCalls(dingtalktest.PathOTOSend) >= 4 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := first.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	held := f.srv.HoldAnswers(dingtalktest.PathOTOSend, 4)
+	defer held.Release()
+	first.Release()
+	if err := held.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
 	b := f.browser()
 	csrf := b.login("alice")
 	a := b.post("/ui/preview", url.Values{"csrf": {csrf}, "batch": {j.ID}})
@@ -42,6 +58,11 @@ func TestConsoleRecallOfARunningBatchStopsItsBroadcast(t *testing.T) {
 	if a.status != http.StatusSeeOther {
 		t.Fatalf("recall: %d %s", a.status, a.body)
 	}
+	waitFor(t, "the broadcast stopped", func() bool {
+		st, err := f.bc.Status(context.Background(), j.ID)
+		return err == nil && st.State == ledger.JobCancelled
+	})
+	held.Release()
 	events(t, b, a.header.Get("Location")+"/events")
 	st, _ := f.bc.Status(context.Background(), j.ID)
 	shown := 0

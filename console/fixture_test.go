@@ -63,8 +63,10 @@ func newFixture(t *testing.T, locale string, tune ...func(*Config)) *fixture {
 	}
 	f := &fixture{t: t, srv: srv, led: led, clock: clock.Offset(0)}
 	o := srv.Options()
+	// A call whose answer a test holds at the emulator (HoldAnswers) waits
+	// for its release, however slow the machine, not for a client timeout.
 	client := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode,
-		CoolAppCode: o.CoolAppCode, Timeout: 2 * time.Second, QPS: 200}, nil)
+		CoolAppCode: o.CoolAppCode, Timeout: time.Minute, QPS: 200}, nil)
 	log := zap.NewNop()
 	f.sender = recall.NewSender(led, client, log, recall.SenderConfig{Now: f.clock.Now})
 	engine := recall.New(led, client, log, recall.Config{Locale: locale, Now: f.clock.Now})

@@ -11,6 +11,12 @@ import (
 	"github.com/recallbot/recallbot/ledger/ledgertest"
 )
 
+// conformanceCases numbers the Redis cases of the test binary: with
+// -count=N the cases run N times on one shared server, and a number
+// counted per run gave the second run the first one's keys ("ByKey before
+// send: <nil>, want ErrNotFound").
+var conformanceCases atomic.Int64
+
 // TestConformance holds both stores to the ledger's contract: the
 // embedded bbolt file, and Redis when a redis-server is available (under
 // CI it must be).
@@ -26,12 +32,11 @@ func TestConformance(t *testing.T) {
 		})
 	})
 	t.Run("redis", func(t *testing.T) {
-		var n atomic.Int64
 		ledgertest.Run(t, func(t *testing.T) ledger.Store {
 			// One server for the test binary; each case under a key
-			// prefix of its own.
+			// prefix of its own, in every run of -count too.
 			r := ledgertest.Shared(t)
-			s, err := ledger.OpenRedis(context.Background(), r.URL, ledger.RedisOptions{Prefix: fmt.Sprintf("conformance%d:", n.Add(1))})
+			s, err := ledger.OpenRedis(context.Background(), r.URL, ledger.RedisOptions{Prefix: fmt.Sprintf("conformance%d:", conformanceCases.Add(1))})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -78,7 +78,23 @@ func newSpoolFixture(t *testing.T, redisURL string, opts ledger.RedisOptions) *s
 // Redis (then runs also, if set) while the send is in flight.
 func (f *spoolFixture) sendAsRedisDies(t *testing.T, r *ledgertest.Redis, text string, also func()) (ledger.Entry, error) {
 	t.Helper()
-	f.srv.Delay(dingtalktest.PathPrivateSend, 500*time.Millisecond, 1)
+	return f.sendAcross(t, text, func() {
+		r.Kill()
+		if also != nil {
+			also()
+		}
+	})
+}
+
+// sendAcross sends text and runs during after DingTalk took the send and
+// before its answer reaches the Sender: the answer is held at the emulator
+// until during returns, so the key arrives after it whatever the machine
+// does (a fixed delay let a busy machine record the key first). A send
+// that ends before DingTalk took it fails the test.
+func (f *spoolFixture) sendAcross(t *testing.T, text string, during func()) (ledger.Entry, error) {
+	t.Helper()
+	held := f.srv.HoldAnswers(dingtalktest.PathPrivateSend, 1)
+	defer held.Release()
 	done := make(chan struct{})
 	var e ledger.Entry
 	var err error
@@ -86,13 +102,18 @@ func (f *spoolFixture) sendAsRedisDies(t *testing.T, r *ledgertest.Redis, text s
 		defer close(done)
 		e, err = f.sender.Send(tctx(t), private, dingtalk.Text(text), recall.SendOptions{})
 	}()
-	if werr := f.srv.WaitUntil(tctx(t), func() bool { return f.srv.InFlight() == 1 }); werr != nil {
-		t.Fatal(werr)
+	took := make(chan error, 1)
+	go func() { took <- held.Wait(tctx(t)) }()
+	select {
+	case <-done:
+		t.Fatalf("the send ended before DingTalk took it: %+v, %v", e, err)
+	case werr := <-took:
+		if werr != nil {
+			t.Fatal(werr)
+		}
 	}
-	r.Kill()
-	if also != nil {
-		also()
-	}
+	during()
+	held.Release()
 	<-done
 	return e, err
 }
@@ -276,10 +297,20 @@ func TestSendsThatNeverLeftAreSendFailed(t *testing.T) {
 		t.Errorf("%d entries left pending", len(p))
 	}
 	// A request that did reach DingTalk and got no answer stays unknown.
+	// The caller gives up once the request has reached DingTalk (the hang
+	// is taken and the call is in flight), not after a fixed 100 ms, which
+	// a busy machine could spend on the token fetch: a send that never
+	// left, rightly send_failed.
 	f.srv.Fail(dingtalktest.PathPrivateSend, dingtalktest.FaultHang, 1)
-	short := dingtalk.New(dingtalk.Config{BaseURL: f.srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: 100 * time.Millisecond}, nil)
-	e, err := recall.NewSender(f.led, short, zap.NewNop(), recall.SenderConfig{}).Send(tctx(t), private, dingtalk.Text("hung"), recall.SendOptions{})
+	hung, giveUp := context.WithCancel(tctx(t))
+	defer giveUp()
+	go func() {
+		_ = f.srv.WaitUntil(hung, func() bool { return len(f.srv.ArmedFaults()) == 0 && f.srv.InFlight() == 1 })
+		giveUp()
+	}()
+	patient := dingtalk.New(dingtalk.Config{BaseURL: f.srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		RobotCode: o.RobotCode, CoolAppCode: o.CoolAppCode, Timeout: time.Minute}, nil)
+	e, err := recall.NewSender(f.led, patient, zap.NewNop(), recall.SenderConfig{}).Send(hung, private, dingtalk.Text("hung"), recall.SendOptions{})
 	if !errors.Is(err, recall.ErrOutcomeUnknown) || e.State != ledger.Pending {
 		t.Errorf("hung send: %s, %v", e.State, err)
 	}
@@ -493,35 +524,14 @@ func TestKeyWaitsForAReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A generous timeout: a busy machine must not fail the writes the
-	// replica does acknowledge; with the replica dead, RecordFor bounds
-	// the sender's wait.
-	f := newSpoolFixture(t, primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: time.Second})
+	// replica does acknowledge (1 s was missed under tools/load right after
+	// the replica came back); with the replica dead, each write waits it
+	// out once before RecordFor sends the key to the spool.
+	f := newSpoolFixture(t, primary.URL, ledger.RedisOptions{MinReplicas: 1, ReplicaTimeout: 5 * time.Second})
 	srv, led, spool, sender := f.srv, f.led, f.spool, f.sender
-	var err error
 
-	srv.Delay(dingtalktest.PathPrivateSend, 300*time.Millisecond, 1)
-	done := make(chan struct{})
-	var e ledger.Entry
-	go func() {
-		defer close(done)
-		e, err = sender.Send(tctx(t), private, dingtalk.Text("sent while the replica died"), recall.SendOptions{})
-	}()
-	finished := func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}
-	if err := srv.WaitUntil(tctx(t), func() bool { return srv.InFlight() == 1 || finished() }); err != nil {
-		t.Fatal(err)
-	}
-	if finished() {
-		t.Fatalf("the send ended before DingTalk answered: %+v, %v", e, err)
-	}
-	replica.Kill()
-	<-done
+	// DingTalk takes the send; its answer waits until the replica is dead.
+	e, err := f.sendAcross(t, "sent while the replica died", replica.Kill)
 	if !errors.Is(err, recall.ErrRecordDelayed) || e.ProcessQueryKey == "" {
 		t.Fatalf("Send = %+v, %v; want the key with ErrRecordDelayed", e, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap"
@@ -26,46 +27,60 @@ func (c *countingLease) PutTemp(context.Context, string, string, []byte, time.Du
 // TestStalledLeaseIsNeverRenewed: a process stopped longer than two thirds
 // of its lease (SIGSTOP, a paused VM) must not renew the lease on waking
 // and go on calling DingTalk for claims another instance may have taken
-// over. Its work stops for good; a new claim works in a new epoch.
+// over. Its work stops for good; a new claim works in a new epoch. The
+// lease runs on the clock of a synctest bubble: the only stall is the one
+// the test makes (on the real clock, a busy machine that held the test
+// back for two thirds of the 300 ms TTL lapsed the new claim's lease too,
+// and its renewal never came).
 func TestStalledLeaseIsNeverRenewed(t *testing.T) {
-	w := &countingLease{}
-	var l lease
-	l.init(w, "me", 300*time.Millisecond, zap.NewNop())
-	l.renewed(time.Now()) // the claim wrote the lease
-	release, valid := l.hold()
-	defer release()
-	if !valid(time.Now()) {
-		t.Fatal("a fresh claim's lease is not valid")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	poll := func(what string, cond func() bool) {
-		t.Helper()
-		for !cond() {
-			if ctx.Err() != nil {
-				t.Fatalf("%s never happened", what)
-			}
-			time.Sleep(5 * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		const ttl = 300 * time.Millisecond // renewed every 100 ms
+		w := &countingLease{}
+		var l lease
+		l.init(w, "me", ttl, zap.NewNop())
+		l.renewed(time.Now()) // the claim wrote the lease
+		release, valid := l.hold()
+		defer release()
+		if !valid(time.Now()) {
+			t.Fatal("a fresh claim's lease is not valid")
 		}
-	}
-	poll("a renewal", func() bool { return w.writes.Load() > 0 })
+		time.Sleep(150 * time.Millisecond) // the renewer's first tick, at 100 ms
+		synctest.Wait()
+		if n := w.writes.Load(); n != 1 {
+			t.Fatalf("%d renewals after one tick, want 1", n)
+		}
 
-	// The process "wakes" from a stall: its last write is a TTL old.
-	l.last.Store(time.Now().Add(-300 * time.Millisecond).UnixNano())
-	epoch := l.epoch.Load()
-	poll("the lapse", func() bool { return l.epoch.Load() != epoch })
-	writes := w.writes.Load()
-	if valid(time.Now()) {
-		t.Error("the work that held a lapsed lease may still call DingTalk")
-	}
-	l.renewed(time.Now()) // a new claim
-	release2, valid2 := l.hold()
-	defer release2()
-	if !valid2(time.Now()) {
-		t.Error("a new claim after the lapse cannot work")
-	}
-	if valid(time.Now()) {
-		t.Error("a new claim revived the lapsed work")
-	}
-	poll("a renewal for the new claim", func() bool { return w.writes.Load() > writes })
+		// The process "wakes" from a stall: its last write is a TTL old.
+		l.last.Store(time.Now().Add(-ttl).UnixNano())
+		epoch := l.epoch.Load()
+		time.Sleep(100 * time.Millisecond) // the next tick finds it lapsed
+		synctest.Wait()
+		if l.epoch.Load() == epoch {
+			t.Fatal("the lapse was not noticed")
+		}
+		writes := w.writes.Load()
+		if writes != 1 {
+			t.Errorf("the lapsed lease was written again (%d writes)", writes)
+		}
+		if valid(time.Now()) {
+			t.Error("the work that held a lapsed lease may still call DingTalk")
+		}
+		l.renewed(time.Now()) // a new claim
+		release2, valid2 := l.hold()
+		defer release2()
+		if !valid2(time.Now()) {
+			t.Error("a new claim after the lapse cannot work")
+		}
+		if valid(time.Now()) {
+			t.Error("a new claim revived the lapsed work")
+		}
+		time.Sleep(100 * time.Millisecond) // the next tick renews for the new claim
+		synctest.Wait()
+		if w.writes.Load() <= writes {
+			t.Error("no renewal for the new claim")
+		}
+		if valid(time.Now()) || !valid2(time.Now()) {
+			t.Error("after the renewal the lapsed work may call DingTalk, or the new claim may not")
+		}
+	})
 }

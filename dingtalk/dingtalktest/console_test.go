@@ -259,7 +259,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	browserPoll(ctx, t, "the page shows u1's chat with the bot", `document.body.dataset.chat === `+jsonString(c.ID)+` && document.querySelector('.msg.user .meta') && document.querySelector('.msg.user .meta').textContent.includes('ACKed')`, true)
 
 	conn := srv.Connections()[0].ID
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#stream .conns button[data-post$="/zombie"]`))); err != nil {
+	// The stream panel is a live part, swapped on every event (a frame,
+	// a ping): clicked in one step, or the click can meet a replaced node.
+	if err := browsertest.Click(ctx, `#stream .conns button[data-post$="/zombie"]`); err != nil {
 		t.Fatal(err)
 	}
 	browserPoll(ctx, t, "the connection is shown a zombie", `document.querySelector('#stream .cstate').textContent === 'zombie'`)

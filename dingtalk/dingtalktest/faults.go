@@ -33,6 +33,7 @@ type faultSet struct {
 	keys   map[string][]string        // processQueryKey -> failedResult reasons for its next recalls
 	delays map[string][]time.Duration // path -> delays before the next calls are answered
 	late   map[string][]time.Duration // path -> delays after the next calls took effect, before the answer
+	held   map[string][]*Hold         // path -> holds on the answers of the next calls (HoldAnswers)
 }
 
 func (f *faultSet) init() {
@@ -40,6 +41,7 @@ func (f *faultSet) init() {
 	f.keys = map[string][]string{}
 	f.delays = map[string][]time.Duration{}
 	f.late = map[string][]time.Duration{}
+	f.held = map[string][]*Hold{}
 }
 
 // DelayAnswer makes the next n calls to path (or AnyAPI) take effect at
@@ -148,6 +150,11 @@ func (s *Server) ArmedFaults() []ArmedFault {
 	for _, p := range sortedKeys(s.faults.late) {
 		for _, d := range s.faults.late[p] {
 			add("late "+d.String(), p)
+		}
+	}
+	for _, p := range sortedKeys(s.faults.held) {
+		for range s.faults.held[p] {
+			add("answer held", p)
 		}
 	}
 	for _, k := range sortedKeys(s.faults.keys) {

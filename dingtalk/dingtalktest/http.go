@@ -232,22 +232,35 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		if e.status == 0 {
 			return // the fault hung up
 		}
-		if d := s.faults.takeLate(r.URL.Path); d > 0 {
+		hold, late := s.faults.takeHold(r.URL.Path), time.Duration(0)
+		if hold == nil {
+			late = s.faults.takeLate(r.URL.Path)
+		}
+		if late > 0 || hold != nil {
 			// Recorded now, as applied, whether or not the caller hears
 			// the answer. Its code says it was answered late.
-			late := *e
-			if late.code == "" {
-				late.code = "late"
+			rec := *e
+			if rec.code == "" {
+				rec.code = "late"
 			}
-			s.record(&late)
+			s.record(&rec)
 			e.recorded = true
-			t := time.NewTimer(d)
+			wait := make(chan struct{})
+			var t *time.Timer
+			if hold != nil {
+				hold.caught()
+				wait = hold.release
+			} else {
+				t = time.AfterFunc(late, func() { close(wait) })
+			}
 			select {
-			case <-t.C:
+			case <-wait:
 			case <-r.Context().Done():
 			case <-s.closed:
 			}
-			t.Stop()
+			if t != nil {
+				t.Stop()
+			}
 			if r.Context().Err() != nil {
 				return // the caller gave up: it never learns what happened
 			}

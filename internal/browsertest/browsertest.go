@@ -7,6 +7,8 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -67,4 +69,22 @@ func New(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// Click clicks the first element matching the CSS selector sel, waiting
+// until there is one, in one step inside the page. chromedp.Click finds
+// the node and then clicks it in a second step: a page that replaces that
+// part of itself in between (the emulator's console swaps its live parts
+// on every event, more often than not on a busy machine) makes it fail
+// with "Could not find node with given id".
+func Click(ctx context.Context, sel string) error {
+	q, err := json.Marshal(sel)
+	if err != nil {
+		return err
+	}
+	js := fmt.Sprintf(`(() => { const el = document.querySelector(%s); if (!el) return false; el.click(); return true; })()`, q)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingMutation())); err != nil {
+		return fmt.Errorf("click %s: %w", sel, err)
+	}
+	return nil
 }

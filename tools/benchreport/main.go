@@ -8,7 +8,7 @@
 //	go run ./tools/benchreport            # writes BENCHMARKS.md (about 8 minutes)
 //	go run ./tools/benchreport -o -       # to standard output
 //	go run ./tools/benchreport -load=false  # without the WAN rows' loaded pass
-//	go run ./tools/benchreport -burn      # only keep every core busy, for another command, until Ctrl-C
+//	go run ./tools/benchreport -burn      # only keep every core busy, for another command, until Ctrl-C (as go run ./tools/load does)
 //
 // The WAN rows run twice: on the machine as it is, then while this process
 // keeps every core busy (one spinning goroutine per core), so that anyone

@@ -6,8 +6,9 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
+
+	"github.com/recallbot/recallbot/internal/cpuload"
 )
 
 // The WAN rows: a recall and a broadcast of 200 calls at DingTalk's own
@@ -74,27 +75,10 @@ func wanRow(what, rtt, load string, r result) row {
 }
 
 // burn keeps every core busy until the returned stop is called: the
-// loaded pass's load, in this process so that it ends with it.
+// loaded pass's load, in this process so that it ends with it. It is the
+// load tools/load puts on the machine for the tests (internal/cpuload).
 func burn() (stop func()) {
-	quit := make(chan struct{})
-	var wg sync.WaitGroup
-	for range runtime.NumCPU() {
-		wg.Go(func() {
-			for n := 0; ; n++ {
-				if n%1024 == 0 {
-					select {
-					case <-quit:
-						return
-					default:
-					}
-				}
-			}
-		})
-	}
-	return func() {
-		close(quit)
-		wg.Wait()
-	}
+	return cpuload.Start(runtime.NumCPU())
 }
 
 // burnUntilInterrupted is -burn: load the machine as the loaded pass does,
