@@ -146,7 +146,7 @@ func TestReadmeTryIt(t *testing.T) {
 			}
 		}
 	}
-	wants := map[string]string{"./recallbot healthcheck": "ready", "./recallbot send": "sent: entry", "--dry-run": "1 条将被撤回", "/recall last 1": "1 条已撤回"}
+	wants := map[string]string{"./recallbot healthcheck": "ready", "./recallbot send": "已发送：记录", "--dry-run": "1 条将被撤回", "/recall last 1": "1 条已撤回"}
 	for part, want := range wants {
 		found := false
 		for line, out := range outputs {
