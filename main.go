@@ -92,7 +92,9 @@ func commands() []cli.Command {
 		{Name: "completion", Verbs: cli.Shells, Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cli.Completion(ctx, table, args, stdout, stderr)
 		}},
-		{Name: "version", Run: func(_ context.Context, _ []string, stdout, _ io.Writer) error { return cli.Version(stdout, version) }},
+		{Name: "version", Run: func(_ context.Context, args []string, stdout, stderr io.Writer) error {
+			return cli.Version(args, stdout, stderr, version)
+		}},
 		{Name: "help", Run: func(_ context.Context, _ []string, stdout, _ io.Writer) error {
 			_, err := fmt.Fprint(stdout, usage)
 			return err
@@ -112,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "-version", "--version":
-		return cli.Version(stdout, version)
+		return cli.Version(nil, stdout, stderr, version)
 	case "-config": // the form of older versions: recallbot -config FILE
 		return cli.RunStamped(version)(ctx, args, stdout, stderr)
 	default:

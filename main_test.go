@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/recallbot/recallbot/cli"
 )
 
 // recallbot runs a command line as the binary does, in the test process.
@@ -156,5 +160,21 @@ func TestZshAndFishCompletion(t *testing.T) {
 	}
 	if _, _, err := recallbot(t, "completion", "tcsh"); err == nil || exitCode(err, &bytes.Buffer{}) != 2 {
 		t.Errorf("completion tcsh: %v, want a usage error", err)
+	}
+}
+
+// TestVersionTakesHelpAndNoArguments: `recallbot version -h` says how to
+// use it instead of printing the version, and an argument is a usage
+// error, as for every other command.
+func TestVersionTakesHelpAndNoArguments(t *testing.T) {
+	out, errOut, err := recallbot(t, "version", "-h")
+	if !errors.Is(err, flag.ErrHelp) || out != "" || !strings.Contains(errOut, "recallbot version") {
+		t.Errorf("version -h: %v, stdout %q, stderr %q", err, out, errOut)
+	}
+	if _, _, err := recallbot(t, "version", "extra"); !errors.As(err, new(cli.UsageError)) {
+		t.Errorf("version extra: %v, want a usage error", err)
+	}
+	if out, _, err := recallbot(t, "version"); err != nil || !strings.HasPrefix(out, "recallbot ") {
+		t.Errorf("version: %q, %v", out, err)
 	}
 }

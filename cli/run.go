@@ -49,7 +49,7 @@ func runBot(ctx context.Context, args []string, stderr io.Writer, stamped string
 		return LoggedError{err}
 	}
 	<-ctx.Done()
-	log.Info("shutting down", zap.Duration("grace", shutdownGrace))
+	log.Info("shutting down", zap.Float64("grace_seconds", shutdownGrace.Seconds()))
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := bot.Close(sctx); err != nil {

@@ -10,7 +10,14 @@ import (
 // Version is `recallbot version`: it prints the version and the revision
 // the binary was built from (app.Build). stamped is the version set at
 // build time (-ldflags "-X main.version=v1.2.3"), or "".
-func Version(stdout io.Writer, stamped string) error {
+func Version(args []string, stdout, stderr io.Writer, stamped string) error {
+	fs := newFlagSet("version", "version", stderr)
+	if err := fs.Parse(args); err != nil {
+		return flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, "version takes no arguments")
+	}
 	_, err := fmt.Fprintln(stdout, "recallbot", app.ReadBuild(stamped))
 	return err
 }

@@ -55,6 +55,11 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	}
 	files := http.StripPrefix("/ui/assets/", http.FileServerFS(assets))
 	mux.HandleFunc("GET /ui/{$}", s.consolePage)
+	// A person who opens the emulator's address in a browser wants the
+	// console: no OpenAPI route is GET /.
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/ui/", http.StatusFound)
+	})
 	mux.HandleFunc("GET /ui/events", s.consoleEvents)
 	mux.HandleFunc("GET /ui/assets/{name}", func(w http.ResponseWriter, r *http.Request) {
 		consoleHeaders(w)

@@ -2,6 +2,7 @@ package dingtalktest_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -68,4 +69,19 @@ func TestConsoleSearchInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	browserPoll(ctx, t, "team 0042 open, the search kept", `document.body.dataset.chat === 'cidTeam0042==' && document.querySelector('#chatsearch input').value === 'team 0042' && document.querySelectorAll('#chats li').length === 1`, true)
+}
+
+// TestEmulatorRootLeadsToTheConsole: the emulator's address opened in a browser
+// shows its console.
+func TestEmulatorRootLeadsToTheConsole(t *testing.T) {
+	srv := newServer(t, dingtalktest.Options{})
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(srv.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui/" {
+		t.Errorf("GET / = %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 }
