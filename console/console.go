@@ -60,7 +60,7 @@ type Config struct {
 	Ledger Ledger
 	// Refused audits a failed login in the access trail within the API's
 	// per-minute bounds (httpapi.API.Refused); nil audits nothing.
-	Refused func(r *http.Request, problem string)
+	Refused func(r *http.Request, why, note string)
 	Log     *zap.Logger
 	// Locale of the labels: "zh" (default) or "en", as the bot's replies.
 	Locale string

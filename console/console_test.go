@@ -92,7 +92,7 @@ func TestWrongTokenIsRefusedAndAudited(t *testing.T) {
 	}
 	recs, _ := f.led.Audit(context.Background(), ledger.AuditQuery{Trail: ledger.TrailAccess, Limit: 5})
 	if len(recs) != 1 || recs[0].Action != "http.unauthorized" || recs[0].Scope != "POST /ui/login" || recs[0].Actor != "http:127.0.0.1" ||
-		!strings.Contains(recs[0].Note, `wrong token (name "mallory")`) {
+		recs[0].Why != "wrong_token" || recs[0].Note != `"mallory"` {
 		t.Errorf("access trail: %+v", recs)
 	}
 	if strings.Contains(fmt.Sprint(recs), "guess-0123456789") {

@@ -63,7 +63,7 @@ func safeNext(next string) string {
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if !sameOrigin(r) {
-		c.refused(r, "login from another site")
+		c.refused(r, "cross_site_login", "")
 		c.render(w, r, nil, http.StatusForbidden, "login", c.t("login.title"), "", loginView{Next: "/ui/"}, c.t("err.csrf"))
 		return
 	}
@@ -75,7 +75,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		if by == overallLimited {
 			c.limitedOverall(r, now)
 		} else {
-			c.refused(r, "too many failed logins")
+			c.refused(r, "too_many_failed_logins", "")
 		}
 		wait = retryAfter(wait)
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())))
@@ -83,7 +83,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !tokenOK(r.PostFormValue("token"), c.cfg.Token) {
-		c.refused(r, fmt.Sprintf("wrong token (name %q)", clip(name, maxName)))
+		c.refused(r, "wrong_token", fmt.Sprintf("%q", clip(name, maxName)))
 		c.render(w, r, nil, http.StatusUnauthorized, "login", c.t("login.title"), "", v, c.t("login.wrong"))
 		return
 	}
@@ -95,7 +95,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	s := c.sessions.create(name, now)
 	setCookie(w, r, s.id, 0)
 	c.accessAudit(r.Context(), ledger.AuditRecord{At: now, Actor: s.actor(), Action: "console.login", Allowed: true,
-		Scope: "POST /ui/login", Note: "from " + src})
+		Scope: "POST /ui/login", Note: src}) // an address needs no words in either language
 	http.Redirect(w, r, v.Next, http.StatusSeeOther)
 }
 
@@ -104,7 +104,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
 	c.sessions.drop(s.id)
 	setCookie(w, r, "", -1)
 	c.accessAudit(r.Context(), ledger.AuditRecord{At: c.now(), Actor: s.actor(), Action: "console.logout", Allowed: true,
-		Scope: "POST /ui/logout", Note: "from " + source(r)})
+		Scope: "POST /ui/logout", Note: source(r)})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
 
@@ -137,9 +137,9 @@ func (c *Console) FlushRefused(ctx context.Context) {
 	}
 }
 
-func (c *Console) refused(r *http.Request, problem string) {
+func (c *Console) refused(r *http.Request, why, note string) {
 	if c.cfg.Refused != nil {
-		c.cfg.Refused(r, problem)
+		c.cfg.Refused(r, why, note)
 	}
 }
 

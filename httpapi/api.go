@@ -196,7 +196,7 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 			tok = nil
 		}
 		if a.Token == "" || subtle.ConstantTimeCompare(tok, want) != 1 {
-			a.refuse(r, tokenProblem(got))
+			a.refuse(r, tokenProblem(got), "")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recallbot"`)
 			writeError(w, &api.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid Authorization: Bearer token is required"})
 			return
@@ -211,11 +211,12 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 	})
 }
 
+// tokenProblem is why a request's credentials were refused, as a code.
 func tokenProblem(got []byte) string {
 	if len(got) == 0 {
-		return "no Authorization header"
+		return "no_token"
 	}
-	return "wrong token"
+	return "wrong_token"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -49,7 +49,7 @@ func clip(s string, n int) string {
 }
 
 // refuse audits a request refused for its token, within deniedLog's bounds.
-func (a *API) refuse(r *http.Request, problem string) {
+func (a *API) refuse(r *http.Request, why, note string) {
 	a.Metrics.unauthorized()
 	src := source(r)
 	full, summary := a.denied.Note(a.now(), src)
@@ -61,7 +61,7 @@ func (a *API) refuse(r *http.Request, problem string) {
 	}
 	if full {
 		a.writeAccess(r.Context(), ledger.AuditRecord{At: a.now(), Actor: "http:" + src, Action: "http.unauthorized", Trail: ledger.TrailAccess,
-			Scope: r.Method + " " + clip(r.URL.Path, maxAuditedPath), Note: problem})
+			Scope: r.Method + " " + clip(r.URL.Path, maxAuditedPath), Why: why, Note: note})
 	}
 }
 
@@ -69,9 +69,10 @@ func (a *API) refuse(r *http.Request, problem string) {
 // /v1 (a wrong token at the console's login form): the access trail, the
 // same per-minute bounds as the API's own refusals (one budget for both,
 // so a flood at the form cannot bury records either), and
-// recallbot_http_unauthorized_total. problem says why, in a few words;
-// never the token.
-func (a *API) Refused(r *http.Request, problem string) { a.refuse(r, problem) }
+// recallbot_http_unauthorized_total. why is the reason as a code (the
+// audit's words render it in the reader's language: recall's whyWords),
+// note a fact beside it (what name was typed); never the token.
+func (a *API) Refused(r *http.Request, why, note string) { a.refuse(r, why, note) }
 
 // FlushDenied writes the summary of refused requests of a minute that is
 // over, if any; the bot calls it every few seconds.

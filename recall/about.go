@@ -206,14 +206,18 @@ func ActionWords(action, locale string) string {
 
 // whyWords are the reasons audit records keep as codes, Chinese first.
 var whyWords = map[string][2]string{
-	"not_admin":         {"不是管理员", "not an admin"},
-	"confirm_foreign":   {"确认码属于另一位管理员", "the code belongs to another admin"},
-	"breaker_open":      {"自动撤回已暂停（熔断）", "automatic recalls paused (breaker open)"},
-	"expired_pending":   {"超过撤回时限仍未确认，已关闭为结果未知", "still in doubt past the recall window: closed as unknown"},
-	"stopped_by_recall": {"因撤回该批次而停止", "stopped by a recall of the batch"},
-	"interrupted":       {"接续一次因机器人停止而中断的撤回", "recalls interrupted by a stopped bot"},
-	"over_budget":       {"超过命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the command budget: dropped, not run; the sender's further ones this minute are only counted"},
-	"over_crowd_budget": {"超过所有非管理员共用的命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the budget everyone who is not an admin shares: dropped, not run; the sender's further ones this minute are only counted"},
+	"not_admin":              {"不是管理员", "not an admin"},
+	"confirm_foreign":        {"确认码属于另一位管理员", "the code belongs to another admin"},
+	"breaker_open":           {"自动撤回已暂停（熔断）", "automatic recalls paused (breaker open)"},
+	"expired_pending":        {"超过撤回时限仍未确认，已关闭为结果未知", "still in doubt past the recall window: closed as unknown"},
+	"stopped_by_recall":      {"因撤回该批次而停止", "stopped by a recall of the batch"},
+	"interrupted":            {"接续一次因机器人停止而中断的撤回", "recalls interrupted by a stopped bot"},
+	"over_budget":            {"超过命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the command budget: dropped, not run; the sender's further ones this minute are only counted"},
+	"no_token":               {"请求未带 Authorization 头", "no Authorization header"},
+	"wrong_token":            {"令牌错误", "wrong token"},
+	"cross_site_login":       {"来自其他网站的登录", "login from another site"},
+	"too_many_failed_logins": {"登录失败次数过多", "too many failed logins"},
+	"over_crowd_budget":      {"超过所有非管理员共用的命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the budget everyone who is not an admin shares: dropped, not run; the sender's further ones this minute are only counted"},
 }
 
 // AuditWords are an audit record's scope and note in locale: rendered

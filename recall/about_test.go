@@ -163,3 +163,25 @@ func TestReceiptSaysWhoHadReadIt(t *testing.T) {
 		t.Errorf("two messages: %q", s)
 	}
 }
+
+// TestAccessRefusalsInTheReadersLanguage: the access trail's refusals
+// keep their reason as a code and a fact (an address, the name typed),
+// and read in the reader's language.
+func TestAccessRefusalsInTheReadersLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		rec    ledger.AuditRecord
+		zh, en string
+	}{
+		{ledger.AuditRecord{Why: "no_token"}, "请求未带 Authorization 头", "no Authorization header"},
+		{ledger.AuditRecord{Why: "wrong_token", Note: `"mallory"`}, `令牌错误；"mallory"`, `wrong token; "mallory"`},
+		{ledger.AuditRecord{Why: "too_many_failed_logins"}, "登录失败次数过多", "too many failed logins"},
+		{ledger.AuditRecord{Note: "127.0.0.1"}, "127.0.0.1", "127.0.0.1"},
+	} {
+		if _, got := AuditWords(tc.rec, "zh", nil); got != tc.zh {
+			t.Errorf("zh: %q, want %q", got, tc.zh)
+		}
+		if _, got := AuditWords(tc.rec, "en", nil); got != tc.en {
+			t.Errorf("en: %q, want %q", got, tc.en)
+		}
+	}
+}
