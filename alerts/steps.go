@@ -197,7 +197,7 @@ func (r *Reconciler) change(ctx context.Context, g ledger.AlertGroup, st State, 
 // the recall engine (claimed, audited, each key once).
 func (r *Reconciler) retire(ctx context.Context, g ledger.AlertGroup) (ledger.AlertGroup, error) {
 	rc, err := r.rec.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: g.Retire}, Actor: "alerts:" + g.Route,
-		Note: "alert group " + ShortID(g.ID) + ": superseded or resolved"})
+		Why: "alert_superseded", Note: ShortID(g.ID)})
 	if err != nil {
 		return g, fmt.Errorf("recalling replaced messages: %w", err)
 	}

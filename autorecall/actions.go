@@ -41,7 +41,7 @@ func (s *Service) Replace(ctx context.Context, key string, m dingtalk.Message, a
 	}
 	corr.Supersedes = old.ID
 	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: []uint64{old.ID}}, Actor: actor, Action: "supersede",
-		Note: fmt.Sprintf("replaced by entry %d", corr.ID)})
+		Why: "replaced", Note: fmt.Sprintf("#%d", corr.ID)})
 	if err != nil {
 		return &Replacement{Correction: corr}, fmt.Errorf("the correction was sent; the original was not recalled: %w", err)
 	}
@@ -129,7 +129,7 @@ func (s *Service) RecallDue(ctx context.Context) *recall.Receipt {
 		return nil
 	}
 	r, err := s.engine.Recall(ctx, recall.Request{Selection: recall.Selection{IDs: expired}, Actor: "rule:self-destruct", Action: "self_destruct",
-		Note: "expires_in reached"})
+		Why: "expired"})
 	if err != nil {
 		s.log.Error("self-destruct failed", zap.Error(err))
 		return nil

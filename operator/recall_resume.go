@@ -112,7 +112,7 @@ func (o *Operator) resumeRecall(ctx context.Context, job api.RecallJob) bool {
 		return false
 	}
 	o.cfg.Log.Info("resuming an interrupted recall", zap.String("recall_id", job.ID), zap.String("actor", job.Actor), zap.String("stopped", from))
-	req := recall.Request{Selection: sel, Actor: job.Actor, Scope: job.Scope, Note: "resumed: the instance running it stopped"}
+	req := recall.Request{Selection: sel, Actor: job.Actor, Scope: job.Scope, Why: "resumed"}
 	o.background(func(ctx context.Context) {
 		defer release()
 		o.runRecall(ctx, eng, job, req, func(ctx context.Context, req recall.Request) (*recall.Receipt, error) {

@@ -164,9 +164,11 @@ func TestReceiptSaysWhoHadReadIt(t *testing.T) {
 	}
 }
 
-// TestAccessRefusalsInTheReadersLanguage: the access trail's refusals
-// keep their reason as a code and a fact (an address, the name typed),
-// and read in the reader's language.
+// TestAccessRefusalsInTheReadersLanguage: the access trail's refusals,
+// and the reasons the bot's own recalls give (a correction, an expiry, a
+// resume, an alert group's supersession), keep their reason as a code and
+// a fact (an address, the name typed, an entry, a group's ID) and read in
+// the reader's language.
 func TestAccessRefusalsInTheReadersLanguage(t *testing.T) {
 	for _, tc := range []struct {
 		rec    ledger.AuditRecord
@@ -176,6 +178,10 @@ func TestAccessRefusalsInTheReadersLanguage(t *testing.T) {
 		{ledger.AuditRecord{Why: "wrong_token", Note: `"mallory"`}, `令牌错误；"mallory"`, `wrong token; "mallory"`},
 		{ledger.AuditRecord{Why: "too_many_failed_logins"}, "登录失败次数过多", "too many failed logins"},
 		{ledger.AuditRecord{Note: "127.0.0.1"}, "127.0.0.1", "127.0.0.1"},
+		{ledger.AuditRecord{Why: "replaced", Note: "#7"}, "已被更正消息取代；#7", "replaced by a correction; #7"},
+		{ledger.AuditRecord{Why: "expired"}, "到达 expires_in 设定的时间", "expires_in reached"},
+		{ledger.AuditRecord{Why: "resumed"}, "接续：执行它的实例已停止", "resumed: the instance running it stopped"},
+		{ledger.AuditRecord{Why: "alert_superseded", Note: "a1b2"}, "告警组的消息已被取代或已解决；a1b2", "alert group superseded or resolved; a1b2"},
 	} {
 		if _, got := AuditWords(tc.rec, "zh", nil); got != tc.zh {
 			t.Errorf("zh: %q, want %q", got, tc.zh)
