@@ -40,7 +40,10 @@ type Minute struct {
 	Start time.Time
 	// Counted is how many refusals were only counted.
 	Counted int
-	// BySource says where they came from: "intern001: 12, other sources: 3".
+	// BySource says which of the sources written in full sent how many
+	// more: "intern001: 12" (of 15 counted, 3 came from sources past
+	// Sources). Names and numbers only: the record is put in words when
+	// read, in the reader's language.
 	BySource string
 }
 
@@ -109,9 +112,6 @@ func (c *Counter) summaryLocked() *Minute {
 			extra += n
 			parts = append(parts, fmt.Sprintf("%s: %d", s, n))
 		}
-	}
-	if c.others > 0 {
-		parts = append(parts, fmt.Sprintf("other sources: %d", c.others))
 	}
 	if extra == 0 {
 		return nil
