@@ -1,17 +1,16 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/recallbot/recallbot/internal/watch"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,23 +32,8 @@ const (
 	privCID   = "cidPrivateChat=="
 )
 
-// syncBuffer is a log destination tests can read while the bot writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is an output a test reads while something else writes it.
+type syncBuffer = watch.Buffer
 
 type harness struct {
 	t     *testing.T
@@ -211,20 +195,8 @@ func confirmCode(t *testing.T, reply string) string {
 	return strings.TrimSpace(code)
 }
 
-// waitFor polls a condition the emulator cannot signal (state inside the
-// bot), with a short tick, until ctx ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
+// waitFor polls a condition nothing signals, until ctx ends (watch.Until).
+var waitFor = watch.Until
 
 func (h *harness) do(method, path, token, body string) (*http.Response, map[string]any) {
 	h.t.Helper()

@@ -1,13 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
+	"github.com/recallbot/recallbot/internal/watch"
 	"io"
 	"net"
-	"sync"
 	"testing"
-	"time"
 )
 
 // run runs a command as `recallbot` does (main's command table).
@@ -18,38 +16,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return commands[args[0]](ctx, args[1:], stdout, stderr)
 }
 
-// syncBuffer is an output tests can read while a command writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// syncBuffer is an output a test reads while something else writes it.
+type syncBuffer = watch.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls a condition nothing signals, with a short tick, until ctx
-// ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
+// waitFor polls a condition nothing signals, until ctx ends (watch.Until).
+var waitFor = watch.Until
 
 // freeAddr is a loopback address nothing listens on.
 func freeAddr(t *testing.T) string {

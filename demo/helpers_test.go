@@ -1,47 +1,19 @@
 package demo
 
 import (
-	"bytes"
 	"context"
-	"sync"
+	"github.com/recallbot/recallbot/internal/watch"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
 
-// syncBuffer is an output tests can read while the demo writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// syncBuffer is an output a test reads while something else writes it.
+type syncBuffer = watch.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls a condition nothing signals, with a short tick, until ctx
-// ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
+// waitFor polls a condition nothing signals, until ctx ends (watch.Until).
+var waitFor = watch.Until
 
 // poll waits, in the page, until the JavaScript expression is true,
 // re-checking it on every DOM mutation; a navigation fails it, so a poll

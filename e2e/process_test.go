@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/recallbot/recallbot/internal/watch"
 	"io"
 	"net"
 	"net/http"
@@ -236,38 +237,11 @@ const (
 	privCID   = "cidPrivateChat=="
 )
 
-// syncBuffer is an output tests can read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// syncBuffer is an output a test reads while something else writes it.
+type syncBuffer = watch.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitFor polls a condition nothing signals (a process's state), with a
-// short tick, until ctx ends.
-func waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
+// waitFor polls a condition nothing signals, until ctx ends (watch.Until).
+var waitFor = watch.Until
 
 // env is a lookup of the given variables, for config.Parse.
 func env(vars map[string]string) func(string) (string, bool) {

@@ -3,6 +3,7 @@ package recall_test
 import (
 	"context"
 	"fmt"
+	"github.com/recallbot/recallbot/internal/watch"
 	"net/http"
 	"strings"
 	"sync"
@@ -257,18 +258,8 @@ func TestAnotherInstanceSendsWhatAStoppedOneLeftPlanned(t *testing.T) {
 	}
 }
 
-func waitFor(ctx context.Context, cond func() bool) error {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
-}
+// waitFor polls a condition nothing signals, until ctx ends (watch.Until).
+var waitFor = watch.Until
 
 // TestRecallFromAnotherInstanceStopsTheBroadcast: with two instances on one
 // Redis ledger, a recall of a batch made on the one that does not run its
