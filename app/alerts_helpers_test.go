@@ -1,12 +1,10 @@
 package app_test
 
 import (
-	"encoding/json"
-	"fmt"
+	"github.com/recallbot/recallbot/alerts/alertmanagertest"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/recallbot/recallbot/alerts"
 	"github.com/recallbot/recallbot/config"
@@ -48,38 +46,14 @@ func withQPS(o dingtalktest.Options) dingtalktest.Options {
 	return o
 }
 
-// amAlert is one alert of a notification.
-type amAlert struct {
-	name, instance, summary string
-	resolved                bool
-	startsAt                time.Time
-}
+// amAlert, amNotification and alertsEpoch: a notification as Alertmanager
+// sends it, posted without running Alertmanager (alertmanagertest).
+type amAlert = alertmanagertest.WebhookAlert
 
-var alertsEpoch = time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
-
-// amNotification is a version 4 notification of group "alertname=name".
-func amNotification(receiver, name string, as ...amAlert) string {
-	status := "resolved"
-	var list []map[string]any
-	for _, a := range as {
-		st, ends := "firing", "0001-01-01T00:00:00Z"
-		if a.resolved {
-			st, ends = "resolved", alertsEpoch.Add(time.Hour).Format(time.RFC3339)
-		} else {
-			status = "firing"
-		}
-		if a.startsAt.IsZero() {
-			a.startsAt = alertsEpoch
-		}
-		list = append(list, map[string]any{"status": st, "labels": map[string]string{"alertname": name, "instance": a.instance, "severity": "critical"},
-			"annotations": map[string]string{"summary": a.summary}, "startsAt": a.startsAt.Format(time.RFC3339), "endsAt": ends,
-			"generatorURL": "http://prometheus:9090/graph?g0.expr=up", "fingerprint": fmt.Sprintf("%016x", len(a.instance)*7919+len(name))})
-	}
-	b, _ := json.Marshal(map[string]any{"version": "4", "groupKey": `{}:{alertname="` + name + `"}`, "truncatedAlerts": 0, "status": status,
-		"receiver": receiver, "groupLabels": map[string]string{"alertname": name}, "commonLabels": map[string]string{"alertname": name},
-		"commonAnnotations": map[string]string{}, "externalURL": "http://alertmanager:9093", "alerts": list})
-	return string(b)
-}
+var (
+	amNotification = alertmanagertest.Notification
+	alertsEpoch    = alertmanagertest.Epoch
+)
 
 // notifyAlerts posts a notification to the bot as Alertmanager does.
 func (h *harness) notifyAlerts(source, body string) (int, map[string]any) {

@@ -19,9 +19,9 @@ import (
 // old resolved one goes once the new one is there.
 func TestOnResolved(t *testing.T) {
 	t.Parallel()
-	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
+	db1 := amAlert{Name: "DiskFull", Instance: "db1", Summary: "disk 95% on db1"}
 	gone := db1
-	gone.resolved = true
+	gone.Resolved = true
 
 	t.Run("recall", func(t *testing.T) {
 		t.Parallel()
@@ -57,7 +57,7 @@ func TestOnResolved(t *testing.T) {
 		h.mustNotify(amNotification("db-oncall", "DiskFull", gone))
 		h.settled("RESOLVED")
 		again := db1
-		again.startsAt = alertsEpoch.Add(3 * time.Hour)
+		again.StartsAt = alertsEpoch.Add(3 * time.Hour)
 		h.mustNotify(amNotification("db-oncall", "DiskFull", again))
 		second := h.settled("FIRING")
 		if second.ProcessQueryKey == first.ProcessQueryKey || h.srv.CountCalls(dingtalktest.PathCardSend) != 2 {
@@ -78,13 +78,13 @@ func TestCardsRefusedFallBackToMarkdown(t *testing.T) {
 		t.Run(string(refusal), func(t *testing.T) {
 			t.Parallel()
 			h := startAlerts(t, dingtalktest.Options{CardRefusal: refusal}, alerts.StyleCard)
-			db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
+			db1 := amAlert{Name: "DiskFull", Instance: "db1", Summary: "disk 95% on db1"}
 			h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
 			first := h.settled("disk 95%")
 			if first.MsgKey != "sampleMarkdown" {
 				t.Fatalf("after a refused card: %+v", first)
 			}
-			db2 := amAlert{name: "DiskFull", instance: "db2", summary: "disk 91% on db2"}
+			db2 := amAlert{Name: "DiskFull", Instance: "db2", Summary: "disk 91% on db2"}
 			h.mustNotify(amNotification("db-oncall", "DiskFull", db1, db2))
 			h.settled("disk 91%")
 			if m, _ := h.srv.Message(first.ProcessQueryKey); !m.Recalled || h.srv.CountCalls(dingtalktest.PathCardSend) != 1 {

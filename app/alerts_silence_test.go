@@ -26,7 +26,7 @@ func TestSilenceWhenAlertmanagerIsDown(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	_ = l.Close() // nothing listens there now
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard, func(c *config.Config) { c.Alerts.AlertmanagerURL = dead })
-	h.mustNotify(amNotification("db-oncall", "DiskFull", amAlert{name: "DiskFull", instance: "db1", summary: "disk 95%"}))
+	h.mustNotify(amNotification("db-oncall", "DiskFull", amAlert{Name: "DiskFull", Instance: "db1", Summary: "disk 95%"}))
 	card := h.settled("disk 95%")
 	id := alerts.ShortID(h.groupOf().ID)
 

@@ -15,7 +15,7 @@ import (
 func TestAlertGroupIsOneCard(t *testing.T) {
 	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleCard)
-	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
+	db1 := amAlert{Name: "DiskFull", Instance: "db1", Summary: "disk 95% on db1"}
 	for _, tok := range []string{"", "wrong-token-0123456789"} { // behind the API's bearer token
 		if r, _ := h.do("POST", "/v1/alerts/alertmanager", tok, amNotification("db-oncall", "DiskFull", db1)); r.StatusCode != 401 {
 			t.Errorf("token %q: %d", tok, r.StatusCode)
@@ -32,14 +32,14 @@ func TestAlertGroupIsOneCard(t *testing.T) {
 		t.Errorf("a repeat made work: due %v, %d sends, %d updates", h.groupOf().Due(), h.srv.CountCalls(dingtalktest.PathCardSend), h.srv.CountCalls(dingtalktest.PathCardUpdate))
 	}
 
-	db2 := amAlert{name: "DiskFull", instance: "db2", summary: "disk 91% on db2"}
+	db2 := amAlert{Name: "DiskFull", Instance: "db2", Summary: "disk 91% on db2"}
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1, db2))
 	card = h.settled("disk 91% on db2")
 	if card.Updates != 1 || card.ProcessQueryKey != h.groupOf().Key || !strings.Contains(card.Text, "2 firing") {
 		t.Errorf("after the change: %d updates, text %q", card.Updates, card.Text)
 	}
 
-	db1.resolved, db2.resolved = true, true
+	db1.Resolved, db2.Resolved = true, true
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1, db2))
 	card = h.settled("RESOLVED")
 	if card.Updates != 2 || h.srv.CountCalls(dingtalktest.PathCardSend) != 1 || !h.groupOf().Closed {
@@ -55,7 +55,7 @@ func TestAlertGroupIsOneCard(t *testing.T) {
 func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
 	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleMarkdown)
-	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
+	db1 := amAlert{Name: "DiskFull", Instance: "db1", Summary: "disk 95% on db1"}
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1))
 	first := h.settled("disk 95% on db1")
 	if first.MsgKey != "sampleMarkdown" || h.srv.CountCalls(dingtalktest.PathCardSend) != 0 {
@@ -66,7 +66,7 @@ func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
 		t.Errorf("a repeat made work")
 	}
 
-	db2 := amAlert{name: "DiskFull", instance: "db2", summary: "disk 91% on db2"}
+	db2 := amAlert{Name: "DiskFull", Instance: "db2", Summary: "disk 91% on db2"}
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1, db2))
 	second := h.settled("disk 91% on db2")
 	if m, _ := h.srv.Message(first.ProcessQueryKey); !m.Recalled || second.ProcessQueryKey == first.ProcessQueryKey {
@@ -78,7 +78,7 @@ func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
 		t.Errorf("%d sends, %d recalls: the chat may have been left without the group", len(sends), len(recalls))
 	}
 
-	db1.resolved, db2.resolved = true, true
+	db1.Resolved, db2.Resolved = true, true
 	h.mustNotify(amNotification("db-oncall", "DiskFull", db1, db2))
 	h.settled("RESOLVED")
 	g := h.groupOf()
@@ -122,7 +122,7 @@ func TestAlertGroupIsOneMarkdownMessage(t *testing.T) {
 func TestAlertTextIsRedacted(t *testing.T) {
 	t.Parallel()
 	h := startAlerts(t, dingtalktest.Options{}, alerts.StyleMarkdown)
-	h.mustNotify(amNotification("db-oncall", "Leak", amAlert{name: "Leak", instance: "db1", summary: "login failed with password=hunter2-Secret99 see [here](http://evil.example)"}))
+	h.mustNotify(amNotification("db-oncall", "Leak", amAlert{Name: "Leak", Instance: "db1", Summary: "login failed with password=hunter2-Secret99 see [here](http://evil.example)"}))
 	m := h.settled("login failed")
 	if strings.Contains(m.Text, "hunter2") || !strings.Contains(m.Text, "redacted") || strings.Contains(m.Text, "](http://evil") {
 		t.Errorf("the chat shows:\n%s", m.Text)

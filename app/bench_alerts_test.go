@@ -72,8 +72,8 @@ func BenchmarkAlertStorm(b *testing.B) {
 		start := time.Now()
 		for i := range stormGroups {
 			name := fmt.Sprintf("Storm%04d", i)
-			first := amAlert{name: name, instance: "db1", summary: "disk 95% on db1"}
-			second := amAlert{name: name, instance: "db2", summary: "disk 91% on db2"}
+			first := amAlert{Name: name, Instance: "db1", Summary: "disk 95% on db1"}
+			second := amAlert{Name: name, Instance: "db2", Summary: "disk 91% on db2"}
 			work <- []string{amNotification("db-oncall", name, first), amNotification("db-oncall", name, first, second)}
 		}
 		close(work)

@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"github.com/recallbot/recallbot/alerts/alertmanagertest"
 	"os"
 	"strings"
 	"sync"
@@ -100,9 +100,9 @@ func testAlertDuplicates(t *testing.T, style alerts.Style) {
 		}
 	}
 
-	db1 := amAlert{name: "DiskFull", instance: "db1", summary: "disk 95% on db1"}
-	db2 := amAlert{name: "DiskFull", instance: "db2", summary: "disk 91% on db2"}
-	db3 := amAlert{name: "DiskFull", instance: "db3", summary: "disk 97% on db3"}
+	db1 := amAlert{Name: "DiskFull", Instance: "db1", Summary: "disk 95% on db1"}
+	db2 := amAlert{Name: "DiskFull", Instance: "db2", Summary: "disk 91% on db2"}
+	db3 := amAlert{Name: "DiskFull", Instance: "db3", Summary: "disk 97% on db3"}
 	both(amNotification("db-oncall", "DiskFull", db1), a, b)
 	settled("disk 95% on db1")
 	both(amNotification("db-oncall", "DiskFull", db1), a, b) // a repeat, twice at once
@@ -114,7 +114,7 @@ func testAlertDuplicates(t *testing.T, style alerts.Style) {
 	both(amNotification("db-oncall", "DiskFull", db1, db2, db3), b)
 	settled("disk 97% on db3")
 	a = startProc(t, srv, cfgA, addrA)
-	db1.resolved, db2.resolved, db3.resolved = true, true, true
+	db1.Resolved, db2.Resolved, db3.Resolved = true, true, true
 	both(amNotification("db-oncall", "DiskFull", db1, db2, db3), a, b)
 	settled("RESOLVED")
 
@@ -151,38 +151,14 @@ func alertsProcConfig(t *testing.T, srv *dingtalktest.Server, dir, ledgerLine, a
 // alertCID is the group the instances route receiver "db-oncall" to.
 const alertCID = "cidAlertsGroup=="
 
-// amAlert is one alert of a notification.
-type amAlert struct {
-	name, instance, summary string
-	resolved                bool
-	startsAt                time.Time
-}
+// amAlert, amNotification and alertsEpoch: a notification as Alertmanager
+// sends it, posted without running Alertmanager (alertmanagertest).
+type amAlert = alertmanagertest.WebhookAlert
 
-var alertsEpoch = time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
-
-// amNotification is a version 4 notification of group "alertname=name".
-func amNotification(receiver, name string, as ...amAlert) string {
-	status := "resolved"
-	var list []map[string]any
-	for _, a := range as {
-		st, ends := "firing", "0001-01-01T00:00:00Z"
-		if a.resolved {
-			st, ends = "resolved", alertsEpoch.Add(time.Hour).Format(time.RFC3339)
-		} else {
-			status = "firing"
-		}
-		if a.startsAt.IsZero() {
-			a.startsAt = alertsEpoch
-		}
-		list = append(list, map[string]any{"status": st, "labels": map[string]string{"alertname": name, "instance": a.instance, "severity": "critical"},
-			"annotations": map[string]string{"summary": a.summary}, "startsAt": a.startsAt.Format(time.RFC3339), "endsAt": ends,
-			"generatorURL": "http://prometheus:9090/graph?g0.expr=up", "fingerprint": fmt.Sprintf("%016x", len(a.instance)*7919+len(name))})
-	}
-	b, _ := json.Marshal(map[string]any{"version": "4", "groupKey": `{}:{alertname="` + name + `"}`, "truncatedAlerts": 0, "status": status,
-		"receiver": receiver, "groupLabels": map[string]string{"alertname": name}, "commonLabels": map[string]string{"alertname": name},
-		"commonAnnotations": map[string]string{}, "externalURL": "http://alertmanager:9093", "alerts": list})
-	return string(b)
-}
+var (
+	amNotification = alertmanagertest.Notification
+	alertsEpoch    = alertmanagertest.Epoch
+)
 
 // texts are the messages' texts.
 func texts(ms []dingtalktest.Message) []string {
