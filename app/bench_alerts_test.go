@@ -123,32 +123,11 @@ const stormCID = "cidAlertStorm=="
 // stormBot runs the bot with its HTTP API and alerts routed to stormCID,
 // against an emulator whose limit is on (stormQPS, sliding), paced for it.
 func stormBot(b *testing.B) (*dingtalktest.Server, *app.App) {
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: stormQPS, SlidingWindow: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Close() })
-	if err := srv.AddConversation(stormCID, dingtalktest.KindGroup, "storm"); err != nil {
-		b.Fatal(err)
-	}
-	cfg := emulatorConfig(srv, stormQPS)
-	cfg.Admins = []string{admin}
-	cfg.Ledger.Path = filepath.Join(b.TempDir(), "ledger.db")
-	cfg.HTTP = config.HTTP{Listen: "127.0.0.1:0", Token: testToken}
-	cfg.Alerts.Routes = map[string]alerts.Target{"db-oncall": {Group: stormCID}}
-	log, _ := app.NewLogger(config.Log{Level: "error", Format: "json"}, io.Discard, nil)
-	bot := app.New(cfg, log, app.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := bot.Open(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = bot.Close(ctx)
+	srv, bot := benchBot(b, filepath.Join(b.TempDir(), "ledger.db"), stormQPS, func(cfg *config.Config) {
+		cfg.HTTP = config.HTTP{Listen: "127.0.0.1:0", Token: testToken}
+		cfg.Alerts.Routes = map[string]alerts.Target{"db-oncall": {Group: stormCID}}
 	})
-	if err := srv.WaitUntil(ctx, func() bool { return len(srv.Connections()) == 1 }); err != nil {
+	if err := srv.AddConversation(stormCID, dingtalktest.KindGroup, "storm"); err != nil {
 		b.Fatal(err)
 	}
 	return srv, bot
