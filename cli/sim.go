@@ -28,6 +28,7 @@ func Sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.MaxCalls, "max-calls", 100_000, "recorded calls kept for /sim/v1/calls (oldest dropped)")
 	fs.DurationVar(&o.Latency, "latency", 0, "round trip of each OpenAPI call (half before it takes effect, half before its answer), e.g. 150ms")
 	fs.DurationVar(&o.Jitter, "jitter", 0, "each half of the round trip varies uniformly by up to this much, e.g. 50ms")
+	fs.BoolVar(&o.SteadyWayBack, "steady-way-back", false, "only the way to DingTalk varies (by -jitter); answers come back after exactly half of -latency")
 	window := fs.String("window", "sliding", "how -qps is counted: sliding (any 1 s) or calendar (each calendar second)")
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)

@@ -65,6 +65,61 @@ func TestPaceKeepsDingTalksWindowOverAJitteryNetwork(t *testing.T) {
 	}
 }
 
+// TestPaceLearnsALopsidedNetworkFromOneRefusal: the pace takes about 1/√2
+// of the round trips' spread for the way there's, right where both ways
+// vary alike. Where only the way there varies (the emulator's
+// SteadyWayBack), that can be too little, and DingTalk may refuse a call;
+// the calls already on the wire then may be refused too, but after that
+// one episode the pace takes the whole spread and draws no more refusals.
+// (A refusal needs more than the limit's arrivals within one second, not
+// just two calls arriving closer than the margin allowed for, so in
+// practice even this network seldom draws one: the lesson itself is held
+// by TestMarginTakesTheWayTheresShareUntilARefusal.)
+func TestPaceLearnsALopsidedNetworkFromOneRefusal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("makes 150 calls at 50/s over a simulated WAN (~3 s)")
+	}
+	const qps, calls = 50, 150
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: qps, SlidingWindow: true, Latency: 100 * time.Millisecond,
+		Jitter: 40 * time.Millisecond, SteadyWayBack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	o := srv.Options()
+	c := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPS: qps}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Go(func() {
+			for next.Add(1) <= calls {
+				if _, err := c.RecallOTO(ctx, []string{"bm90LWEta2V5"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var refused []time.Time
+	for _, call := range srv.CallsTo(dingtalktest.PathOTORecall) {
+		if call.Status == http.StatusForbidden {
+			refused = append(refused, call.Time)
+		}
+	}
+	t.Logf("%d calls, %d refused, margin %s", calls, len(refused), c.PaceMargin(dingtalk.PathOTORecall))
+	for _, at := range refused {
+		if d := at.Sub(refused[0]); d > time.Second {
+			t.Errorf("a refusal %s after the first: the pace did not learn from it", d)
+		}
+	}
+	if busiest := srv.BusiestWindow(dingtalktest.PathOTORecall, time.Second); busiest > qps {
+		t.Errorf("%d calls took effect within one second, limit %d", busiest, qps)
+	}
+}
+
 // TestTransportKeepsAConnectionPerCallInFlight: a job's calls in flight
 // reuse their connections from one round to the next. Go's default
 // transport keeps 2 idle connections to a host, so 16 calls at a time

@@ -96,8 +96,8 @@ func TestWindowHoldsTheLimitWhateverTheMargins(t *testing.T) {
 func TestPaceUsesTheWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPacer("/x", 20, nil)
-		for i := range rttSamples { // round trips 100 ms to 140 ms: a margin of 40 ms
-			p.jit.answered(100*time.Millisecond + time.Duration(i)*40*time.Millisecond/(rttSamples-1))
+		for i := range rttSamples { // round trips 100 ms to 156.6 ms: a margin of 40 ms (oneWayShare of it)
+			p.jit.answered(100*time.Millisecond + time.Duration(i)*56568*time.Microsecond/(rttSamples-1))
 		}
 		m := p.jit.margin(false)
 		if m < 39*time.Millisecond || m > 41*time.Millisecond {
@@ -180,12 +180,12 @@ func TestMarginFollowsTheRoundTrips(t *testing.T) {
 		for i := range rttSamples {
 			j.answered(300*time.Millisecond + time.Duration(i%2)*80*time.Millisecond)
 		}
-		if m := j.margin(false); m != 80*time.Millisecond {
-			t.Fatalf("round trips 300 ms and 380 ms: margin %s, want 80ms", m)
+		if m, want := j.margin(false), share(80*time.Millisecond); m != want {
+			t.Fatalf("round trips 300 ms and 380 ms: margin %s, want %s", m, want)
 		}
 		j.answered(600 * time.Millisecond)
-		if m := j.margin(false); m != 300*time.Millisecond {
-			t.Fatalf("a round trip 300 ms slower: margin %s, want it at once at 300ms", m)
+		if m, want := j.margin(false), share(300*time.Millisecond); m != want {
+			t.Fatalf("a round trip 300 ms slower: margin %s, want it at once at %s", m, want)
 		}
 		for range rttSamples { // calm again, 20 round trips a second
 			time.Sleep(50 * time.Millisecond)
@@ -209,6 +209,38 @@ func TestMarginFollowsTheRoundTrips(t *testing.T) {
 		time.Sleep(boostHalfLife)
 		if m := j.margin(false); m < refusalBoost || m > refusalBoost+time.Millisecond {
 			t.Errorf("%s after two refusals: margin %s, want %s", boostHalfLife, m, refusalBoost)
+		}
+	})
+}
+
+// share is the way there's share of a round trips' spread d.
+func share(d time.Duration) time.Duration { return time.Duration(float64(d) * oneWayShare) }
+
+// TestMarginTakesTheWayTheresShareUntilARefusal: while DingTalk refuses
+// nothing, the margin is the way there's share of the round trips' spread
+// (1/√2: the two ways of a path vary alike); a refusal says the way there
+// varies more than that, and for an hour the margin is the whole spread
+// (plus the refusal's own boost, which fades in seconds). Taking the whole
+// spread always left a job at 300 ms ± 20 ms each way at 1.05x its
+// ceiling, for a spread on the way there of 40 ms out of 80 ms.
+func TestMarginTakesTheWayTheresShareUntilARefusal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var j jitter
+		for i := range rttSamples {
+			j.answered(300*time.Millisecond + time.Duration(i%2)*80*time.Millisecond)
+		}
+		if m, want := j.margin(false), share(80*time.Millisecond); m != want {
+			t.Fatalf("round trips 300 ms and 380 ms, no refusal: margin %s, want %s", m, want)
+		}
+		j.refused()
+		time.Sleep(10 * boostHalfLife) // the boost has faded; the lesson has not
+		if m := j.margin(false); m < 80*time.Millisecond || m > 81*time.Millisecond {
+			t.Errorf("%s after a refusal: margin %s, want the whole spread, 80ms", 10*boostHalfLife, m)
+		}
+		time.Sleep(lopsidedMemory)
+		j.answered(300 * time.Millisecond) // the spread is still 80 ms
+		if m, want := j.margin(false), share(80*time.Millisecond); m != want {
+			t.Errorf("an hour after the refusal: margin %s, want the share again, %s", m, want)
 		}
 	})
 }

@@ -201,7 +201,7 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 		e := &exchange{s: s, r: r, w: w, body: body}
 		s.track(+1)
 		defer s.track(-1)
-		if !s.travel(r, s.halfTrip()) {
+		if !s.travel(r, s.halfTrip(true)) {
 			return // the request never arrived: the caller gave up on the way
 		}
 		if d := s.faults.takeDelay(r.URL.Path); d > 0 {
@@ -265,7 +265,7 @@ func (s *Server) serveAPI(h func(*exchange)) http.HandlerFunc {
 				return // the caller gave up: it never learns what happened
 			}
 		}
-		if !s.travel(r, s.halfTrip()) && !e.recorded {
+		if !s.travel(r, s.halfTrip(false)) && !e.recorded {
 			s.record(e) // it took effect; its answer is lost on the way back
 			return
 		}

@@ -88,6 +88,14 @@ type Options struct {
 	// Jitter varies each half uniformly by up to ±Jitter (never below
 	// zero); default 0. See SetLatency.
 	Latency, Jitter time.Duration
+	// SteadyWayBack keeps the jitter on the way there only: every answer
+	// comes back exactly half of Latency after the call took effect. The
+	// round trips then spread by only what the way there does, so calls
+	// sent a window apart may arrive closer by all of their spread, not by
+	// about 1/√2 of it as when both ways vary alike: the network that a
+	// client assuming the latter gets wrong (whether DingTalk's paths are
+	// lopsided like this is unknown).
+	SteadyWayBack bool
 	// RecallReasons are the failedResult strings for per-key failures. The
 	// real strings are undocumented; see RecallReasons for the defaults.
 	RecallReasons RecallReasons

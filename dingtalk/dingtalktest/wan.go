@@ -25,11 +25,15 @@ func (s *Server) SetLatency(rtt, jitter time.Duration) {
 	s.mu.Unlock()
 }
 
-// halfTrip is one way of a round trip: half of Latency, varied uniformly by
-// up to ±Jitter, never below zero.
-func (s *Server) halfTrip() time.Duration {
+// halfTrip is one way of a round trip (there: to DingTalk, else back):
+// half of Latency, varied uniformly by up to ±Jitter, never below zero; the
+// way back is steady with Options.SteadyWayBack.
+func (s *Server) halfTrip(there bool) time.Duration {
 	s.mu.Lock()
 	lat, jit := s.opts.Latency, s.opts.Jitter
+	if !there && s.opts.SteadyWayBack {
+		jit = 0
+	}
 	s.mu.Unlock()
 	d := lat / 2
 	if jit > 0 {
