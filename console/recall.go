@@ -297,7 +297,7 @@ func (c *Console) recallEvents(w http.ResponseWriter, r *http.Request, s *sessio
 	c.stream(w, r, func() (any, bool, string) {
 		job, err := c.cfg.Operator.RecallStatus(r.Context(), id)
 		if err != nil {
-			return nil, true, operator.AsError(err).Message
+			return nil, true, operator.AsError(err, c.cfg.Locale).Message
 		}
 		job.Receipt = nil // the page shows it when it reloads
 		return job, job.State != api.JobRunning, ""
