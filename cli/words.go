@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"syscall"
 
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/recall"
@@ -52,7 +53,10 @@ var texts = map[string][2]string{
 	"job.failed":          {"失败", "failed"},
 	"job.interrupted":     {"已中断", "interrupted"},
 	"err.token":           {"请把 RECALLBOT_HTTP_TOKEN 设为机器人的 `http.token`", "set RECALLBOT_HTTP_TOKEN to the bot's http.token"},
-	"err.unreachable":     {"无法连接机器人的 HTTP API（%s）：%v；机器人在运行吗？地址由 -api 或 RECALLBOT_API 指定", "cannot reach the bot's HTTP API at %s: %v; is the bot running? -api or RECALLBOT_API names it"},
+	"err.unreachable":     {"无法连接机器人的 HTTP API（%s）：%s；机器人在运行吗？地址由 -api 或 RECALLBOT_API 指定", "cannot reach the bot's HTTP API at %s: %s; is the bot running? -api or RECALLBOT_API names it"},
+	"err.refused":         {"连接被拒绝", "connection refused"},
+	"err.timeout":         {"连接超时", "timed out"},
+	"err.no_host":         {"找不到主机 %s", "no such host %s"},
 	"usage.one_chat":      {"请只给出 --group、--private、--user 中的一个", "give exactly one of --group, --private or --user"},
 	"usage.broadcast":     {"请给出 --text 和接收人（--users 或 --users-file）", "give --text and the users (--users or --users-file)"},
 	"usage.one_batch":     {"请给出一个批次 ID", "name one batch id"},
@@ -86,9 +90,18 @@ func (c *ctl) explain(err *error) {
 	if *err == nil || errors.As(*err, &ae) || !(errors.As(*err, &op) || errors.As(*err, &dns)) {
 		return
 	}
-	cause := error(op)
-	if dns != nil {
-		cause = dns
+	cause := (*err).Error()
+	switch {
+	case dns != nil && !c.en():
+		cause = c.say("err.no_host", dns.Name)
+	case dns != nil:
+		cause = dns.Error()
+	case errors.Is(op, syscall.ECONNREFUSED) && !c.en():
+		cause = c.say("err.refused")
+	case op.Timeout() && !c.en():
+		cause = c.say("err.timeout")
+	default:
+		cause = op.Error()
 	}
 	*err = errors.New(c.say("err.unreachable", *c.api, cause))
 }

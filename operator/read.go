@@ -3,7 +3,9 @@ package operator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -106,6 +108,19 @@ func (o *Operator) chatNames(ctx context.Context, recs []ledger.AuditRecord) rec
 	return func(c ledger.Chat) string { return recall.ChatWords(c, infos[c.Key()], o.cfg.Locale) }
 }
 
+// states are the ledger's states, as codes: listed in brackets in English,
+// and joined with "、" in Chinese, where a list of words reads that way.
+var states Words = func(locale string) string {
+	if locale == "en" {
+		return fmt.Sprint(ledger.States)
+	}
+	s := make([]string, len(ledger.States))
+	for i, st := range ledger.States {
+		s[i] = string(st)
+	}
+	return strings.Join(s, "、")
+}
+
 // maxEntries bounds the entries listed in one state.
 const maxEntries = 500
 
@@ -114,7 +129,7 @@ const maxEntries = 500
 func (o *Operator) Entries(ctx context.Context, state api.State) (api.Entries, error) {
 	st := ledger.State(state)
 	if !st.Valid() {
-		return api.Entries{}, badRequest("state", st, ledger.States)
+		return api.Entries{}, badRequest("state", st, states)
 	}
 	es, err := o.led.InState(ctx, st, maxEntries)
 	if err != nil {

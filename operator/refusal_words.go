@@ -58,7 +58,7 @@ var refusalWords = map[string][2]string{
 	"no_conversation":         {"账本中没有会话 %s 的消息（用户的单聊请用 user_id）", "the ledger has no messages in conversation %s (for a user's 1:1 chat, use user_id)"},
 	"family":                  {"family 应为 private、oto 或 group", "family is private, oto or group"},
 	"trail":                   {"trail 为空（撤回记录）或 \"access\"（被拒绝的请求）", `trail is empty (recalls) or "access" (refused requests)`},
-	"state":                   {"%q 不是记录状态，应为以下之一：%v", "%q is not a state: one of %v"},
+	"state":                   {"%q 不是记录状态，应为以下之一：%s", "%q is not a state: one of %s"},
 	"last_over_max":           {"最近 %d 条超过了按条数撤回的上限 %d（机器人配置中的 `recall.max_last`）；请少撤回一些，或按时间（since）或批次撤回", "last %d is more than %d, the most a recall by count may take (recall.max_last in the bot's configuration); recall fewer, or by time (since) or batch"},
 	"since_shape":             {"since %q 既不是时长（如 30m），也不是 RFC 3339 时间", "since %q is neither a duration (30m) nor an RFC 3339 time"},
 	"dry_run_async":           {"预览会立即给出结果：请不要带 async 请求预览", "a dry run is answered at once: ask for it without async"},
