@@ -149,7 +149,7 @@ func (o *Operator) sendError(e ledger.Entry, err error) *Refusal {
 // blocked is 422: an auto-recall rule refused the message before it was
 // sent; what the rule found is put in the reader's words.
 func blocked(be *autorecall.BlockedError) *Refusal {
-	found := Words(func(locale string) string { return autorecall.FindingIn(be.Reason, locale) })
+	found := Words(func(locale string) string { return recall.FindingIn(be.Reason, locale) })
 	r := refused(http.StatusUnprocessableEntity, "blocked", "blocked", be.Rule, found)
 	r.Rule = be.Rule
 	return r

@@ -240,8 +240,19 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	if w, ok := cancelWords(note, locale); ok {
 		note = w
 	}
+	if rest, w, ok := stopWords(note, locale); ok {
+		note = strings.TrimPrefix(rest+w, sep(locale))
+	}
+	if strings.HasPrefix(r.Actor, "rule:") { // a rule's finding, as the detector stated it
+		note = FindingIn(note, locale)
+	}
 	if note != "" {
 		clauses = append(clauses, note)
+	}
+	if a := r.About; a != nil && a.Sender != "" && locale == "en" {
+		clauses = append(clauses, "sent by "+a.Sender)
+	} else if a != nil && a.Sender != "" {
+		clauses = append(clauses, "发送者 "+a.Sender)
 	}
 	if a := r.About; a != nil {
 		selects := a.Keys > 0 || a.Last > 0 || !a.Since.IsZero() || a.Batch != "" || a.Entries > 0 || a.Entry > 0
