@@ -249,14 +249,24 @@ func (o *Operator) BroadcastStatus(ctx context.Context, batchID string) (api.Bro
 // CancelBroadcast cancels a broadcast as client: no call starts after the
 // answer, whose counts are final but for the calls it names in InFlight.
 // What was sent stays recallable by its batch id. The broadcaster audits
-// the cancel.
+// the cancel. A broadcast that had already ended (it finished, or was
+// cancelled before) is 409: nothing was cancelled, and the answer says so
+// with its final counts rather than reading like a cancel.
 func (o *Operator) CancelBroadcast(ctx context.Context, client, batchID string) (api.Broadcast, error) {
 	who, err := caller(client)
 	if err != nil {
 		return api.Broadcast{}, err
 	}
-	j, _, err := o.broadcaster.Cancel(ctx, batchID, who)
-	return o.broadcastAnswer(j, err)
+	j, cancelled, err := o.broadcaster.Cancel(ctx, batchID, who)
+	b, err := o.broadcastAnswer(j, err)
+	if err != nil || cancelled {
+		return b, err
+	}
+	counts := say("broadcast_counts", j.Sent, j.Recipients, j.Failed, j.Cancelled)
+	if j.State == ledger.JobCancelled {
+		return api.Broadcast{}, refused(http.StatusConflict, "already_cancelled", "broadcast_was_cancelled", j.ID, j.StoppedBy, counts)
+	}
+	return api.Broadcast{}, refused(http.StatusConflict, "broadcast_finished", "broadcast_finished", j.ID, counts)
 }
 
 func (o *Operator) broadcastAnswer(j ledger.Job, err error) (api.Broadcast, error) {
