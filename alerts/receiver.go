@@ -190,7 +190,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// apiError answers with the HTTP API's error envelope.
+// apiError answers with the HTTP API's error envelope. Its sentences stay
+// English, whatever the bot's locale: only a program reads them
+// (Alertmanager and Grafana log a refused notification for whoever runs
+// them), so the answer says it is English rather than the bot's language.
 func apiError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Language", "en")
 	writeJSON(w, status, &api.Error{Status: status, Code: code, Message: strings.TrimSpace(msg)})
 }

@@ -124,6 +124,8 @@ type AuditAbout struct {
 	Entry    uint64    `json:"entry,omitempty"`
 	Matching string    `json:"matching,omitempty"`
 	Count    int       `json:"count,omitempty"`
+	// Sender is who asked for what a rule blocked.
+	Sender string `json:"sender,omitempty"`
 }
 
 // TrailAccess names the access trail in AuditQuery: refused requests and

@@ -1,7 +1,9 @@
 package api_test
 
 import (
+	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/recallbot/recallbot/api"
@@ -100,11 +102,17 @@ func TestClientSpeaksEveryRoute(t *testing.T) {
 		if bc.Sent != 3 || bc.SendCalls != 2 || bc.Pending != 0 {
 			t.Errorf("BroadcastStatus() = %+v", bc)
 		}
-		bc, err = c.CancelBroadcast(ctx, "maint-1", "go") // ended already: a cancel changes nothing
-		if err != nil || bc.State != api.JobDone || bc.Cancelled != 0 {
-			t.Errorf("CancelBroadcast() = %+v, %v", bc, err)
+		// Ended already: a cancel changes nothing, and says so with the
+		// final counts rather than answering as if it had cancelled.
+		_, err = c.CancelBroadcast(ctx, "maint-1", "go")
+		var ended *api.Error
+		if !errors.As(err, &ended) || ended.Status != 409 || ended.Code != "broadcast_finished" ||
+			!strings.Contains(ended.Message, "had already finished, so nothing was cancelled: sent 3 of 3") {
+			t.Errorf("CancelBroadcast() of a finished broadcast = %v", err)
 		}
-		b.same(t, bc)
+		if bc, err = c.BroadcastStatus(ctx, "maint-1"); err != nil || bc.State != api.JobDone || bc.Cancelled != 0 || bc.CancelledBy != "" {
+			t.Errorf("after the cancel: %+v, %v", bc, err)
+		}
 		job, err := c.StartRecall(ctx, api.RecallRequest{BatchID: "maint-1", Client: "go"})
 		if err != nil || job.ID == "" || job.State != api.JobRunning || job.Actor != "api:go" || job.Requested != 2 {
 			t.Fatalf("StartRecall() = %+v, %v", job, err)

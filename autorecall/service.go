@@ -180,7 +180,7 @@ func (s *Service) Before(ctx context.Context, chat ledger.Chat, m dingtalk.Messa
 		s.log.Warn("message blocked", zap.String("rule", f.Rule.Name), zap.String("reason", f.Reason), zap.String("chat", chat.Key()), zap.String("actor", o.Actor))
 		where := chat
 		_, err := s.led.AppendAudit(ctx, ledger.AuditRecord{At: s.cfg.Now(), Actor: "rule:" + f.Rule.Name, Action: "auto_block",
-			About: &ledger.AuditAbout{Chat: &where}, Allowed: true, Note: f.Reason + "; sender " + o.Actor})
+			About: &ledger.AuditAbout{Chat: &where, Sender: o.Actor}, Allowed: true, Note: f.Reason})
 		if err != nil {
 			s.log.Error("block not audited", zap.Error(err))
 		}
@@ -265,7 +265,7 @@ func (s *Service) autoRecall(ctx context.Context, rule, reason string, ids []uin
 	}
 	s.log.Warn("automatic recall", zap.String("rule", rule), zap.String("reason", reason), zap.String("receipt", r.Summary("en")))
 	if r.Count(recall.Recalled)+r.Count(recall.Failed)+r.Count(recall.TooOld) > 0 {
-		report := s.say("incident", rule, FindingIn(reason, s.cfg.Locale), r.Summary(s.cfg.Locale), r.AuditID)
+		report := s.say("incident", rule, recall.FindingIn(reason, s.cfg.Locale), r.Summary(s.cfg.Locale), r.AuditID)
 		if rule == RuleSecrets { // a recall hides it, it does not unshare it
 			report += s.say("rotate")
 		}

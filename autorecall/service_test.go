@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
 	"github.com/recallbot/recallbot/internal/clock"
+	"github.com/recallbot/recallbot/internal/onelanguage"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -122,6 +124,33 @@ func TestBlockEnforceRefusesBeforeSending(t *testing.T) {
 	}
 	if f.metrics.get("secrets/enforce") != 1 {
 		t.Errorf("metrics %+v", f.metrics.n)
+	}
+}
+
+// TestABlockIsAuditedAsFacts: the record of a blocked send keeps the
+// rule's finding and the sender as facts, so a Chinese reader and an
+// English one of the same record each read it in their language only; a
+// record written before, in words, is shown as it is.
+func TestABlockIsAuditedAsFacts(t *testing.T) {
+	f := newFixture(t, autorecall.Config{})
+	if _, err := f.sender.Send(ctx(t), group, dingtalk.Text("here: -----BEGIN RSA PRIVATE KEY-----\nMIIE"), recall.SendOptions{Actor: "api:ci"}); err == nil {
+		t.Fatal("the secret was sent")
+	}
+	a, _ := f.led.Audit(ctx(t), ledger.AuditQuery{Limit: 1})
+	if len(a) != 1 {
+		t.Fatalf("audit %+v", a)
+	}
+	_, zh := recall.AuditWords(a[0], "zh", nil)
+	_, en := recall.AuditWords(a[0], "en", nil)
+	if !strings.Contains(zh, "PEM 私钥") || !strings.Contains(zh, "发送者 api:ci") || onelanguage.EnglishRun(zh) != "" {
+		t.Errorf("the record %+v reads in Chinese: %s", a[0], zh)
+	}
+	if !strings.Contains(en, "a PEM private key") || !strings.Contains(en, "sent by api:ci") || strings.ContainsFunc(en, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+		t.Errorf("the record %+v reads in English: %s", a[0], en)
+	}
+	old := ledger.AuditRecord{Actor: "rule:secrets", Action: "auto_block", Allowed: true, Note: "a PEM private key; sender api:ci"}
+	if _, got := recall.AuditWords(old, "zh", nil); got != old.Note {
+		t.Errorf("an older record's words = %q, want them as written", got)
 	}
 }
 
@@ -406,7 +435,7 @@ func TestFindingsInTheReportsLanguage(t *testing.T) {
 		{"the same content sent to this chat 1m0s ago", "zh", "相同内容 1m0s前已发送到本会话"},
 		{"something new", "zh", "something new"},
 	} {
-		if got := autorecall.FindingIn(tc.in, tc.loc); got != tc.want {
+		if got := recall.FindingIn(tc.in, tc.loc); got != tc.want {
 			t.Errorf("FindingIn(%q, %s) = %q, want %q", tc.in, tc.loc, got, tc.want)
 		}
 	}

@@ -14,8 +14,9 @@ import (
 
 // Audit is `recallbot audit`: the audit trail, newest first, or with
 // --access the refused requests.
-func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("audit", "audit [--limit N] [--access]", stdout, stderr)
+	defer c.explain(&err)
 	limit := c.fs.Int("limit", 20, "how many records, newest first")
 	access := c.fs.Bool("access", false, "the access trail (refused HTTP requests) instead of recalls")
 	if _, err := c.parse(args); err != nil {

@@ -99,7 +99,7 @@ func broadcastHelp(stdout, stderr io.Writer) {
 
 // Broadcast is `recallbot broadcast`: it starts a broadcast, shows its
 // status or cancels it; --wait follows it to its end.
-func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) == 0 {
 		broadcastHelp(stdout, stderr)
 		return UsageError{"broadcast: say start, status or cancel"}
@@ -114,6 +114,7 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return UsageError{fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb)}
 	}
 	c, f := newBroadcastCtl(verb, stdout, stderr)
+	defer c.explain(&err)
 	switch verb {
 	case "start":
 		if _, err := c.parse(args); err != nil {
@@ -124,7 +125,7 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		if len(ids) == 0 || *f.text == "" {
-			return usageError(c.fs, "give --text and the users (--users or --users-file)")
+			return usageError(c.fs, c.say("usage.broadcast"))
 		}
 		st, err := c.bot.Broadcast(ctx, api.BroadcastRequest{
 			UserIDs:   ids,
@@ -144,7 +145,7 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 		if len(pos) != 1 {
-			return usageError(c.fs, "name one batch id")
+			return usageError(c.fs, c.say("usage.one_batch"))
 		}
 		if verb == "cancel" {
 			st, err := c.bot.CancelBroadcast(ctx, pos[0], "cli")

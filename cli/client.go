@@ -35,7 +35,7 @@ func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
 	if def == "" {
 		def = "http://127.0.0.1:8470"
 	}
-	return &ctl{fs: fs, out: stdout,
+	return &ctl{fs: fs, out: stdout, lang: envLang(os.Getenv),
 		api:    fs.String("api", def, "the bot's HTTP API, from $RECALLBOT_API when that is set"),
 		asJSON: fs.Bool("json", false, "print the API's JSON answer instead of text")}
 }
@@ -56,7 +56,7 @@ func (c *ctl) parse(args []string) ([]string, error) {
 	}
 	token := os.Getenv("RECALLBOT_HTTP_TOKEN")
 	if token == "" {
-		return nil, errors.New("set RECALLBOT_HTTP_TOKEN to the bot's http.token")
+		return nil, errors.New(c.say("err.token"))
 	}
 	c.bot = api.NewClient(*c.api, token)
 	return pos, nil

@@ -14,8 +14,9 @@ import (
 
 // Entries is `recallbot entries`: the entries that need attention,
 // pending by default.
-func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("entries", "entries [pending|recalling|recall_failed]", stdout, stderr)
+	defer c.explain(&err)
 	pos, err := c.parse(args)
 	if err != nil {
 		return err
@@ -26,7 +27,7 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case 1:
 		state = pos[0]
 	default:
-		return usageError(c.fs, "name one state: pending, recalling or recall_failed")
+		return usageError(c.fs, c.say("usage.one_state"))
 	}
 	a, err := c.bot.Entries(ctx, api.State(state))
 	if err != nil {

@@ -14,8 +14,9 @@ import (
 // Recall is `recallbot recall`: it recalls messages by chat and count,
 // time, keys, batch or content, or previews them (--dry-run). A batch is
 // recalled in the background, with a progress line.
-func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("recall", "recall (--last N --chat ID | --since 30m --chat ID | --keys K1,K2 | --batch ID | --matching TEXT --chat ID) [--dry-run]", stdout, stderr)
+	defer c.explain(&err)
 	chat := addChatFlags(c.fs)
 	last := c.fs.Int("last", 0, "the last N messages of the chat")
 	since := c.fs.String("since", "", "what was sent in the chat since then: a duration (30m) or an RFC 3339 time")
@@ -116,7 +117,7 @@ func (c *ctl) recallInBackground(ctx context.Context, req api.RecallRequest, std
 	})
 	bar.end()
 	if err != nil {
-		return fmt.Errorf("%w; follow it with GET /v1/recalls/%s", err, url.PathEscape(job.ID))
+		return fmt.Errorf(c.say("err.follow"), err, url.PathEscape(job.ID))
 	}
 	if *c.asJSON {
 		if err := poll(ctx); err != nil {

@@ -11,8 +11,9 @@ import (
 
 // Resolve is `recallbot resolve`: it settles a pending entry as sent
 // (with its key), send_failed or unknown.
-func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("resolve", "resolve ENTRY_ID --state sent|send_failed|unknown [--key KEY] [--note TEXT]", stdout, stderr)
+	defer c.explain(&err)
 	state := c.fs.String("state", "", "what became of the send: sent (with --key), send_failed or unknown")
 	key := c.fs.String("key", "", "the processQueryKey, for --state sent")
 	note := c.fs.String("note", "", "why, for the audit")
@@ -22,11 +23,11 @@ func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError(c.fs, "name one entry id")
+		return usageError(c.fs, c.say("usage.one_entry"))
 	}
 	id, err := strconv.ParseUint(pos[0], 10, 64)
 	if err != nil || id == 0 {
-		return usageError(c.fs, fmt.Sprintf("the entry id must be a positive number, not %q", pos[0]))
+		return usageError(c.fs, c.say("usage.entry_id", pos[0]))
 	}
 	e, err := c.bot.Resolve(ctx, id, api.ResolveRequest{State: api.State(*state), ProcessQueryKey: *key, Note: *note, Client: *client})
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 // Send is `recallbot send`: it sends a message through the bot, ledgered
 // and recallable, and prints its entry and key.
-func Send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func Send(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("send", "send (--group ID | --private ID | --user STAFF_ID) --text TEXT [--title T] [--expires-in 30s] [--batch ID] [--client NAME]", stdout, stderr)
 	chat := addChatFlags(c.fs)
 	text := c.fs.String("text", "", "the message; markdown when -title is given")
@@ -18,12 +18,13 @@ func Send(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	expires := c.fs.String("expires-in", "", "recall it by itself after this long (30s, 2h; under the 24 h window)")
 	batch := c.fs.String("batch", "", "a batch id to group it with others")
 	client := c.fs.String("client", "cli", "who is sending, for the ledger and the audit")
+	defer c.explain(&err)
 	if _, err := c.parse(args); err != nil {
 		return err
 	}
 	to, n := chat.target()
 	if n != 1 || *chat.chat != "" {
-		return usageError(c.fs, "give exactly one of --group, --private or --user")
+		return usageError(c.fs, c.say("usage.one_chat"))
 	}
 	s, err := c.bot.Send(ctx, api.SendRequest{
 		Chat:      to,

@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"strings"
+	"syscall"
 
+	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/recall"
 )
 
@@ -11,7 +16,8 @@ import (
 // The bot says in each answer which language its words are in
 // (Content-Language, its config's locale); the commands put their own
 // words in the same one, so a line never mixes two languages. A bot that
-// does not say gets English.
+// does not say gets the language of the user's locale (envLang), as the
+// commands' own errors do before any answer.
 
 // texts are the commands' words, Chinese first.
 var texts = map[string][2]string{
@@ -46,6 +52,58 @@ var texts = map[string][2]string{
 	"job.cancelled":       {"已取消", "cancelled"},
 	"job.failed":          {"失败", "failed"},
 	"job.interrupted":     {"已中断", "interrupted"},
+	"err.token":           {"请把 RECALLBOT_HTTP_TOKEN 设为机器人的 `http.token`", "set RECALLBOT_HTTP_TOKEN to the bot's http.token"},
+	"err.unreachable":     {"无法连接机器人的 HTTP API（%s）：%s；机器人在运行吗？地址由 -api 或 RECALLBOT_API 指定", "cannot reach the bot's HTTP API at %s: %s; is the bot running? -api or RECALLBOT_API names it"},
+	"err.refused":         {"连接被拒绝", "connection refused"},
+	"err.timeout":         {"连接超时", "timed out"},
+	"err.no_host":         {"找不到主机 %s", "no such host %s"},
+	"usage.one_chat":      {"请只给出 --group、--private、--user 中的一个", "give exactly one of --group, --private or --user"},
+	"usage.broadcast":     {"请给出 --text 和接收人（--users 或 --users-file）", "give --text and the users (--users or --users-file)"},
+	"usage.one_batch":     {"请给出一个批次 ID", "name one batch id"},
+	"usage.one_state":     {"请给出一个状态：pending、recalling 或 recall_failed", "name one state: pending, recalling or recall_failed"},
+	"usage.one_entry":     {"请给出一个记录编号", "name one entry id"},
+	"usage.entry_id":      {"记录编号必须是正整数，而不是 %q", "the entry id must be a positive number, not %q"},
+	"err.follow":          {"%v；可用 GET /v1/recalls/%s 继续查看", "%v; follow it with GET /v1/recalls/%s"},
+}
+
+// envLang is the language the commands speak before the bot has said its
+// own: the user's locale (LC_ALL, LC_MESSAGES, LANG, the first set), "zh"
+// for a Chinese one and "en" for any other.
+func envLang(getenv func(string) string) string {
+	for _, k := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := getenv(k); v != "" {
+			if strings.HasPrefix(strings.ToLower(v), "zh") {
+				return "zh"
+			}
+			return "en"
+		}
+	}
+	return "en"
+}
+
+// explain puts an error of the command's own in its words: a bot that
+// could not be reached (the bot's refusals come in its words already).
+func (c *ctl) explain(err *error) {
+	var ae *api.Error
+	var op *net.OpError
+	var dns *net.DNSError
+	if *err == nil || errors.As(*err, &ae) || !(errors.As(*err, &op) || errors.As(*err, &dns)) {
+		return
+	}
+	cause := (*err).Error()
+	switch {
+	case dns != nil && !c.en():
+		cause = c.say("err.no_host", dns.Name)
+	case dns != nil:
+		cause = dns.Error()
+	case errors.Is(op, syscall.ECONNREFUSED) && !c.en():
+		cause = c.say("err.refused")
+	case op.Timeout() && !c.en():
+		cause = c.say("err.timeout")
+	default:
+		cause = op.Error()
+	}
+	*err = errors.New(c.say("err.unreachable", *c.api, cause))
 }
 
 // people is n recipients in words: "1 recipient", "2 recipients", "2 人".

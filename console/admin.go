@@ -163,7 +163,7 @@ func (c *Console) readStatus(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	m, err := c.cfg.Operator.Message(r.Context(), key, true)
 	if err != nil {
-		e := operator.AsError(err)
+		e := operator.AsError(err, c.cfg.Locale)
 		jsonError(w, e.Status, e.Code, e.Message)
 		return
 	}

@@ -12,7 +12,7 @@ import (
 // failAction answers a request whose operator action was refused with the
 // status and sentence the HTTP API answers it with.
 func (c *Console) failAction(w http.ResponseWriter, r *http.Request, s *session, err error) {
-	e := operator.AsError(err)
+	e := operator.AsError(err, c.cfg.Locale)
 	c.failCode(w, r, s, e.Status, e.Code, e.Message)
 }
 

@@ -101,7 +101,7 @@ func (c *Console) broadcastEvents(w http.ResponseWriter, r *http.Request, s *ses
 	c.stream(w, r, func() (any, bool, string) {
 		b, err := c.cfg.Operator.BroadcastStatus(r.Context(), id)
 		if err != nil {
-			return nil, true, operator.AsError(err).Message
+			return nil, true, operator.AsError(err, c.cfg.Locale).Message
 		}
 		return broadcastProgress{Done: b.Sent + b.Failed + b.Cancelled, Requested: b.Recipients, Sent: b.Sent, Failed: b.Failed,
 			Pending: b.Pending, Cancelled: b.Cancelled, Calls: b.SendCalls, State: b.State}, b.State != api.JobRunning, ""

@@ -118,8 +118,7 @@ func (c *Console) limitedOverall(r *http.Request, now time.Time) {
 	}
 	if full {
 		c.accessAudit(r.Context(), ledger.AuditRecord{At: now, Actor: "console", Action: "console.login_limited", Scope: "POST /ui/login",
-			Note: fmt.Sprintf("more than %d failed logins in a minute from all addresses together: every login is refused (429, its token not compared) until the budget refills; this minute's further refusals are counted (first from %s)",
-				c.logins.perMinute, source(r))})
+			Why: "logins_limited_overall", Note: source(r)}) // the first address refused: a fact, no words
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/recallbot/recallbot/internal/onelanguage"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -91,8 +92,16 @@ func TestSpreadLoginAttackIsBounded(t *testing.T) {
 		return at, summaries
 	}
 	at, summaries := limited()
-	if len(at) != 1 || len(summaries) != 0 || !strings.Contains(at[0].Note, "more than 30 failed logins in a minute") {
-		t.Errorf("the limit's records during the minute: %+v, %+v", at, summaries)
+	if len(at) != 1 || len(summaries) != 0 || at[0].Why != "logins_limited_overall" {
+		t.Fatalf("the limit's records during the minute: %+v, %+v", at, summaries)
+	}
+	// The record keeps the reason as a code and the first address as a
+	// fact: each reader reads it in their language only.
+	if _, en := recall.AuditWords(at[0], "en", nil); !strings.Contains(en, "too many failed logins in a minute from all addresses together") {
+		t.Errorf("the limit's record in English: %s", en)
+	}
+	if _, zh := recall.AuditWords(at[0], "zh", nil); !strings.Contains(zh, "所有地址合计登录失败过多") || onelanguage.EnglishRun(zh) != "" {
+		t.Errorf("the limit's record in Chinese: %s", zh)
 	}
 	f.clock.Advance(time.Minute)
 	f.con.FlushRefused(context.Background())

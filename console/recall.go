@@ -29,9 +29,15 @@ type previewView struct {
 	Scope   string
 	Calls   int
 	Would   int
-	People  int // people the recallable messages reach
-	Chats   int // chats they are in
-	Packed  int // messages packed for several people
+	// People is how many people the recallable messages reach in chats
+	// with people (1:1, person-to-person, a broadcast's packed keys);
+	// Groups is how many groups they are in. A group message reaches a
+	// chat whose members the bot does not know, so it is counted as a
+	// group, never as one person.
+	People int
+	Groups int
+	Chats  int // chats they are in
+	Packed int // messages packed for several people
 	// Others is how many people beyond Here the packed messages reach
 	// (all of their recipients when Here is "").
 	Others    int
@@ -125,7 +131,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 			byKey[e.ProcessQueryKey] = e
 		}
 	}
-	chats := map[string]bool{}
+	chats, groups := map[string]bool{}, map[string]bool{}
 	for i, it := range rec.Items {
 		pi := previewItem{Item: it, Entry: byKey[it.ProcessQueryKey]}
 		if pi.Entry.ID == 0 {
@@ -140,7 +146,11 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		if it.Outcome == "would_recall" {
 			v.Would++
-			v.People += pi.Entry.Reach()
+			if pi.Entry.Chat.Family == ledger.Group && len(pi.Entry.Recipients) == 0 {
+				groups[pi.Entry.Chat.Key()] = true
+			} else {
+				v.People += pi.Entry.Reach()
+			}
 			if left := pi.Entry.SentAt.Add(c.cfg.Window).Sub(now); left > 0 {
 				pi.Left = c.duration(left)
 			}
@@ -161,7 +171,7 @@ func (c *Console) preview(w http.ResponseWriter, r *http.Request, s *session) {
 		v.Items = append(v.Items, pi)
 	}
 	v.AllRecalled = v.Already > 0 && v.Already == len(v.Items)
-	v.Chats = len(chats)
+	v.Chats, v.Groups = len(chats), len(groups)
 	if len(v.Items) > maxPreviewRows { // the plan keeps every key; the page lists the first
 		v.Hidden = len(v.Items) - maxPreviewRows
 	}
@@ -297,7 +307,7 @@ func (c *Console) recallEvents(w http.ResponseWriter, r *http.Request, s *sessio
 	c.stream(w, r, func() (any, bool, string) {
 		job, err := c.cfg.Operator.RecallStatus(r.Context(), id)
 		if err != nil {
-			return nil, true, operator.AsError(err).Message
+			return nil, true, operator.AsError(err, c.cfg.Locale).Message
 		}
 		job.Receipt = nil // the page shows it when it reloads
 		return job, job.State != api.JobRunning, ""

@@ -16,7 +16,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -105,7 +104,7 @@ func (a *API) Handler() http.Handler {
 	// Without it, ServeMux would answer GET /v1/messages with an HTML
 	// redirect to the {key...} route.
 	v1["GET /v1/messages"] = func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "name a message: GET /v1/messages/{process_query_key} (path-escaped), or list a chat: GET /v1/conversations/{id}/messages"})
+		writeError(w, refusal(http.StatusNotFound, "not_found", "messages_index"))
 	}
 	for pattern, h := range v1 {
 		limit := int64(maxBody)
@@ -130,8 +129,13 @@ func (a *API) Handler() http.Handler {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK, log: true}
 		start := a.now()
 		r = r.WithContext(context.WithValue(r.Context(), recorderKey{}, rec))
+		// The language of the answer's words, its refusals' too
+		// (writeError); the console states its own.
+		if !strings.HasPrefix(r.URL.Path, "/ui/") {
+			w.Header().Set("Content-Language", a.Operator.Locale())
+		}
 		if len(r.RequestURI) > maxURL {
-			writeError(rec, &api.Error{Status: http.StatusRequestURITooLong, Code: "uri_too_long", Message: fmt.Sprintf("the URL is longer than %d bytes", maxURL)})
+			writeError(rec, refusal(http.StatusRequestURITooLong, "uri_too_long", "uri_too_long", maxURL))
 		} else {
 			mux.ServeHTTP(rec, r)
 		}
@@ -170,7 +174,7 @@ func (a *API) accessLog(r *http.Request, rec *recorder, took time.Duration) {
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, &api.Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such route: " + r.Method + " " + r.URL.Path})
+	writeError(w, refusal(http.StatusNotFound, "not_found", "no_route", r.Method, r.URL.Path))
 }
 
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
@@ -198,15 +202,14 @@ func (a *API) auth(h http.HandlerFunc, limit int64) http.Handler {
 		if a.Token == "" || subtle.ConstantTimeCompare(tok, want) != 1 {
 			a.refuse(r, tokenProblem(got), "")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="recallbot"`)
-			writeError(w, &api.Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "a valid Authorization: Bearer token is required"})
+			writeError(w, refusal(http.StatusUnauthorized, "unauthorized", "unauthorized"))
 			return
 		}
 		if err := operator.CheckClient(r.URL.Query().Get("client")); err != nil {
-			writeError(w, badRequest(err.Error()))
+			writeError(w, err)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		w.Header().Set("Content-Language", a.Operator.Locale()) // the language of the answer's words
 		h(w, r)
 	})
 }
@@ -225,14 +228,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError answers with err's envelope and status (operator.AsError).
+// writeError answers with err's envelope and status (operator.AsError),
+// its sentence in the language the answer states (Content-Language, set
+// on every answer: the bot's locale).
 func writeError(w http.ResponseWriter, err error) {
-	e := operator.AsError(err)
+	e := operator.AsError(err, w.Header().Get("Content-Language"))
 	writeJSON(w, e.Status, e)
-}
-
-func badRequest(msg string) *api.Error {
-	return &api.Error{Status: http.StatusBadRequest, Code: "bad_request", Message: msg}
 }
 
 // decode reads a JSON object strictly: unknown fields are errors, and so
@@ -244,24 +245,24 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, &api.Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("the body is larger than %d KiB", mbe.Limit>>10)})
+			writeError(w, refusal(http.StatusRequestEntityTooLarge, "too_large", "too_large", mbe.Limit>>10))
 			return false
 		}
-		writeError(w, badRequest("the body could not be read: "+err.Error()))
+		writeError(w, badRequest("unreadable", err))
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		writeError(w, badRequest("the body must be a JSON object: "+err.Error()))
+		writeError(w, badRequest("not_object", jsonWords(err)))
 		return false
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		writeError(w, badRequest("the body must hold one JSON object"))
+		writeError(w, badRequest("one_object"))
 		return false
 	}
 	if err := jsonkeys.Repeated(body); err != nil {
-		writeError(w, badRequest("the body is ambiguous: "+err.Error()))
+		writeError(w, badRequest("ambiguous", repeatedWords(err)))
 		return false
 	}
 	return true

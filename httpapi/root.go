@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-
-	"github.com/recallbot/recallbot/api"
 )
 
 // root answers GET / on the bot's listener, where a person who typed its
@@ -14,9 +12,7 @@ func (a *API) root(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/", http.StatusFound)
 		return
 	}
-	writeError(w, &api.Error{Status: http.StatusNotFound, Code: "not_found",
-		Message: "this is recallbot's HTTP API: its routes are under /v1/ (with a bearer token), and /healthz, /readyz and /metrics; " +
-			"the operator's console is off (set http.console: true to serve it at /ui/)"})
+	writeError(w, refusal(http.StatusNotFound, "not_found", "root"))
 }
 
 // favicon sends a browser's /favicon.ico (asked for on every page, the

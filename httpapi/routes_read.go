@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -17,7 +16,7 @@ func queryInt(r *http.Request, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s must be a whole number, not %q", name, v)
+		return 0, badRequest("whole_number", name, v)
 	}
 	return n, nil
 }
@@ -25,12 +24,12 @@ func queryInt(r *http.Request, name string) (int, error) {
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request) {
 	limit, err := queryInt(r, "limit")
 	if err != nil {
-		writeError(w, badRequest(err.Error()))
+		writeError(w, err)
 		return
 	}
 	before, err := queryInt(r, "before")
 	if err != nil {
-		writeError(w, badRequest(err.Error()))
+		writeError(w, err)
 		return
 	}
 	q := api.ConversationQuery{Family: api.Family(r.URL.Query().Get("family")), Limit: limit, Before: uint64(before)}
@@ -47,7 +46,7 @@ func (a *API) getMessage(w http.ResponseWriter, r *http.Request) {
 func (a *API) getAudit(w http.ResponseWriter, r *http.Request) {
 	n, err := queryInt(r, "limit")
 	if err != nil {
-		writeError(w, badRequest(err.Error()))
+		writeError(w, err)
 		return
 	}
 	recs, err := a.Operator.Audit(r.Context(), api.AuditQuery{Limit: n, Trail: r.URL.Query().Get("trail")})
@@ -67,7 +66,7 @@ func (a *API) getInState(w http.ResponseWriter, r *http.Request) {
 func (a *API) postResolve(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
-		writeError(w, badRequest("the entry id must be a positive number"))
+		writeError(w, badRequest("entry_id"))
 		return
 	}
 	var req api.ResolveRequest

@@ -307,6 +307,8 @@ type AuditAbout struct {
 	Entry    uint64    `json:"entry,omitempty"`
 	Matching string    `json:"matching,omitempty"`
 	Count    int       `json:"count,omitempty"`
+	// Sender is who asked for what a rule blocked (an actor, as Actor).
+	Sender string `json:"sender,omitempty"`
 }
 
 // TrailAccess is the audit trail of refused access: unauthenticated HTTP

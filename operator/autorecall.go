@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
@@ -13,8 +14,8 @@ import (
 // retract one message, and the breaker that pauses automatic recalls.
 
 // errAutoRecallOff answers an auto-recall action of a bot without it.
-func errAutoRecallOff() *api.Error {
-	return notFound("auto-recall is off on this bot (autorecall in its configuration)")
+func errAutoRecallOff() *Refusal {
+	return notFound("autorecall_off")
 }
 
 // Replace supersedes the message with process_query_key key: the
@@ -28,7 +29,7 @@ func (o *Operator) Replace(ctx context.Context, key string, req api.ReplaceReque
 	}
 	m, err := message(req.Content)
 	if err != nil {
-		return api.Replacement{}, badRequest(err.Error())
+		return api.Replacement{}, err
 	}
 	if o.cfg.AutoRecall == nil {
 		return api.Replacement{}, errAutoRecallOff()
@@ -36,11 +37,12 @@ func (o *Operator) Replace(ctx context.Context, key string, req api.ReplaceReque
 	rep, err := o.cfg.AutoRecall.Replace(ctx, key, m, who)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return api.Replacement{}, notFound("no message with that process_query_key")
+		return api.Replacement{}, notFound("no_message")
 	case err != nil && rep == nil:
 		return api.Replacement{}, o.sendError(ledger.Entry{}, err)
 	case err != nil:
-		return api.Replacement{Correction: entryOf(rep.Correction), Error: err.Error()}, nil
+		why := selectionWords(errors.Unwrap(err))
+		return api.Replacement{Correction: entryOf(rep.Correction), Error: say("replace_partial", why).In(o.Locale())}, nil
 	}
 	rec := o.receiptOf(rep.Recall)
 	return api.Replacement{Correction: entryOf(rep.Correction), OriginalRecalled: rep.OriginalRecalled, Recall: &rec}, nil
@@ -59,11 +61,11 @@ func (o *Operator) Retract(ctx context.Context, key string, req api.RetractReque
 	rec, err := o.cfg.AutoRecall.Retract(ctx, key, req.Reason, who)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return api.Receipt{}, notFound("no message with that process_query_key")
+		return api.Receipt{}, notFound("no_message")
 	case recall.IsSelectionError(err):
-		return api.Receipt{}, badRequest(err.Error())
+		return api.Receipt{}, NewRefusal(http.StatusBadRequest, "bad_request", selectionWords(err))
 	case err != nil:
-		return api.Receipt{}, o.ledgerDown("the retraction could not be completed", err)
+		return api.Receipt{}, o.ledgerDown("what.retract", err)
 	}
 	return o.receiptOf(rec), nil
 }

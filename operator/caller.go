@@ -1,7 +1,6 @@
 package operator
 
 import (
-	"fmt"
 	"unicode"
 	"unicode/utf8"
 )
@@ -17,14 +16,14 @@ const maxClient = 64
 // characters, and zero-width and direction marks (Unicode's format
 // characters), which would make one name look like another. Every action
 // checks the name it is given; the HTTP API checks ?client= on every
-// route too, those that name nobody included.
+// route too, those that name nobody included. The error is a *Refusal.
 func CheckClient(client string) error {
 	if n := utf8.RuneCountInString(client); n > maxClient {
-		return fmt.Errorf("client is %d characters long; it names you in the ledger and the audit trail, so at most %d", n, maxClient)
+		return badRequest("client.long", n, maxClient)
 	}
 	for _, r := range client {
 		if !unicode.IsPrint(r) || r == utf8.RuneError {
-			return fmt.Errorf("client %+q holds a character that is not printable text (%U); use letters, digits, spaces and punctuation", client, r)
+			return badRequest("client.unprintable", client, r)
 		}
 	}
 	return nil
@@ -41,7 +40,7 @@ func actor(client string) string {
 // caller checks client and names it as an actor.
 func caller(client string) (string, error) {
 	if err := CheckClient(client); err != nil {
-		return "", badRequest(err.Error())
+		return "", err
 	}
 	return actor(client), nil
 }

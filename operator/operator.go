@@ -7,8 +7,9 @@
 // call these definitions, so the two cannot drift apart.
 //
 // Actions take the API's request types and answer with its response types
-// (package api). A refusal is an *api.Error with the HTTP status the API
-// answers it with; the console shows the same status and sentence.
+// (package api). A refusal is a *Refusal: the HTTP status the API answers
+// it with, a code, and a sentence put in words when it is shown (AsError);
+// the console shows the same status and sentence.
 //
 // Who may act is settled before an action is called: the API's bearer
 // token, or a console session opened with it. What the operator checks is
@@ -18,7 +19,6 @@ package operator
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -123,28 +123,10 @@ func (o *Operator) Ready(ctx context.Context) api.Readiness {
 	return r
 }
 
-// refused is the *api.Error of a request the caller can fix.
-func refused(status int, code, msg string) *api.Error {
-	return &api.Error{Status: status, Code: code, Message: msg}
-}
-
-func badRequest(msg string) *api.Error { return refused(http.StatusBadRequest, "bad_request", msg) }
-
-func notFound(msg string) *api.Error { return refused(http.StatusNotFound, "not_found", msg) }
-
 // ledgerDown is 503 ledger_unavailable for an action the ledger could not
-// serve (Redis down, a disk error); it logs why.
-func (o *Operator) ledgerDown(what string, err error) *api.Error {
-	o.cfg.Log.Error(what+": the ledger failed", zap.Error(err))
-	return refused(http.StatusServiceUnavailable, "ledger_unavailable", what+": the ledger is unavailable; try again in a minute")
-}
-
-// AsError is err as the API answers it: the action's *api.Error, or a 500
-// that says no more than where to look.
-func AsError(err error) *api.Error {
-	var e *api.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return refused(http.StatusInternalServerError, "internal", "the request could not be completed; see the bot's log")
+// serve (Redis down, a disk error); what is the key of what was not done.
+// It logs why.
+func (o *Operator) ledgerDown(what string, err error) *Refusal {
+	o.cfg.Log.Error(say(what).In("en")+": the ledger failed", zap.Error(err))
+	return refused(http.StatusServiceUnavailable, "ledger_unavailable", "ledger_down", say(what))
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -34,18 +36,18 @@ func (o *Operator) Conversation(ctx context.Context, id string, q api.Conversati
 		c, err := o.findChat(ctx, id)
 		var down *unavailable
 		if errors.As(err, &down) {
-			return api.Conversation{}, o.ledgerDown("the conversation could not be listed", err)
+			return api.Conversation{}, o.ledgerDown("what.conversation", err)
 		}
 		if err != nil {
-			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", err.Error())
+			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", "no_conversation", id)
 		}
 		chat = c
 	default:
-		return api.Conversation{}, badRequest("family is private, oto or group")
+		return api.Conversation{}, badRequest("family")
 	}
 	es, err := o.led.List(ctx, ledger.Query{Chat: chat, Limit: limit, Before: q.Before})
 	if err != nil {
-		return api.Conversation{}, o.ledgerDown("the conversation could not be listed", err)
+		return api.Conversation{}, o.ledgerDown("what.conversation", err)
 	}
 	return api.Conversation{Chat: chatOf(chat), Messages: entriesOf(es)}, nil
 }
@@ -56,15 +58,15 @@ func (o *Operator) Message(ctx context.Context, key string, readStatus bool) (ap
 	e, err := o.led.ByKey(ctx, key)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return api.Message{}, notFound("no message with that process_query_key")
+		return api.Message{}, notFound("no_message")
 	case err != nil:
-		return api.Message{}, o.ledgerDown("the message could not be looked up", err)
+		return api.Message{}, o.ledgerDown("what.message", err)
 	}
 	m := api.Message{Entry: entryOf(e)}
 	if readStatus {
 		rd, err := o.engine.ReadStatus(ctx, e)
 		if err != nil {
-			return api.Message{}, refused(http.StatusServiceUnavailable, "read_status_unavailable", err.Error())
+			return api.Message{}, NewRefusal(http.StatusServiceUnavailable, "read_status_unavailable", func(locale string) string { return dingtalk.Describe(err, locale) })
 		}
 		r := readsOf(rd)
 		m.ReadStatus = &r
@@ -76,7 +78,7 @@ func (o *Operator) Message(ctx context.Context, key string, readStatus bool) (ap
 // recall trail, or of the access trail.
 func (o *Operator) Audit(ctx context.Context, q api.AuditQuery) (api.AuditTrail, error) {
 	if q.Trail != "" && q.Trail != ledger.TrailAccess {
-		return api.AuditTrail{}, badRequest(`trail is empty (recalls) or "access" (refused requests)`)
+		return api.AuditTrail{}, badRequest("trail")
 	}
 	n := q.Limit
 	if n == 0 {
@@ -84,7 +86,7 @@ func (o *Operator) Audit(ctx context.Context, q api.AuditQuery) (api.AuditTrail,
 	}
 	recs, err := o.led.Audit(ctx, ledger.AuditQuery{Limit: min(max(n, 1), 500), Trail: q.Trail})
 	if err != nil {
-		return api.AuditTrail{}, o.ledgerDown("the audit trail could not be read", err)
+		return api.AuditTrail{}, o.ledgerDown("what.audit", err)
 	}
 	return api.AuditTrail{Records: auditOf(recs, o.cfg.Locale, o.chatNames(ctx, recs))}, nil
 }
@@ -106,6 +108,19 @@ func (o *Operator) chatNames(ctx context.Context, recs []ledger.AuditRecord) rec
 	return func(c ledger.Chat) string { return recall.ChatWords(c, infos[c.Key()], o.cfg.Locale) }
 }
 
+// states are the ledger's states, as codes: listed in brackets in English,
+// and joined with "、" in Chinese, where a list of words reads that way.
+var states Words = func(locale string) string {
+	if locale == "en" {
+		return fmt.Sprint(ledger.States)
+	}
+	s := make([]string, len(ledger.States))
+	for i, st := range ledger.States {
+		s[i] = string(st)
+	}
+	return strings.Join(s, "、")
+}
+
 // maxEntries bounds the entries listed in one state.
 const maxEntries = 500
 
@@ -114,11 +129,11 @@ const maxEntries = 500
 func (o *Operator) Entries(ctx context.Context, state api.State) (api.Entries, error) {
 	st := ledger.State(state)
 	if !st.Valid() {
-		return api.Entries{}, badRequest(fmt.Sprintf("%q is not a state: one of %v", st, ledger.States))
+		return api.Entries{}, badRequest("state", st, states)
 	}
 	es, err := o.led.InState(ctx, st, maxEntries)
 	if err != nil {
-		return api.Entries{}, o.ledgerDown("the entries could not be listed", err)
+		return api.Entries{}, o.ledgerDown("what.entries", err)
 	}
 	return api.Entries{Entries: entriesOf(es)}, nil
 }

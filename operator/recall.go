@@ -3,7 +3,6 @@ package operator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -34,11 +33,11 @@ func (o *Operator) Recall(ctx context.Context, req api.RecallRequest) (api.Recei
 	}
 	switch {
 	case recall.IsSelectionError(err):
-		return api.Receipt{}, refused(http.StatusBadRequest, "bad_selection", err.Error())
+		return api.Receipt{}, NewRefusal(http.StatusBadRequest, "bad_selection", selectionWords(err))
 	case err != nil:
 		// Per-message DingTalk failures are outcomes on the receipt; an
 		// error here is the ledger's.
-		return api.Receipt{}, o.ledgerDown("the recall could not be completed", err)
+		return api.Receipt{}, o.ledgerDown("what.recall_done", err)
 	}
 	out := o.receiptOf(rec)
 	if rec.DryRun && !req.ReadStatus {
@@ -58,9 +57,9 @@ func (o *Operator) recallSelection(ctx context.Context, req api.RecallRequest) (
 	var down *unavailable
 	switch {
 	case errors.As(err, &down):
-		return sel, who, o.ledgerDown("the recall was not started", err)
+		return sel, who, o.ledgerDown("what.recall_started", err)
 	case err != nil:
-		return sel, who, badRequest(err.Error())
+		return sel, who, err
 	}
 	return sel, who, nil
 }
@@ -68,7 +67,7 @@ func (o *Operator) recallSelection(ctx context.Context, req api.RecallRequest) (
 func (o *Operator) selection(ctx context.Context, req api.RecallRequest) (recall.Selection, error) {
 	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last, Matching: req.Matching}
 	if req.Last > o.cfg.MaxLast {
-		return sel, fmt.Errorf("last %d is more than %d, the most a recall by count may take (recall.max_last in the bot's configuration); recall fewer, or by time (since) or batch", req.Last, o.cfg.MaxLast)
+		return sel, badRequest("last_over_max", req.Last, o.cfg.MaxLast)
 	}
 	if req.Since != "" {
 		if d, err := time.ParseDuration(req.Since); err == nil && d > 0 {
@@ -76,7 +75,7 @@ func (o *Operator) selection(ctx context.Context, req api.RecallRequest) (recall
 		} else if t, err := time.Parse(time.RFC3339, req.Since); err == nil {
 			sel.Since = t
 		} else {
-			return sel, fmt.Errorf("since %q is neither a duration (30m) nor an RFC 3339 time", req.Since)
+			return sel, badRequest("since_shape", req.Since)
 		}
 	}
 	switch {
@@ -106,7 +105,7 @@ func (o *Operator) findChat(ctx context.Context, id string) (ledger.Chat, error)
 			return c, nil
 		}
 	}
-	return ledger.Chat{}, fmt.Errorf("the ledger has no messages in conversation %s (for a user's 1:1 chat, use user_id)", id)
+	return ledger.Chat{}, badRequest("no_conversation", id)
 }
 
 // unavailable is a ledger that failed to answer, as opposed to one that

@@ -53,7 +53,7 @@ func newRecallID() string {
 // A dry run is Recall's: it is answered at once.
 func (o *Operator) StartRecall(ctx context.Context, req api.RecallRequest) (api.RecallJob, error) {
 	if req.DryRun {
-		return api.RecallJob{}, badRequest("a dry run is answered at once: ask for it without async")
+		return api.RecallJob{}, badRequest("dry_run_async")
 	}
 	sel, who, err := o.recallSelection(ctx, req)
 	if err != nil {
@@ -70,9 +70,9 @@ func (o *Operator) startRecall(ctx context.Context, req recall.Request, reads bo
 	plan, err := o.engine.Plan(ctx, req.Selection)
 	switch {
 	case recall.IsSelectionError(err):
-		return api.RecallJob{}, refused(http.StatusBadRequest, "bad_selection", err.Error())
+		return api.RecallJob{}, NewRefusal(http.StatusBadRequest, "bad_selection", selectionWords(err))
 	case err != nil:
-		return api.RecallJob{}, o.ledgerDown("the recall was not started", err)
+		return api.RecallJob{}, o.ledgerDown("what.recall_started", err)
 	}
 	now := o.now()
 	job := api.RecallJob{ID: newRecallID(), State: api.JobRunning, Actor: req.Actor, Scope: plan.Scope, Requested: len(plan.Items),
@@ -93,7 +93,7 @@ func (o *Operator) startRecall(ctx context.Context, req recall.Request, reads bo
 		if release != nil {
 			release()
 		}
-		return api.RecallJob{}, o.ledgerDown("the recall was not started", err)
+		return api.RecallJob{}, o.ledgerDown("what.recall_started", err)
 	}
 	o.background(func(ctx context.Context) {
 		defer release()
@@ -158,7 +158,7 @@ func (o *Operator) runRecall(ctx context.Context, eng *recall.Engine, job api.Re
 		_ = o.putRecallJob(context.WithoutCancel(ctx), job)
 		return
 	case err != nil:
-		job.State, job.Error = api.JobFailed, err.Error()
+		job.State, job.Error = api.JobFailed, say("ledger_down", say("what.recall_done")).In(o.Locale())
 		o.cfg.Log.Error("asynchronous recall failed", zap.String("recall_id", job.ID), zap.Error(err))
 	default:
 		job.State, job.Error = api.JobDone, ""
@@ -232,18 +232,17 @@ func (o *Operator) RecallStatus(ctx context.Context, id string) (api.RecallJob, 
 	b, found, _, err := o.led.TakeTempIf(ctx, recallJobNS, id, peek)
 	switch {
 	case err != nil:
-		return api.RecallJob{}, o.ledgerDown("the recall could not be looked up", err)
+		return api.RecallJob{}, o.ledgerDown("what.recall_lookup", err)
 	case !found:
-		return api.RecallJob{}, notFound("no recall with that id (records are kept 7 days)")
+		return api.RecallJob{}, notFound("no_recall")
 	}
 	var job api.RecallJob
 	if err := json.Unmarshal(b, &job); err != nil {
-		return api.RecallJob{}, o.ledgerDown("the recall's record is unreadable", err)
+		return api.RecallJob{}, o.ledgerDown("what.recall_record", err)
 	}
 	if job.State == api.JobRunning && o.now().Sub(job.Updated) > recallJobStale {
 		job.State = api.JobInterrupted
-		job.Error = "no progress for " + o.now().Sub(job.Updated).Round(time.Second).String() +
-			": the instance running it stopped; what it did not recall stays recallable: send the same request again"
+		job.Error = say("recall_interrupted", duration(o.now().Sub(job.Updated))).In(o.Locale())
 	}
 	return job, nil
 }

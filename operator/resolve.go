@@ -3,7 +3,6 @@ package operator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/recallbot/recallbot/api"
@@ -20,16 +19,16 @@ func (o *Operator) Resolve(ctx context.Context, id uint64, req api.ResolveReques
 		return api.Entry{}, err
 	}
 	if req.ProcessQueryKey != "" && !dingtalk.WellFormedKey(req.ProcessQueryKey) {
-		return api.Entry{}, badRequest("process_query_key is not a key DingTalk could have returned (1 to 256 printable characters, no spaces)")
+		return api.Entry{}, badRequest("bad_key")
 	}
 	e, err := o.sender.Resolve(ctx, id, recall.Resolution{To: ledger.State(req.State), Key: req.ProcessQueryKey, Actor: who, Note: req.Note})
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return api.Entry{}, notFound(fmt.Sprintf("no entry %d", id))
+		return api.Entry{}, notFound("no_entry", id)
 	case recall.IsSelectionError(err):
-		return api.Entry{}, refused(http.StatusConflict, "cannot_resolve", err.Error())
+		return api.Entry{}, NewRefusal(http.StatusConflict, "cannot_resolve", selectionWords(err))
 	case err != nil && e.ID == 0:
-		return api.Entry{}, o.ledgerDown("the entry was not resolved", err)
+		return api.Entry{}, o.ledgerDown("what.resolve", err)
 	}
 	return entryOf(e), nil
 }

@@ -221,6 +221,7 @@ var whyWords = map[string][2]string{
 	"wrong_token":            {"令牌错误", "wrong token"},
 	"cross_site_login":       {"来自其他网站的登录", "login from another site"},
 	"too_many_failed_logins": {"登录失败次数过多", "too many failed logins"},
+	"logins_limited_overall": {"一分钟内所有地址合计登录失败过多：在限额恢复前拒绝所有登录（429，不比对令牌），本分钟内之后的拒绝只计数；第一个被拒绝的地址", "too many failed logins in a minute from all addresses together: every login is refused (429, its token not compared) until the budget refills, and this minute's further refusals are only counted; the first address refused"},
 	"over_crowd_budget":      {"超过所有非管理员共用的命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the budget everyone who is not an admin shares: dropped, not run; the sender's further ones this minute are only counted"},
 }
 
@@ -240,8 +241,20 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	if w, ok := cancelWords(note, locale); ok {
 		note = w
 	}
+	if rest, w, ok := stopWords(note, locale); ok {
+		note = strings.TrimPrefix(rest+w, sep(locale))
+	}
+	if strings.HasPrefix(r.Actor, "rule:") { // a rule's finding, as the detector stated it
+		note = FindingIn(note, locale)
+	}
 	if note != "" {
 		clauses = append(clauses, note)
+	}
+	switch a := r.About; {
+	case a != nil && a.Sender != "" && locale == "en":
+		clauses = append(clauses, "sent by "+a.Sender)
+	case a != nil && a.Sender != "":
+		clauses = append(clauses, "发送者 "+a.Sender)
 	}
 	if a := r.About; a != nil {
 		selects := a.Keys > 0 || a.Last > 0 || !a.Since.IsZero() || a.Batch != "" || a.Entries > 0 || a.Entry > 0

@@ -9,11 +9,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/internal/onelanguage"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/ledger/ledgertest"
 	"github.com/recallbot/recallbot/recall"
@@ -190,6 +192,7 @@ func TestRecallOfARunningBroadcastStopsItAndTakesBackItsCallsInFlight(t *testing
 			if !strings.Contains(r.Summary("en"), "the broadcast was stopped first") {
 				t.Errorf("the receipt does not say the broadcast was stopped: %s", r.Summary("en"))
 			}
+			checkStopAudited(t, f.led, r.AuditID)
 		})
 	}
 }
@@ -312,4 +315,30 @@ func TestRecallFromAnotherInstanceStopsTheBroadcast(t *testing.T) {
 func note(r ledger.AuditRecord) string {
 	_, n := recall.AuditWords(r, "en", nil)
 	return n
+}
+
+// checkStopAudited: the audit record of a recall that stopped a broadcast
+// keeps what it stopped as facts, so a Chinese reader and an English one
+// of the same record each read it in their language only.
+func checkStopAudited(t *testing.T, led *ledger.Bolt, id uint64) {
+	t.Helper()
+	recs, err := led.Audit(tctx(t), ledger.AuditQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if rec.ID != id {
+			continue
+		}
+		_, zh := recall.AuditWords(rec, "zh", nil)
+		_, en := recall.AuditWords(rec, "en", nil)
+		if !strings.Contains(zh, "已先停止群发") || onelanguage.EnglishRun(zh) != "" {
+			t.Errorf("the record %q reads in Chinese: %s", rec.Note, zh)
+		}
+		if !strings.Contains(en, "the broadcast was stopped first") || strings.ContainsFunc(en, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+			t.Errorf("the record %q reads in English: %s", rec.Note, en)
+		}
+		return
+	}
+	t.Errorf("no audit record %d", id)
 }

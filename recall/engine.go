@@ -417,8 +417,8 @@ func (e *Engine) audit(ctx context.Context, req Request, r *Receipt) error {
 		outcomes[k] = v
 	}
 	note := req.Note
-	if w := r.Broadcast.words("en"); w != "" {
-		note = strings.TrimPrefix(note+w, "; ")
+	if f := r.Broadcast.facts(); f != "" { // put in words when read (stopWords)
+		note = strings.TrimPrefix(note+"; "+f, "; ")
 	}
 	// The record keeps the selection as facts, to be put in words in the
 	// reader's language; a scope given only in words stays words.

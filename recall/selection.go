@@ -270,6 +270,34 @@ func (b *BroadcastStop) words(locale string) string {
 	return s
 }
 
+// stopFacts is what a recall did to a broadcast, in its audit note: the
+// people never sent to and the calls that got no answer. They are facts,
+// put in words when the record is read (stopWords).
+const stopFacts = "broadcast_stopped:%d/%d"
+
+// facts is b as stopFacts, or "" when the recall stopped nothing.
+func (b *BroadcastStop) facts() string {
+	if b == nil || !b.Stopped {
+		return ""
+	}
+	return fmt.Sprintf(stopFacts, b.NotSent, b.Unanswered)
+}
+
+// stopWords finds stopFacts at the end of an audit note and puts them in
+// locale's words (as the receipt said them); rest is the note before
+// them. ok is false for a note without them.
+func stopWords(note, locale string) (rest, words string, ok bool) {
+	i := strings.LastIndex(note, "broadcast_stopped:")
+	if i < 0 {
+		return note, "", false
+	}
+	b := BroadcastStop{Stopped: true}
+	if n, _ := fmt.Sscanf(note[i:], stopFacts, &b.NotSent, &b.Unanswered); n != 2 || fmt.Sprintf(stopFacts, b.NotSent, b.Unanswered) != note[i:] {
+		return note, "", false
+	}
+	return strings.TrimSuffix(note[:i], "; "), b.words(locale), true
+}
+
 // IsSelectionError reports whether err is a problem with the selection
 // itself, to be shown to the person who made it.
 func IsSelectionError(err error) bool {

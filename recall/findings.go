@@ -1,10 +1,12 @@
-package autorecall
+package recall
 
 import "strings"
 
-// findingWords are the detectors' findings in Chinese, for the admins'
-// reports in a Chinese bot (the findings themselves, as logged and
-// audited, are English). A finding with a variable part (a custom rule's
+// findingWords are auto-recall's findings in Chinese, for the admins'
+// reports in a Chinese bot and for the audit records of what a rule
+// blocked or recalled (the findings themselves, as logged and audited,
+// are English: a record keeps the finding as a fact, and AuditWords puts
+// it in the reader's words). A finding with a variable part (a custom rule's
 // name, how long ago a duplicate went) is matched by its prefix and keeps
 // that part.
 var findingWords = map[string]string{

@@ -1,0 +1,25 @@
+package httpapi
+
+import (
+	"testing"
+
+	"github.com/recallbot/recallbot/internal/onelanguage"
+)
+
+// TestRouteWordsAreOneLanguage: no Chinese sentence of the API's own
+// refusals holds a run of English words.
+func TestRouteWordsAreOneLanguage(t *testing.T) {
+	for key, w := range routeWords {
+		if w[0] == "" || w[1] == "" {
+			t.Errorf("routeWords[%q] = %q: a language is missing", key, w)
+		}
+		if run := onelanguage.EnglishRun(w[0]); run != "" {
+			t.Errorf("routeWords[%q] in Chinese holds English %q: %s", key, run, w[0])
+		}
+	}
+	for key, zh := range decoderWords {
+		if run := onelanguage.EnglishRun(zh); run != "" {
+			t.Errorf("decoderWords[%q] holds English %q: %s", key, run, zh)
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package operator
+
+// refusalWords are the sentences of the operator's refusals and of the
+// notes in its answers, Chinese first, keyed by what went wrong; the verbs
+// take the facts. They are the API's and the console's: every answer is
+// in the bot's language (the API states it in Content-Language), while
+// codes stay English words for programs and logs stay English.
+// TestRefusalWordsAreOneLanguage holds the Chinese ones to Chinese.
+var refusalWords = map[string][2]string{
+	// The ledger, and what could not be done without it (ledgerDown's
+	// first argument).
+	"ledger_down":             {"%s：账本暂不可用，请一分钟后再试", "%s: the ledger is unavailable; try again in a minute"},
+	"what.recall_done":        {"撤回未能完成", "the recall could not be completed"},
+	"what.recall_started":     {"撤回未开始", "the recall was not started"},
+	"what.conversation":       {"会话的消息未能列出", "the conversation could not be listed"},
+	"what.message":            {"未能查找该消息", "the message could not be looked up"},
+	"what.audit":              {"审计记录未能读取", "the audit trail could not be read"},
+	"what.entries":            {"记录未能列出", "the entries could not be listed"},
+	"what.resolve":            {"记录未处理", "the entry was not resolved"},
+	"what.retract":            {"撤销未能完成", "the retraction could not be completed"},
+	"what.recall_lookup":      {"未能查找该撤回", "the recall could not be looked up"},
+	"what.recall_record":      {"该撤回的记录无法读取", "the recall's record is unreadable"},
+	"internal":                {"请求未能完成，详情见机器人的日志", "the request could not be completed; see the bot's log"},
+	"send_internal":           {"发送未能完成，详情见机器人的日志", "the send could not be completed; see the bot's log"},
+	"ledger_down.not_sent":    {"账本暂不可用，未发送任何消息", "the ledger is unavailable; nothing was sent"},
+	"broadcast.not_recorded":  {"群发未能记入账本，未发送任何消息", "the broadcast could not be recorded; nothing was sent"},
+	"ledger_unreadable":       {"账本暂时无法读取", "the ledger could not be read"},
+	"not_sent":                {"%s；未发送任何消息", "%s; nothing was sent"},
+	"outcome_unknown":         {"发送没有得到应答：消息可能已送达，但没有消息 ID", "the send got no answer: the message may have been delivered without a key"},
+	"send_refused":            {"发送被拒绝：%v", "the send was refused: %v"},
+	"record_delayed":          {"已发送；账本暂不可用，消息 ID 在本地 spool 中等待，账本恢复后写入", "sent; the ledger was unavailable, so the key waits in the local spool until it is back"},
+	"record_held":             {"已发送；账本和 spool 的磁盘都无法写入，消息 ID 暂存在内存中，每隔几秒重试（仅当进程先停止时才会丢失）", "sent; neither the ledger nor the spool's disk could take the key, so it is held in memory and retried every few seconds (it is lost only if the process stops first)"},
+	"blocked":                 {"已被规则 %s 拦截：消息包含%s", "blocked by rule %s: the message contains %s"},
+	"expires_too_long":        {"expires_in %s 太长：到期撤回必须在钉钉撤回时限（%s）结束前至少一分钟进行，所以最多 %s", "expires_in %s is too long: a self-destruct must come at least a minute before DingTalk's recall window of %s ends, so at most %s"},
+	"broadcast_expires_long":  {"expires_in %s 太长：最多 %s", "expires_in %s is too long: at most %s"},
+	"client.long":             {"client 有 %d 个字符；它在账本和审计记录中代表你，所以最多 %d 个", "client is %d characters long; it names you in the ledger and the audit trail, so at most %d"},
+	"client.unprintable":      {"client %+q 含有不可打印的字符（%U）；请用字母、数字、空格和标点", "client %+q holds a character that is not printable text (%U); use letters, digits, spaces and punctuation"},
+	"bad_key":                 {"process_query_key 不是钉钉可能返回的消息 ID（1 到 256 个可打印字符，不含空格）", "process_query_key is not a key DingTalk could have returned (1 to 256 printable characters, no spaces)"},
+	"no_entry":                {"没有记录 %d", "no entry %d"},
+	"no_message":              {"没有该 process_query_key 的消息", "no message with that process_query_key"},
+	"autorecall_off":          {"本机器人未开启自动撤回（配置中的 `autorecall`）", "auto-recall is off on this bot (autorecall in its configuration)"},
+	"text_and_template":       {"请给出 `text`，或 `msg_key` 加 `msg_param`，不要同时给出", `give "text" or "msg_key" with "msg_param", not both`},
+	"text_required":           {"需要 `text`（或 `msg_key` 和 `msg_param`）", `"text" (or "msg_key" and "msg_param") is required`},
+	"msg_param_object":        {"`msg_param` 必须是一个 JSON 对象", `"msg_param" must be a JSON object`},
+	"batch_id_shape":          {"batch_id %.40q 必须是 1 到 128 个字母、数字或 . _ : -（以字母或数字开头）", "batch_id %.40q must be 1 to 128 letters, digits and . _ : - (starting with a letter or digit)"},
+	"expires_in_shape":        {"expires_in %q 不是正的时长，例如 90s 或 2h", "expires_in %q is not a positive duration such as 90s or 2h"},
+	"chat.family":             {"会话类型 %q 不对：应为 private、oto 或 group", "chat family %q is not private, oto or group"},
+	"chat.user":               {"oto 单聊需要接收人的 user id", "an oto chat needs the recipient's user id"},
+	"chat.conversation":       {"%s 会话需要 conversation id", "a %s chat needs a conversation id"},
+	"chat.nul":                {"会话 ID 不能包含 NUL 字符", "chat ids must not contain NUL"},
+	"target":                  {"第 %d 个接收方有误：%s", "targets[%d]: %s"},
+	"targets_count":           {"targets 和 user_ids 合计须为 1 到 %d 个接收方", "targets and user_ids must name 1 to %d recipients"},
+	"batch_exists":            {"batch_id 为 %s 的群发已存在", "a broadcast with batch_id %s exists"},
+	"no_broadcast":            {"没有该批次 ID 的群发", "no broadcast with that batch id"},
+	"broadcast_finished":      {"群发 %s 已经结束，没有取消任何发送：%s", "broadcast %s had already finished, so nothing was cancelled: %s"},
+	"broadcast_was_cancelled": {"群发 %s 此前已被 %s 取消，这次没有再取消任何发送：%s", "broadcast %s was already cancelled by %s, so nothing more was cancelled: %s"},
+	"broadcast_counts":        {"已发送 %d/%d 人，被拒 %d 人，未发送 %d 人", "sent %d of %d, refused %d, not sent %d"},
+	"no_conversation":         {"账本中没有会话 %s 的消息（用户的单聊请用 user_id）", "the ledger has no messages in conversation %s (for a user's 1:1 chat, use user_id)"},
+	"family":                  {"family 应为 private、oto 或 group", "family is private, oto or group"},
+	"trail":                   {"trail 为空（撤回记录）或 \"access\"（被拒绝的请求）", `trail is empty (recalls) or "access" (refused requests)`},
+	"state":                   {"%q 不是记录状态，应为以下之一：%s", "%q is not a state: one of %s"},
+	"last_over_max":           {"最近 %d 条超过了按条数撤回的上限 %d（机器人配置中的 `recall.max_last`）；请少撤回一些，或按时间（since）或批次撤回", "last %d is more than %d, the most a recall by count may take (recall.max_last in the bot's configuration); recall fewer, or by time (since) or batch"},
+	"since_shape":             {"since %q 既不是时长（如 30m），也不是 RFC 3339 时间", "since %q is neither a duration (30m) nor an RFC 3339 time"},
+	"dry_run_async":           {"预览会立即给出结果：请不要带 async 请求预览", "a dry run is answered at once: ask for it without async"},
+	"no_recall":               {"没有该 ID 的撤回（记录保留 7 天）", "no recall with that id (records are kept 7 days)"},
+	"replace_partial":         {"更正已发送，但原消息未撤回：%s", "the correction was sent; the original was not recalled: %s"},
+	"recall_interrupted":      {"%s 没有进展：执行它的实例已停止；未撤回的消息仍可撤回：再发送一次同样的请求", "no progress for %s: the instance running it stopped; what it did not recall stays recallable: send the same request again"},
+}

@@ -1,0 +1,21 @@
+package operator
+
+import (
+	"testing"
+
+	"github.com/recallbot/recallbot/internal/onelanguage"
+)
+
+// TestRefusalWordsAreOneLanguage: no Chinese sentence of the operator's
+// refusals holds a run of English words (codes, ids, key names in
+// backticks and URLs aside), and every key has both languages.
+func TestRefusalWordsAreOneLanguage(t *testing.T) {
+	for key, w := range refusalWords {
+		if w[0] == "" || w[1] == "" {
+			t.Errorf("refusalWords[%q] = %q: a language is missing", key, w)
+		}
+		if run := onelanguage.EnglishRun(w[0]); run != "" {
+			t.Errorf("refusalWords[%q] in Chinese holds English %q: %s", key, run, w[0])
+		}
+	}
+}
