@@ -575,11 +575,12 @@ Notes:
   arithmetic; but the emulator rows, the detectors and the burst's ACK ratio compare benchmarks run a minute or two
   apart, so a shift in the machine's load between them moves those ratios.
 - Targets: each ratio's target, with the reason for it, is a constant at the top of tools/benchreport/main.go. The
-  paced rows include the pace's margin: on loopback a few ms a window; over a WAN about the round trips' spread.
+  paced rows include the pace's margin: on loopback a few ms a window; over a WAN about 1/√2 of the round trips' spread.
 - WAN: the emulator holds each call half its round trip before it takes effect (and counts against the limit) and half
   before its answer, each half varying uniformly by ±20 ms (never below zero: S = 35 ms at 30 ms). A client cannot see
-  which way varies, so it widens its window by the whole spread of the round trips, about twice S; it opens each
-  window with half its calls, so a job's last window ends early. The bound beside each row is for any client: calls
+  which way varies; recallbot widens its window by 1/√2 of the round trips' spread (about 1.3 S here; the whole
+  spread, about twice S, for an hour after a refusal); it opens each window with half its calls, so a job's last
+  window ends early. The bound beside each row is for any client: calls
   sent a window apart arrive up to S closer, so a window of 1 s + S is the narrowest that never draws a refusal. The
   loaded pass runs the same benchmarks while benchreport spins one goroutine per core.
 - Broadcast heap: the live heap after each garbage collection (` + "`/gc/heap/live:bytes`" + `), read every 10 ms without
