@@ -247,6 +247,7 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	if strings.HasPrefix(r.Actor, "rule:") { // a rule's finding, as the detector stated it
 		note = FindingIn(note, locale)
 	}
+	note = alertNote(note, r.Action, locale)
 	if note != "" {
 		clauses = append(clauses, note)
 	}
@@ -255,6 +256,17 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 		clauses = append(clauses, "sent by "+a.Sender)
 	case a != nil && a.Sender != "":
 		clauses = append(clauses, "发送者 "+a.Sender)
+	}
+	alert := ""
+	if r.About != nil {
+		alert = r.About.Alert
+	}
+	if w, ok := alertScope(alert, scope, r.Action, locale); ok { // what was asked of an alert, where
+		scope = w
+		if a := r.About; a != nil && a.Chat != nil {
+			clauses = append(clauses, DescribeAbout(ledger.AuditAbout{Chat: a.Chat}, locale, names))
+		}
+		return scope, strings.Join(clauses, sep(locale))
 	}
 	if a := r.About; a != nil {
 		selects := a.Keys > 0 || a.Last > 0 || !a.Since.IsZero() || a.Batch != "" || a.Entries > 0 || a.Entry > 0
