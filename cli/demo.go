@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/recallbot/recallbot/demo"
 )
@@ -17,8 +18,8 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	interactive := fs.Bool("interactive", false, "keep running after the scene; play users through the emulator's control API")
 	verbose := fs.Bool("v", false, "show the bot's log")
 	alertLife := fs.Bool("alerts", false, "play an alert group's life instead: Alertmanager's notifications (fire, repeat, change, resolve) as one card")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	if *locale != "zh" && *locale != "en" {
 		return fmt.Errorf("-locale must be zh or en")
