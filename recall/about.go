@@ -147,12 +147,16 @@ func plural(n int, one, many string) string {
 }
 
 // Plurals settles every "N noun(s)" in English text s: "1 recall
-// call(s)" reads "1 recall call", "3 message(s)" reads "3 messages", so a
+// call(s)" reads "1 recall call", "3 message(s)" reads "3 messages", "2
+// person(s)" reads "2 people", so a
 // template can carry one form and a person still reads the right one.
 func Plurals(s string) string {
 	return pluralMarks.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasPrefix(m, "1 ") {
+		switch {
+		case strings.HasPrefix(m, "1 "):
 			return strings.TrimSuffix(m, "(s)")
+		case strings.HasSuffix(m, "person(s)"): // the one irregular noun the bot counts
+			return strings.TrimSuffix(m, "person(s)") + "people"
 		}
 		return strings.TrimSuffix(m, "(s)") + "s"
 	})
