@@ -22,7 +22,10 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *locale != "zh" && *locale != "en" {
-		return fmt.Errorf("-locale must be zh or en")
+		if envLang(os.Getenv) == "zh" {
+			return usageError(fs, fmt.Sprintf("-locale 的值 %q 无效：应为 zh 或 en", *locale))
+		}
+		return usageError(fs, fmt.Sprintf("-locale %q: want zh or en", *locale))
 	}
 	o := demo.Options{Locale: *locale, Alerts: *alertLife, Interactive: *interactive}
 	if *verbose {

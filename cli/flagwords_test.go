@@ -35,6 +35,7 @@ func TestFlagErrorsInTheUsersLanguage(t *testing.T) {
 		{"zh_CN.UTF-8", Sim, []string{"-window", "fixed"}, `-window 的值 "fixed" 无效：应为 sliding 或 calendar`},
 		{"en_US.UTF-8", Sim, []string{"-latency", "-1s"}, "-latency and -jitter cannot be negative"},
 		{"zh_CN.UTF-8", Demo, []string{"-x"}, "没有 -x 这个参数"},
+		{"zh_CN.UTF-8", Demo, []string{"-locale", "fr"}, `-locale 的值 "fr" 无效：应为 zh 或 en`},
 	} {
 		t.Setenv("LC_ALL", "")
 		t.Setenv("LC_MESSAGES", "")

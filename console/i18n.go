@@ -96,6 +96,7 @@ var texts = map[string][2]string{
 
 	"preview.title":            {"撤回预览", "Recall preview"},
 	"preview.nothing.recalled": {"这只是预览：还没有撤回任何消息。", "This is a preview: nothing has been recalled."},
+	"status.version":           {"recallbot 的版本", "recallbot version"},
 	"preview.scope":            {"范围：%s · 需 %d 次撤回接口调用", "Scope: %s · %d recall call(s)"},
 	"preview.reach":            {"将撤回 %d 条消息，涉及 %d 个会话，共 %d 人。", "%d message(s) would be recalled, in %d chat(s), reaching %d person(s)."},
 	"preview.reach.groups":     {"将撤回 %d 条消息，在 %d 个群中（群里的每个人都将看不到它们）。", "%d message(s) would be recalled, in %d group(s) (from everyone in them)."},

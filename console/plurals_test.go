@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/recallbot/recallbot/internal/onelanguage"
 )
 
 // TestConsoleCountsAgreeInEnglish: every English text of the console,
@@ -37,6 +39,34 @@ func TestConsoleCountsAgreeInEnglish(t *testing.T) {
 			if m := many.FindString(got); n == 2 && m != "" {
 				t.Errorf("%s with 2: %q says %q", key, got, m)
 			}
+		}
+	}
+}
+
+// TestConsolePageHasNoEnglishUnderZh: a Chinese console's page, its
+// status bar and tooltips included, holds no run of English words
+// outside the ids and names it shows.
+func TestConsolePageHasNoEnglishUnderZh(t *testing.T) {
+	f := newFixture(t, "zh")
+	b := f.browser()
+	b.login("ops")
+	page := b.get("/ui/messages").body
+	if !strings.Contains(page, `id="version"`) {
+		t.Fatalf("the status bar shows no version: %s", page)
+	}
+	text := regexp.MustCompile(`(?s)<script.*?</script>|<style.*?</style>`).ReplaceAllString(page, " ")
+	attrs := regexp.MustCompile(`(?:title|placeholder|aria-label|alt)="([^"]*)"`).FindAllStringSubmatch(text, -1)
+	text = regexp.MustCompile(`<[^>]*>`).ReplaceAllString(text, " ")
+	words := regexp.MustCompile(`^[A-Za-z]+(?: [A-Za-z]+)+$`) // a tooltip of English words alone
+	for _, a := range attrs {
+		if words.MatchString(a[1]) {
+			t.Errorf("the Chinese console's tooltip or placeholder says %q", a[1])
+		}
+		text += " · " + a[1]
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if run := onelanguage.EnglishRun(line); run != "" {
+			t.Errorf("the Chinese console says %q in %q", run, strings.TrimSpace(line))
 		}
 	}
 }

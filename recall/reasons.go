@@ -83,6 +83,15 @@ func ReasonWords(reason, locale string) string {
 		}
 		return fmt.Sprintf("由 %s 手动标记", actor)
 	}
+	switch reason { // a broadcast's refusal of one person (ledger.Refusal)
+	case "invalid", "filtered", "flow_controlled":
+		return dingtalk.Describe(&dingtalk.RecipientError{Reason: reason}, locale)
+	case "not_sent":
+		if en {
+			return "not sent"
+		}
+		return "未发送"
+	}
 	if w, ok := fixedReasons[reason]; ok {
 		if en {
 			return w[1]

@@ -1,6 +1,7 @@
 package recall_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/recallbot/recallbot/internal/onelanguage"
@@ -29,7 +30,10 @@ func TestReasonWords(t *testing.T) {
 			t.Errorf("ReasonWords(%q, en) = %q, want %q", c.reason, got, c.en)
 		}
 	}
-	if got := recall.ReasonWords("invalid.processQueryKey", "zh"); onelanguage.EnglishRun(got) != "" {
-		t.Errorf("a DingTalk code in Chinese: %q", got)
+	for _, code := range []string{"invalid.processQueryKey", "invalid", "filtered", "flow_controlled", "not_sent"} {
+		zh, en := recall.ReasonWords(code, "zh"), recall.ReasonWords(code, "en")
+		if onelanguage.EnglishRun(zh) != "" || zh == code || strings.Contains(zh, code) || en == "" || strings.ContainsAny(en, "钉此未") {
+			t.Errorf("%s in words: zh %q, en %q", code, zh, en)
+		}
 	}
 }
