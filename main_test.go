@@ -25,6 +25,9 @@ func recallbot(t *testing.T, args ...string) (stdout, stderr string, err error) 
 // TestUnknownCommandIsNamed: a word that is no command is named, with the
 // nearest command when it is close, on the last line (under the usage).
 func TestUnknownCommandIsNamed(t *testing.T) {
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "C.UTF-8")
 	for word, want := range map[string]string{
 		"sned":        `unknown command "sned"; did you mean "send"?`,
 		"broad":       `unknown command "broad"; did you mean "broadcast"?`,
@@ -39,6 +42,19 @@ func TestUnknownCommandIsNamed(t *testing.T) {
 		if word == "frobnicate" && strings.Contains(errOut, "did you mean") {
 			t.Errorf("recallbot frobnicate suggests a command: %q", errOut)
 		}
+	}
+}
+
+// TestUnknownCommandIsNamedInTheUsersLanguage: under a Chinese locale
+// the unknown word and the nearest command are named in Chinese.
+func TestUnknownCommandIsNamedInTheUsersLanguage(t *testing.T) {
+	t.Setenv("LC_ALL", "")
+	t.Setenv("LC_MESSAGES", "")
+	t.Setenv("LANG", "zh_CN.UTF-8")
+	_, errOut, err := recallbot(t, "sned")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if want := `recallbot: 没有 "sned" 这个命令；是要用 "send" 吗？`; err == nil || lines[len(lines)-1] != want {
+		t.Errorf("recallbot sned: %v; last line %q, want %q", err, lines[len(lines)-1], want)
 	}
 }
 

@@ -113,7 +113,7 @@ func (a *Actions) amRefusal(err error) error {
 func (a *Actions) audit(ctx context.Context, req ActionRequest, g ledger.AlertGroup, action, note string) {
 	where := req.Chat // the chat as facts: named in words when read
 	_, err := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.now(), Actor: req.Who, Action: action, Allowed: true,
-		Scope: "alert " + displayID(g), About: &ledger.AuditAbout{Chat: &where}, Note: note})
+		About: &ledger.AuditAbout{Alert: displayID(g), Chat: &where}, Note: note}) // the scope in words when read
 	if err != nil {
 		a.Log.Error("an alert command was not audited", zap.String("action", action), zap.Error(err))
 	}

@@ -70,7 +70,8 @@ type Entry struct {
 	BatchID         string    `json:"batch_id,omitempty"`
 	ExpiresAt       time.Time `json:"expires_at,omitzero"` // when it recalls itself
 	State           State     `json:"state"`
-	Reason          string    `json:"reason,omitempty"` // DingTalk's reason for send_failed or recall_failed
+	Reason          string    `json:"reason,omitempty"`      // a code: DingTalk's, or the bot's own (why it failed, who resolved it)
+	Explanation     string    `json:"explanation,omitempty"` // the reason in words, in the bot's language
 	UpdatedAt       time.Time `json:"updated_at"`
 	Supersedes      uint64    `json:"supersedes,omitempty"`    // the entry this one corrects
 	SupersededBy    uint64    `json:"superseded_by,omitempty"` // the correction of this one
@@ -126,6 +127,8 @@ type AuditAbout struct {
 	Count    int       `json:"count,omitempty"`
 	// Sender is who asked for what a rule blocked.
 	Sender string `json:"sender,omitempty"`
+	// Alert is the alert group a command was about, by its shown id.
+	Alert string `json:"alert,omitempty"`
 }
 
 // TrailAccess names the access trail in AuditQuery: refused requests and

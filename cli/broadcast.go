@@ -48,7 +48,7 @@ func (c *ctl) printBroadcast(w io.Writer, s api.Broadcast) {
 			t.row(c.say("refused.more", len(s.Refused)-20))
 			break
 		}
-		t.row(c.say("refused"), r.Target, r.Reason)
+		t.row(c.say("refused"), r.Target, recall.ReasonWords(r.Reason, c.locale()))
 	}
 	_ = t.write(w)
 }

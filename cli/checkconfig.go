@@ -30,8 +30,8 @@ func CheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	online := fs.Bool("online", false, "also fetch a DingTalk access token and open the ledger (then close it)")
 	quiet := fs.Bool("quiet", false, "print only the verdict, not the configuration")
 	timeout := fs.Duration("timeout", 10*time.Second, "with -online, how long each check may take")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError(fs, fmt.Sprintf("unexpected argument %q (name the file with -config)", fs.Arg(0)))

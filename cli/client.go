@@ -45,8 +45,8 @@ func newCtl(name, synopsis string, stdout, stderr io.Writer) *ctl {
 func (c *ctl) parse(args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := c.fs.Parse(args); err != nil {
-			return nil, flagError(err)
+		if err := parseFlags(c.fs, args, c.lang); err != nil {
+			return nil, err
 		}
 		args = c.fs.Args()
 		if len(args) == 0 {

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 )
@@ -34,8 +35,8 @@ func Completion(ctx context.Context, table []Command, args []string, stdout, std
 		"  bash: source <(recallbot completion bash)   (or save it in /etc/bash_completion.d/recallbot)\n"+
 		"  zsh:  source <(recallbot completion zsh)\n"+
 		"  fish: recallbot completion fish > ~/.config/fish/completions/recallbot.fish", stderr)
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 || !slices.Contains(Shells, fs.Arg(0)) {
 		return usageError(fs, "name one shell: bash, zsh or fish")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/recallbot/recallbot/demo"
 )
@@ -17,11 +18,14 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	interactive := fs.Bool("interactive", false, "keep running after the scene; play users through the emulator's control API")
 	verbose := fs.Bool("v", false, "show the bot's log")
 	alertLife := fs.Bool("alerts", false, "play an alert group's life instead: Alertmanager's notifications (fire, repeat, change, resolve) as one card")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	if *locale != "zh" && *locale != "en" {
-		return fmt.Errorf("-locale must be zh or en")
+		if envLang(os.Getenv) == "zh" {
+			return usageError(fs, fmt.Sprintf("-locale 的值 %q 无效：应为 zh 或 en", *locale))
+		}
+		return usageError(fs, fmt.Sprintf("-locale %q: want zh or en", *locale))
 	}
 	o := demo.Options{Locale: *locale, Alerts: *alertLife, Interactive: *interactive}
 	if *verbose {

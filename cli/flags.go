@@ -26,15 +26,6 @@ type LoggedError struct{ error }
 
 func (e LoggedError) Unwrap() error { return e.error }
 
-// flagError turns a flag parsing failure (already printed with the usage)
-// into a UsageError; -h stays flag.ErrHelp.
-func flagError(err error) error {
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	return UsageError{err.Error()}
-}
-
 // newFlagSet returns a flag set that prints its usage to stderr and reports
 // errors instead of exiting.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
@@ -44,7 +35,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 		fc.sets = append(fc.sets, fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: recallbot %s\n\n", synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: recallbot %s\n\n", synopsis)
 		fs.PrintDefaults()
 	}
 	return fs

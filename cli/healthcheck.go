@@ -28,8 +28,8 @@ func Healthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	u := fs.String("url", def, "the bot's readiness URL ($RECALLBOT_API/readyz when that is set)")
 	timeout := fs.Duration("timeout", 5*time.Second, "how long to wait for the answer")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"io"
+	"os"
 	"time"
 
 	"github.com/recallbot/recallbot/app"
@@ -31,8 +32,8 @@ func RunStamped(stamped string) func(ctx context.Context, args []string, stdout,
 func runBot(ctx context.Context, args []string, stderr io.Writer, stamped string) error {
 	fs := newFlagSet("run", "run -config FILE", stderr)
 	path := fs.String("config", "config.yaml", "configuration file")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

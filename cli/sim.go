@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
@@ -30,18 +30,24 @@ func Sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.Jitter, "jitter", 0, "each half of the round trip varies uniformly by up to this much, e.g. 50ms")
 	fs.BoolVar(&o.SteadyWayBack, "steady-way-back", false, "only the way to DingTalk varies (by -jitter); answers come back after exactly half of -latency")
 	window := fs.String("window", "sliding", "how -qps is counted: sliding (any 1 s) or calendar (each calendar second)")
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	switch *window {
 	case "sliding":
 		o.SlidingWindow = true
 	case "calendar":
 	default:
-		return flagError(fmt.Errorf("-window %q: want sliding or calendar", *window))
+		if envLang(os.Getenv) == "zh" {
+			return usageError(fs, fmt.Sprintf("-window 的值 %q 无效：应为 sliding 或 calendar", *window))
+		}
+		return usageError(fs, fmt.Sprintf("-window %q: want sliding or calendar", *window))
 	}
 	if o.Latency < 0 || o.Jitter < 0 {
-		return flagError(errors.New("-latency and -jitter cannot be negative"))
+		if envLang(os.Getenv) == "zh" {
+			return usageError(fs, "-latency 和 -jitter 不能为负数")
+		}
+		return usageError(fs, "-latency and -jitter cannot be negative")
 	}
 	srv, err := dingtalktest.NewServer(o)
 	if err != nil {

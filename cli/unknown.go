@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 )
 
@@ -10,8 +11,15 @@ import (
 // the usage, then names the word and the nearest command when one is
 // close (a typo, or the start of exactly one name).
 func UnknownCommand(stderr io.Writer, word string, table []Command, usage string) error {
+	zh := envLang(os.Getenv) == "zh"
 	msg := fmt.Sprintf("unknown command %q", word)
-	if near := nearest(word, table); near != "" {
+	if zh {
+		msg = fmt.Sprintf("没有 %q 这个命令", word)
+	}
+	switch near := nearest(word, table); {
+	case near != "" && zh:
+		msg += fmt.Sprintf("；是要用 %q 吗？", near)
+	case near != "":
 		msg += fmt.Sprintf("; did you mean %q?", near)
 	}
 	fmt.Fprint(stderr, usage)

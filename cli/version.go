@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/recallbot/recallbot/app"
 )
@@ -12,8 +13,8 @@ import (
 // build time (-ldflags "-X main.version=v1.2.3"), or "".
 func Version(args []string, stdout, stderr io.Writer, stamped string) error {
 	fs := newFlagSet("version", "version", stderr)
-	if err := fs.Parse(args); err != nil {
-		return flagError(err)
+	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError(fs, "version takes no arguments")

@@ -506,7 +506,7 @@ func TestBroadcastsAndTheirProgress(t *testing.T) {
 		t.Errorf("list: %s", list)
 	}
 	page := b.get("/ui/broadcasts/m-1").body
-	if !strings.Contains(page, "45 of 45 reached") || !strings.Contains(page, `value="m-1"`) || !strings.Contains(page, "3 of its 3 messages are still shown") {
+	if !strings.Contains(page, "45 of 45 reached") || !strings.Contains(page, `value="m-1"`) || !strings.Contains(page, "3 of its 3 messages still shown") {
 		t.Errorf("page: %s", page)
 	}
 	// Is it gone now? After its recall, the page says so.

@@ -76,7 +76,7 @@ func newFixture(t *testing.T, locale string, tune ...func(*Config)) *fixture {
 	wg.Add(1)
 	go func() { defer wg.Done(); f.bc.Run(bg) }()
 	f.op = operator.New(led, f.sender, engine, f.bc, func(fn func(context.Context)) { wg.Add(1); go func() { defer wg.Done(); fn(bg) }() },
-		operator.Config{Ready: func() bool { return true }, Locale: locale, Now: f.clock.Now, Log: log})
+		operator.Config{Ready: func() bool { return true }, Locale: locale, Now: f.clock.Now, Log: log, Version: "v1.2.3"})
 	f.api = &httpapi.API{Token: testToken, Operator: f.op, Ledger: led, Log: log, Now: f.clock.Now}
 	cfg := Config{Token: testToken, Operator: f.op, Ledger: led, Refused: f.api.Refused, Locale: locale, Now: f.clock.Now}
 	for _, fn := range tune {

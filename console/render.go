@@ -129,6 +129,7 @@ func funcs(locale string) template.FuncMap {
 		},
 		"chat":   chatNamer(locale, nil),
 		"action": func(a string) string { return recall.ActionWords(a, locale) },
+		"reason": func(r string) string { return recall.ReasonWords(r, locale) },
 		"plain":  recall.PlainText,
 		"pct":    percent,
 		"reads":  func(r *api.Reads) string { return readsWords(r, locale) },

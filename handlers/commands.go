@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 	"go.uber.org/zap"
@@ -276,7 +275,7 @@ func (b *Bot) itemLines(items []recall.Item) string {
 		case it.Outcome == recall.TooOld:
 			line += " · " + say(loc, "too.old")
 		case it.Reason != "" && it.Outcome != recall.Recalled:
-			line += " · " + dingtalk.Explain(it.Reason, loc)
+			line += " · " + recall.ReasonWords(it.Reason, loc)
 		}
 		lines = append(lines, "- "+line)
 	}

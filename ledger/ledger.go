@@ -309,6 +309,9 @@ type AuditAbout struct {
 	Count    int       `json:"count,omitempty"`
 	// Sender is who asked for what a rule blocked (an actor, as Actor).
 	Sender string `json:"sender,omitempty"`
+	// Alert is the alert group a command was about, by the id its card
+	// shows.
+	Alert string `json:"alert,omitempty"`
 }
 
 // TrailAccess is the audit trail of refused access: unauthenticated HTTP

@@ -42,10 +42,10 @@ func (o *Operator) Replace(ctx context.Context, key string, req api.ReplaceReque
 		return api.Replacement{}, o.sendError(ledger.Entry{}, err)
 	case err != nil:
 		why := selectionWords(errors.Unwrap(err))
-		return api.Replacement{Correction: entryOf(rep.Correction), Error: say("replace_partial", why).In(o.Locale())}, nil
+		return api.Replacement{Correction: entryOf(rep.Correction, o.cfg.Locale), Error: say("replace_partial", why).In(o.Locale())}, nil
 	}
 	rec := o.receiptOf(rep.Recall)
-	return api.Replacement{Correction: entryOf(rep.Correction), OriginalRecalled: rep.OriginalRecalled, Recall: &rec}, nil
+	return api.Replacement{Correction: entryOf(rep.Correction, o.cfg.Locale), OriginalRecalled: rep.OriginalRecalled, Recall: &rec}, nil
 }
 
 // Retract recalls the message with process_query_key key and says why in

@@ -2,7 +2,6 @@ package operator
 
 import (
 	"github.com/recallbot/recallbot/api"
-	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -22,18 +21,23 @@ func ledgerChat(c api.Chat) ledger.Chat {
 	return ledger.Chat{Family: ledger.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
 }
 
-func entryOf(e ledger.Entry) api.Entry {
-	return api.Entry{ID: e.ID, Chat: chatOf(e.Chat), ProcessQueryKey: e.ProcessQueryKey, MsgKey: e.MsgKey, Excerpt: e.Excerpt,
+// entryOf is an entry on the wire, its reason also in words, in locale.
+func entryOf(e ledger.Entry, locale string) api.Entry {
+	out := api.Entry{ID: e.ID, Chat: chatOf(e.Chat), ProcessQueryKey: e.ProcessQueryKey, MsgKey: e.MsgKey, Excerpt: e.Excerpt,
 		ContentHash: e.ContentHash, SentAt: e.SentAt, Origin: string(e.Origin), Actor: e.Actor, BatchID: e.BatchID, ExpiresAt: e.ExpiresAt,
 		State: api.State(e.State), Reason: e.Reason, UpdatedAt: e.UpdatedAt, Supersedes: e.Supersedes, SupersededBy: e.SupersededBy,
 		ClaimedBy: e.ClaimedBy, DueAt: e.DueAt, Recipients: e.Recipients, AlertGroup: e.Alert}
+	if e.Reason != "" {
+		out.Explanation = recall.ReasonWords(e.Reason, locale)
+	}
+	return out
 }
 
 // entriesOf is a list of entries; [] when empty, never null.
-func entriesOf(es []ledger.Entry) []api.Entry {
+func entriesOf(es []ledger.Entry, locale string) []api.Entry {
 	out := make([]api.Entry, len(es))
 	for i, e := range es {
-		out[i] = entryOf(e)
+		out[i] = entryOf(e, locale)
 	}
 	return out
 }
@@ -61,7 +65,7 @@ func aboutOf(a *ledger.AuditAbout) *api.AuditAbout {
 		return nil
 	}
 	out := &api.AuditAbout{Keys: a.Keys, Last: a.Last, Since: a.Since, Batch: a.Batch, Entries: a.Entries, Entry: a.Entry,
-		Matching: a.Matching, Count: a.Count, Sender: a.Sender}
+		Matching: a.Matching, Count: a.Count, Sender: a.Sender, Alert: a.Alert}
 	if a.Chat != nil {
 		c := chatOf(*a.Chat)
 		out.Chat = &c
@@ -81,7 +85,7 @@ func (o *Operator) receiptOf(r *recall.Receipt) api.Receipt {
 			item.EntryID, item.Excerpt, item.SentAt, item.Chat = it.Entry.ID, it.Entry.Excerpt, it.Entry.SentAt, chatOf(it.Entry.Chat)
 		}
 		if it.Reason != "" {
-			item.Reason, item.Explanation = it.Reason, dingtalk.Explain(it.Reason, o.cfg.Locale)
+			item.Reason, item.Explanation = it.Reason, recall.ReasonWords(it.Reason, o.cfg.Locale)
 		}
 		if it.Reads != nil {
 			rd := readsOf(*it.Reads)

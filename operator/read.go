@@ -49,7 +49,7 @@ func (o *Operator) Conversation(ctx context.Context, id string, q api.Conversati
 	if err != nil {
 		return api.Conversation{}, o.ledgerDown("what.conversation", err)
 	}
-	return api.Conversation{Chat: chatOf(chat), Messages: entriesOf(es)}, nil
+	return api.Conversation{Chat: chatOf(chat), Messages: entriesOf(es, o.cfg.Locale)}, nil
 }
 
 // Message is the entry of the message with process_query_key key; with
@@ -62,7 +62,7 @@ func (o *Operator) Message(ctx context.Context, key string, readStatus bool) (ap
 	case err != nil:
 		return api.Message{}, o.ledgerDown("what.message", err)
 	}
-	m := api.Message{Entry: entryOf(e)}
+	m := api.Message{Entry: entryOf(e, o.cfg.Locale)}
 	if readStatus {
 		rd, err := o.engine.ReadStatus(ctx, e)
 		if err != nil {
@@ -135,5 +135,5 @@ func (o *Operator) Entries(ctx context.Context, state api.State) (api.Entries, e
 	if err != nil {
 		return api.Entries{}, o.ledgerDown("what.entries", err)
 	}
-	return api.Entries{Entries: entriesOf(es)}, nil
+	return api.Entries{Entries: entriesOf(es, o.cfg.Locale)}, nil
 }

@@ -30,5 +30,5 @@ func (o *Operator) Resolve(ctx context.Context, id uint64, req api.ResolveReques
 	case err != nil && e.ID == 0:
 		return api.Entry{}, o.ledgerDown("what.resolve", err)
 	}
-	return entryOf(e), nil
+	return entryOf(e, o.cfg.Locale), nil
 }

@@ -95,13 +95,13 @@ func (o *Operator) Send(ctx context.Context, req api.SendRequest) (api.Sent, err
 	e, err := o.sender.Send(ctx, chat, m, opts)
 	switch {
 	case errors.Is(err, recall.ErrRecordHeld):
-		return api.Sent{Entry: entryOf(e), RecordDelayed: true, Held: true, Message: say("record_held").In(o.Locale())}, nil
+		return api.Sent{Entry: entryOf(e, o.cfg.Locale), RecordDelayed: true, Held: true, Message: say("record_held").In(o.Locale())}, nil
 	case errors.Is(err, recall.ErrRecordDelayed):
-		return api.Sent{Entry: entryOf(e), RecordDelayed: true, Message: say("record_delayed").In(o.Locale())}, nil
+		return api.Sent{Entry: entryOf(e, o.cfg.Locale), RecordDelayed: true, Message: say("record_delayed").In(o.Locale())}, nil
 	case err != nil:
 		return api.Sent{}, o.sendError(e, err)
 	}
-	return api.Sent{Entry: entryOf(e)}, nil
+	return api.Sent{Entry: entryOf(e, o.cfg.Locale)}, nil
 }
 
 // sendError maps a failed send to a status: 400 for what the caller can
@@ -112,7 +112,7 @@ func (o *Operator) sendError(e ledger.Entry, err error) *Refusal {
 	var ae *dingtalk.APIError
 	var re *dingtalk.RecipientError
 	var be *autorecall.BlockedError
-	entry := entryOf(e)
+	entry := entryOf(e, o.cfg.Locale)
 	switch {
 	case errors.As(err, &be):
 		return blocked(be)

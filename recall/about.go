@@ -147,12 +147,16 @@ func plural(n int, one, many string) string {
 }
 
 // Plurals settles every "N noun(s)" in English text s: "1 recall
-// call(s)" reads "1 recall call", "3 message(s)" reads "3 messages", so a
+// call(s)" reads "1 recall call", "3 message(s)" reads "3 messages", "2
+// person(s)" reads "2 people", so a
 // template can carry one form and a person still reads the right one.
 func Plurals(s string) string {
 	return pluralMarks.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.HasPrefix(m, "1 ") {
+		switch {
+		case strings.HasPrefix(m, "1 "):
 			return strings.TrimSuffix(m, "(s)")
+		case strings.HasSuffix(m, "person(s)"): // the one irregular noun the bot counts
+			return strings.TrimSuffix(m, "person(s)") + "people"
 		}
 		return strings.TrimSuffix(m, "(s)") + "s"
 	})
@@ -247,6 +251,7 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	if strings.HasPrefix(r.Actor, "rule:") { // a rule's finding, as the detector stated it
 		note = FindingIn(note, locale)
 	}
+	note = alertNote(note, r.Action, locale)
 	if note != "" {
 		clauses = append(clauses, note)
 	}
@@ -255,6 +260,17 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 		clauses = append(clauses, "sent by "+a.Sender)
 	case a != nil && a.Sender != "":
 		clauses = append(clauses, "发送者 "+a.Sender)
+	}
+	alert := ""
+	if r.About != nil {
+		alert = r.About.Alert
+	}
+	if w, ok := alertScope(alert, scope, r.Action, locale); ok { // what was asked of an alert, where
+		scope = w
+		if a := r.About; a != nil && a.Chat != nil {
+			clauses = append(clauses, DescribeAbout(ledger.AuditAbout{Chat: a.Chat}, locale, names))
+		}
+		return scope, strings.Join(clauses, sep(locale))
 	}
 	if a := r.About; a != nil {
 		selects := a.Keys > 0 || a.Last > 0 || !a.Since.IsZero() || a.Batch != "" || a.Entries > 0 || a.Entry > 0

@@ -50,17 +50,14 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is unknown can be resolved", id, old.State),
 			Zh: fmt.Sprintf("记录 %d 的状态是 %s，不是待确认：只有发送结果未知的记录可以标记", id, old.State)}
 	}
-	reason := "resolved by " + r.Actor
-	if r.Note != "" {
-		reason += ": " + r.Note
-	}
+	reason := ResolvedReason(r.Actor, r.Note) // a code: words when read (ReasonWords)
 	if r.To == ledger.Sent {
 		reason = ""
 	}
 	e, err := s.led.Transition(ctx, id, ledger.Transition{To: r.To, Key: r.Key, Reason: reason, At: s.cfg.Now()})
 	var te *ledger.TransitionError
 	if errors.As(err, &te) {
-		return ledger.Entry{}, &SelectionError{Msg: te.Error(), Zh: te.Error()}
+		return ledger.Entry{}, transitionWords(te)
 	}
 	if err != nil {
 		return ledger.Entry{}, err

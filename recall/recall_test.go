@@ -15,6 +15,7 @@ import (
 
 	"github.com/recallbot/recallbot/dingtalk"
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/internal/onelanguage"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -616,5 +617,25 @@ func TestReadsBeforeTheRecall(t *testing.T) {
 	}
 	if calls, took := recall.ReadCost(5000, 20); calls != 5000 || took < 250*time.Second {
 		t.Errorf("cost of 5,000: %d calls, %v", calls, took)
+	}
+}
+
+// TestResolveRefusalSpeaksChinese: the ledger's refusal of a resolve (the
+// key belongs to another entry, or a race changed the entry first) comes
+// in both languages, its Chinese without the ledger's English.
+func TestResolveRefusalSpeaksChinese(t *testing.T) {
+	f := newFixture(t, dingtalktest.Options{})
+	es := f.send(t, private, 1)
+	pending, _ := f.led.Append(tctx(t), ledger.Entry{Chat: private, MsgKey: "sampleText"})
+	_, err := f.sender.Resolve(tctx(t), pending.ID, recall.Resolution{To: ledger.Sent, Key: es[0].ProcessQueryKey, Actor: "api:ops"})
+	var se *recall.SelectionError
+	if !errors.As(err, &se) {
+		t.Fatalf("resolving onto another entry's key: %v", err)
+	}
+	if zh := se.In("zh"); onelanguage.EnglishRun(zh) != "" || !strings.Contains(zh, fmt.Sprint(es[0].ID)) {
+		t.Errorf("the Chinese refusal is %q", zh)
+	}
+	if en := se.In("en"); !strings.Contains(en, "already belongs") {
+		t.Errorf("the English refusal is %q", en)
 	}
 }

@@ -7,7 +7,11 @@
   function fill(fmt, values) {
     var s = fmt.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? String(values[k]) : m; });
     // "1 call(s)" reads "1 call", "3 call(s)" "3 calls" (recall.Plurals).
-    return s.replace(/\b(\d+) ((?:[A-Za-z-]+ )?[A-Za-z]+)\(s\)/g, function (m, n, w) { return n + ' ' + w + (n === '1' ? '' : 's'); });
+    // "2 person(s)" reads "2 people".
+    return s.replace(/\b(\d+) ((?:[A-Za-z-]+ )?[A-Za-z]+)\(s\)/g, function (m, n, w) {
+      if (n === '1') return n + ' ' + w;
+      return n + ' ' + (/person$/.test(w) ? w.replace(/person$/, 'people') : w + 's');
+    });
   }
 
   // Selection: "select the page", the count, and the preview button.
