@@ -52,7 +52,7 @@ var texts = map[string][2]string{
 	"job.cancelled":       {"已取消", "cancelled"},
 	"job.failed":          {"失败", "failed"},
 	"job.interrupted":     {"已中断", "interrupted"},
-	"err.token":           {"请把 RECALLBOT_HTTP_TOKEN 设为机器人的 `http.token`", "set RECALLBOT_HTTP_TOKEN to the bot's http.token"},
+	"err.token":           {"请把 RECALLBOT_HTTP_TOKEN 设为机器人的「http.token」", "set RECALLBOT_HTTP_TOKEN to the bot's http.token"},
 	"err.unreachable":     {"无法连接机器人的 HTTP API（%s）：%s；机器人在运行吗？地址由 -api 或 RECALLBOT_API 指定", "cannot reach the bot's HTTP API at %s: %s; is the bot running? -api or RECALLBOT_API names it"},
 	"err.refused":         {"连接被拒绝", "connection refused"},
 	"err.timeout":         {"连接超时", "timed out"},

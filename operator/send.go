@@ -243,7 +243,7 @@ func (o *Operator) Broadcast(ctx context.Context, req *api.BroadcastRequest) (ap
 // BroadcastStatus is a broadcast's progress.
 func (o *Operator) BroadcastStatus(ctx context.Context, batchID string) (api.Broadcast, error) {
 	j, err := o.broadcaster.Status(ctx, batchID)
-	return o.broadcastAnswer(j, err)
+	return o.broadcastAnswer(batchID, j, err)
 }
 
 // CancelBroadcast cancels a broadcast as client: no call starts after the
@@ -258,7 +258,7 @@ func (o *Operator) CancelBroadcast(ctx context.Context, client, batchID string) 
 		return api.Broadcast{}, err
 	}
 	j, cancelled, err := o.broadcaster.Cancel(ctx, batchID, who)
-	b, err := o.broadcastAnswer(j, err)
+	b, err := o.broadcastAnswer(batchID, j, err)
 	if err != nil || cancelled {
 		return b, err
 	}
@@ -269,10 +269,10 @@ func (o *Operator) CancelBroadcast(ctx context.Context, client, batchID string) 
 	return api.Broadcast{}, refused(http.StatusConflict, "broadcast_finished", "broadcast_finished", j.ID, counts)
 }
 
-func (o *Operator) broadcastAnswer(j ledger.Job, err error) (api.Broadcast, error) {
+func (o *Operator) broadcastAnswer(batchID string, j ledger.Job, err error) (api.Broadcast, error) {
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return api.Broadcast{}, notFound("no_broadcast")
+		return api.Broadcast{}, notFound("no_broadcast", batchID)
 	case err != nil:
 		o.cfg.Log.Error("broadcast status", zap.Error(err))
 		return api.Broadcast{}, refused(http.StatusServiceUnavailable, "ledger_unavailable", "ledger_unreadable")
