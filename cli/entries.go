@@ -44,8 +44,12 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	t.row(strings.Split(c.say("entries.cols"), "|")...)
 	for _, e := range a.Entries {
 		chat := ledger.Chat{Family: ledger.Family(e.Chat.Family), ConversationID: e.Chat.ConversationID, UserID: e.Chat.UserID}
+		reason := e.Reason
+		if reason == "" && e.State == api.StatePending {
+			reason = c.say("reason.pending")
+		}
 		t.row(strconv.FormatUint(e.ID, 10), e.SentAt.Local().Format("01-02 15:04:05"), recall.ChatWords(chat, ledger.ChatInfo{}, c.locale()),
-			e.Actor, recall.PlainText(e.Excerpt), e.Reason)
+			e.Actor, recall.PlainText(e.Excerpt), reason)
 	}
 	return t.write(stdout)
 }

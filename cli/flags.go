@@ -66,3 +66,10 @@ func unwrapURLError(err error) error {
 	}
 	return err
 }
+
+// lastSet reports whether the command line gave --last, even as 0.
+func lastSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "last" })
+	return set
+}

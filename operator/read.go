@@ -38,7 +38,7 @@ func (o *Operator) Conversation(ctx context.Context, id string, q api.Conversati
 			return api.Conversation{}, o.ledgerDown("what.conversation", err)
 		}
 		if err != nil {
-			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", "no_conversation", id)
+			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", "no_conversation", id).about("conversation_id")
 		}
 		chat = c
 	default:

@@ -35,7 +35,7 @@ func message(c api.Content) (dingtalk.Message, error) {
 		}
 		return m, nil
 	case strings.TrimSpace(c.Text) == "":
-		return dingtalk.Message{}, badRequest("text_required")
+		return dingtalk.Message{}, badRequest("text_required").about("text")
 	case c.Title != "":
 		return dingtalk.Markdown(c.Title, c.Text), nil
 	}
@@ -57,12 +57,12 @@ var batchIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 func sendOptions(actor, batch, expires string) (recall.SendOptions, error) {
 	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: actor, BatchID: batch}
 	if batch != "" && !batchIDShape.MatchString(batch) {
-		return o, badRequest("batch_id_shape", batch)
+		return o, badRequest("batch_id_shape", batch).about("batch_id")
 	}
 	if expires != "" {
 		d, err := time.ParseDuration(expires)
 		if err != nil || d <= 0 {
-			return o, badRequest("expires_in_shape", expires)
+			return o, badRequest("expires_in_shape", expires).about("expires_in")
 		}
 		o.ExpiresIn = d
 	}
@@ -160,7 +160,7 @@ func blocked(be *autorecall.BlockedError) *Refusal {
 func (o *Operator) checkExpiry(d time.Duration) error {
 	if most := o.sender.MaxExpiry(); d > most {
 		window := most + time.Minute
-		return refused(http.StatusBadRequest, "refused", "expires_too_long", duration(d), duration(window), duration(most))
+		return refused(http.StatusBadRequest, "refused", "expires_too_long", duration(d), duration(window), duration(most)).about("expires_in")
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (o *Operator) Broadcast(ctx context.Context, req *api.BroadcastRequest) (ap
 		err = oerr
 	}
 	if err == nil && opts.ExpiresIn > o.sender.MaxExpiry() {
-		err = badRequest("broadcast_expires_long", duration(opts.ExpiresIn), duration(o.sender.MaxExpiry()))
+		err = badRequest("broadcast_expires_long", duration(opts.ExpiresIn), duration(o.sender.MaxExpiry())).about("expires_in")
 	}
 	if err != nil {
 		return api.Broadcast{}, err
