@@ -37,7 +37,10 @@ func Completion(ctx context.Context, table []Command, args []string, stdout, std
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
 	}
-	if fs.NArg() != 1 || !slices.Contains(Shells, fs.Arg(0)) {
+	switch {
+	case fs.NArg() == 1 && !slices.Contains(Shells, fs.Arg(0)):
+		return usageError(fs, fmt.Sprintf("%q is not supported: the shells are bash, zsh and fish", fs.Arg(0)))
+	case fs.NArg() != 1:
 		return usageError(fs, "name one shell: bash, zsh or fish")
 	}
 	words, err := completionWords(ctx, table)
