@@ -95,7 +95,15 @@ func commands() []cli.Command {
 		{Name: "version", Run: func(_ context.Context, args []string, stdout, stderr io.Writer) error {
 			return cli.Version(args, stdout, stderr, version)
 		}},
-		{Name: "help", Run: func(_ context.Context, _ []string, stdout, _ io.Writer) error {
+		{Name: "help", Run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			if len(args) == 1 && args[0] != "help" { // help COMMAND: the command's own -h
+				for _, c := range table {
+					if c.Name == args[0] {
+						return c.Run(ctx, []string{"-h"}, stdout, stderr)
+					}
+				}
+				return cli.UnknownCommand(stderr, args[0], table)
+			}
 			_, err := fmt.Fprint(stdout, usage)
 			return err
 		}},
@@ -124,6 +132,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return c.Run(ctx, args[1:], stdout, stderr)
 			}
 		}
-		return cli.UnknownCommand(stderr, cmd, table, usage)
+		return cli.UnknownCommand(stderr, cmd, table)
 	}
 }

@@ -23,7 +23,8 @@ func recallbot(t *testing.T, args ...string) (stdout, stderr string, err error) 
 }
 
 // TestUnknownCommandIsNamed: a word that is no command is named, with the
-// nearest command when it is close, on the last line (under the usage).
+// nearest command when it is close, on the first line, and the next says
+// where the commands are listed: the usage does not bury it.
 func TestUnknownCommandIsNamed(t *testing.T) {
 	t.Setenv("LC_ALL", "")
 	t.Setenv("LC_MESSAGES", "")
@@ -36,8 +37,8 @@ func TestUnknownCommandIsNamed(t *testing.T) {
 	} {
 		_, errOut, err := recallbot(t, word)
 		lines := strings.Split(strings.TrimSpace(errOut), "\n")
-		if err == nil || exitCode(err, &bytes.Buffer{}) != 2 || lines[len(lines)-1] != "recallbot: "+want || !strings.Contains(errOut, "Usage:") {
-			t.Errorf("recallbot %s: %v; last line %q, want %q", word, err, lines[len(lines)-1], "recallbot: "+want)
+		if err == nil || exitCode(err, &bytes.Buffer{}) != 2 || lines[0] != "recallbot: "+want || len(lines) != 2 || !strings.Contains(lines[1], "recallbot help") {
+			t.Errorf("recallbot %s: %v; stderr %q, want %q and where help is", word, err, errOut, "recallbot: "+want)
 		}
 		if word == "frobnicate" && strings.Contains(errOut, "did you mean") {
 			t.Errorf("recallbot frobnicate suggests a command: %q", errOut)
@@ -53,8 +54,8 @@ func TestUnknownCommandIsNamedInTheUsersLanguage(t *testing.T) {
 	t.Setenv("LANG", "zh_CN.UTF-8")
 	_, errOut, err := recallbot(t, "sned")
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
-	if want := `recallbot: 没有 "sned" 这个命令；是要用 "send" 吗？`; err == nil || lines[len(lines)-1] != want {
-		t.Errorf("recallbot sned: %v; last line %q, want %q", err, lines[len(lines)-1], want)
+	if want := `recallbot: 没有 "sned" 这个命令；是要用 "send" 吗？`; err == nil || lines[0] != want || len(lines) != 2 {
+		t.Errorf("recallbot sned: %v; stderr %q, want %q and where help is", err, errOut, want)
 	}
 }
 
@@ -192,5 +193,33 @@ func TestVersionTakesHelpAndNoArguments(t *testing.T) {
 	}
 	if out, _, err := recallbot(t, "version"); err != nil || !strings.HasPrefix(out, "recallbot ") {
 		t.Errorf("version: %q, %v", out, err)
+	}
+}
+
+// TestUsageErrorsComeFirst: a command line that cannot be used gets its
+// error line first and one line on where help is, never the usage alone:
+// a broadcast without a verb or with a wrong one, a shell that has no
+// completion; and "help COMMAND" shows that command's flags.
+func TestUsageErrorsComeFirst(t *testing.T) {
+	t.Setenv("LANG", "C")
+	t.Setenv("RECALLBOT_HTTP_TOKEN", "a-token")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"broadcast"}, "recallbot: broadcast: say start, status or cancel"},
+		{[]string{"broadcast", "stop", "x"}, `recallbot: broadcast: unknown verb "stop"`},
+		{[]string{"completion", "powershell"}, `recallbot: "powershell" is not supported`},
+		{[]string{"send", "--text", "x"}, "recallbot: give exactly one of --group, --private or --user"},
+	} {
+		_, errOut, err := recallbot(t, c.args...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if exitCode(err, &bytes.Buffer{}) != 2 || !strings.HasPrefix(lines[0], c.want) || len(lines) != 2 || !strings.Contains(lines[1], "-h") {
+			t.Errorf("recallbot %s: %v; stderr %q, want %q first and one line of help", strings.Join(c.args, " "), err, errOut, c.want)
+		}
+	}
+	_, errOut, err := recallbot(t, "help", "recall")
+	if exitCode(err, &bytes.Buffer{}) != 0 || !strings.Contains(errOut, "-last") || !strings.Contains(errOut, "Usage: recallbot recall") {
+		t.Errorf("recallbot help recall: %v; %q does not show recall's flags", err, errOut)
 	}
 }

@@ -9,8 +9,10 @@ import (
 // body of every answer that is not 2xx (but /readyz's 503). Code is a word
 // a program branches on (bad_request, not_found, ledger_unavailable, or
 // DingTalk's own code); Message is a sentence for a person. Rule names the
-// auto-recall rule that blocked a send (422), and Entry is the ledger's
-// entry of a send that failed (502, 503, 504), beside "error".
+// auto-recall rule that blocked a send (422), Field the request's field a
+// refusal is about (a program, or the CLI, names it its own way: the CLI
+// says --expires-in where the API says expires_in), and Entry is the
+// ledger's entry of a send that failed (502, 503, 504), beside "error".
 //
 // It is also the Go error Client returns for such an answer, and the one
 // the bot's operator actions return, with the HTTP status they answer.
@@ -19,6 +21,7 @@ type Error struct {
 	Code    string
 	Message string
 	Rule    string
+	Field   string
 	Entry   *Entry
 }
 
@@ -35,6 +38,7 @@ type envelope struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Rule    string `json:"rule,omitempty"`
+		Field   string `json:"field,omitempty"`
 	} `json:"error"`
 	Entry *Entry `json:"entry,omitempty"`
 }
@@ -42,7 +46,7 @@ type envelope struct {
 // MarshalJSON writes the envelope (of an Error or a *Error alike).
 func (e Error) MarshalJSON() ([]byte, error) {
 	var v envelope
-	v.Error.Code, v.Error.Message, v.Error.Rule, v.Entry = e.Code, e.Message, e.Rule, e.Entry
+	v.Error.Code, v.Error.Message, v.Error.Rule, v.Error.Field, v.Entry = e.Code, e.Message, e.Rule, e.Field, e.Entry
 	return json.Marshal(v)
 }
 
@@ -52,6 +56,6 @@ func (e *Error) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	e.Code, e.Message, e.Rule, e.Entry = v.Error.Code, v.Error.Message, v.Error.Rule, v.Entry
+	e.Code, e.Message, e.Rule, e.Field, e.Entry = v.Error.Code, v.Error.Message, v.Error.Rule, v.Error.Field, v.Entry
 	return nil
 }

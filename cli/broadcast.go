@@ -101,8 +101,7 @@ func broadcastHelp(stdout, stderr io.Writer) {
 // status or cancels it; --wait follows it to its end.
 func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) == 0 {
-		broadcastHelp(stdout, stderr)
-		return UsageError{"broadcast: say start, status or cancel"}
+		return usageLine(stderr, "broadcast: say start, status or cancel", "recallbot broadcast -h")
 	}
 	verb, args := args[0], args[1:]
 	if verb == "-h" || verb == "-help" || verb == "--help" {
@@ -110,8 +109,7 @@ func Broadcast(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 		return flag.ErrHelp
 	}
 	if !slices.Contains(BroadcastVerbs, verb) {
-		broadcastHelp(stdout, stderr)
-		return UsageError{fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb)}
+		return usageLine(stderr, fmt.Sprintf("broadcast: unknown verb %q (start, status or cancel)", verb), "recallbot broadcast -h")
 	}
 	c, f := newBroadcastCtl(verb, stdout, stderr)
 	defer c.explain(&err)

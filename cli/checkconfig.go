@@ -136,6 +136,9 @@ func checkLedger(ctx context.Context, cfg config.Config) (string, error) {
 		return fmt.Sprintf("ledger %s does not exist yet; the bot can create it", c.Path), nil
 	}
 	s, err := ledger.Open(c.Path, ledger.BoltOptions{})
+	if errors.Is(err, ledger.ErrLocked) { // bbolt locks out readers too: say what that means
+		return fmt.Sprintf("ledger %s is held by a running bot (bbolt locks the file while it is open), so it was not opened; the rest of the configuration is valid", c.Path), nil
+	}
 	if err != nil {
 		return "", err
 	}

@@ -153,3 +153,27 @@ func TestCheckConfigOnline(t *testing.T) {
 		t.Errorf("check-config -online with a wrong Redis password: %v\n%s", err, out)
 	}
 }
+
+// TestCheckConfigOnlineWhileTheBotRuns: a bbolt ledger a running bot holds
+// is not an error of the configuration: -online says the bot holds it and
+// that the rest is valid.
+func TestCheckConfigOnlineWhileTheBotRuns(t *testing.T) {
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("CHECK_SECRET", "emulator-secret")
+	t.Setenv("CHECK_TOKEN", "http-token-0123456789abcdef")
+	db := filepath.Join(t.TempDir(), "ledger.db")
+	held, err := ledger.Open(db, ledger.BoltOptions{}) // the running bot
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	path := checkConfigFile(t, srv.URL(), "ledger:\n  path: "+db+"\n")
+	out, err := checkConfig(t, "-config", path, "-online", "-quiet")
+	if err != nil || !strings.Contains(out, "held by a running bot") || !strings.Contains(out, "the rest of the configuration is valid") {
+		t.Errorf("check-config -online while the bot runs: %v\n%s", err, out)
+	}
+}

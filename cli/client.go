@@ -77,13 +77,20 @@ func (c *ctl) printJSON(answer any) error {
 // chatFlags are the ways a command names a chat.
 type chatFlags struct{ group, private, user, chat *string }
 
-func addChatFlags(fs *flag.FlagSet) chatFlags {
-	return chatFlags{
+// addChatFlags adds the flags; anyKind adds --chat, a conversation id
+// whose kind the ledger knows: a recall's, not a send's (the first message
+// to a chat has nothing in the ledger to tell its kind by).
+func addChatFlags(fs *flag.FlagSet, anyKind bool) chatFlags {
+	f := chatFlags{
 		group:   fs.String("group", "", "a group's openConversationId"),
 		private: fs.String("private", "", "a person-to-person chat's openConversationId"),
 		user:    fs.String("user", "", "a user's staffId: their 1:1 chat with the bot"),
-		chat:    fs.String("chat", "", "a conversation id of either kind, as the ledger knows it"),
+		chat:    new(string),
 	}
+	if anyKind {
+		f.chat = fs.String("chat", "", "a conversation id of either kind, as the ledger knows it")
+	}
+	return f
 }
 
 // target is the chat the flags name; n is how many of them were set.

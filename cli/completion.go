@@ -38,7 +38,10 @@ func Completion(ctx context.Context, table []Command, args []string, stdout, std
 	if err := parseFlags(fs, args, envLang(os.Getenv)); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || !slices.Contains(Shells, fs.Arg(0)) {
+	switch {
+	case fs.NArg() == 1 && !slices.Contains(Shells, fs.Arg(0)):
+		return usageError(fs, fmt.Sprintf("%q is not supported: the shells are bash, zsh and fish", fs.Arg(0)))
+	case fs.NArg() != 1:
 		return usageError(fs, "name one shell: bash, zsh or fish")
 	}
 	words, err := completionWords(ctx, table)

@@ -48,6 +48,9 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		if why == "" {
 			why = e.Reason
 		}
+		if why == "" && e.State == api.StatePending {
+			why = c.say("reason.pending")
+		}
 		t.row(strconv.FormatUint(e.ID, 10), e.SentAt.Local().Format("01-02 15:04:05"), recall.ChatWords(chat, ledger.ChatInfo{}, c.locale()),
 			e.Actor, recall.PlainText(e.Excerpt), why)
 	}

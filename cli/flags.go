@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 )
 
 // UsageError is a command line that could not be understood; the process
@@ -41,10 +42,21 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// usageError prints msg and the command's usage; the process exits 2.
+// usageError prints msg and, on one line, where the command's flags are
+// told (its whole usage would bury msg); the process exits 2.
 func usageError(fs *flag.FlagSet, msg string) error {
-	fmt.Fprintln(fs.Output(), msg)
-	fs.Usage()
+	return usageLine(fs.Output(), msg, "recallbot "+fs.Name()+" -h")
+}
+
+// usageLine prints msg first, then where help is: the command line that
+// prints it. The process exits 2.
+func usageLine(w io.Writer, msg, help string) error {
+	fmt.Fprintln(w, "recallbot: "+msg)
+	if envLang(os.Getenv) == "zh" {
+		fmt.Fprintf(w, "用法见 %s\n", help)
+	} else {
+		fmt.Fprintf(w, "Run %q for help.\n", help)
+	}
 	return UsageError{msg}
 }
 
@@ -56,4 +68,11 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// lastSet reports whether the command line gave --last, even as 0.
+func lastSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "last" })
+	return set
 }

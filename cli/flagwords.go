@@ -31,10 +31,7 @@ func parseFlags(fs *flag.FlagSet, args []string, lang string) error {
 		fs.Usage()
 		return err
 	}
-	msg := flagWords(fs, err, lang)
-	fmt.Fprintln(out, msg)
-	fs.Usage()
-	return UsageError{msg}
+	return usageError(fs, flagWords(fs, err, lang)) // the error first, then where help is
 }
 
 var (

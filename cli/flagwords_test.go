@@ -15,7 +15,7 @@ import (
 // TestFlagErrorsInTheUsersLanguage: a command line the flag package
 // cannot read (an unknown flag, a flag without its value, a value of the
 // wrong type) is said once, in the user's locale, with the flag's name,
-// the value given and what the flag wants, above the usage; the flag
+// the value given and what the flag wants, then where help is; the flag
 // package's English never shows. -h still prints the usage.
 func TestFlagErrorsInTheUsersLanguage(t *testing.T) {
 	type command func(context.Context, []string, io.Writer, io.Writer) error
@@ -46,9 +46,9 @@ func TestFlagErrorsInTheUsersLanguage(t *testing.T) {
 			t.Errorf("LANG=%s %v = %v, want the usage error %q", c.lang, c.args, err, c.want)
 			continue
 		}
-		if first, _, _ := strings.Cut(stderr.String(), "\n"); first != c.want || strings.Count(stderr.String(), c.want) != 1 ||
-			!strings.Contains(stderr.String(), "Usage: recallbot ") {
-			t.Errorf("LANG=%s %v printed %q, want the error once, then the usage", c.lang, c.args, stderr.String())
+		if first, _, _ := strings.Cut(stderr.String(), "\n"); first != "recallbot: "+c.want || strings.Count(stderr.String(), c.want) != 1 ||
+			!strings.Contains(stderr.String(), " -h") || strings.Contains(stderr.String(), "Usage: recallbot ") {
+			t.Errorf("LANG=%s %v printed %q, want the error once, then where help is", c.lang, c.args, stderr.String())
 		}
 		if strings.Contains(stderr.String(), "flag provided") || strings.Contains(stderr.String(), "parse error") {
 			t.Errorf("LANG=%s %v printed the flag package's English: %q", c.lang, c.args, stderr.String())

@@ -17,7 +17,7 @@ import (
 func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("recall", "recall (--last N --chat ID | --since 30m --chat ID | --keys K1,K2 | --batch ID | --matching TEXT --chat ID) [--dry-run]", stdout, stderr)
 	defer c.explain(&err)
-	chat := addChatFlags(c.fs)
+	chat := addChatFlags(c.fs, true)
 	last := c.fs.Int("last", 0, "the last N messages of the chat")
 	since := c.fs.String("since", "", "what was sent in the chat since then: a duration (30m) or an RFC 3339 time")
 	keys := c.fs.String("keys", "", "processQueryKeys, comma-separated (or as arguments)")
@@ -29,6 +29,9 @@ func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 	pos, err := c.parse(args)
 	if err != nil {
 		return err
+	}
+	if lastSet(c.fs) && *last <= 0 {
+		return usageError(c.fs, c.say("usage.last", *last))
 	}
 	to, _ := chat.target()
 	req := api.RecallRequest{

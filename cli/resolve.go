@@ -29,6 +29,9 @@ func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	if err != nil || id == 0 {
 		return usageError(c.fs, c.say("usage.entry_id", pos[0]))
 	}
+	if *state == string(api.StateSent) && *key == "" {
+		return usageError(c.fs, c.say("usage.key"))
+	}
 	e, err := c.bot.Resolve(ctx, id, api.ResolveRequest{State: api.State(*state), ProcessQueryKey: *key, Note: *note, Client: *client})
 	if err != nil {
 		return err

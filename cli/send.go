@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/recallbot/recallbot/api"
 )
@@ -12,7 +13,7 @@ import (
 // and recallable, and prints its entry and key.
 func Send(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	c := newCtl("send", "send (--group ID | --private ID | --user STAFF_ID) --text TEXT [--title T] [--expires-in 30s] [--batch ID] [--client NAME]", stdout, stderr)
-	chat := addChatFlags(c.fs)
+	chat := addChatFlags(c.fs, false)
 	text := c.fs.String("text", "", "the message; markdown when -title is given")
 	title := c.fs.String("title", "", "a title: sends markdown")
 	expires := c.fs.String("expires-in", "", "recall it by itself after this long (30s, 2h; under the 24 h window)")
@@ -23,8 +24,14 @@ func Send(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 		return err
 	}
 	to, n := chat.target()
-	if n != 1 || *chat.chat != "" {
+	if n != 1 {
 		return usageError(c.fs, c.say("usage.one_chat"))
+	}
+	if *text == "" {
+		return usageError(c.fs, c.say("usage.text"))
+	}
+	if d, err := time.ParseDuration(*expires); *expires != "" && (err != nil || d <= 0) {
+		return usageError(c.fs, c.say("usage.expires", *expires))
 	}
 	s, err := c.bot.Send(ctx, api.SendRequest{
 		Chat:      to,

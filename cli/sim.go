@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
@@ -50,6 +53,9 @@ func Sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError(fs, "-latency and -jitter cannot be negative")
 	}
 	srv, err := dingtalktest.NewServer(o)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("the emulator's address %s is in use (a sim already running?): choose another with -listen ADDR; -bot-http ADDR moves the bot's API in the configuration it writes", o.Addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -77,4 +83,14 @@ func simLimits(o dingtalktest.Options) string {
 		return limit + " No added round trip (-latency, -jitter)."
 	}
 	return fmt.Sprintf("%s Round trip %s, each half varying by ±%s (-latency, -jitter).", limit, o.Latency, o.Jitter)
+}
+
+// invokedAs is the command line's name for recallbot in the steps sim
+// prints: "./recallbot" when it was run from a path (it may not be on the
+// PATH), else "recallbot".
+func invokedAs(arg0 string) string {
+	if filepath.Base(arg0) == "recallbot" && filepath.Base(arg0) != arg0 {
+		return arg0
+	}
+	return "recallbot"
 }

@@ -91,8 +91,8 @@ In another shell:
 
   export DINGTALK_CLIENT_SECRET=%[11]s
   export RECALLBOT_HTTP_TOKEN=%[12]s
-%[13]s  recallbot run -config %[14]s
-  recallbot send --group %[2]s --text "db-7 disk at 97%%"
+%[13]s  %[16]s run -config %[14]s
+  %[16]s send --group %[2]s --text "db-7 disk at 97%%"
 
 Play the admin in the group (the bot answers; ?wait=5s returns its replies):
 
@@ -104,7 +104,7 @@ Every OpenAPI call received:    curl -s %[1]s/sim/v1/calls
 The rest of the control API is in docs/emulator.md.
 %[15]s Ctrl-C stops.
 `, srv.URL(), simGroup, simGroupTitle, simPrivate, simPrivateTitle, simAdmin, simAdminName, simUser, simUserName,
-		configText, srv.Options().ClientSecret, randomToken(), apiLine, cfgFile, simLimits(srv.Options()))
+		configText, srv.Options().ClientSecret, randomToken(), apiLine, cfgFile, simLimits(srv.Options()), invokedAs(os.Args[0]))
 	return cleanup, nil
 }
 

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -118,5 +120,32 @@ func TestSimCountsASlidingSecond(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("sim: %v", err)
+	}
+}
+
+// TestSimNamesTheFlagsOfATakenPort: an emulator address in use (a sim
+// already running) is named with the flags that move it: -listen, and
+// -bot-http for the bot's.
+func TestSimNamesTheFlagsOfATakenPort(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out, errOut bytes.Buffer
+	err = Sim(t.Context(), []string{"-listen", l.Addr().String()}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), l.Addr().String()+" is in use") || !strings.Contains(err.Error(), "-listen") || !strings.Contains(err.Error(), "-bot-http") {
+		t.Errorf("sim on a taken port: %v", err)
+	}
+}
+
+// TestSimStepsNameTheBinaryAsRun: the steps sim prints run recallbot as
+// it was run, ./recallbot from the current directory.
+func TestSimStepsNameTheBinaryAsRun(t *testing.T) {
+	for arg0, want := range map[string]string{"./recallbot": "./recallbot", "/usr/local/bin/recallbot": "/usr/local/bin/recallbot",
+		"recallbot": "recallbot", "/tmp/go-build1/cli.test": "recallbot"} {
+		if got := invokedAs(arg0); got != want {
+			t.Errorf("invokedAs(%q) = %q, want %q", arg0, got, want)
+		}
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// UnknownCommand reports a command word that is not in table: it prints
-// the usage, then names the word and the nearest command when one is
-// close (a typo, or the start of exactly one name).
-func UnknownCommand(stderr io.Writer, word string, table []Command, usage string) error {
+// UnknownCommand reports a command word that is not in table: it names
+// the word and the nearest command when one is close (a typo, or the start
+// of exactly one name), then where the commands are listed: the error
+// first, not under twenty lines of usage.
+func UnknownCommand(stderr io.Writer, word string, table []Command) error {
 	zh := envLang(os.Getenv) == "zh"
 	msg := fmt.Sprintf("unknown command %q", word)
 	if zh {
@@ -22,9 +23,7 @@ func UnknownCommand(stderr io.Writer, word string, table []Command, usage string
 	case near != "":
 		msg += fmt.Sprintf("; did you mean %q?", near)
 	}
-	fmt.Fprint(stderr, usage)
-	fmt.Fprintln(stderr, "\nrecallbot: "+msg)
-	return UsageError{msg}
+	return usageLine(stderr, msg, "recallbot help")
 }
 
 // nearest is the command name word most likely meant, or "": the only

@@ -41,7 +41,7 @@ var texts = map[string][2]string{
 	"resolved":            {"记录 %d 现在是%s", "entry %d is now %s"},
 	"state.recalling":     {"撤回中", "recalling"},
 	"state.recall_failed": {"撤回失败", "recall_failed"},
-	"sent":                {"已发送：记录 %d，key %s", "sent: entry %d, key %s"},
+	"sent":                {"已发送：记录 %d，消息 ID %s", "sent: entry %d, key %s"},
 	"spooled":             {"注意：账本暂不可用，key 在机器人的 spool 中等待，账本恢复后写入", "note: the ledger was unavailable; the key waits in the bot's spool until it is back"},
 	"broadcast.started":   {"群发 %s 已开始：%s", "broadcast %s started: %s"},
 	"sending":             {"发送中", "sending"},
@@ -52,7 +52,7 @@ var texts = map[string][2]string{
 	"job.cancelled":       {"已取消", "cancelled"},
 	"job.failed":          {"失败", "failed"},
 	"job.interrupted":     {"已中断", "interrupted"},
-	"err.token":           {"请把 RECALLBOT_HTTP_TOKEN 设为机器人的 `http.token`", "set RECALLBOT_HTTP_TOKEN to the bot's http.token"},
+	"err.token":           {"请把 RECALLBOT_HTTP_TOKEN 设为机器人的「http.token」", "set RECALLBOT_HTTP_TOKEN to the bot's http.token"},
 	"err.unreachable":     {"无法连接机器人的 HTTP API（%s）：%s；机器人在运行吗？地址由 -api 或 RECALLBOT_API 指定", "cannot reach the bot's HTTP API at %s: %s; is the bot running? -api or RECALLBOT_API names it"},
 	"err.refused":         {"连接被拒绝", "connection refused"},
 	"err.timeout":         {"连接超时", "timed out"},
@@ -63,7 +63,14 @@ var texts = map[string][2]string{
 	"usage.one_state":     {"请给出一个状态：pending、recalling 或 recall_failed", "name one state: pending, recalling or recall_failed"},
 	"usage.one_entry":     {"请给出一个记录编号", "name one entry id"},
 	"usage.entry_id":      {"记录编号必须是正整数，而不是 %q", "the entry id must be a positive number, not %q"},
-	"err.follow":          {"%v；可用 GET /v1/recalls/%s 继续查看", "%v; follow it with GET /v1/recalls/%s"},
+	"next.outcome_unknown": {"请在会话中查看消息是否已到达：没有到达，运行 recallbot resolve %[1]d --state send_failed；到达了且知道它的消息 ID，运行 recallbot resolve %[1]d --state sent --key 消息ID；无法确定，运行 recallbot resolve %[1]d --state unknown",
+		"check the chat for the message: if it is not there, run recallbot resolve %[1]d --state send_failed; if it is and you know its key, recallbot resolve %[1]d --state sent --key KEY; if nobody can tell, recallbot resolve %[1]d --state unknown"},
+	"reason.pending": {"发送没有得到应答，结果未知", "the send got no answer: outcome unknown"},
+	"usage.text":     {"请用 --text 给出消息正文", "give the message with --text"},
+	"usage.expires":  {"--expires-in %q 不是正的时长，例如 90s 或 2h", "--expires-in %q is not a positive duration such as 90s or 2h"},
+	"usage.last":     {"--last 必须是正整数，而不是 %d", "--last must be a positive number, not %d"},
+	"usage.key":      {"--state sent 需要用 --key 给出消息 ID", "--state sent needs the message's key: --key KEY"},
+	"err.follow":     {"%v；可用 GET /v1/recalls/%s 继续查看", "%v; follow it with GET /v1/recalls/%s"},
 }
 
 // envLang is the language the commands speak before the bot has said its
@@ -82,8 +89,13 @@ func envLang(getenv func(string) string) string {
 }
 
 // explain puts an error of the command's own in its words: a bot that
-// could not be reached (the bot's refusals come in its words already).
+// could not be reached; and a refusal of the bot, which comes in its
+// words already, in the command's form (botError).
 func (c *ctl) explain(err *error) {
+	if ae, ok := (*err).(*api.Error); ok {
+		*err = c.botErr(ae)
+		return
+	}
 	var ae *api.Error
 	var op *net.OpError
 	var dns *net.DNSError

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -241,6 +242,9 @@ func Default() Config {
 // Ledger.Spool).
 func Load(path string) (Config, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, fmt.Errorf("config: there is no file %s: name yours with -config FILE, or write one that runs against the emulator with: recallbot sim -write-config %s", path, path)
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}

@@ -74,7 +74,7 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string) []error {
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
-				errs = append(errs, fmt.Errorf("line %d: unknown key %q %s", k.Line, k.Value, section(t, path)))
+				errs = append(errs, fmt.Errorf("line %d: unknown key %q %s%s", k.Line, k.Value, section(t, path), didYouMean(k.Value, fields)))
 				continue
 			}
 			errs = append(errs, unknownKeys(v, ft, join(path, k.Value))...)

@@ -27,14 +27,14 @@ func recallbot(t *testing.T, args ...string) (stdout, stderr string, code int) {
 }
 
 // TestSubcommandsAndHelp: every subcommand is listed and has its -h; a
-// command line that cannot be understood exits 2 with the usage, -h exits
+// command line that cannot be understood exits 2 naming what is wrong, -h exits
 // 0, and a bare "recallbot -config FILE" is "run".
 func TestSubcommandsAndHelp(t *testing.T) {
 	t.Parallel()
 	if out, _, code := recallbot(t, "version"); code != 0 || !strings.HasPrefix(out, "recallbot ") {
 		t.Errorf("version: %q, exit %d", out, code)
 	}
-	if _, errOut, code := recallbot(t, "frobnicate"); code != 2 || !strings.Contains(errOut, "Usage:") {
+	if _, errOut, code := recallbot(t, "frobnicate"); code != 2 || !strings.HasPrefix(errOut, `recallbot: unknown command "frobnicate"`) {
 		t.Errorf("unknown command: exit %d, %q", code, errOut)
 	}
 	// A bare recallbot, or -h, lists every subcommand.

@@ -80,7 +80,7 @@ func TestBadRequestsAreRefusedWithASentence(t *testing.T) {
 		{"a negative limit", "GET", "/v1/conversations/c/messages?family=group&limit=-3", "", 400, "bad_request", `limit must be a whole number, not "-3"`},
 		{"before that is not a number", "GET", "/v1/conversations/c/messages?before=x", "", 400, "bad_request", `before must be a whole number, not "x"`},
 		{"no such trail", "GET", "/v1/audit?trail=bogus", "", 400, "bad_request", `trail is empty (recalls) or "access" (refused requests)`},
-		{"no such state", "GET", "/v1/entries/bogus", "", 400, "bad_request", `"bogus" is not a state: one of [pending sent`},
+		{"no such state", "GET", "/v1/entries/bogus", "", 400, "bad_request", `"bogus" is not a state: one of pending, sent, `},
 		{"no such family in the query", "GET", "/v1/conversations/c/messages?family=fax", "", 400, "bad_request", "family is private, oto or group"},
 		{"a conversation with no messages", "GET", "/v1/conversations/nobody/messages", "", 404, "unknown_conversation", "the ledger has no messages in conversation nobody"},
 		{"a message without its key", "GET", "/v1/messages", "", 404, "not_found", "name a message: GET /v1/messages/{process_query_key}"},

@@ -21,7 +21,7 @@ var routeWords = map[string][2]string{
 	"no_route":       {"没有这个路由：%s %s", "no such route: %s %s"},
 	"messages_index": {"请指明一条消息：GET /v1/messages/{process_query_key}（路径需转义），或列出一个会话：GET /v1/conversations/{id}/messages", "name a message: GET /v1/messages/{process_query_key} (path-escaped), or list a chat: GET /v1/conversations/{id}/messages"},
 	"uri_too_long":   {"URL 超过了 %d 字节", "the URL is longer than %d bytes"},
-	"unauthorized":   {"需要有效的令牌：请求头 `Authorization: Bearer <token>`", "a valid Authorization: Bearer token is required"},
+	"unauthorized":   {"需要有效的令牌：请求头「Authorization: Bearer <token>」", "a valid Authorization: Bearer token is required"},
 	"too_large":      {"请求体超过了 %d KiB", "the body is larger than %d KiB"},
 	"unreadable":     {"请求体无法读取：%v", "the body could not be read: %v"},
 	"not_object":     {"请求体必须是一个 JSON 对象：%s", "the body must be a JSON object: %s"},
@@ -29,7 +29,7 @@ var routeWords = map[string][2]string{
 	"ambiguous":      {"请求体有歧义：%s", "the body is ambiguous: %s"},
 	"whole_number":   {"%s 必须是非负整数，而不是 %q", "%s must be a whole number, not %q"},
 	"entry_id":       {"记录编号必须是正整数", "the entry id must be a positive number"},
-	"root":           {"这里是 recallbot 的 HTTP API：路由在 /v1/ 下（需要令牌），另有 /healthz、/readyz 和 /metrics；操作台未开启（设置 `http.console: true` 后在 /ui/ 提供）", "this is recallbot's HTTP API: its routes are under /v1/ (with a bearer token), and /healthz, /readyz and /metrics; the operator's console is off (set http.console: true to serve it at /ui/)"},
+	"root":           {"这里是 recallbot 的 HTTP API：路由在 /v1/ 下（需要令牌），另有 /healthz、/readyz 和 /metrics；操作台未开启（设置「http.console: true」后在 /ui/ 提供）", "this is recallbot's HTTP API: its routes are under /v1/ (with a bearer token), and /healthz, /readyz and /metrics; the operator's console is off (set http.console: true to serve it at /ui/)"},
 }
 
 // decoderWords are the Chinese of what Go's JSON decoder and

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/recallbot/recallbot/internal/onelanguage"
@@ -12,6 +13,9 @@ func TestRouteWordsAreOneLanguage(t *testing.T) {
 	for key, w := range routeWords {
 		if w[0] == "" || w[1] == "" {
 			t.Errorf("routeWords[%q] = %q: a language is missing", key, w)
+		}
+		if strings.Contains(w[0]+w[1], "`") {
+			t.Errorf("routeWords[%q] holds a backtick, which a terminal shows as it is: %q", key, w)
 		}
 		if run := onelanguage.EnglishRun(w[0]); run != "" {
 			t.Errorf("routeWords[%q] in Chinese holds English %q: %s", key, run, w[0])

@@ -56,6 +56,10 @@ type Bolt struct {
 	inflight atomic.Int32
 }
 
+// ErrLocked is a bbolt ledger another process holds open: a running bot
+// (bbolt locks its file while it is open, even against readers).
+var ErrLocked = errors.New("locked by another process")
+
 // BoltOptions tunes the embedded store. The zero value is the default.
 type BoltOptions struct {
 	// LockTimeout is how long Open waits for another process to release
@@ -106,7 +110,7 @@ func Open(path string, opts BoltOptions) (*Bolt, error) {
 	})
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
-		return nil, fmt.Errorf("ledger %s is locked by another process (another recallbot? several instances need ledger.redis_url)", path)
+		return nil, fmt.Errorf("ledger %s is %w (another recallbot? several instances need ledger.redis_url)", path, ErrLocked)
 	case err != nil && existed:
 		return nil, fmt.Errorf("ledger %s is not a recallbot ledger or is corrupt (%v); move it aside or fix ledger.path", path, err)
 	case err != nil:

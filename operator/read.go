@@ -3,7 +3,6 @@ package operator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -39,7 +38,7 @@ func (o *Operator) Conversation(ctx context.Context, id string, q api.Conversati
 			return api.Conversation{}, o.ledgerDown("what.conversation", err)
 		}
 		if err != nil {
-			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", "no_conversation", id)
+			return api.Conversation{}, refused(http.StatusNotFound, "unknown_conversation", "no_conversation", id).about("conversation_id")
 		}
 		chat = c
 	default:
@@ -108,15 +107,15 @@ func (o *Operator) chatNames(ctx context.Context, recs []ledger.AuditRecord) rec
 	return func(c ledger.Chat) string { return recall.ChatWords(c, infos[c.Key()], o.cfg.Locale) }
 }
 
-// states are the ledger's states, as codes: listed in brackets in English,
-// and joined with "、" in Chinese, where a list of words reads that way.
+// states are the ledger's states, as codes: joined with ", " in English
+// and with "、" in Chinese, as a list of words reads in each.
 var states Words = func(locale string) string {
-	if locale == "en" {
-		return fmt.Sprint(ledger.States)
-	}
 	s := make([]string, len(ledger.States))
 	for i, st := range ledger.States {
 		s[i] = string(st)
+	}
+	if locale == "en" {
+		return strings.Join(s, ", ")
 	}
 	return strings.Join(s, "、")
 }

@@ -67,7 +67,7 @@ func (o *Operator) recallSelection(ctx context.Context, req api.RecallRequest) (
 func (o *Operator) selection(ctx context.Context, req api.RecallRequest) (recall.Selection, error) {
 	sel := recall.Selection{Keys: req.Keys, BatchID: req.BatchID, Last: req.Last, Matching: req.Matching}
 	if req.Last > o.cfg.MaxLast {
-		return sel, badRequest("last_over_max", req.Last, o.cfg.MaxLast)
+		return sel, badRequest("last_over_max", req.Last, o.cfg.MaxLast).about("last")
 	}
 	if req.Since != "" {
 		if d, err := time.ParseDuration(req.Since); err == nil && d > 0 {
@@ -75,7 +75,7 @@ func (o *Operator) selection(ctx context.Context, req api.RecallRequest) (recall
 		} else if t, err := time.Parse(time.RFC3339, req.Since); err == nil {
 			sel.Since = t
 		} else {
-			return sel, badRequest("since_shape", req.Since)
+			return sel, badRequest("since_shape", req.Since).about("since")
 		}
 	}
 	switch {
@@ -105,7 +105,7 @@ func (o *Operator) findChat(ctx context.Context, id string) (ledger.Chat, error)
 			return c, nil
 		}
 	}
-	return ledger.Chat{}, badRequest("no_conversation", id)
+	return ledger.Chat{}, badRequest("no_conversation", id).about("conversation_id")
 }
 
 // unavailable is a ledger that failed to answer, as opposed to one that

@@ -21,6 +21,9 @@ type Refusal struct {
 	Code   string
 	// Rule names the auto-recall rule that blocked a send (422).
 	Rule string
+	// Field is the request's field the refusal is about, for a program
+	// (or the CLI) to name in its own way.
+	Field string
 	// Entry is the ledger's entry of a send that failed.
 	Entry *api.Entry
 	words Words
@@ -75,7 +78,7 @@ func (r *Refusal) Error() string { return r.In("en").Error() }
 
 // In is the refusal as the API answers it, its sentence in locale.
 func (r *Refusal) In(locale string) *api.Error {
-	return &api.Error{Status: r.Status, Code: r.Code, Message: r.words(locale), Rule: r.Rule, Entry: r.Entry}
+	return &api.Error{Status: r.Status, Code: r.Code, Message: r.words(locale), Rule: r.Rule, Field: r.Field, Entry: r.Entry}
 }
 
 // refused is the refusal of a request the caller can fix, worded by the
@@ -86,6 +89,12 @@ func refused(status int, code, key string, args ...any) *Refusal {
 
 func badRequest(key string, args ...any) *Refusal {
 	return refused(http.StatusBadRequest, "bad_request", key, args...)
+}
+
+// about is r about the request's field.
+func (r *Refusal) about(field string) *Refusal {
+	r.Field = field
+	return r
 }
 
 func notFound(key string, args ...any) *Refusal {

@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/recallbot/recallbot/internal/onelanguage"
@@ -13,6 +14,9 @@ func TestRefusalWordsAreOneLanguage(t *testing.T) {
 	for key, w := range refusalWords {
 		if w[0] == "" || w[1] == "" {
 			t.Errorf("refusalWords[%q] = %q: a language is missing", key, w)
+		}
+		if strings.Contains(w[0]+w[1], "`") {
+			t.Errorf("refusalWords[%q] holds a backtick, which a terminal shows as it is: %q", key, w)
 		}
 		if run := onelanguage.EnglishRun(w[0]); run != "" {
 			t.Errorf("refusalWords[%q] in Chinese holds English %q: %s", key, run, w[0])

@@ -19,7 +19,7 @@ func (o *Operator) Resolve(ctx context.Context, id uint64, req api.ResolveReques
 		return api.Entry{}, err
 	}
 	if req.ProcessQueryKey != "" && !dingtalk.WellFormedKey(req.ProcessQueryKey) {
-		return api.Entry{}, badRequest("bad_key")
+		return api.Entry{}, badRequest("bad_key").about("process_query_key")
 	}
 	e, err := o.sender.Resolve(ctx, id, recall.Resolution{To: ledger.State(req.State), Key: req.ProcessQueryKey, Actor: who, Note: req.Note})
 	switch {

@@ -35,7 +35,7 @@ func message(c api.Content) (dingtalk.Message, error) {
 		}
 		return m, nil
 	case strings.TrimSpace(c.Text) == "":
-		return dingtalk.Message{}, badRequest("text_required")
+		return dingtalk.Message{}, badRequest("text_required").about("text")
 	case c.Title != "":
 		return dingtalk.Markdown(c.Title, c.Text), nil
 	}
@@ -57,12 +57,12 @@ var batchIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 func sendOptions(actor, batch, expires string) (recall.SendOptions, error) {
 	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: actor, BatchID: batch}
 	if batch != "" && !batchIDShape.MatchString(batch) {
-		return o, badRequest("batch_id_shape", batch)
+		return o, badRequest("batch_id_shape", batch).about("batch_id")
 	}
 	if expires != "" {
 		d, err := time.ParseDuration(expires)
 		if err != nil || d <= 0 {
-			return o, badRequest("expires_in_shape", expires)
+			return o, badRequest("expires_in_shape", expires).about("expires_in")
 		}
 		o.ExpiresIn = d
 	}
@@ -160,7 +160,7 @@ func blocked(be *autorecall.BlockedError) *Refusal {
 func (o *Operator) checkExpiry(d time.Duration) error {
 	if most := o.sender.MaxExpiry(); d > most {
 		window := most + time.Minute
-		return refused(http.StatusBadRequest, "refused", "expires_too_long", duration(d), duration(window), duration(most))
+		return refused(http.StatusBadRequest, "refused", "expires_too_long", duration(d), duration(window), duration(most)).about("expires_in")
 	}
 	return nil
 }
@@ -219,7 +219,7 @@ func (o *Operator) Broadcast(ctx context.Context, req *api.BroadcastRequest) (ap
 		err = oerr
 	}
 	if err == nil && opts.ExpiresIn > o.sender.MaxExpiry() {
-		err = badRequest("broadcast_expires_long", duration(opts.ExpiresIn), duration(o.sender.MaxExpiry()))
+		err = badRequest("broadcast_expires_long", duration(opts.ExpiresIn), duration(o.sender.MaxExpiry())).about("expires_in")
 	}
 	if err != nil {
 		return api.Broadcast{}, err
@@ -243,7 +243,7 @@ func (o *Operator) Broadcast(ctx context.Context, req *api.BroadcastRequest) (ap
 // BroadcastStatus is a broadcast's progress.
 func (o *Operator) BroadcastStatus(ctx context.Context, batchID string) (api.Broadcast, error) {
 	j, err := o.broadcaster.Status(ctx, batchID)
-	return o.broadcastAnswer(j, err)
+	return o.broadcastAnswer(batchID, j, err)
 }
 
 // CancelBroadcast cancels a broadcast as client: no call starts after the
@@ -258,7 +258,7 @@ func (o *Operator) CancelBroadcast(ctx context.Context, client, batchID string) 
 		return api.Broadcast{}, err
 	}
 	j, cancelled, err := o.broadcaster.Cancel(ctx, batchID, who)
-	b, err := o.broadcastAnswer(j, err)
+	b, err := o.broadcastAnswer(batchID, j, err)
 	if err != nil || cancelled {
 		return b, err
 	}
@@ -269,10 +269,10 @@ func (o *Operator) CancelBroadcast(ctx context.Context, client, batchID string) 
 	return api.Broadcast{}, refused(http.StatusConflict, "broadcast_finished", "broadcast_finished", j.ID, counts)
 }
 
-func (o *Operator) broadcastAnswer(j ledger.Job, err error) (api.Broadcast, error) {
+func (o *Operator) broadcastAnswer(batchID string, j ledger.Job, err error) (api.Broadcast, error) {
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return api.Broadcast{}, notFound("no_broadcast")
+		return api.Broadcast{}, notFound("no_broadcast", batchID)
 	case err != nil:
 		o.cfg.Log.Error("broadcast status", zap.Error(err))
 		return api.Broadcast{}, refused(http.StatusServiceUnavailable, "ledger_unavailable", "ledger_unreadable")

@@ -47,8 +47,12 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 		return ledger.Entry{}, err
 	}
 	if old.State != ledger.Pending && old.State != ledger.Unknown {
-		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is unknown can be resolved", id, old.State),
-			Zh: fmt.Sprintf("记录 %d 的状态是 %s，不是待确认：只有发送结果未知的记录可以标记", id, old.State)}
+		w := stateWords[old.State]
+		if w[0] == "" {
+			w = [2]string{string(old.State), string(old.State)}
+		}
+		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is unknown can be resolved", id, w[1]),
+			Zh: fmt.Sprintf("记录 %d 已是“%s”，不是待确认：只有发送结果未知的记录可以标记", id, w[0])}
 	}
 	reason := ResolvedReason(r.Actor, r.Note) // a code: words when read (ReasonWords)
 	if r.To == ledger.Sent {
@@ -112,4 +116,11 @@ func (s *Sender) CloseStale(ctx context.Context) (int, error) {
 			About: &ledger.AuditAbout{Count: len(outcomes)}, Why: "expired_pending", Outcomes: outcomes})
 	}
 	return len(outcomes), err
+}
+
+// stateWords are the states an entry that cannot be resolved may be in,
+// in words (Chinese first): a sentence shows no state's code.
+var stateWords = map[ledger.State][2]string{
+	ledger.Sent: {"已发送", "sent"}, ledger.SendFailed: {"发送失败", "send failed"}, ledger.Recalling: {"撤回中", "being recalled"},
+	ledger.Recalled: {"已撤回", "recalled"}, ledger.RecallFailed: {"撤回失败", "recall failed"}, ledger.Expired: {"已过期", "expired"},
 }

@@ -15,7 +15,7 @@ const minRun = 3
 
 // EnglishRun returns the first run of minRun or more English words in s,
 // or "" when there is none. What a Chinese sentence keeps in English is
-// left out first: spans in backticks (key names, a command), URLs and
+// left out first: spans in backticks or 「」 (key names, a command), URLs and
 // paths, format verbs (%s, %[2]q), and words holding a digit, "_", "." or
 // "-" (codes, ids, flag names).
 func EnglishRun(s string) string {
@@ -38,7 +38,7 @@ func EnglishRun(s string) string {
 var cjk = regexp.MustCompile(`[^\x00-\x7f]+`)
 
 // kept is what a Chinese sentence may keep in English.
-var kept = regexp.MustCompile("`[^`]*`" + `|https?://\S+|/\S*|%(\[\d+\])?[-+# 0-9.]*[a-zA-Z]|\S*[0-9_.\-=]\S*|[{<]\S*`)
+var kept = regexp.MustCompile("`[^`]*`" + `|「[^」]*」|https?://\S+|/\S*|%(\[\d+\])?[-+# 0-9.]*[a-zA-Z]|\S*[0-9_.\-=]\S*|[{<]\S*`)
 
 // word is an English word between spaces or Chinese text, with the
 // punctuation that may cling to it.
