@@ -221,6 +221,8 @@ func (a *App) clientConfig(shared *ledger.Redis) dingtalk.Config {
 	d := a.Config.DingTalk
 	dc := dingtalk.Config{BaseURL: d.APIBase, ClientID: d.ClientID, ClientSecret: d.ClientSecret, RobotCode: d.RobotCode,
 		CoolAppCode: d.CoolAppCode, GroupCoolAppCode: d.GroupCoolAppCode, Timeout: d.Timeout, QPS: d.QPS, OnCall: a.Metrics.APICall}
+	q := &quotaWatch{log: a.Log, clientID: d.ClientID, now: a.now}
+	dc.OnRateLimited = q.refused
 	if shared != nil {
 		calls, width, burst := dingtalk.PaceWindow(d.QPS)
 		dc.Slots = shared.Slots(d.ClientID, calls, width, burst)

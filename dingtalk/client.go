@@ -60,6 +60,11 @@ type Config struct {
 	// OnCall, when set, is told about every HTTP call: its path, the HTTP
 	// status (0 for a transport error) and how long it took. Metrics hook.
 	OnCall func(path string, status int, d time.Duration)
+	// OnRateLimited, when set, is told about every call DingTalk refused
+	// for its rate limit, after the pace has widened and paused: a pace
+	// that keeps the window still drawing refusals means that something
+	// else spends the app's quota (see app/quota.go).
+	OnRateLimited func(path string)
 }
 
 // Client calls the DingTalk OpenAPI. It is safe for concurrent use.
@@ -129,6 +134,9 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 			continue
 		case IsQPS(err):
 			p.refused(start)
+			if c.cfg.OnRateLimited != nil {
+				c.cfg.OnRateLimited(path)
+			}
 			if qpsTries < c.cfg.QPSRetries {
 				qpsTries++
 				continue

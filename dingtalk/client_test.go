@@ -185,11 +185,16 @@ func TestNonJSONAndTransportErrors(t *testing.T) {
 	if !errors.As(err, &te) || !dingtalk.Retryable(err) {
 		t.Errorf("hang: %v", err)
 	}
-	once := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPSRetries: 1}, nil)
+	var rateLimited []string // told of each refusal (app/quota.go says when they come too often)
+	once := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPSRetries: 1,
+		OnRateLimited: func(path string) { rateLimited = append(rateLimited, path) }}, nil)
 	srv.Fail(dingtalktest.PathOTORecall, dingtalktest.FaultQPS, 2)
 	_, err = once.RecallOTO(ctx(t), []string{"abc"})
 	if !dingtalk.IsQPS(err) || !dingtalk.Retryable(err) || dingtalk.Ambiguous(err) {
 		t.Errorf("qps: %v", err)
+	}
+	if len(rateLimited) != 2 || rateLimited[0] != dingtalktest.PathOTORecall {
+		t.Errorf("OnRateLimited told of %v, want the 2 refusals of %s", rateLimited, dingtalktest.PathOTORecall)
 	}
 	if _, err := c.SendGroup(ctx(t), "cidnope", dingtalk.Text("x")); dingtalk.Retryable(err) {
 		t.Errorf("a 400 is not retryable: %v", err)
