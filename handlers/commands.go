@@ -103,8 +103,8 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			return "", err
 		}
 		text := say(loc, "preview", r.Summary(loc), calls(loc, "api", r.Calls)) + "\n\n" + b.itemLines(r.Items)
-		if n, people := othersReached(r, req.chat); n > 0 {
-			text += say(loc, "others", n, people)
+		if n, people := othersReached(r, sel.Chat, req.chat); n > 0 {
+			text += othersText(loc, n, people)
 		}
 		if !reads && would > 0 {
 			n, took := recall.ReadCost(would, b.cfg.QPS)
@@ -146,8 +146,15 @@ func reachesBeyond(plan *recall.Receipt, here ledger.Chat) bool {
 }
 
 // othersReached says how many of a plan's messages also reached people
-// outside the chat here (one key packed for several users), and how many.
-func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int) {
+// outside the chat the recall aims at (one key packed for several users),
+// and how many: the chat named by "to" or "in" when the selection has one
+// (a command typed in a group about intern001 takes a message back from
+// intern001 and the others), else the chat the command was typed in.
+func othersReached(plan *recall.Receipt, target, typedIn ledger.Chat) (messages, people int) {
+	here := typedIn
+	if target.Validate() == nil {
+		here = target
+	}
 	for _, it := range plan.Items {
 		if it.Outcome != recall.WouldRecall || it.Entry.Reach() < 2 {
 			continue
@@ -161,6 +168,19 @@ func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int
 		}
 	}
 	return messages, people
+}
+
+// othersText is the warning that a recall takes packed messages back from
+// other people too, in words that agree with both numbers.
+func othersText(locale string, messages, people int) string {
+	if locale != "en" {
+		return say(locale, "others", messages, people)
+	}
+	it := "them"
+	if messages == 1 {
+		it = "it"
+	}
+	return fmt.Sprintf(texts["others"][1], messages, it, it, recall.Plural(people, "other person", "other people"))
 }
 
 func (b *Bot) receiptText(r *recall.Receipt) string {

@@ -29,7 +29,7 @@ var texts = map[string][2]string{
 	"calls.api":       {"%d 次接口调用", ""},
 	"calls.query":     {"%d 次查询", ""},
 	"reads.undone":    {"\n\n撤回前已有人读过：钉钉撤回消息不会通知任何人，也无法抹去已被读到或复制的内容。", "\n\nSome had read it before the recall: DingTalk takes a message back silently and cannot undo what someone already read or copied."},
-	"others":          {"\n\n⚠️ 其中 %d 条消息是群发中一次发给多人的：撤回时会同时从另外 %d 人那里撤回。", "\n\n⚠️ %d of these messages went to several people at once: recalling them takes them back from %d other people too."},
+	"others":          {"\n\n⚠️ 其中 %d 条消息是群发中一次发给多人的：撤回时会同时从另外 %d 人那里撤回。", "\n\n⚠️ %d of these messages went to several people at once: recalling %s takes %s back from %s too."},
 	"confirm.ask":     {"\n\n请在 %[2]s内回复 `/confirm %[1]s` 确认撤回以上消息。", "\n\nReply `/confirm %[1]s` within %[2]s to recall exactly these messages."},
 	"confirm.none":    {"确认码 %s 无效或已过期（确认码只能使用一次）。", "Code %s is unknown or has expired (codes work once)."},
 	"confirm.who":     {"确认码 %s 不是发给你的：只有发起预览的管理员可以确认。", "Code %s is not yours: only the admin who asked for the preview may confirm it."},

@@ -1,0 +1,39 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/recallbot/recallbot/ledger"
+	"github.com/recallbot/recallbot/recall"
+)
+
+// TestOthersCountsThePeopleBeyondTheTarget: a broadcast message sent to
+// two people, recalled "to" one of them from a group, is taken back from
+// one other person, not two; the warning's words agree with both numbers
+// in each language.
+func TestOthersCountsThePeopleBeyondTheTarget(t *testing.T) {
+	group := ledger.Chat{Family: ledger.Group, ConversationID: "cidOps"}
+	intern := ledger.Chat{Family: ledger.OTO, UserID: "intern001"}
+	packed := recall.Item{Outcome: recall.WouldRecall, Entry: ledger.Entry{Chat: intern, Recipients: []string{"manager4220", "intern001"}}}
+	plan := &recall.Receipt{Items: []recall.Item{packed}}
+	if n, people := othersReached(plan, intern, group); n != 1 || people != 1 {
+		t.Errorf("othersReached(to intern001, typed in a group) = %d, %d; want 1, 1", n, people)
+	}
+	if n, people := othersReached(plan, ledger.Chat{}, group); n != 1 || people != 2 {
+		t.Errorf("othersReached(typed in a group, no target) = %d, %d; want 1, 2", n, people)
+	}
+	for _, tc := range []struct {
+		loc              string
+		messages, people int
+		want             string
+	}{
+		{"zh", 1, 1, "其中 1 条消息是群发中一次发给多人的：撤回时会同时从另外 1 人那里撤回。"},
+		{"en", 1, 1, "1 of these messages went to several people at once: recalling it takes it back from 1 other person too."},
+		{"en", 2, 3, "2 of these messages went to several people at once: recalling them takes them back from 3 other people too."},
+	} {
+		if got := othersText(tc.loc, tc.messages, tc.people); !strings.Contains(got, tc.want) {
+			t.Errorf("othersText(%s, %d, %d) = %q, want %q", tc.loc, tc.messages, tc.people, got, tc.want)
+		}
+	}
+}
