@@ -82,9 +82,12 @@ var inlineCode = regexp.MustCompile("`([^`\n]+)`")
 // it is), so a reply would show the backquotes themselves.
 func codeAsBold(s string) string { return inlineCode.ReplaceAllString(s, "**$1**") }
 
+// mdEscaper leaves "(", ")" and "!" as they are: they make a link or an
+// image only after "[...]", and both brackets are escaped, so an English
+// reply that quotes an error keeps its ASCII parentheses.
 var mdEscaper = strings.NewReplacer(
-	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
-	"*", "＊", "_", "＿", "`", "｀", "#", "＃", "!", "！", "|", "｜", "~", "～", "\\", "＼",
+	"[", "［", "]", "］", "<", "＜", ">", "＞",
+	"*", "＊", "_", "＿", "`", "｀", "#", "＃", "|", "｜", "~", "～", "\\", "＼",
 	"://", "：//", "\r\n", " ", "\n", " ", "\r", " ",
 )
 

@@ -37,3 +37,26 @@ func TestOthersCountsThePeopleBeyondTheTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageErrorsKeepASCIIParentheses: an English usage error quoted in
+// a reply keeps its ASCII parentheses (escaping made them full-width),
+// while what a user typed still cannot become a link or an image.
+func TestUsageErrorsKeepASCIIParentheses(t *testing.T) {
+	b := &Bot{cfg: Config{Redact: func(s string) string { return s }}}
+	_, err := Parse("/recall last abc")
+	ue, ok := err.(*UsageError)
+	if !ok {
+		t.Fatalf("Parse(/recall last abc) error = %v, want a usage error", err)
+	}
+	for _, tc := range []struct{ loc, want string }{
+		{"en", `That did not work: "abc" is not a number of messages (1 or more). Send`},
+		{"zh", `命令有误："abc" 不是有效的消息条数（至少 1）。发送`},
+	} {
+		if got := say(tc.loc, "unknown", b.usageText(ue.In(tc.loc))); !strings.Contains(got, tc.want) {
+			t.Errorf("%s reply = %q, want %q", tc.loc, got, tc.want)
+		}
+	}
+	if got := md("![x](http://evil.example/a.png) [y](https://e.example)"); strings.ContainsAny(got, "[]") || strings.Contains(got, "://") {
+		t.Errorf("md of a typed link and image = %q: still markdown", got)
+	}
+}
