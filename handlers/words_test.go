@@ -3,6 +3,7 @@ package handlers
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/recall"
@@ -58,5 +59,19 @@ func TestUsageErrorsKeepASCIIParentheses(t *testing.T) {
 	}
 	if got := md("![x](http://evil.example/a.png) [y](https://e.example)"); strings.ContainsAny(got, "[]") || strings.Contains(got, "://") {
 		t.Errorf("md of a typed link and image = %q: still markdown", got)
+	}
+}
+
+// TestSlowDownHasNoStraySpace: the rate-limit reply reads "每 3 秒一条",
+// with no space between the duration and the Chinese after it.
+func TestSlowDownHasNoStraySpace(t *testing.T) {
+	for _, tc := range []struct{ loc, want string }{
+		{"zh", "（连续最多 3 条，之后每 3 秒一条）"},
+		{"en", "(3 at once, then one every 3 seconds)"},
+	} {
+		got := say(tc.loc, "slow.down", 3, recall.HumanDuration(3*time.Second, tc.loc))
+		if !strings.Contains(got, tc.want) {
+			t.Errorf("slow.down (%s) = %q, want %q", tc.loc, got, tc.want)
+		}
 	}
 }
