@@ -362,13 +362,8 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 		if note != "" && !r.Allowed {
 			line += " · " + b.quote(note)
 		}
-		if len(r.Outcomes) > 0 { // the receipt's own summary, in the bot's language
-			rec := &recall.Receipt{Scope: scope}
-			for _, o := range r.Outcomes {
-				o, _, _ = strings.Cut(o, ":")
-				rec.Items = append(rec.Items, recall.Item{Outcome: recall.Outcome(o)})
-			}
-			line += " · " + rec.Summary(loc)
+		if len(r.Outcomes) > 0 { // the receipt's own words, in the bot's language
+			line += " · " + recall.CountsIn(recall.CountOutcomes(r.Outcomes), loc)
 		}
 		lines = append(lines, line)
 	}

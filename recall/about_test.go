@@ -152,14 +152,14 @@ func TestEnglishWordsUseASCIIPunctuation(t *testing.T) {
 // "1 had read it" for one message, reads counted for several.
 func TestReceiptSaysWhoHadReadIt(t *testing.T) {
 	one := &Receipt{Items: []Item{{Outcome: Recalled, Reads: &Reads{Read: 1, Recipients: 3}}}}
-	if s := one.Summary("en"); s != "1 requested: 1 recalled · 1 had read it before the recall" {
+	if s := one.Summary("en"); s != "1 recalled · 1 had read it before the recall" {
 		t.Errorf("one message: %q", s)
 	}
-	if s := one.Summary("zh"); s != "1 条：1 条已撤回 · 撤回前 1 人已读" {
+	if s := one.Summary("zh"); s != "1 条已撤回 · 撤回前 1 人已读" {
 		t.Errorf("one message (zh): %q", s)
 	}
 	two := &Receipt{Items: []Item{{Outcome: Recalled, Reads: &Reads{Read: 2}}, {Outcome: Recalled, Reads: &Reads{Read: 1}}}}
-	if s := two.Summary("en"); s != "2 requested: 2 recalled · 3 reads before the recall" {
+	if s := two.Summary("en"); s != "2 recalled · 3 reads before the recall" {
 		t.Errorf("two messages: %q", s)
 	}
 }
