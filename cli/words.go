@@ -34,7 +34,7 @@ var texts = map[string][2]string{
 	"refused":             {"已拒绝", "refused"},
 	"entries.cols":        {"编号|发送时间|会话|发送方|消息|原因", "ID|SENT|CHAT|BY|MESSAGE|REASON"},
 	"entries.none":        {"没有%s的记录", "no %s entries"},
-	"state.pending":       {"待确认", "pending"},
+	"state.pending":       {"结果待定", "pending"},
 	"state.sent":          {"已发送", "sent"},
 	"state.send_failed":   {"发送失败", "send_failed"},
 	"state.unknown":       {"结果未知", "unknown"},

@@ -40,7 +40,7 @@ var texts = map[string][2]string{
 	"sent.head":       {"**本会话最近 %d 条机器人消息**", "**The bot's last %d message(s) in this chat**"},
 	"audit.none":      {"还没有撤回记录。", "No recall attempts yet."},
 	"audit.head":      {"**最近 %d 条撤回记录**", "**The last %d recall attempt(s)**"},
-	"status":          {"**状态**\n\n- Stream 连接：%s\n- 账本：%d 条记录（待确认 %d，撤回中 %d，撤回失败 %d）", "**Status**\n\n- Stream connection: %s\n- Ledger: %d entries (pending %d, recalling %d, recall failed %d)"},
+	"status":          {"**状态**\n\n- Stream 连接：%s\n- 账本：%d 条记录（结果待定 %d，撤回中 %d，撤回失败 %d）", "**Status**\n\n- Stream connection: %s\n- Ledger: %d entries (pending %d, recalling %d, recall failed %d)"},
 	"up":              {"已连接", "connected"},
 	"down":            {"未连接", "disconnected"},
 	"more":            {"… 以及另外 %d 条", "… and %d more"},
@@ -117,7 +117,7 @@ func say(locale, key string, args ...any) string {
 }
 
 var stateWords = map[string][2]string{
-	"pending": {"发送中/结果未知", "pending"}, "sent": {"已发送", "sent"}, "send_failed": {"发送失败", "send failed"},
+	"pending": {"结果待定", "pending"}, "sent": {"已发送", "sent"}, "send_failed": {"发送失败", "send failed"},
 	"recalling": {"撤回中", "recalling"}, "recalled": {"已撤回", "recalled"}, "recall_failed": {"撤回失败", "recall failed"},
 	"expired": {"已超时", "expired"}, "too_old": {"已发送（已超过撤回时限）", "sent, too old to recall"}, "unknown": {"结果未知（已关闭）", "outcome never known"},
 }

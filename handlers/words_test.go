@@ -75,3 +75,20 @@ func TestSlowDownHasNoStraySpace(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingHasItsOwnWord: the pending state reads 结果待定 in the chat,
+// a word that is neither /confirm's 确认 nor the unknown state's 结果未知.
+func TestPendingHasItsOwnWord(t *testing.T) {
+	if got := stateWord("zh", "pending"); got != "结果待定" {
+		t.Errorf("stateWord(zh, pending) = %q, want 结果待定", got)
+	}
+	status := say("zh", "status", "已连接", 5, 1, 0, 0)
+	if !strings.Contains(status, "结果待定 1") || strings.Contains(status, "确认") {
+		t.Errorf("status (zh) = %q, want 结果待定 1 and no 确认", status)
+	}
+	for st := range stateWords {
+		if w := stateWord("zh", st); st != "pending" && strings.Contains(w, "待定") || st != "unknown" && strings.Contains(w, "结果未知") {
+			t.Errorf("state %s reads %q, which another state's word holds", st, w)
+		}
+	}
+}
