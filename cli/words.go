@@ -29,7 +29,7 @@ var texts = map[string][2]string{
 	"read.unknown":        {"已读：未知", "read: unknown"},
 	"read.of":             {"已读 %d/%d", "read %d/%d"},
 	"read.by":             {"%d 人已读", "read by %d"},
-	"reads.hint":          {"加上 --read-status 可先查看谁已读（%s，约 %.0f 秒）", "add --read-status to see who has read them first (%s, about %.0f s)"},
+	"reads.hint":          {"想先看谁已读？加上 --read-status（需 %s，约 %s）。", "Want to see who has read them first? Add --read-status (%s, about %s)."},
 	"audit.cols":          {"编号|时间|操作人|操作|范围|结果", "ID|WHEN|WHO|WHAT|SCOPE|RESULT"},
 	"refused":             {"已拒绝", "refused"},
 	"entries.cols":        {"编号|发送时间|会话|发送方|消息|原因", "ID|SENT|CHAT|BY|MESSAGE|REASON"},

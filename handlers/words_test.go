@@ -92,3 +92,16 @@ func TestPendingHasItsOwnWord(t *testing.T) {
 		}
 	}
 }
+
+// TestReadsHintQuotesTheWord: the hint names the word to add as a word,
+// 加上「已读」, not 加上 已读.
+func TestReadsHintQuotesTheWord(t *testing.T) {
+	for _, tc := range []struct{ loc, want string }{
+		{"zh", "想先看谁已读？在命令后加上「已读」（需 1 次查询，约 1 秒）。"},
+		{"en", "Want to see who has read them first? Add `reads` to the command (1 query call, about 1 second)."},
+	} {
+		if got := say(tc.loc, "reads.hint", calls(tc.loc, "query", 1), recall.HumanDuration(time.Second, tc.loc)); !strings.Contains(got, tc.want) {
+			t.Errorf("reads.hint (%s) = %q, want %q", tc.loc, got, tc.want)
+		}
+	}
+}
