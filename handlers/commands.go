@@ -115,6 +115,9 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			if err != nil {
 				return "", err
 			}
+			if chats := elsewhere(r, req.chat); len(chats) > 0 { // say where, and why it asks
+				text += elsewhereText(loc, b.chatNames(ctx, req.chat, chats), chats)
+			}
 			text += say(loc, "confirm.ask", code, recall.HumanDuration(b.cfg.ConfirmTTL, loc))
 		}
 		return text, nil
@@ -168,6 +171,33 @@ func othersReached(plan *recall.Receipt, target, typedIn ledger.Chat) (messages,
 		}
 	}
 	return messages, people
+}
+
+// elsewhere are the chats other than the one here that a plan would
+// recall messages of (a packed key's people aside: othersText says those).
+func elsewhere(plan *recall.Receipt, here ledger.Chat) []ledger.Chat {
+	var out []ledger.Chat
+	seen := map[string]bool{here.Key(): true}
+	for _, it := range plan.Items {
+		if c := it.Entry.Chat; it.Outcome == recall.WouldRecall && it.Entry.Reach() < 2 && !seen[c.Key()] {
+			seen[c.Key()] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// elsewhereText names the chats a recall typed here would reach into, and
+// says that is why it asks for a confirmation.
+func elsewhereText(locale string, names recall.Names, chats []ledger.Chat) string {
+	var named []string
+	for _, c := range chats {
+		named = append(named, md(names(c)))
+	}
+	if locale == "en" {
+		return say(locale, "confirm.elsewhere", strings.Join(named, ", "))
+	}
+	return say(locale, "confirm.elsewhere", recall.AfterHan(strings.Join(named, "、")))
 }
 
 // othersText is the warning that a recall takes packed messages back from

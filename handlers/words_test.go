@@ -105,3 +105,36 @@ func TestReadsHintQuotesTheWord(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossChatPreviewNamesTheChat: a preview of a recall typed in one
+// chat that would take messages of another names that chat and says it
+// is why the preview asks for a confirmation.
+func TestCrossChatPreviewNamesTheChat(t *testing.T) {
+	here := ledger.Chat{Family: ledger.Group, ConversationID: "cidOps"}
+	priv := ledger.Chat{Family: ledger.Private, ConversationID: "cidSimPrivateChat=="}
+	plan := &recall.Receipt{Items: []recall.Item{
+		{Outcome: recall.WouldRecall, Entry: ledger.Entry{Chat: priv}},
+		{Outcome: recall.WouldRecall, Entry: ledger.Entry{Chat: priv}},
+		{Outcome: recall.WouldRecall, Entry: ledger.Entry{Chat: here}},
+		{Outcome: recall.TooOld, Entry: ledger.Entry{Chat: ledger.Chat{Family: ledger.Group, ConversationID: "cidOld"}}},
+	}}
+	chats := elsewhere(plan, here)
+	if len(chats) != 1 || chats[0] != priv {
+		t.Fatalf("elsewhere = %v, want [%v]", chats, priv)
+	}
+	names := func(c ledger.Chat) string { return "the chat with 王经理" }
+	zhNames := func(c ledger.Chat) string { return "与王经理的单聊" }
+	for _, tc := range []struct {
+		loc   string
+		names recall.Names
+		want  string
+	}{
+		{"zh", zhNames, "以上消息在与王经理的单聊，不在本会话：跨会话撤回需要确认。"},
+		{"en", names, "These messages are in the chat with 王经理, not in this chat: a recall in another chat needs your confirmation."},
+		{"zh", func(c ledger.Chat) string { return c.ConversationID }, "以上消息在 cidSimPrivateChat==，不在本会话"},
+	} {
+		if got := elsewhereText(tc.loc, tc.names, chats); !strings.Contains(got, tc.want) {
+			t.Errorf("elsewhereText(%s) = %q, want %q", tc.loc, got, tc.want)
+		}
+	}
+}
