@@ -40,7 +40,7 @@ func testRecallLastN(t *testing.T) {
 	}
 	// Chinese, and case- and space-tolerant.
 	reply = h.say(admin, "  /撤回   最近 2 ")
-	if !strings.Contains(reply, "2 requested") {
+	if !strings.Contains(reply, "(2 messages)") {
 		t.Errorf("reply:\n%s", reply)
 	}
 }
