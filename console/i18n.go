@@ -97,6 +97,7 @@ var texts = map[string][2]string{
 	"preview.title":            {"撤回预览", "Recall preview"},
 	"preview.nothing.recalled": {"这只是预览：还没有撤回任何消息。", "This is a preview: nothing has been recalled."},
 	"preview.scope":            {"范围：%s · 需 %d 次撤回接口调用", "Scope: %s · %d recall call(s)"},
+	"receipt.scope":            {"范围：%s · 用了 %d 次撤回接口调用", "Scope: %s · %d recall call(s) made"},
 	"preview.reach":            {"将撤回 %d 条消息，涉及 %d 个会话，共 %d 人。", "%d message(s) would be recalled, in %d chat(s), reaching %d people."},
 	"preview.reach.groups":     {"将撤回 %d 条消息，在 %d 个群中（群里的每个人都将看不到它们）。", "%d message(s) would be recalled, in %d group(s) (from everyone in them)."},
 	"preview.reach.mixed":      {"将撤回 %d 条消息，涉及 %d 个会话：%d 个群，以及单聊中的 %d 人。", "%d message(s) would be recalled, in %d chat(s): %d group(s), and %d recipient(s) in chats of their own."},
