@@ -60,7 +60,7 @@ func Example() {
 	fmt.Println(receipt.Summary)
 	// Output:
 	// sent with a key: true
-	// 1 requested: 1 recalled
+	// 1 recalled
 }
 
 // TestDocsShowTheExample: docs/http-api.md shows Example as it is run here, so

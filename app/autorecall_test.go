@@ -53,7 +53,7 @@ func testAutoRecallOverHTTP(t *testing.T) {
 	if r, rc := h.do("POST", "/v1/messages/"+url.PathEscape(k2)+"/retract", testToken, `{}`); r.StatusCode != 400 {
 		t.Errorf("retract without a reason: %d %v", r.StatusCode, rc)
 	}
-	if r, rc := h.do("POST", "/v1/messages/"+url.PathEscape(k2)+"/retract", testToken, `{"reason":"wrong quarter"}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled" {
+	if r, rc := h.do("POST", "/v1/messages/"+url.PathEscape(k2)+"/retract", testToken, `{"reason":"wrong quarter"}`); r.StatusCode != 200 || rc["summary"] != "1 recalled" {
 		t.Errorf("retract: %d %v", r.StatusCode, rc)
 	}
 	if r, _ := h.do("POST", "/v1/messages/nope/retract", testToken, `{"reason":"x"}`); r.StatusCode != 404 {

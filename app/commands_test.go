@@ -32,7 +32,7 @@ func testRecallLastN(t *testing.T) {
 	es := h.notify(7)
 	_ = h.srv.AgeMessage(es[2].ProcessQueryKey, 25*time.Hour)
 	reply := h.say(admin, "/recall last 5")
-	if !strings.Contains(reply, "5 requested: 4 recalled, 1 too old") {
+	if !strings.Contains(reply, "4 recalled, 1 too old") {
 		t.Errorf("reply:\n%s", reply)
 	}
 	if h.recalledCount() != 4 {
@@ -40,7 +40,7 @@ func testRecallLastN(t *testing.T) {
 	}
 	// Chinese, and case- and space-tolerant.
 	reply = h.say(admin, "  /撤回   最近 2 ")
-	if !strings.Contains(reply, "2 requested") {
+	if !strings.Contains(reply, "(2 messages)") {
 		t.Errorf("reply:\n%s", reply)
 	}
 }
@@ -95,22 +95,22 @@ func TestEveryCommandForm(t *testing.T) {
 	// no connection), so another test's bot stopping would move it.
 	h := start(t, dingtalktest.Options{})
 	es := h.notify(4)
-	if reply := h.say(admin, "/recall "+es[0].ProcessQueryKey); !strings.Contains(reply, "1 requested: 1 recalled") {
+	if reply := h.say(admin, "/recall "+es[0].ProcessQueryKey); !strings.Contains(reply, "1 recalled") {
 		t.Errorf("by key: %q", reply)
 	}
-	if reply := h.say(admin, "/recall since 30m"); !strings.Contains(reply, "3 requested: 3 recalled") {
+	if reply := h.say(admin, "/recall since 30m"); !strings.Contains(reply, "3 recalled") {
 		t.Errorf("since: %q", reply)
 	}
 	// A broadcast, recalled everywhere by its batch id (cross-chat: confirm).
 	batch, _ := h.broadcast(`{"targets":[{"family":"oto","user_id":"u1"},{"family":"oto","user_id":"u2"}],"text":"maintenance"}`)
 	code := confirmCode(t, h.say(admin, "/recall batch "+batch))
-	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "1 requested: 1 recalled · 2 people") {
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "1 recalled · 2 people") {
 		t.Errorf("batch: %q", reply)
 	}
 	// Another user's 1:1 chat with the bot.
 	_, _ = h.do("POST", "/v1/messages", testToken, `{"family":"oto","user_id":"u3","text":"for u3"}`)
 	code = confirmCode(t, h.say(admin, "/recall last 1 to u3"))
-	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "1 requested: 1 recalled") {
+	if reply := h.say(admin, "/confirm "+code); !strings.Contains(reply, "1 recalled") {
 		t.Errorf("to: %q", reply)
 	}
 	if reply := h.say(admin, "/audit 3"); !strings.Contains(reply, admin+" recall") {
@@ -131,7 +131,7 @@ func TestEveryCommandForm(t *testing.T) {
 	if err := h.srv.WaitUntil(h.ctx(), func() bool { return len(h.botReplies(gid)) == 1 }); err != nil {
 		t.Fatal(err)
 	}
-	if reply := h.botReplies(gid)[0].Text; !strings.Contains(reply, "2 requested: 2 recalled") {
+	if reply := h.botReplies(gid)[0].Text; !strings.Contains(reply, "2 recalled") {
 		t.Errorf("group: %q", reply)
 	}
 }
@@ -144,7 +144,7 @@ func testChineseReplies(t *testing.T) {
 	h.notify(2)
 	for text, want := range map[string]string{
 		"/recall last 0":    `"0" 不是有效的消息条数（至少 1）`,
-		"/撤回 最近 2":          "2 条：2 条已撤回",
+		"/撤回 最近 2":          "2 条已撤回",
 		"/frobnicate":       "未知命令 /frobnicate",
 		"/recall batch b-x": "批次 b-x 下没有发送记录",
 	} {
@@ -171,11 +171,11 @@ func testRecallMatching(t *testing.T) {
 	if !strings.Contains(reply, "2 would be recalled") || !strings.Contains(reply, "91%") || !strings.Contains(reply, "97%") || strings.Contains(reply, "normal") {
 		t.Errorf("preview: %q", reply)
 	}
-	if reply := h.say(admin, "/recall last 1 matching db-7"); !strings.Contains(reply, "1 requested: 1 recalled") || !strings.Contains(reply, "back to normal") {
+	if reply := h.say(admin, "/recall last 1 matching db-7"); !strings.Contains(reply, "1 recalled") || !strings.Contains(reply, "back to normal") {
 		t.Errorf("last 1 matching: %q", reply)
 	}
 	r, body := h.do("POST", "/v1/recalls", testToken, `{"conversation_id":"`+privCID+`","matching":"DISK","client":"ops"}`)
-	if r.StatusCode != 200 || body["summary"] != "2 requested: 2 recalled" || !strings.Contains(body["scope"].(string), `matching "DISK"`) {
+	if r.StatusCode != 200 || body["summary"] != "2 recalled" || !strings.Contains(body["scope"].(string), `matching "DISK"`) {
 		t.Errorf("HTTP matching: %d %v", r.StatusCode, body)
 	}
 	for _, m := range h.srv.BotMessages() {

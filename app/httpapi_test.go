@@ -45,10 +45,10 @@ func TestHTTPAPI(t *testing.T) {
 		t.Errorf("conversation: %d %v", r.StatusCode, e)
 	}
 	// Recall: dry run, then for real.
-	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"keys":["`+key+`"],"dry_run":true}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 would be recalled" {
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"keys":["`+key+`"],"dry_run":true}`); r.StatusCode != 200 || rc["summary"] != "1 would be recalled" {
 		t.Errorf("dry run: %d %v", r.StatusCode, rc)
 	}
-	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"conversation_id":"`+privCID+`","last":5}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled" {
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"conversation_id":"`+privCID+`","last":5}`); r.StatusCode != 200 || rc["summary"] != "1 recalled (only 1 of the last 5 is in the ledger)" {
 		t.Errorf("recall: %d %v", r.StatusCode, rc)
 	}
 	// Broadcast (one packed call for both users) and batch recall.
@@ -56,7 +56,7 @@ func TestHTTPAPI(t *testing.T) {
 	if b["sent"] != 2.0 || b["send_calls"] != 1.0 || b["pending"] != 0.0 {
 		t.Fatalf("broadcast: %v", b)
 	}
-	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"batch_id":"`+batch+`"}`); r.StatusCode != 200 || rc["summary"] != "1 requested: 1 recalled · 2 people" {
+	if r, rc := h.do("POST", "/v1/recalls", testToken, `{"batch_id":"`+batch+`"}`); r.StatusCode != 200 || rc["summary"] != "1 recalled · 2 people" {
 		t.Errorf("batch recall: %d %v", r.StatusCode, rc)
 	}
 	// Bad input: clear errors, nothing sent.
@@ -128,7 +128,7 @@ func TestLargeBatchRecallReportsProgress(t *testing.T) {
 		t.Fatalf("never finished: %v", job)
 	}
 	rec, _ := job["receipt"].(map[string]any)
-	if job["state"] != "done" || rec == nil || rec["summary"] != "13 requested: 13 recalled · 250 people" || job["recall_calls"] != 1.0 {
+	if job["state"] != "done" || rec == nil || rec["summary"] != "13 recalled · 250 people" || job["recall_calls"] != 1.0 {
 		t.Errorf("finished record: %v", job)
 	}
 	if n := len(h.srv.CallsTo(dingtalktest.PathOTORecall)); n != 1 {

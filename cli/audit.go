@@ -2,9 +2,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -39,18 +37,8 @@ func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 		result := r.Note
 		if !r.Allowed {
 			result = strings.TrimSpace(c.say("refused") + " " + result)
-		} else if len(r.Outcomes) > 0 {
-			counts := map[string]int{}
-			for _, o := range r.Outcomes {
-				o, _, _ = strings.Cut(o, ":")
-				counts[o]++
-			}
-			var parts []string
-			for o, n := range counts {
-				parts = append(parts, fmt.Sprintf("%d %s", n, c.outcome(o)))
-			}
-			slices.Sort(parts)
-			result = strings.Join(parts, ", ")
+		} else if len(r.Outcomes) > 0 { // in the receipt's words, as the chat says them
+			result = recall.CountsIn(recall.CountOutcomes(r.Outcomes), c.locale())
 		}
 		t.row(strconv.FormatUint(r.ID, 10), r.At.Local().Format("01-02 15:04:05"), r.Actor, recall.ActionWords(r.Action, c.locale()), r.Scope, result)
 	}

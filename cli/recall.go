@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/recall"
@@ -96,7 +97,8 @@ func (c *ctl) printReceipt(w io.Writer, r api.Receipt) {
 	}
 	_ = t.write(w)
 	if r.ReadStatusCost != nil && r.ReadStatusCost.Calls > 0 {
-		fmt.Fprintln(w, c.say("reads.hint", c.calls(r.ReadStatusCost.Calls, "query"), max(1, r.ReadStatusCost.Seconds)))
+		took := time.Duration(max(1, r.ReadStatusCost.Seconds) * float64(time.Second)).Round(time.Second)
+		fmt.Fprintln(w, c.say("reads.hint", c.calls(r.ReadStatusCost.Calls, "query"), recall.HumanDuration(took, c.locale())))
 	}
 }
 

@@ -4,13 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/operator"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // attentionStates are the states GET /v1/entries/{state} lists.
@@ -87,17 +87,12 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) {
 	v := auditView{Trail: trail}
 	for _, rec := range body.Records {
 		ar := auditRow{AuditRecord: rec}
-		n := map[string]int{}
-		for _, o := range rec.Outcomes {
-			o, _, _ = strings.Cut(o, ":")
-			n[o]++
+		n := recall.CountOutcomes(rec.Outcomes)
+		for _, o := range recall.Outcomes() { // the receipt's order and words (count)
+			if n[o] > 0 {
+				ar.Counts = append(ar.Counts, outcomeCount{string(o), n[o]})
+			}
 		}
-		for o, k := range n {
-			ar.Counts = append(ar.Counts, outcomeCount{o, k})
-		}
-		sort.Slice(ar.Counts, func(i, j int) bool {
-			return ar.Counts[i].N > ar.Counts[j].N || ar.Counts[i].N == ar.Counts[j].N && ar.Counts[i].Outcome < ar.Counts[j].Outcome
-		})
 		v.Records = append(v.Records, ar)
 	}
 	c.render(w, r, s, http.StatusOK, "audit", c.t("nav.audit"), "audit", v)

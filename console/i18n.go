@@ -98,6 +98,7 @@ var texts = map[string][2]string{
 	"preview.nothing.recalled": {"这只是预览：还没有撤回任何消息。", "This is a preview: nothing has been recalled."},
 	"status.version":           {"recallbot 的版本", "recallbot version"},
 	"preview.scope":            {"范围：%s · 需 %d 次撤回接口调用", "Scope: %s · %d recall call(s)"},
+	"receipt.scope":            {"范围：%s · 用了 %d 次撤回接口调用", "Scope: %s · %d recall call(s) made"},
 	"preview.reach":            {"将撤回 %d 条消息，涉及 %d 个会话，共 %d 人。", "%d message(s) would be recalled, in %d chat(s), reaching %d person(s)."},
 	"preview.reach.groups":     {"将撤回 %d 条消息，在 %d 个群中（群里的每个人都将看不到它们）。", "%d message(s) would be recalled, in %d group(s) (from everyone in them)."},
 	"preview.reach.mixed":      {"将撤回 %d 条消息，涉及 %d 个会话：%d 个群，以及单聊中的 %d 人。", "%d message(s) would be recalled, in %d chat(s): %d group(s), and %d recipient(s) in chats of their own."},
@@ -153,7 +154,7 @@ var texts = map[string][2]string{
 	"broadcast.cancel":          {"取消未发送部分", "Cancel what is not sent"},
 	"broadcast.refused":         {"钉钉拒收的 %d 位接收人", "The %d recipient(s) DingTalk refused"},
 
-	"entries.hint.pending":       {"发送结果未知：消息可能已在会话中，但没有消息 ID。确认后请处理；超过撤回时限后会自动标记为未知。", "Sends whose outcome is unknown: the message may be in the chat without a key. Resolve them if you know; they close as unknown after the recall window."},
+	"entries.hint.pending":       {"发送结果待定：消息可能已在会话中，但没有消息 ID。确认后请处理；超过撤回时限后会自动标记为未知。", "Sends whose outcome is unknown: the message may be in the chat without a key. Resolve them if you know; they close as unknown after the recall window."},
 	"entries.hint.recalling":     {"正在撤回的消息；持续超过几分钟说明撤回中断，会被自动接管。", "Being recalled; if they stay more than a few minutes the recall was interrupted and is taken over automatically."},
 	"entries.hint.recall_failed": {"钉钉拒绝撤回的消息，原因见右侧；可再次撤回。", "DingTalk refused to recall these, for the reason shown; they can be recalled again."},
 	"entries.none":               {"没有。", "None."},
@@ -183,9 +184,9 @@ var texts = map[string][2]string{
 	"err.plan":         {"此预览已过期或已执行，请重新预览。", "That preview has expired or was carried out already: preview again."},
 	"err.code":         {"确认码不正确，没有撤回任何消息。", "The code does not match: nothing was recalled."},
 	"err.code.dropped": {"确认码错误次数过多，此预览已作废，请重新预览。", "Too many wrong codes: this preview is void. Preview again."},
-	"err.state":        {"只能查看待确认、撤回中和撤回失败的记录。", "Only pending, recalling and recall_failed entries are listed."},
+	"err.state":        {"只能查看结果待定、撤回中和撤回失败的记录。", "Only pending, recalling and recall_failed entries are listed."},
 
-	"state.pending":       {"待确认", "pending"},
+	"state.pending":       {"结果待定", "pending"},
 	"state.sent":          {"已发送", "sent"},
 	"state.send_failed":   {"发送失败", "send failed"},
 	"state.unknown":       {"结果未知", "unknown"},

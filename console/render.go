@@ -127,6 +127,7 @@ func funcs(locale string) template.FuncMap {
 			}
 			return say(locale, "outcome."+o)
 		},
+		"count":  func(o string, n int) string { return recall.CountIn(recall.Outcome(o), n, locale) },
 		"chat":   chatNamer(locale, nil),
 		"action": func(a string) string { return recall.ActionWords(a, locale) },
 		"reason": func(r string) string { return recall.ReasonWords(r, locale) },

@@ -73,7 +73,7 @@ func TestKillNineDuringAnAsyncRecallIsFinishedAsItself(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("the recall was never finished: %+v", rec)
 	}
-	if rec.Requested != 250 || rec.Done != 250 || !rec.Resumed || rec.Receipt["summary"] != "250 requested: 250 recalled" {
+	if rec.Requested != 250 || rec.Done != 250 || !rec.Resumed || rec.Receipt["summary"] != "250 recalled" {
 		t.Errorf("the record: %+v", rec)
 	}
 	for _, m := range srv.BotMessages() {

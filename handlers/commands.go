@@ -102,8 +102,8 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			return "", err
 		}
 		text := say(loc, "preview", r.Summary(loc), calls(loc, "api", r.Calls)) + "\n\n" + b.itemLines(r.Items)
-		if n, people := othersReached(r, req.chat); n > 0 {
-			text += say(loc, "others", n, people)
+		if n, people := othersReached(r, sel.Chat, req.chat); n > 0 {
+			text += othersText(loc, n, people)
 		}
 		if !reads && would > 0 {
 			n, took := recall.ReadCost(would, b.cfg.QPS)
@@ -113,6 +113,9 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			code, err := b.newConfirmation(ctx, actor, r, reads, sel)
 			if err != nil {
 				return "", err
+			}
+			if chats := elsewhere(r, req.chat); len(chats) > 0 { // say where, and why it asks
+				text += elsewhereText(loc, b.chatNames(ctx, req.chat, chats), chats)
 			}
 			text += say(loc, "confirm.ask", code, recall.HumanDuration(b.cfg.ConfirmTTL, loc))
 		}
@@ -145,8 +148,15 @@ func reachesBeyond(plan *recall.Receipt, here ledger.Chat) bool {
 }
 
 // othersReached says how many of a plan's messages also reached people
-// outside the chat here (one key packed for several users), and how many.
-func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int) {
+// outside the chat the recall aims at (one key packed for several users),
+// and how many: the chat named by "to" or "in" when the selection has one
+// (a command typed in a group about intern001 takes a message back from
+// intern001 and the others), else the chat the command was typed in.
+func othersReached(plan *recall.Receipt, target, typedIn ledger.Chat) (messages, people int) {
+	here := typedIn
+	if target.Validate() == nil {
+		here = target
+	}
 	for _, it := range plan.Items {
 		if it.Outcome != recall.WouldRecall || it.Entry.Reach() < 2 {
 			continue
@@ -160,6 +170,46 @@ func othersReached(plan *recall.Receipt, here ledger.Chat) (messages, people int
 		}
 	}
 	return messages, people
+}
+
+// elsewhere are the chats other than the one here that a plan would
+// recall messages of (a packed key's people aside: othersText says those).
+func elsewhere(plan *recall.Receipt, here ledger.Chat) []ledger.Chat {
+	var out []ledger.Chat
+	seen := map[string]bool{here.Key(): true}
+	for _, it := range plan.Items {
+		if c := it.Entry.Chat; it.Outcome == recall.WouldRecall && it.Entry.Reach() < 2 && !seen[c.Key()] {
+			seen[c.Key()] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// elsewhereText names the chats a recall typed here would reach into, and
+// says that is why it asks for a confirmation.
+func elsewhereText(locale string, names recall.Names, chats []ledger.Chat) string {
+	var named []string
+	for _, c := range chats {
+		named = append(named, md(names(c)))
+	}
+	if locale == "en" {
+		return say(locale, "confirm.elsewhere", strings.Join(named, ", "))
+	}
+	return say(locale, "confirm.elsewhere", recall.AfterHan(strings.Join(named, "、")))
+}
+
+// othersText is the warning that a recall takes packed messages back from
+// other people too, in words that agree with both numbers.
+func othersText(locale string, messages, people int) string {
+	if locale != "en" {
+		return say(locale, "others", messages, people)
+	}
+	it := "them"
+	if messages == 1 {
+		it = "it"
+	}
+	return fmt.Sprintf(texts["others"][1], messages, it, it, recall.Plural(people, "other person", "other people"))
 }
 
 func (b *Bot) receiptText(r *recall.Receipt) string {
@@ -341,13 +391,8 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 		if note != "" && !r.Allowed {
 			line += " · " + b.quote(note)
 		}
-		if len(r.Outcomes) > 0 { // the receipt's own summary, in the bot's language
-			rec := &recall.Receipt{Scope: scope}
-			for _, o := range r.Outcomes {
-				o, _, _ = strings.Cut(o, ":")
-				rec.Items = append(rec.Items, recall.Item{Outcome: recall.Outcome(o)})
-			}
-			line += " · " + rec.Summary(loc)
+		if len(r.Outcomes) > 0 { // the receipt's own words, in the bot's language
+			line += " · " + recall.CountsIn(recall.CountOutcomes(r.Outcomes), loc)
 		}
 		lines = append(lines, line)
 	}

@@ -68,10 +68,10 @@ func TestRepliesReadLikeAPerson(t *testing.T) {
 	}
 	for _, tc := range []struct{ got, want string }{
 		{say("zh", "help.admin", "2 分钟"), "（2 分钟内有效）"},
-		{say("en", "preview", "1 requested: 1 would be recalled", calls("en", "api", 1)), "1 API call"},
-		{say("en", "preview", "2 requested: 2 would be recalled", calls("en", "api", 2)), "2 API calls"},
+		{say("en", "preview", "1 would be recalled", calls("en", "api", 1)), "1 API call"},
+		{say("en", "preview", "2 would be recalled", calls("en", "api", 2)), "2 API calls"},
 		{say("en", "reads.hint", calls("en", "query", 1), "1 second"), "(1 query call, about 1 second)"},
-		{say("zh", "preview", "2 条：2 条将被撤回", calls("zh", "api", 2)), "需 2 次接口调用"},
+		{say("zh", "preview", "2 条将被撤回", calls("zh", "api", 2)), "需 2 次接口调用"},
 		{say("en", "audit.head", 1), "The last 1 recall attempt**"},
 		{say("en", "audit.head", 2), "The last 2 recall attempts**"},
 		{say("en", "sent.head", 1), "The bot's last 1 message in this chat"},

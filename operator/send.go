@@ -149,7 +149,12 @@ func (o *Operator) sendError(e ledger.Entry, err error) *Refusal {
 // blocked is 422: an auto-recall rule refused the message before it was
 // sent; what the rule found is put in the reader's words.
 func blocked(be *autorecall.BlockedError) *Refusal {
-	found := Words(func(locale string) string { return recall.FindingIn(be.Reason, locale) })
+	found := Words(func(locale string) string {
+		if locale == "en" {
+			return recall.FindingIn(be.Reason, locale)
+		}
+		return recall.AfterHan(recall.FindingIn(be.Reason, locale)) // "消息包含 AWS 访问密钥 ID"
+	})
 	r := refused(http.StatusUnprocessableEntity, "blocked", "blocked", be.Rule, found)
 	r.Rule = be.Rule
 	return r

@@ -109,7 +109,7 @@ func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
 	case a.Count > 0 && en:
 		return plural(a.Count, "pending send", "pending sends")
 	case a.Count > 0:
-		return fmt.Sprintf("%d 条待确认的发送", a.Count)
+		return fmt.Sprintf("%d 条结果待定的发送", a.Count)
 	case a.Entry > 0 && en && chat != "":
 		return fmt.Sprintf("entry %d in %s", a.Entry, chat)
 	case a.Entry > 0 && chat != "":
@@ -182,8 +182,8 @@ var actionWords = map[string][2]string{
 	"supersede":             {"更正后撤回原消息", "superseded"},
 	"retract":               {"撤销", "retracted"},
 	"self_destruct":         {"到期撤回", "self-destruct"},
-	"resolve":               {"处理待确认发送", "pending send resolved"},
-	"close_pending":         {"关闭待确认发送", "pending sends closed"},
+	"resolve":               {"处理结果待定的发送", "pending send resolved"},
+	"close_pending":         {"关闭结果待定的发送", "pending sends closed"},
 	"alert.silence":         {"静默告警", "alert silenced"},
 	"alert.ack":             {"认领告警", "alert acknowledged"},
 	"alert.unsilence":       {"取消静默", "silence ended"},

@@ -65,7 +65,7 @@ func TestAuditRecordsInTheReadersLanguage(t *testing.T) {
 			zh: "批次 b-1", en: "batch b-1", zhN: "因撤回该批次而停止；已送达 880 / 1000 人，失败 3，取消 117；另有 20 人在 1 次已发出的调用中，待钉钉应答后计入",
 			enN: "stopped by a recall of the batch; 880 of 1000 recipients reached, 3 refused, 117 not sent (cancelled); 20 more in 1 call already on the wire, counted when DingTalk answers", enNamedBy: "batch b-1"},
 		{name: "pending sends closed", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Count: 2}, Why: "expired_pending"},
-			zh: "2 条待确认的发送", en: "2 pending sends", zhN: "超过撤回时限仍未确认，已关闭为结果未知", enN: "still in doubt past the recall window: closed as unknown", enNamedBy: "2 pending sends"},
+			zh: "2 条结果待定的发送", en: "2 pending sends", zhN: "超过撤回时限仍未确认，已关闭为结果未知", enN: "still in doubt past the recall window: closed as unknown", enNamedBy: "2 pending sends"},
 		{name: "a minute's refusals, counted", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Count: 12, Since: since}, Note: "intern001: 12"},
 			zh: "15:00 起一分钟内另有 12 次", en: "12 more in the minute from 15:00", zhN: "intern001: 12", enN: "intern001: 12", enNamedBy: "12 more in the minute from 15:00"},
 		{name: "an old record, in the words of its time", rec: ledger.AuditRecord{Scope: "批次 b-wrong-1", Note: "not an admin; in group:cidOpsGroup=="},
@@ -152,14 +152,14 @@ func TestEnglishWordsUseASCIIPunctuation(t *testing.T) {
 // "1 had read it" for one message, reads counted for several.
 func TestReceiptSaysWhoHadReadIt(t *testing.T) {
 	one := &Receipt{Items: []Item{{Outcome: Recalled, Reads: &Reads{Read: 1, Recipients: 3}}}}
-	if s := one.Summary("en"); s != "1 requested: 1 recalled · 1 had read it before the recall" {
+	if s := one.Summary("en"); s != "1 recalled · 1 had read it before the recall" {
 		t.Errorf("one message: %q", s)
 	}
-	if s := one.Summary("zh"); s != "1 条：1 条已撤回 · 撤回前 1 人已读" {
+	if s := one.Summary("zh"); s != "1 条已撤回 · 撤回前 1 人已读" {
 		t.Errorf("one message (zh): %q", s)
 	}
 	two := &Receipt{Items: []Item{{Outcome: Recalled, Reads: &Reads{Read: 2}}, {Outcome: Recalled, Reads: &Reads{Read: 1}}}}
-	if s := two.Summary("en"); s != "2 requested: 2 recalled · 3 reads before the recall" {
+	if s := two.Summary("en"); s != "2 recalled · 3 reads before the recall" {
 		t.Errorf("two messages: %q", s)
 	}
 }

@@ -227,6 +227,9 @@ func (e *Engine) Plan(ctx context.Context, s Selection) (*Receipt, error) {
 		r.Items = append(r.Items, Item{Key: k, Outcome: NotFound})
 	}
 	r.Calls = countCalls(r.Items)
+	if s.Matching == "" {
+		r.Asked = s.Last // with matching, the last N are searched, not all taken
+	}
 	return r, nil
 }
 

@@ -112,7 +112,7 @@ func TestFortyFiveKeysGoInCallsOf20_20_5(t *testing.T) {
 			t.Errorf("message %q still shown", m.Text)
 		}
 	}
-	if r.Summary("en") != "45 requested: 45 recalled" || r.Summary("zh") != "45 条：45 条已撤回" {
+	if r.Summary("en") != "45 recalled" || r.Summary("zh") != "45 条已撤回" {
 		t.Errorf("summary %q / %q", r.Summary("en"), r.Summary("zh"))
 	}
 }
@@ -175,7 +175,7 @@ func TestTooOldIsReportedWithoutACall(t *testing.T) {
 	if c, _ := f.led.Counts(tctx(t)); c[ledger.Expired] != 2 {
 		t.Errorf("counts %v", c)
 	}
-	if r.Summary("zh") != "2 条：2 条超过 24 小时无法撤回" {
+	if r.Summary("zh") != "2 条超过 24 小时无法撤回（最近 5 条中只有 2 条有发送记录）" {
 		t.Errorf("zh summary %q", r.Summary("zh"))
 	}
 }
@@ -185,7 +185,7 @@ func TestOneTooOldAccordingToDingTalk(t *testing.T) {
 	es := f.send(t, private, 5)
 	_ = f.srv.AgeMessage(es[0].ProcessQueryKey, 25*time.Hour) // DingTalk disagrees with our clock
 	r, _ := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{Chat: private, Last: 5}})
-	if got := r.Summary("en"); got != "5 requested: 4 recalled, 1 too old" {
+	if got := r.Summary("en"); got != "4 recalled, 1 too old (5 messages)" {
 		t.Errorf("summary %q", got)
 	}
 }
@@ -612,7 +612,7 @@ func TestReadsBeforeTheRecall(t *testing.T) {
 		t.Errorf("reads: %v", words)
 	}
 	r, err := f.engine.Execute(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{batch[0].ProcessQueryKey, es[0].ProcessQueryKey}}}, plan)
-	if err != nil || r.Summary("en") != "2 requested: 2 recalled · 21 people · 8 reads before the recall" {
+	if err != nil || r.Summary("en") != "2 recalled · 21 people · 8 reads before the recall" {
 		t.Errorf("receipt: %q, %v", r.Summary("en"), err)
 	}
 	if calls, took := recall.ReadCost(5000, 20); calls != 5000 || took < 250*time.Second {

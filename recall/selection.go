@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +129,9 @@ type Receipt struct {
 	Calls int `json:"calls"`
 	// AuditID is the audit record of this attempt.
 	AuditID uint64 `json:"audit_id,omitempty"`
+	// Asked is N of a recall of the last N messages of a chat, so the
+	// summary can say when fewer were found; 0 for other selections.
+	Asked int `json:"asked,omitempty"`
 	// Broadcast, for a recall of a batch sent as a broadcast, is what the
 	// recall did to it: stopped it first, and waited for its calls on the
 	// wire.
@@ -194,62 +198,132 @@ var outcomeWords = map[Outcome][2]string{
 	NotFound:        {"%d 条不在发送记录中", "%d not in the ledger"},
 }
 
-// Summary is the receipt in one line: "5 requested: 4 recalled, 1 too old"
-// or "5 条：4 条已撤回，1 条超过 24 小时无法撤回".
-func (r *Receipt) Summary(locale string) string {
+// CountOutcomes counts outcomes as an audit record keeps them (by key:
+// "recalled", "failed:<reason>"), for CountsIn.
+func CountOutcomes(recorded map[string]string) map[Outcome]int {
+	n := map[Outcome]int{}
+	for _, o := range recorded {
+		o, _, _ = strings.Cut(o, ":")
+		n[Outcome(o)]++
+	}
+	return n
+}
+
+// CountsIn is outcomes counted, in locale's words and the receipt's order:
+// "4 条已撤回，1 条超过 24 小时无法撤回", "4 recalled, 1 too old". The chat's
+// receipts, the CLI's and the console's audit trail all say a result with
+// it, so one outcome reads the same everywhere.
+func CountsIn(counts map[Outcome]int, locale string) string {
 	var parts []string
 	for _, o := range outcomeOrder {
-		if n := r.Count(o); n > 0 {
-			w := outcomeWords[o][0]
-			if locale == "en" {
-				w = outcomeWords[o][1]
-			}
-			parts = append(parts, fmt.Sprintf(w, n))
+		if n := counts[o]; n > 0 {
+			parts = append(parts, CountIn(o, n, locale))
 		}
 	}
-	people := ""
-	if r.packed() { // some keys reached several people: say how many
+	var odd []string // an outcome this build does not know, from a newer one
+	for o, n := range counts {
+		if _, ok := outcomeWords[o]; !ok && n > 0 {
+			odd = append(odd, fmt.Sprintf("%d %s", n, o))
+		}
+	}
+	slices.Sort(odd)
+	parts = append(parts, odd...)
+	if locale == "en" {
+		return strings.Join(parts, ", ")
+	}
+	return strings.Join(parts, "，")
+}
+
+// Outcomes are the outcomes in the order a receipt lists them.
+func Outcomes() []Outcome { return slices.Clone(outcomeOrder) }
+
+// CountIn is n messages with outcome o in locale's words: "1 条已撤回",
+// "1 recalled".
+func CountIn(o Outcome, n int, locale string) string {
+	w, ok := outcomeWords[o]
+	if !ok {
+		return fmt.Sprintf("%d %s", n, o)
+	}
+	if locale == "en" {
+		return fmt.Sprintf(w[1], n)
+	}
+	return fmt.Sprintf(w[0], n)
+}
+
+// Summary is the receipt in one phrase, to follow a title and its colon:
+// "4 recalled, 1 too old (5 messages)" or "4 条已撤回，1 条超过 24 小时无法撤回
+// （共 5 条）". The total is said only when it adds something: when the
+// messages had several outcomes, or when a recall of the last N found
+// fewer than N.
+func (r *Receipt) Summary(locale string) string {
+	en := locale == "en"
+	counts := map[Outcome]int{}
+	for _, it := range r.Items {
+		counts[it.Outcome]++
+	}
+	s := CountsIn(counts, locale)
+	switch n := r.Requested(); {
+	case n == 0 && en:
+		return "nothing to recall: " + r.Scope + " selects no messages" + r.Broadcast.words(locale)
+	case n == 0:
+		return "没有可撤回的消息" + r.Broadcast.words(locale)
+	case r.Asked > n && en && n == 1:
+		s += fmt.Sprintf(" (only 1 of the last %d is in the ledger)", r.Asked)
+	case r.Asked > n && en:
+		s += fmt.Sprintf(" (only %d of the last %d are in the ledger)", n, r.Asked)
+	case r.Asked > n:
+		s += fmt.Sprintf("（最近 %d 条中只有 %d 条有发送记录）", r.Asked, n)
+	case len(counts) > 1 && en:
+		s += " (" + plural(n, "message", "messages") + ")"
+	case len(counts) > 1:
+		s += fmt.Sprintf("（共 %d 条）", n)
+	}
+	return s + r.reach(locale) + r.Broadcast.words(locale)
+}
+
+// reach is how many people the receipt's messages reached and how many had
+// read them, when that is more than the count says: some keys reached
+// several people. The people are those of the messages recalled (or to
+// be), or, once every one had been recalled before, of those.
+func (r *Receipt) reach(locale string) string {
+	en := locale == "en"
+	s := ""
+	if r.packed() {
 		o := Recalled
 		if r.DryRun {
 			o = WouldRecall
 		}
-		people = " · " + plural(r.People(o), "person", "people")
-		if locale != "en" {
-			people = fmt.Sprintf(" · 共 %d 人", r.People(o))
+		if r.Count(o) == 0 {
+			o = AlreadyRecalled
+		}
+		if people := r.People(o); people > 0 && en {
+			s = " · " + plural(people, "person", "people")
+		} else if people > 0 {
+			s = fmt.Sprintf(" · 共 %d 人", people)
 		}
 	}
 	if asked, read := r.ReadTotals(); asked > 0 { // a person reading two messages counts twice
 		one := r.Requested() == 1
 		switch {
-		case locale == "en" && one && r.DryRun:
-			people += fmt.Sprintf(" · %d had read it so far", read)
-		case locale == "en" && one:
-			people += fmt.Sprintf(" · %d had read it before the recall", read)
-		case locale == "en" && r.DryRun:
-			people += " · " + plural(read, "read", "reads") + " so far"
-		case locale == "en":
-			people += " · " + plural(read, "read", "reads") + " before the recall"
+		case en && one && r.DryRun:
+			s += fmt.Sprintf(" · %d had read it so far", read)
+		case en && one:
+			s += fmt.Sprintf(" · %d had read it before the recall", read)
+		case en && r.DryRun:
+			s += " · " + plural(read, "read", "reads") + " so far"
+		case en:
+			s += " · " + plural(read, "read", "reads") + " before the recall"
 		case one && r.DryRun:
-			people += fmt.Sprintf(" · 目前 %d 人已读", read)
+			s += fmt.Sprintf(" · 目前 %d 人已读", read)
 		case one:
-			people += fmt.Sprintf(" · 撤回前 %d 人已读", read)
+			s += fmt.Sprintf(" · 撤回前 %d 人已读", read)
 		case r.DryRun:
-			people += fmt.Sprintf(" · 目前已读 %d 人次", read)
+			s += fmt.Sprintf(" · 目前已读 %d 次", read)
 		default:
-			people += fmt.Sprintf(" · 撤回前已读 %d 人次", read)
+			s += fmt.Sprintf(" · 撤回前已读 %d 次", read)
 		}
 	}
-	people += r.Broadcast.words(locale)
-	if locale == "en" {
-		if len(parts) == 0 {
-			return "nothing to recall: " + r.Scope + " selects no messages" + people
-		}
-		return fmt.Sprintf("%d requested: %s%s", r.Requested(), strings.Join(parts, ", "), people)
-	}
-	if len(parts) == 0 {
-		return "没有可撤回的消息" + people
-	}
-	return fmt.Sprintf("%d 条：%s%s", r.Requested(), strings.Join(parts, "，"), people)
+	return s
 }
 
 // words is what a recall did to a broadcast, for the receipt's summary:

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // HumanDuration says d the way a person would, in "zh" or "en": 2 分钟,
@@ -87,3 +89,17 @@ var mdLink = regexp.MustCompile(`!?\[([^\]]*)\]\([^)]*\)`)
 
 // mdMarks are the emphasis and code marks PlainText drops.
 var mdMarks = strings.NewReplacer("**", "", "__", "", "`", "", "~~", "")
+
+// AfterHan is word as it follows Chinese text in a sentence: with a space
+// before it when it starts with a Latin letter or a digit ("消息包含 AWS
+// 访问密钥 ID"), as Chinese typesetting spaces the two scripts apart, and
+// without one before Chinese ("消息包含带密码的 URL").
+func AfterHan(word string) string {
+	if word == "" {
+		return word
+	}
+	if c := word[0]; c < utf8.RuneSelf && (unicode.IsLetter(rune(c)) || unicode.IsDigit(rune(c))) {
+		return " " + word
+	}
+	return word
+}
