@@ -110,6 +110,9 @@ type Item struct {
 	Reason          string    `json:"reason,omitempty"`      // DingTalk's, for a failure
 	Explanation     string    `json:"explanation,omitempty"` // the reason in words
 	Reads           *Reads    `json:"reads,omitempty"`       // when the recall asked
+	// RecallableUntil is when the recall window closes on a message a
+	// preview would recall (outcome would_recall).
+	RecallableUntil time.Time `json:"recallable_until,omitzero"`
 }
 
 // MarshalJSON writes the excerpt of every item the ledger knows, empty

@@ -289,7 +289,7 @@ func (a *App) serveHTTP(jobs *group, receiver *alerts.Receiver) error {
 	// The API's handlers and the console carry out the same operator
 	// actions; work a request starts to outlive it runs in jobs.
 	a.Operator = operator.New(a.Ledger, a.Sender, a.Engine, a.Broadcaster, jobs.goFunc("recall"), operator.Config{AutoRecall: a.AutoRecall,
-		Ready: a.Listener.Connected, Locale: c.Locale, QPS: c.DingTalk.QPS, MaxLast: c.Recall.MaxLast, Version: a.Build.String(), Now: a.now, Log: a.Log.Named("http")})
+		Ready: a.Listener.Connected, Locale: c.Locale, QPS: c.DingTalk.QPS, MaxLast: c.Recall.MaxLast, Window: c.Recall.Window, Version: a.Build.String(), Now: a.now, Log: a.Log.Named("http")})
 	a.API = &httpapi.API{Token: c.HTTP.Token, Operator: a.Operator, Ledger: a.Ledger, Log: a.Log.Named("http"), Metrics: a.Metrics, Now: a.now,
 		Alerts: receiver}
 	var onShutdown func()

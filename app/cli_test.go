@@ -32,8 +32,9 @@ func TestOperatorCLI(t *testing.T) {
 			t.Fatalf("send: %q", out)
 		}
 	}
-	if out := cli("recall", "--chat", privCID, "--last", "2", "--dry-run"); !strings.Contains(out, "preview (nothing recalled): 2 would be recalled") || !strings.Contains(out, "cli notice 2") {
-		t.Errorf("preview: %q", out)
+	if out := cli("recall", "--chat", privCID, "--last", "2", "--dry-run"); !strings.Contains(out, "preview (nothing recalled): 2 would be recalled") || !strings.Contains(out, "cli notice 2") ||
+		!strings.Contains(out, " left") {
+		t.Errorf("preview (each message with its time left): %q", out)
 	}
 	if out := cli("recall", "--private", privCID, "--matching", "notice 1"); !strings.Contains(out, "1 recalled") {
 		t.Errorf("recall: %q", out)

@@ -93,7 +93,11 @@ func (c *ctl) printReceipt(w io.Writer, r api.Receipt) {
 		case it.Reads != nil:
 			read = c.say("read.by", it.Reads.Read)
 		}
-		t.row(c.outcome(it.Outcome), when, what, read, it.Explanation)
+		why := it.Explanation
+		if left := time.Until(it.RecallableUntil); !it.RecallableUntil.IsZero() && left > 0 {
+			why = c.say("left", recall.HumanDuration(left, c.locale()))
+		}
+		t.row(c.outcome(it.Outcome), when, what, read, why)
 	}
 	_ = t.write(w)
 	if r.ReadStatusCost != nil && r.ReadStatusCost.Calls > 0 {

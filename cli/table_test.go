@@ -87,3 +87,18 @@ func TestCLIWordsInEnglishUseASCIIPunctuation(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewSaysTimeLeft: a preview's table gives each message it would
+// recall its time left in the recall window, as the chat's preview does
+// (docs/commands.md promised it of both; the CLI showed none).
+func TestPreviewSaysTimeLeft(t *testing.T) {
+	r := api.Receipt{Summary: "1 条将被撤回", DryRun: true, Calls: 1}
+	r.Items = append(r.Items, api.Item{Outcome: "would_recall", Excerpt: "发布推迟", SentAt: time.Now().Add(-time.Hour),
+		RecallableUntil: time.Now().Add(23*time.Hour + 30*time.Minute)})
+	var zh, en bytes.Buffer
+	(&ctl{lang: "zh"}).printReceipt(&zh, r)
+	(&ctl{lang: "en"}).printReceipt(&en, r)
+	if !strings.Contains(zh.String(), "剩余 23 小时") || !strings.Contains(en.String(), "23 h") && !strings.Contains(en.String(), "23 hours") {
+		t.Errorf("a preview without its time left:\n%s\n%s", zh.String(), en.String())
+	}
+}

@@ -91,6 +91,9 @@ func (o *Operator) receiptOf(r *recall.Receipt) api.Receipt {
 			rd := readsOf(*it.Reads)
 			item.Reads = &rd
 		}
+		if it.Outcome == recall.WouldRecall && o.cfg.Window > 0 && !it.Entry.SentAt.IsZero() {
+			item.RecallableUntil = it.Entry.SentAt.Add(o.cfg.Window)
+		}
 		out.Items[i] = item
 	}
 	if b := r.Broadcast; b != nil {

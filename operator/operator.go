@@ -57,6 +57,9 @@ type Config struct {
 	// MaxLast caps N in a recall of a chat's last N messages, as it caps
 	// "/recall last N" in chat (recall.max_last); 0 means 100.
 	MaxLast int
+	// Window is how long DingTalk lets a message be recalled
+	// (recall.window), for a receipt's time left; 0 says none.
+	Window time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log is where failures are logged; default none.
