@@ -140,7 +140,7 @@ func (d *demo) printAlertsChat() {
 		if m.Updates > 0 {
 			kind = d.pick(fmt.Sprintf("[卡片，已原地更新 %d 次]", m.Updates), fmt.Sprintf("[card, updated in place ×%d]", m.Updates))
 		}
-		lines := strings.Split(m.Text, "\n")
+		lines := strings.Split(terminalText(m.Text), "\n")
 		fmt.Fprintf(d.out, "  %s  %-12s %s %s\n", m.SentAt.Format("01-02 15:04"), "🤖 recallbot", kind, lines[0])
 		for _, l := range lines[1:] {
 			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "[") {
