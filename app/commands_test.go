@@ -143,7 +143,7 @@ func testChineseReplies(t *testing.T) {
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) { c.Locale = "zh" })
 	h.notify(2)
 	for text, want := range map[string]string{
-		"/recall last 0":    `"0" 不是有效的消息条数（至少 1）`,
+		"/recall last 0":    `「0」不是有效的消息条数（至少 1）`,
 		"/撤回 最近 2":          "2 条：2 条已撤回",
 		"/frobnicate":       "未知命令 /frobnicate",
 		"/recall batch b-x": "批次 b-x 下没有发送记录",
