@@ -81,7 +81,8 @@ func testBadInputGetsAHelpLine(t *testing.T) {
 	}
 	if err := waitFor(h.ctx(), func() bool {
 		recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
-		return len(recs) > 0 && recs[0].Action == "malformed_frame" && recs[0].Actor == "stream"
+		return len(recs) > 0 && recs[0].Action == "malformed_frame" && recs[0].Actor == "stream" &&
+			recs[0].Scope == "" && recs[0].About != nil && recs[0].About.Frame != "" // a fact, read per locale
 	}); err != nil {
 		t.Errorf("the malformed frame was not audited: %v", err)
 	}

@@ -268,6 +268,9 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	if r.About != nil {
 		alert = r.About.Alert
 	}
+	if w, ok := factScope(r, locale); ok {
+		return w, strings.Join(clauses, sep(locale))
+	}
 	if w, ok := alertScope(alert, scope, r.Action, locale); ok { // what was asked of an alert, where
 		scope = w
 		if a := r.About; a != nil && a.Chat != nil {

@@ -191,3 +191,26 @@ func TestAccessRefusalsInTheReadersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestFactScopesInTheReadersLanguage: a resume of the automatic recalls
+// and an unreadable frame keep facts (no scope; the frame's id), and read
+// "熔断器" / "消息帧 ID" in Chinese; older records that kept English words
+// read the same.
+func TestFactScopesInTheReadersLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		rec    ledger.AuditRecord
+		zh, en string
+	}{
+		{ledger.AuditRecord{Action: "autorecall.resume"}, "熔断器", "circuit breaker"},
+		{ledger.AuditRecord{Action: "autorecall.resume", Scope: "circuit breaker"}, "熔断器", "circuit breaker"},
+		{ledger.AuditRecord{Action: "malformed_frame", About: &ledger.AuditAbout{Frame: "msg-1"}}, "消息帧 msg-1", "frame msg-1"},
+		{ledger.AuditRecord{Action: "malformed_frame", Scope: "frame msg-1"}, "消息帧 msg-1", "frame msg-1"},
+	} {
+		if got, _ := AuditWords(tc.rec, "zh", nil); got != tc.zh {
+			t.Errorf("zh: %q, want %q", got, tc.zh)
+		}
+		if got, _ := AuditWords(tc.rec, "en", nil); got != tc.en {
+			t.Errorf("en: %q, want %q", got, tc.en)
+		}
+	}
+}
