@@ -129,6 +129,8 @@ type AuditAbout struct {
 	Sender string `json:"sender,omitempty"`
 	// Alert is the alert group a command was about, by its shown id.
 	Alert string `json:"alert,omitempty"`
+	// Frame is the Stream message id of a frame the bot could not read.
+	Frame string `json:"frame,omitempty"`
 }
 
 // TrailAccess names the access trail in AuditQuery: refused requests and

@@ -353,7 +353,7 @@ func (a *App) auditMalformed(messageID string, err error) {
 		msg = strings.ToValidUTF8(msg[:200], "") + "…"
 	}
 	if _, aerr := a.Ledger.AppendAudit(ctx, ledger.AuditRecord{At: a.now(), Actor: "stream", Action: "malformed_frame",
-		Scope: "frame " + messageID, Note: msg}); aerr != nil {
+		About: &ledger.AuditAbout{Frame: messageID}, Note: msg}); aerr != nil {
 		a.Log.Error("malformed frame not audited", zap.Error(aerr))
 	}
 }

@@ -39,7 +39,7 @@ func TestOperatorCLI(t *testing.T) {
 	if out := cli("recall", "--private", privCID, "--matching", "notice 1"); !strings.Contains(out, "1 recalled") {
 		t.Errorf("recall: %q", out)
 	}
-	if out := cli("audit", "--limit", "2"); !strings.Contains(out, "api:cli") || !strings.Contains(out, "1 recalled") {
+	if out := cli("audit", "--limit", "2"); !strings.Contains(out, "the CLI (API)") || strings.Contains(out, "api:cli") || !strings.Contains(out, "1 recalled") {
 		t.Errorf("audit: %q", out)
 	}
 	var a struct{ Records []ledger.AuditRecord }

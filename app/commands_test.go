@@ -81,7 +81,8 @@ func testBadInputGetsAHelpLine(t *testing.T) {
 	}
 	if err := waitFor(h.ctx(), func() bool {
 		recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 5})
-		return len(recs) > 0 && recs[0].Action == "malformed_frame" && recs[0].Actor == "stream"
+		return len(recs) > 0 && recs[0].Action == "malformed_frame" && recs[0].Actor == "stream" &&
+			recs[0].Scope == "" && recs[0].About != nil && recs[0].About.Frame != "" // a fact, read per locale
 	}); err != nil {
 		t.Errorf("the malformed frame was not audited: %v", err)
 	}
@@ -143,7 +144,7 @@ func testChineseReplies(t *testing.T) {
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) { c.Locale = "zh" })
 	h.notify(2)
 	for text, want := range map[string]string{
-		"/recall last 0":    `"0" 不是有效的消息条数（至少 1）`,
+		"/recall last 0":    `「0」不是有效的消息条数（至少 1）`,
 		"/撤回 最近 2":          "2 条已撤回",
 		"/frobnicate":       "未知命令 /frobnicate",
 		"/recall batch b-x": "批次 b-x 下没有发送记录",

@@ -153,7 +153,7 @@ func TestConsoleRecallsInABrowser(t *testing.T) {
 	}
 	shown := fmt.Sprintf(`document.querySelector('.msg.bot[data-key=%q]')`, packed[0].ProcessQueryKey)
 	poll(ctx, t, "the emulator's console shows the broadcast recalled in u2's chat", shown+` && `+shown+`.classList.contains('recalled') && `+
-		shown+`.querySelector('.notice').textContent.endsWith('撤回了一条消息') && `+shown+`.querySelector('del').textContent.includes('wrong room')`)
+		shown+`.querySelector('.notice').textContent.endsWith('recalled a message') && `+shown+`.querySelector('del').textContent.includes('wrong room')`)
 	recs, _ := h.app.Ledger.Audit(h.ctx(), ledger.AuditQuery{Limit: 10})
 	for _, r := range recs {
 		if r.Actor != "api:alice" {

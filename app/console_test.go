@@ -54,7 +54,7 @@ func TestEmulatorConsoleInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(ctx, t, "the admin's message is shown", `[...document.querySelectorAll('.msg.user .bubble')].some(b => b.textContent === '/recall last 1')`)
-	poll(ctx, t, "the notice is shown recalled", last+`.classList.contains('recalled') && `+last+`.querySelector('.notice').textContent.endsWith('撤回了一条消息') && `+last+`.querySelector('del').textContent.includes('notice 2')`)
+	poll(ctx, t, "the notice is shown recalled", last+`.classList.contains('recalled') && `+last+`.querySelector('.notice').textContent.endsWith('recalled a message') && `+last+`.querySelector('del').textContent.includes('notice 2')`)
 	poll(ctx, t, "the bot's reply is shown", `[...document.querySelectorAll('.msg.bot:not(.recalled) .bubble')].some(b => b.textContent.includes('1 recalled'))`)
 	poll(ctx, t, "the composer heard the reply through ?wait", `document.getElementById('status').textContent === 'the bot answered (1 message)'`)
 	if m, _ := h.srv.Message(sent[1].ProcessQueryKey); !m.Recalled {
@@ -68,7 +68,7 @@ func TestEmulatorConsoleInABrowser(t *testing.T) {
 	if err := browsertest.Click(ctx, first+` form.read button`); err != nil {
 		t.Fatal(err)
 	}
-	poll(ctx, t, "the read mark is shown", fmt.Sprintf(`document.querySelector(%q).textContent === '已读 %s'`, first+" .reads", admin))
+	poll(ctx, t, "the read mark is shown", fmt.Sprintf(`document.querySelector(%q).textContent === 'read by %s'`, first+" .reads", admin))
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.faults button[value="5xx"]`))); err != nil {
 		t.Fatal(err)
 	}

@@ -36,11 +36,24 @@ func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	for _, r := range a.Records {
 		result := r.Note
 		if !r.Allowed {
-			result = strings.TrimSpace(c.say("refused") + " " + result)
+			result = c.refusedWords(result)
 		} else if len(r.Outcomes) > 0 { // in the receipt's words, as the chat says them
 			result = recall.CountsIn(recall.CountOutcomes(r.Outcomes), c.locale())
 		}
-		t.row(strconv.FormatUint(r.ID, 10), r.At.Local().Format("01-02 15:04:05"), r.Actor, recall.ActionWords(r.Action, c.locale()), r.Scope, result)
+		t.row(strconv.FormatUint(r.ID, 10), r.At.Local().Format("01-02 15:04:05"), recall.ActorWords(r.Actor, c.locale()), recall.ActionWords(r.Action, c.locale()), r.Scope, result)
 	}
 	return t.write(stdout)
+}
+
+// refusedWords is the result of a refused record: the one label, then its
+// note after a colon ("已拒绝：令牌错误", "refused: wrong token"), never
+// the label and the note side by side as if they were one doubled label.
+func (c *ctl) refusedWords(note string) string {
+	if note == "" {
+		return c.say("refused")
+	}
+	if c.locale() == "en" {
+		return c.say("refused") + ": " + note
+	}
+	return c.say("refused") + "：" + note
 }

@@ -52,7 +52,7 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 			why = c.say("reason.pending")
 		}
 		t.row(strconv.FormatUint(e.ID, 10), e.SentAt.Local().Format("01-02 15:04:05"), recall.ChatWords(chat, ledger.ChatInfo{}, c.locale()),
-			e.Actor, recall.PlainText(e.Excerpt), why)
+			recall.ActorWords(e.Actor, c.locale()), recall.PlainText(e.Excerpt), why)
 	}
 	return t.write(stdout)
 }

@@ -41,7 +41,7 @@ func TestLoginSetsASessionCookie(t *testing.T) {
 		t.Errorf("the cookie is not a random id: %q", raw)
 	}
 	// The session works, and is named on every page.
-	if page := b.get("/ui/audit"); page.status != 200 || !strings.Contains(page.body, "api:alice") {
+	if page := b.get("/ui/audit"); page.status != 200 || !strings.Contains(page.body, `>alice</span>`) {
 		t.Errorf("with the session: %d", page.status)
 	}
 	recs, _ := f.led.Audit(context.Background(), ledger.AuditQuery{Trail: ledger.TrailAccess, Limit: 5})
@@ -290,7 +290,7 @@ func TestChineseLabels(t *testing.T) {
 		t.Errorf("login form: %s", a.body)
 	}
 	b.login("王经理")
-	if a := b.get("/ui/"); !strings.Contains(a.body, "机器人发送的消息") || !strings.Contains(a.body, "api:王经理") {
+	if a := b.get("/ui/"); !strings.Contains(a.body, "机器人发送的消息") || !strings.Contains(a.body, `id="operator" title="登录时输入的名字：您在审计记录中的名字">王经理<`) {
 		t.Errorf("messages page in zh: %d", a.status)
 	}
 }
@@ -502,7 +502,7 @@ func TestBroadcastsAndTheirProgress(t *testing.T) {
 		t.Errorf("events: %v", ev)
 	}
 	list := b.get("/ui/broadcasts").body
-	if !strings.Contains(list, `data-batch="m-1"`) || !strings.Contains(list, "maintenance at 22:00") || !strings.Contains(list, "api:ops") {
+	if !strings.Contains(list, `data-batch="m-1"`) || !strings.Contains(list, "maintenance at 22:00") || !strings.Contains(list, "ops (API)") {
 		t.Errorf("list: %s", list)
 	}
 	page := b.get("/ui/broadcasts/m-1").body
@@ -530,7 +530,7 @@ func TestAuditTrails(t *testing.T) {
 	csrf := b.login("alice")
 	b.post("/ui/preview", url.Values{"csrf": {csrf}, "id": ids(e)})
 	page := b.get("/ui/audit").body
-	if !strings.Contains(page, `data-action="dry_run"`) || !strings.Contains(page, "api:alice") || strings.Contains(page, "console.login") {
+	if !strings.Contains(page, `data-action="dry_run"`) || !strings.Contains(page, "alice (API)") || strings.Contains(page, "console.login") {
 		t.Errorf("recall trail: %s", page)
 	}
 	page = b.get("/ui/audit?trail=access").body

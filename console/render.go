@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func (c *Console) duration(d time.Duration) string { return recall.HumanDuration
 
 // funcs are the templates' helpers, in the console's locale.
 func funcs(locale string) template.FuncMap {
-	return template.FuncMap{
+	m := template.FuncMap{
 		"t":  func(key string) string { return say(locale, key) },
 		"tf": func(key string, args ...any) string { return say(locale, key, args...) },
 		"ts": func(t time.Time) string {
@@ -141,6 +142,8 @@ func funcs(locale string) template.FuncMap {
 		"more":  func(list []string, n int) int { return max(len(list)-n, 0) },
 		"join":  strings.Join,
 	}
+	maps.Copy(m, peopleFuncs(locale))
+	return m
 }
 
 // readsWords is who had read a message, in the reader's words (as chat

@@ -23,7 +23,7 @@ func (d *demo) alertScene(ctx context.Context) error {
 	if err := d.srv.AddConversation(demoAlertsChat, dingtalktest.KindGroup, d.pick("数据库值班群", "database on-call group")); err != nil {
 		return err
 	}
-	d.say("DingTalk 模拟器 %s；Alertmanager 的 webhook 指向 recallbot：POST http://%s/v1/alerts/alertmanager（Bearer 令牌），接收器 db-oncall → 群「数据库值班群」",
+	d.say("钉钉模拟器 %s；Alertmanager 的 webhook 指向 recallbot：POST http://%s/v1/alerts/alertmanager（Bearer 令牌），接收器 db-oncall → 群「数据库值班群」",
 		"DingTalk emulator at %s; Alertmanager's webhook points at recallbot: POST http://%s/v1/alerts/alertmanager (bearer token), receiver db-oncall -> the database on-call group",
 		d.srv.URL(), d.app.HTTPAddr())
 	now := d.clock.Now().UTC().Truncate(time.Minute)
@@ -140,7 +140,7 @@ func (d *demo) printAlertsChat() {
 		if m.Updates > 0 {
 			kind = d.pick(fmt.Sprintf("[卡片，已原地更新 %d 次]", m.Updates), fmt.Sprintf("[card, updated in place ×%d]", m.Updates))
 		}
-		lines := strings.Split(m.Text, "\n")
+		lines := strings.Split(terminalText(m.Text), "\n")
 		fmt.Fprintf(d.out, "  %s  %-12s %s %s\n", m.SentAt.Format("01-02 15:04"), "🤖 recallbot", kind, lines[0])
 		for _, l := range lines[1:] {
 			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "[") {

@@ -34,13 +34,24 @@ func TestDemoInteractiveServesTheConsole(t *testing.T) {
 		t.Fatalf("no console URL printed: %v\n%s", err, out.String())
 	}
 	u := consoleURL.FindString(out.String())
+	// The ending is in the demo's language, as the scene was: no English
+	// sentence, no space before a colon, the emulator by its Chinese name.
+	ending := out.String()[max(0, strings.Index(out.String(), "Ctrl-C")-20):]
+	for _, bad := range []string{"The bot keeps running", "Or open", " :", "DingTalk 模拟器"} {
+		if strings.Contains(out.String(), bad) {
+			t.Errorf("demo -interactive under zh prints %q:\n%s", bad, ending)
+		}
+	}
+	if !strings.Contains(out.String(), "== 钉钉模拟器 ") || !strings.Contains(ending, "用令牌") {
+		t.Errorf("demo -interactive under zh does not end in Chinese:\n%s", ending)
+	}
 	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"撤回了一条消息", "今晚值班：张三（有误，应为李四）", "/recall last 5", "撤回结果"} {
+	for _, want := range []string{"recalled a message", "今晚值班：张三（有误，应为李四）", "/recall last 5", "撤回结果"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the console lacks %q", want)
 		}

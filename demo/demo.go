@@ -120,24 +120,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if !o.Interactive {
 		return nil
 	}
-	fmt.Fprintf(stdout, `
-The bot keeps running (Ctrl-C stops it). Watch it and play users in the emulator's console:
-
-  %[1]s/ui/?chat=%[6]s
-
-or through the emulator's control API (?wait=5s returns the bot's replies):
-
-  curl -s -XPOST '%[1]s/sim/v1/conversations/%[2]s/messages?wait=5s' \
-    -d '{"senderStaffId":"%[3]s","text":"/sent","conversationType":"1"}'
-  curl -s %[1]s/sim/v1/conversations/%[2]s        # the chat as its members see it
-
-Or send through the bot's HTTP API:
-
-  curl -s -H 'Authorization: Bearer %[4]s' -XPOST http://%[5]s/v1/messages \
-    -d '{"family":"private","conversation_id":"%[2]s","text":"hello from the API"}'
-
-Or open the bot's own console, http://%[5]s/ui/ : log in with the token %[4]s and any name.
-`, srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, bot.HTTPAddr(), url.QueryEscape(demoChat))
+	fmt.Fprintf(stdout, d.pick(interactiveZH, interactiveEN), srv.URL(), demoChat, demoAdmin, cfg.HTTP.Token, bot.HTTPAddr(), url.QueryEscape(demoChat))
 	<-ctx.Done()
 	return nil
 }
@@ -187,7 +170,7 @@ var demoNotices = [][2]string{
 }
 
 func (d *demo) scene(ctx context.Context) error {
-	d.say("DingTalk 模拟器 %s；机器人已通过 Stream 连接（账本是演示结束即删除的临时文件）",
+	d.say("钉钉模拟器 %s；机器人已通过 Stream 连接（账本是演示结束即删除的临时文件）",
 		"DingTalk emulator at %s; the bot is connected through Stream (its ledger is a temporary file, deleted when the demo ends)", d.srv.URL())
 	if err := d.srv.AddConversation(demoChat, dingtalktest.KindPrivate, demoChatTitle); err != nil {
 		return err

@@ -36,6 +36,19 @@ var (
 		"（", "(", "）", ")", "！", "!", "～", "~")
 )
 
+// terminalText reads a card's markdown as a terminal shows it: a code
+// span loses its backquotes and a link shows its text and then its
+// address, since nothing renders either.
+func terminalText(s string) string {
+	s = mdLink.ReplaceAllString(s, "$1 $2")
+	return mdCode.ReplaceAllString(s, "$1")
+}
+
+var (
+	mdLink = regexp.MustCompile(`\[([^\]\n]+)\]\((\S+?)\)`)
+	mdCode = regexp.MustCompile("`([^`\n]+)`")
+)
+
 // chatKey matches the ledger's key of a chat (private:ID, group:ID,
 // oto:USER) where a record's text holds one.
 var chatKey = regexp.MustCompile(`\b(private|group|oto):([A-Za-z0-9+/=_.@-]+)`)

@@ -384,7 +384,7 @@ func (b *Bot) audit(ctx context.Context, req *request) (string, error) {
 	names := b.chatNames(ctx, req.chat, chats)
 	for _, r := range recs {
 		scope, note := recall.AuditWords(r, loc, names)
-		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), b.quote(r.Actor), recall.ActionWords(r.Action, loc), b.quote(scope))
+		line := fmt.Sprintf("- #%d %s %s %s · %s", r.ID, r.At.Local().Format("01-02 15:04"), b.quote(recall.ActorWords(r.Actor, loc)), recall.ActionWords(r.Action, loc), b.quote(scope))
 		if !r.Allowed {
 			line += " ⛔"
 		}

@@ -172,7 +172,7 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 			cmd.Reads = true
 		case wordMatch[a]:
 			if i+1 >= len(args) || strings.TrimSpace(args[i+1]) == "" {
-				return Command{}, usage(`%q needs the text to look for after it, e.g. /recall matching "db-7"`, `%q 后面需要要查找的文字，例如 /recall matching "db-7"`, args[i])
+				return Command{}, usage(`%q needs the text to look for after it, e.g. /recall matching "db-7"`, `「%s」后面需要要查找的文字，例如 /recall matching "db-7"`, args[i])
 			}
 			if utf8.RuneCountInString(args[i+1]) > 100 {
 				return Command{}, usage("the text to match is longer than 100 characters", "匹配的文字不能超过 100 个字")
@@ -181,7 +181,7 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 			i++
 		case wordIn[a] || wordTo[a]:
 			if i+1 >= len(args) || !idShape.MatchString(args[i+1]) {
-				return Command{}, usage("%q needs a conversation or staff id after it", "%q 后面需要会话 ID 或员工 ID", args[i])
+				return Command{}, usage("%q needs a conversation or staff id after it", "「%s」后面需要会话 ID 或员工 ID", args[i])
 			}
 			if wordIn[a] {
 				cmd.In = args[i+1]
@@ -237,7 +237,7 @@ func parseRecall(cmd Command, args []string) (Command, error) {
 		}
 		for _, k := range rest {
 			if !keyShape.MatchString(k) {
-				return Command{}, usage("%q is not a message key; try /recall last 5", "%q 不是消息 ID；试试 /recall last 5", k)
+				return Command{}, usage("%q is not a message key; try /recall last 5", "「%s」不是消息 ID；试试 /recall last 5", k)
 			}
 			cmd.Keys = append(cmd.Keys, k)
 		}
@@ -302,7 +302,7 @@ func commandWord(text string) string {
 func count(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 1 {
-		return 0, usage("%q is not a number of messages (1 or more)", "%q 不是有效的消息条数（至少 1）", s)
+		return 0, usage("%q is not a number of messages (1 or more)", "「%s」不是有效的消息条数（至少 1）", s)
 	}
 	return n, nil
 }
@@ -322,7 +322,7 @@ func duration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil || d <= 0 {
-		return 0, usage("%q is not a duration such as 30m or 2h", "%q 不是有效时长，例如 30m 或 2h", s)
+		return 0, usage("%q is not a duration such as 30m or 2h", "「%s」不是有效时长，例如 30m 或 2h", s)
 	}
 	return d, nil
 }

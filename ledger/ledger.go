@@ -312,6 +312,8 @@ type AuditAbout struct {
 	// Alert is the alert group a command was about, by the id its card
 	// shows.
 	Alert string `json:"alert,omitempty"`
+	// Frame is the Stream message id of a frame the bot could not read.
+	Frame string `json:"frame,omitempty"`
 }
 
 // TrailAccess is the audit trail of refused access: unauthenticated HTTP

@@ -65,7 +65,7 @@ func aboutOf(a *ledger.AuditAbout) *api.AuditAbout {
 		return nil
 	}
 	out := &api.AuditAbout{Keys: a.Keys, Last: a.Last, Since: a.Since, Batch: a.Batch, Entries: a.Entries, Entry: a.Entry,
-		Matching: a.Matching, Count: a.Count, Sender: a.Sender, Alert: a.Alert}
+		Matching: a.Matching, Count: a.Count, Sender: a.Sender, Alert: a.Alert, Frame: a.Frame}
 	if a.Chat != nil {
 		c := chatOf(*a.Chat)
 		out.Chat = &c

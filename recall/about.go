@@ -40,7 +40,7 @@ func ChatWords(c ledger.Chat, info ledger.ChatInfo, locale string) string {
 	case c.Family == ledger.Group && info.Title != "" && en:
 		return "the group " + info.Title
 	case c.Family == ledger.Group && info.Title != "":
-		return "群“" + info.Title + "”"
+		return "群" + QuoteName(info.Title, locale)
 	case c.Family != ledger.Group && info.With != "" && en:
 		return "the chat with " + info.With
 	case c.Family != ledger.Group && info.With != "":
@@ -69,7 +69,7 @@ func DescribeAbout(a ledger.AuditAbout, locale string, names Names) string {
 	case locale == "en":
 		return fmt.Sprintf("%s matching %q", d, a.Matching)
 	}
-	return fmt.Sprintf("%s，包含“%s”", d, a.Matching)
+	return d + "，包含" + QuoteName(a.Matching, locale)
 }
 
 func describeAbout(a ledger.AuditAbout, locale string, names Names) string {
@@ -252,6 +252,9 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 		note = FindingIn(note, locale)
 	}
 	note = alertNote(note, r.Action, locale)
+	if r.Why == "wrong_token" { // a console login's note is the name typed
+		note = typedName(note, locale)
+	}
 	if note != "" {
 		clauses = append(clauses, note)
 	}
@@ -264,6 +267,9 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	alert := ""
 	if r.About != nil {
 		alert = r.About.Alert
+	}
+	if w, ok := factScope(r, locale); ok {
+		return w, strings.Join(clauses, sep(locale))
 	}
 	if w, ok := alertScope(alert, scope, r.Action, locale); ok { // what was asked of an alert, where
 		scope = w

@@ -57,7 +57,7 @@ func TestAuditRecordsInTheReadersLanguage(t *testing.T) {
 		{name: "one key", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Keys: 1}},
 			zh: "1 条指定消息", en: "1 message by key", enNamedBy: "1 message by key"},
 		{name: "since, matching", rec: ledger.AuditRecord{About: &ledger.AuditAbout{Since: since, Chat: &oto, Matching: "db-7"}},
-			zh: "与 manager4220 的单聊 2026-11-29 15:00 以来，包含“db-7”", en: `since 2026-11-29 15:00 in the 1:1 chat with manager4220 matching "db-7"`,
+			zh: "与 manager4220 的单聊 2026-11-29 15:00 以来，包含「db-7」", en: `since 2026-11-29 15:00 in the 1:1 chat with manager4220 matching "db-7"`,
 			enNamedBy: `since 2026-11-29 15:00 in the chat with 王经理 matching "db-7"`},
 		{name: "refused, where and why", rec: ledger.AuditRecord{Scope: "/recall last 5", Why: "not_admin", About: &ledger.AuditAbout{Chat: &group}},
 			zh: "/recall last 5", en: "/recall last 5", zhN: "不是管理员；在群 cidOpsGroup==中", enN: "not an admin; in the group cidOpsGroup==", enNamedBy: "/recall last 5"},
@@ -100,7 +100,7 @@ func TestWordsPerLocale(t *testing.T) {
 		{ActionWords("broadcast.cancel", "zh"), "取消群发"},
 		{ActionWords("auto_block", "en"), "blocked before sending"},
 		{ActionWords("something.new", "en"), "something.new"},
-		{ChatWords(group, ledger.ChatInfo{Title: "运维值班群"}, "zh"), "群“运维值班群”"},
+		{ChatWords(group, ledger.ChatInfo{Title: "运维值班群"}, "zh"), "群「运维值班群」"},
 		{ChatWords(group, ledger.ChatInfo{Title: "运维值班群"}, "en"), "the group 运维值班群"},
 		{ChatWords(ledger.Chat{Family: ledger.Private, ConversationID: "cidP"}, ledger.ChatInfo{With: "王经理"}, "zh"), "与王经理的单聊"},
 		{ChatWords(ledger.Chat{Family: ledger.Private, ConversationID: "cidP"}, ledger.ChatInfo{With: "王经理"}, "en"), "the chat with 王经理"},
@@ -175,7 +175,7 @@ func TestAccessRefusalsInTheReadersLanguage(t *testing.T) {
 		zh, en string
 	}{
 		{ledger.AuditRecord{Why: "no_token"}, "请求未带 Authorization 头", "no Authorization header"},
-		{ledger.AuditRecord{Why: "wrong_token", Note: `"mallory"`}, `令牌错误；"mallory"`, `wrong token; "mallory"`},
+		{ledger.AuditRecord{Why: "wrong_token", Note: `"mallory"`}, "令牌错误；登录时输入的名字「mallory」", `wrong token; the name typed at login: "mallory"`},
 		{ledger.AuditRecord{Why: "too_many_failed_logins"}, "登录失败次数过多", "too many failed logins"},
 		{ledger.AuditRecord{Note: "127.0.0.1"}, "127.0.0.1", "127.0.0.1"},
 		{ledger.AuditRecord{Why: "replaced", Note: "#7"}, "已被更正消息取代；#7", "replaced by a correction; #7"},
@@ -187,6 +187,29 @@ func TestAccessRefusalsInTheReadersLanguage(t *testing.T) {
 			t.Errorf("zh: %q, want %q", got, tc.zh)
 		}
 		if _, got := AuditWords(tc.rec, "en", nil); got != tc.en {
+			t.Errorf("en: %q, want %q", got, tc.en)
+		}
+	}
+}
+
+// TestFactScopesInTheReadersLanguage: a resume of the automatic recalls
+// and an unreadable frame keep facts (no scope; the frame's id), and read
+// "熔断器" / "消息帧 ID" in Chinese; older records that kept English words
+// read the same.
+func TestFactScopesInTheReadersLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		rec    ledger.AuditRecord
+		zh, en string
+	}{
+		{ledger.AuditRecord{Action: "autorecall.resume"}, "熔断器", "circuit breaker"},
+		{ledger.AuditRecord{Action: "autorecall.resume", Scope: "circuit breaker"}, "熔断器", "circuit breaker"},
+		{ledger.AuditRecord{Action: "malformed_frame", About: &ledger.AuditAbout{Frame: "msg-1"}}, "消息帧 msg-1", "frame msg-1"},
+		{ledger.AuditRecord{Action: "malformed_frame", Scope: "frame msg-1"}, "消息帧 msg-1", "frame msg-1"},
+	} {
+		if got, _ := AuditWords(tc.rec, "zh", nil); got != tc.zh {
+			t.Errorf("zh: %q, want %q", got, tc.zh)
+		}
+		if got, _ := AuditWords(tc.rec, "en", nil); got != tc.en {
 			t.Errorf("en: %q, want %q", got, tc.en)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/recallbot/recallbot/ledger"
 )
 
 // An alert command's audit record keeps the alert group it was about as a
@@ -61,4 +63,32 @@ func alertNote(note, action, locale string) string {
 		return "已结束静默 " + ids
 	}
 	return note
+}
+
+// factScope is the scope of the records whose scope is a fact, not what
+// someone typed: a resume of the automatic recalls is about their circuit
+// breaker, a frame the bot could not read is named by its Stream message
+// id. Older records kept these as English words ("circuit breaker",
+// "frame <id>"); they read in the reader's locale too.
+func factScope(r ledger.AuditRecord, locale string) (string, bool) {
+	en := locale == "en"
+	switch {
+	case r.Action == "autorecall.resume" && (r.Scope == "" || r.Scope == "circuit breaker"):
+		if en {
+			return "circuit breaker", true
+		}
+		return "熔断器", true
+	case r.Action == "malformed_frame":
+		id, old := strings.CutPrefix(r.Scope, "frame ")
+		if r.About != nil && r.About.Frame != "" {
+			id = r.About.Frame
+		} else if !old {
+			return "", false
+		}
+		if en {
+			return "frame " + id, true
+		}
+		return "消息帧 " + id, true
+	}
+	return "", false
 }

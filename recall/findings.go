@@ -20,7 +20,7 @@ var findingWords = map[string]string{
 	"one of the bot's own credentials":   "机器人自己的凭据",
 	"an unrendered {{ }} template":       "未渲染的 {{ }} 模板",
 	"an unexpanded ${…} variable":        "未展开的 ${…} 变量",
-	`a Go template's "<no value>"`:       "Go 模板的 “<no value>”",
+	`a Go template's "<no value>"`:       "Go 模板的「<no value>」",
 	"a NaN":                              "NaN 值",
 	"a lone undefined or null value":     "单独的 undefined 或 null 值",
 	"a recall rule caught it":            "撤回规则发现了问题",

@@ -105,11 +105,11 @@ func ReasonWords(reason, locale string) string {
 // languages: the ledger says why in English, and the forms of its why are
 // few, so the Chinese names the one it is.
 func transitionWords(te *ledger.TransitionError) *SelectionError {
-	zh := fmt.Sprintf("记录 %d 不能从“%s”改为“%s”：账本拒绝了这次更改，未做任何更改；请查看该记录现在的状态", te.ID, stateZh(te.From), stateZh(te.To))
+	zh := fmt.Sprintf("记录 %d 不能从「%s」改为「%s」：账本拒绝了这次更改，未做任何更改；请查看该记录现在的状态", te.ID, stateZh(te.From), stateZh(te.To))
 	if other, ok := strings.CutPrefix(te.Why, "its processQueryKey already belongs to entry "); ok {
 		zh = fmt.Sprintf("这个消息 ID 已属于记录 %s：记录 %d 未做更改", other, te.ID)
 	} else if strings.HasPrefix(te.Why, "it is already ") {
-		zh = fmt.Sprintf("记录 %d 刚刚已被改为“%s”（与这次的内容不同）：未做更改；请查看该记录现在的状态", te.ID, stateZh(te.To))
+		zh = fmt.Sprintf("记录 %d 刚刚已被改为「%s」（与这次的内容不同）：未做更改；请查看该记录现在的状态", te.ID, stateZh(te.To))
 	}
 	return &SelectionError{Msg: te.Error(), Zh: zh}
 }

@@ -57,12 +57,12 @@ func TestConsolePageRenders(t *testing.T) {
 	}
 	for _, want := range []string{
 		`ops &lt;img src=x onerror=&#34;alert(1)&#34;&gt;`, // the title
-		`kept &lt;img src=x`,                 // a bot message
-		`/recall &lt;img src=x`,              // a user message
-		`data-key="` + esc(keep) + `"`,       // its key
-		`已读 <span class="reader"`, ">lijun<", // read by
+		`kept &lt;img src=x`,                      // a bot message
+		`/recall &lt;img src=x`,                   // a user message
+		`data-key="` + esc(keep) + `"`,            // its key
+		`read by <span class="reader"`, ">lijun<", // read by
 		`<div class="msg bot recalled" data-key="` + esc(gone) + `"`, // recalled…
-		"撤回了一条消息", "<del>gone for good</del>", // …as DingTalk shows it, and the original for the tester
+		" recalled a message</div>", "<del>gone for good</del>",      // …as DingTalk shows it, and the original for the tester
 		"privateChatMessages/batchRecall", "1 key", "1 recalled, 0 failed", // the call log
 		"queued", "manager4220: /recall &lt;img", // the frame log: no connection yet
 		`<script src="assets/console.js" defer></script>`,
@@ -205,7 +205,7 @@ func TestConsoleEventsFollowTheChat(t *testing.T) {
 	if err := srv.MarkRead(sent.ProcessQueryKey, "u1"); err != nil {
 		t.Fatal(err)
 	}
-	await(t, ch, "chat", `已读 <span class="reader"`)
+	await(t, ch, "chat", `read by <span class="reader"`)
 	srv.Fail(dingtalktest.PathGroupRecall, dingtalktest.FaultServerError, 2)
 	await(t, ch, "state", "5xx ×2")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -349,9 +350,12 @@ func (s *Server) ctlFault(w http.ResponseWriter, r *http.Request) {
 		ctlError(w, http.StatusBadRequest, `frames is "drop", "duplicate" or "drop-ack"`)
 		return
 	default:
-		if req.API == "" {
-			req.API = AnyAPI
+		path, ok := faultPath(req.API)
+		if !ok {
+			ctlError(w, http.StatusBadRequest, fmt.Sprintf("api %q is not an API the emulator answers: give one of %s, its full path, or \"*\" for every API", req.API, strings.Join(faultAPINames(), ", ")))
+			return
 		}
+		req.API = path
 		switch req.Kind {
 		case FaultServerError, FaultUnavailable, FaultQPS, FaultGarbage, FaultHang:
 			s.Fail(req.API, req.Kind, req.Count)

@@ -3,6 +3,7 @@ package dingtalktest
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -240,4 +241,29 @@ func (s *Server) applyFault(e *exchange) bool {
 		s.record(&exchange{s: s, r: e.r, body: e.body, status: 0, code: "hang"})
 	}
 	return true
+}
+
+// faultPath reads the api of a control API fault: empty or "*" for every
+// API, an OpenAPI path, or the short name the emulator's console shows for
+// it (groupMessages/send). A name that matches no API the emulator answers
+// is refused (ok false): a fault armed on it would never fire.
+func faultPath(api string) (path string, ok bool) {
+	if api == "" || api == AnyAPI {
+		return AnyAPI, true
+	}
+	for _, p := range consoleAPIs {
+		if api == p || strings.Trim(api, "/") == apiName(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// faultAPINames lists the short names faultPath takes, for its refusal.
+func faultAPINames() []string {
+	names := make([]string, 0, len(consoleAPIs))
+	for _, p := range consoleAPIs {
+		names = append(names, apiName(p))
+	}
+	return names
 }
