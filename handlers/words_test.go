@@ -51,7 +51,7 @@ func TestUsageErrorsKeepASCIIParentheses(t *testing.T) {
 	}
 	for _, tc := range []struct{ loc, want string }{
 		{"en", `That did not work: "abc" is not a number of messages (1 or more). Send`},
-		{"zh", `命令有误："abc" 不是有效的消息条数（至少 1）。发送`},
+		{"zh", `命令有误：「abc」不是有效的消息条数（至少 1）。发送`},
 	} {
 		if got := say(tc.loc, "unknown", b.usageText(ue.In(tc.loc))); !strings.Contains(got, tc.want) {
 			t.Errorf("%s reply = %q, want %q", tc.loc, got, tc.want)
