@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/ledger"
 )
 
 // TestChatsByNameAndAuditInWords: a chat is named the way its people know
@@ -23,6 +24,12 @@ func TestChatsByNameAndAuditInWords(t *testing.T) {
 	}
 	if reply := h.sayIn(cid, "intern001", "/recall last 1"); !strings.Contains(reply, "only admins") {
 		t.Fatalf("the refusal: %q", reply)
+	}
+	// The sender's nick names the bot's own chat with them too, which no
+	// callback comes from when the bot writes first (a broadcast).
+	oto := ledger.Chat{Family: ledger.OTO, UserID: "intern001"}
+	if infos, err := h.app.Ledger.ChatInfos(h.ctx(), []ledger.Chat{oto}); err != nil || infos[oto.Key()].With != "Nick intern001" {
+		t.Errorf("the bot's chat with intern001: %+v, %v; want it named after the nick a command of theirs carried", infos, err)
 	}
 	if reply := h.sayIn(cid, admin, "/preview last 1"); !strings.Contains(reply, "1 API call") || strings.Contains(reply, "call(s)") {
 		t.Errorf("the preview: %q", reply)

@@ -12,28 +12,46 @@ import (
 // noteChat records what DingTalk says of the chat a command came from: a
 // group's title, or the nick of the person in a one-to-one chat, so that
 // replies, the console and the CLI name the chat as people know it
-// instead of by its key. It writes only when that changed (one read per
-// command, one write per new title); a failure costs the name, never the
-// command.
+// instead of by its key; and the sender's nick for the bot's own chat with
+// them (oToMessages), which no callback comes from when the bot writes
+// first (a broadcast, a send over the API): "机器人单聊 intern001" reads
+// "机器人单聊 小李". It writes only what changed (one read per command, a
+// write per new name); a failure costs the name, never the command.
 func (b *Bot) noteChat(ctx context.Context, req *request) {
-	info := ledger.ChatInfo{Chat: req.chat, Updated: b.cfg.Now()}
+	now := b.cfg.Now()
+	var says []ledger.ChatInfo
+	info := ledger.ChatInfo{Chat: req.chat, Updated: now}
 	if req.chat.Family == ledger.Group {
 		info.Title = req.msg.ConversationTitle
 	} else {
 		info.With = req.msg.SenderNick
 	}
-	if info.Title == "" && info.With == "" || info.With == req.msg.SenderStaffID {
+	if (info.Title != "" || info.With != "") && info.With != req.msg.SenderStaffID {
+		says = append(says, info)
+	}
+	if nick, id := req.msg.SenderNick, req.msg.SenderStaffID; nick != "" && id != "" && nick != id {
+		if oto := (ledger.Chat{Family: ledger.OTO, UserID: id}); oto.Key() != req.chat.Key() {
+			says = append(says, ledger.ChatInfo{Chat: oto, With: nick, Updated: now})
+		}
+	}
+	if len(says) == 0 {
 		return // nothing said, or only the id again
 	}
-	known, err := b.led.ChatInfos(ctx, []ledger.Chat{req.chat})
+	chats := make([]ledger.Chat, len(says))
+	for i, s := range says {
+		chats[i] = s.Chat
+	}
+	known, err := b.led.ChatInfos(ctx, chats)
 	if err != nil {
 		return // the ledger's trouble is the command's to report
 	}
-	if k := known[req.chat.Key()]; k.Title == info.Title && k.With == info.With {
-		return
-	}
-	if err := b.led.PutChatInfo(ctx, info); err != nil {
-		req.log.Warn("chat name not recorded", zap.Error(err))
+	for _, s := range says {
+		if k := known[s.Chat.Key()]; k.Title == s.Title && k.With == s.With {
+			continue
+		}
+		if err := b.led.PutChatInfo(ctx, s); err != nil {
+			req.log.Warn("chat name not recorded", zap.Error(err))
+		}
 	}
 }
 
