@@ -62,9 +62,16 @@ func TestDemoTranscriptReadsLikeAPerson(t *testing.T) {
 					t.Errorf("notice %d carries %s; the first 3 should carry yesterday's date, the rest today's:\n%s", i+1, d[1], sent)
 				}
 			}
-			refused := map[string]string{"zh": "intern001    已拒绝 · /recall last 5，在会话「王经理 ↔ 李工」", "en": "intern001    refused · /recall last 5, in the chat 王经理 ↔ 李工"}[locale]
+			refused := map[string]string{"zh": "intern001    已拒绝 · 在会话「王经理 ↔ 李工」输入 /recall last 5", "en": "intern001    refused · /recall last 5 in the chat 王经理 ↔ 李工"}[locale]
 			if !strings.Contains(s, refused) {
 				t.Errorf("the audit lacks the refusal %q:\n%s", refused, s)
+			}
+			// The recall's line says what was asked and what became of it,
+			// in the receipt's words, not a count beside the scope.
+			recalled := map[string]string{"zh": "撤回 · 会话「王经理 ↔ 李工」最近 5 条：4 条已撤回，1 条超过 24 小时无法撤回",
+				"en": "recall · the last 5 in the chat 王经理 ↔ 李工: 4 recalled, 1 too old"}[locale]
+			if !strings.Contains(s, recalled) {
+				t.Errorf("the audit lacks the recall %q:\n%s", recalled, s)
 			}
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("the demo left %v in the temporary directory", left)

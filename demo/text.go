@@ -101,16 +101,21 @@ func (d *demo) printAudit(ctx context.Context) error {
 			scope, _ = recall.AuditWords(r, loc, names)
 		}
 		what := strings.ReplaceAll(d.words(scope), "」 ", "」") // no space after a Chinese bracket
-		if r.Allowed {
-			what = d.pick(fmt.Sprintf("撤回 · %s，%d 条消息", what, len(r.Outcomes)), fmt.Sprintf("recall · %s, %d messages", what, len(r.Outcomes)))
-		} else {
+		if r.Allowed { // what was asked, then what became of it, in the receipt's words
+			what = d.pick("撤回 · ", "recall · ") + what + d.pick("：", ": ") + recall.CountsIn(recall.CountOutcomes(r.Outcomes), loc)
+		} else { // where, then what was typed
 			where := ""
 			if r.About != nil && r.About.Chat != nil {
-				where = d.pick("，在", ", in ") + names(*r.About.Chat)
+				where = names(*r.About.Chat)
 			} else if m := chatKey.FindStringSubmatch(r.Note); m != nil {
-				where = d.pick("，在", ", in ") + d.chatName(m[1], m[2])
+				where = d.chatName(m[1], m[2])
 			}
-			what = d.pick("已拒绝 · ", "refused · ") + what + where
+			switch {
+			case where == "":
+				what = d.pick("已拒绝 · ", "refused · ") + what
+			default:
+				what = d.pick("已拒绝 · 在"+where+"输入 "+what, "refused · "+what+" in "+where)
+			}
 		}
 		fmt.Fprintf(d.out, "  %s  %-12s %s\n", r.At.Local().Format("01-02 15:04"), r.Actor, what)
 	}
