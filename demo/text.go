@@ -101,9 +101,11 @@ func (d *demo) printAudit(ctx context.Context) error {
 			scope, _ = recall.AuditWords(r, loc, names)
 		}
 		what := strings.ReplaceAll(d.words(scope), "」 ", "」") // no space after a Chinese bracket
-		if r.Allowed {                                        // what was asked, then what became of it, in the receipt's words
+		// A recall: what was asked, then what became of it, in the receipt's
+		// words; a refusal: where, then what was typed.
+		if r.Allowed {
 			what = d.pick("撤回 · ", "recall · ") + what + d.pick("：", ": ") + recall.CountsIn(recall.CountOutcomes(r.Outcomes), loc)
-		} else { // where, then what was typed
+		} else {
 			where := ""
 			if r.About != nil && r.About.Chat != nil {
 				where = names(*r.About.Chat)
