@@ -29,7 +29,7 @@ var texts = map[string][2]string{
 	"status.resume":         {"恢复自动撤回", "Resume auto-recall"},
 
 	"login.title":            {"登录", "Log in"},
-	"login.hint":             {"使用机器人 HTTP API 的令牌（http.token）登录。你的名字会以 api:名字 记入审计。", "Log in with the bot's HTTP API token (http.token). Your name goes into the audit trail as api:<name>."},
+	"login.hint":             {"使用机器人 HTTP API 的令牌（http.token）登录。你的名字会记入审计，显示为「名字（API）」。", "Log in with the bot's HTTP API token (http.token). Your name goes into the audit trail, shown as \"name (API)\"."},
 	"login.token":            {"令牌", "Token"},
 	"login.name":             {"你的名字", "Your name"},
 	"login.name.placeholder": {"例如 wang.jing", "e.g. jing.wang"},

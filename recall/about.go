@@ -138,6 +138,16 @@ func spaced(chat string) string {
 	return chat
 }
 
+// latinApart is words set inside Chinese text, with a space on each side
+// where they begin or end in Latin letters or digits ("由 ops（API）手动标记",
+// "由 manager4220 手动标记"), and none where they are Chinese.
+func latinApart(w string) string {
+	if r, _ := utf8.DecodeRuneInString(w); r < utf8.RuneSelf && r != 0 {
+		w = " " + w
+	}
+	return spaced(w)
+}
+
 // plural is n with the English noun that fits it.
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -260,9 +270,9 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	}
 	switch a := r.About; {
 	case a != nil && a.Sender != "" && locale == "en":
-		clauses = append(clauses, "sent by "+a.Sender)
+		clauses = append(clauses, "sent by "+ActorWords(a.Sender, locale))
 	case a != nil && a.Sender != "":
-		clauses = append(clauses, "发送者 "+a.Sender)
+		clauses = append(clauses, "发送者："+ActorWords(a.Sender, locale))
 	}
 	alert := ""
 	if r.About != nil {
