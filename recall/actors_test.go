@@ -54,3 +54,17 @@ func TestActorsReachPeopleInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalNoteDoesNotRepeatItsAction: a refused command's note says why
+// and what became of it, not its action's words again ("超过命令限额" in
+// the action column and the result both).
+func TestRefusalNoteDoesNotRepeatItsAction(t *testing.T) {
+	for _, why := range []string{"over_budget", "over_crowd_budget"} {
+		r := ledger.AuditRecord{Action: "command.over_budget", Why: why}
+		for _, locale := range []string{"zh", "en"} {
+			if _, note := AuditWords(r, locale, nil); strings.Contains(note, ActionWords(r.Action, locale)) {
+				t.Errorf("%s (%s): the note %q repeats the action %q", why, locale, note, ActionWords(r.Action, locale))
+			}
+		}
+	}
+}
