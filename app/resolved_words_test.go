@@ -13,8 +13,8 @@ import (
 
 // TestResolvedReasonSpeaksTheBotsLanguage: an entry an operator resolved
 // keeps who did it as a fact, and its readers (the resolve's answer, the
-// conversation's list) read it in the bot's language: "由 api:ops
-// 手动标记：…" under zh, not "resolved by api:ops".
+// conversation's list) read it in the bot's language: "由 ops（API）
+// 手动标记：…" under zh, not "resolved by api:ops" nor the code itself.
 func TestResolvedReasonSpeaksTheBotsLanguage(t *testing.T) {
 	t.Parallel()
 	h := start(t, dingtalktest.Options{}, func(c *config.Config) { c.Locale = "zh" })
@@ -34,7 +34,7 @@ func TestResolvedReasonSpeaksTheBotsLanguage(t *testing.T) {
 	check := func(where string, v any) {
 		t.Helper()
 		s, _ := v.(string)
-		if !strings.Contains(s, "api:ops") || !strings.Contains(s, "群里没有") || strings.Contains(s, "钉钉") || onelanguage.EnglishRun(s) != "" {
+		if !strings.Contains(s, "由 ops（API）手动标记") || !strings.Contains(s, "群里没有") || strings.Contains(s, "钉钉") || onelanguage.EnglishRun(s) != "" {
 			t.Errorf("%s says %q, want who resolved it and the note, in Chinese", where, s)
 		}
 	}

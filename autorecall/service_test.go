@@ -142,10 +142,10 @@ func TestABlockIsAuditedAsFacts(t *testing.T) {
 	}
 	_, zh := recall.AuditWords(a[0], "zh", nil)
 	_, en := recall.AuditWords(a[0], "en", nil)
-	if !strings.Contains(zh, "PEM 私钥") || !strings.Contains(zh, "发送者 api:ci") || onelanguage.EnglishRun(zh) != "" {
+	if !strings.Contains(zh, "PEM 私钥") || !strings.Contains(zh, "发送者：ci（API）") || onelanguage.EnglishRun(zh) != "" {
 		t.Errorf("the record %+v reads in Chinese: %s", a[0], zh)
 	}
-	if !strings.Contains(en, "a PEM private key") || !strings.Contains(en, "sent by api:ci") || strings.ContainsFunc(en, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
+	if !strings.Contains(en, "a PEM private key") || !strings.Contains(en, "sent by ci (API)") || strings.ContainsFunc(en, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
 		t.Errorf("the record %+v reads in English: %s", a[0], en)
 	}
 	old := ledger.AuditRecord{Actor: "rule:secrets", Action: "auto_block", Allowed: true, Note: "a PEM private key; sender api:ci"}

@@ -34,26 +34,28 @@ func Audit(ctx context.Context, args []string, stdout, stderr io.Writer) (err er
 	t := &table{}
 	t.row(strings.Split(c.say("audit.cols"), "|")...)
 	for _, r := range a.Records {
-		result := r.Note
+		action, result := recall.ActionWords(r.Action, c.locale()), r.Note
 		if !r.Allowed {
-			result = c.refusedWords(result)
+			action = c.refusedAction(r.Action)
 		} else if len(r.Outcomes) > 0 { // in the receipt's words, as the chat says them
 			result = recall.CountsIn(recall.CountOutcomes(r.Outcomes), c.locale())
 		}
-		t.row(strconv.FormatUint(r.ID, 10), r.At.Local().Format("01-02 15:04:05"), recall.ActorWords(r.Actor, c.locale()), recall.ActionWords(r.Action, c.locale()), r.Scope, result)
+		t.row(strconv.FormatUint(r.ID, 10), r.At.Local().Format("01-02 15:04:05"), recall.ActorWords(r.Actor, c.locale()), action, r.Scope, result)
 	}
 	return t.write(stdout)
 }
 
-// refusedWords is the result of a refused record: the one label, then its
-// note after a colon ("已拒绝：令牌错误", "refused: wrong token"), never
-// the label and the note side by side as if they were one doubled label.
-func (c *ctl) refusedWords(note string) string {
-	if note == "" {
+// refusedAction is the action of a refused record as the console shows
+// it: the one label, then what was refused after a colon ("已拒绝：超过命令
+// 限额", "refused: console login"), or the label alone for a command
+// refused as such ("denied"). The result column then says only why, so no
+// label is said twice on one line.
+func (c *ctl) refusedAction(action string) string {
+	if action == "denied" {
 		return c.say("refused")
 	}
 	if c.locale() == "en" {
-		return c.say("refused") + ": " + note
+		return c.say("refused") + ": " + recall.ActionWords(action, "en")
 	}
-	return c.say("refused") + "：" + note
+	return c.say("refused") + "：" + recall.ActionWords(action, c.locale())
 }

@@ -29,7 +29,7 @@ var texts = map[string][2]string{
 	"status.resume":         {"恢复自动撤回", "Resume auto-recall"},
 
 	"login.title":            {"登录", "Log in"},
-	"login.hint":             {"使用机器人 HTTP API 的令牌（http.token）登录。你的名字会以 api:名字 记入审计。", "Log in with the bot's HTTP API token (http.token). Your name goes into the audit trail as api:<name>."},
+	"login.hint":             {"使用机器人 HTTP API 的令牌（http.token）登录。你的名字会记入审计，显示为「名字（API）」。", "Log in with the bot's HTTP API token (http.token). Your name goes into the audit trail, shown as \"name (API)\"."},
 	"login.token":            {"令牌", "Token"},
 	"login.name":             {"你的名字", "Your name"},
 	"login.name.placeholder": {"例如 wang.jing", "e.g. jing.wang"},
@@ -59,6 +59,7 @@ var texts = map[string][2]string{
 	"messages.nokey":         {"没有消息 ID（processQueryKey），无法撤回", "No processQueryKey: it cannot be recalled"},
 	"messages.people":        {"%d 人", "%d person(s)"},
 	"messages.sentto":        {"群发给 %d 人", "sent to %d person(s)"},
+	"reach.group":            {"全群", "the whole group"},
 	"operator.title":         {"登录时输入的名字：您在审计记录中的名字", "the name typed at login: yours in the audit trail"},
 	"from.bot":               {"机器人", "the bot"},
 	"from.answer":            {"机器人（回复 %s）", "the bot, in answer to %s"},
@@ -215,10 +216,6 @@ var texts = map[string][2]string{
 	"outcome.in_progress":      {"另一撤回处理中", "being recalled elsewhere"},
 	"outcome.not_attempted":    {"未执行", "not attempted"},
 	"outcome.not_found":        {"不在账本中", "not in the ledger"},
-
-	"family.private": {"单聊", "person-to-person"},
-	"family.oto":     {"机器人单聊", "1:1"},
-	"family.group":   {"群", "group"},
 }
 
 // say formats a text in the locale ("en", or Chinese otherwise).

@@ -59,7 +59,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, sta
 	var buf bytes.Buffer
 	t, err := c.pages[name].t.Clone() // this page's chats named by what DingTalk said of them
 	if err == nil {
-		t.Funcs(template.FuncMap{"chat": chatNamer(c.cfg.Locale, c.chatInfo(r.Context()))})
+		info := c.chatInfo(r.Context())
+		t.Funcs(template.FuncMap{"chat": chatNamer(c.cfg.Locale, info), "from": func(e ledger.Entry) string { return fromWords(e, c.cfg.Locale, info) }})
 		err = t.Execute(&buf, p)
 	}
 	if err != nil {
@@ -164,16 +165,11 @@ func chatNamer(locale string, info func(ledger.Chat) ledger.ChatInfo) func(any) 
 		case api.Chat:
 			ch = ledger.Chat{Family: ledger.Family(c.Family), ConversationID: c.ConversationID, UserID: c.UserID}
 		}
+		var i ledger.ChatInfo
 		if info != nil {
-			if i := info(ch); i.Title != "" || i.With != "" {
-				return recall.ChatWords(ch, i, locale)
-			}
+			i = info(ch)
 		}
-		id := ch.ConversationID
-		if ch.Family == ledger.OTO {
-			id = ch.UserID
-		}
-		return say(locale, "family."+string(ch.Family)) + " " + id
+		return recall.ChatWords(ch, i, locale) // one naming form, known or not
 	}
 }
 

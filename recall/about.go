@@ -138,6 +138,16 @@ func spaced(chat string) string {
 	return chat
 }
 
+// latinApart is words set inside Chinese text, with a space on each side
+// where they begin or end in Latin letters or digits ("由 ops（API）手动标记",
+// "由 manager4220 手动标记"), and none where they are Chinese.
+func latinApart(w string) string {
+	if r, _ := utf8.DecodeRuneInString(w); r < utf8.RuneSelf && r != 0 {
+		w = " " + w
+	}
+	return spaced(w)
+}
+
 // plural is n with the English noun that fits it.
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -216,7 +226,7 @@ var whyWords = map[string][2]string{
 	"expired_pending":        {"超过撤回时限仍未确认，已关闭为结果未知", "still in doubt past the recall window: closed as unknown"},
 	"stopped_by_recall":      {"因撤回该批次而停止", "stopped by a recall of the batch"},
 	"interrupted":            {"接续一次因机器人停止而中断的撤回", "recalls interrupted by a stopped bot"},
-	"over_budget":            {"超过命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the command budget: dropped, not run; the sender's further ones this minute are only counted"},
+	"over_budget":            {"已丢弃、未执行，此人本分钟内的后续命令只计数", "dropped, not run; the sender's further ones this minute are only counted"},
 	"replaced":               {"已被更正消息取代", "replaced by a correction"},
 	"expired":                {"到达 expires_in 设定的时间", "expires_in reached"},
 	"resumed":                {"接续：执行它的实例已停止", "resumed: the instance running it stopped"},
@@ -226,7 +236,7 @@ var whyWords = map[string][2]string{
 	"cross_site_login":       {"来自其他网站的登录", "login from another site"},
 	"too_many_failed_logins": {"登录失败次数过多", "too many failed logins"},
 	"logins_limited_overall": {"一分钟内所有地址合计登录失败过多：在限额恢复前拒绝所有登录（429，不比对令牌），本分钟内之后的拒绝只计数；第一个被拒绝的地址", "too many failed logins in a minute from all addresses together: every login is refused (429, its token not compared) until the budget refills, and this minute's further refusals are only counted; the first address refused"},
-	"over_crowd_budget":      {"超过所有非管理员共用的命令限额：已丢弃、未执行，此人本分钟内的后续命令只计数", "over the budget everyone who is not an admin shares: dropped, not run; the sender's further ones this minute are only counted"},
+	"over_crowd_budget":      {"所有非管理员共用的限额已用完：已丢弃、未执行，此人本分钟内的后续命令只计数", "the budget everyone who is not an admin shares is spent: dropped, not run; the sender's further ones this minute are only counted"},
 }
 
 // AuditWords are an audit record's scope and note in locale: rendered
@@ -260,9 +270,9 @@ func AuditWords(r ledger.AuditRecord, locale string, names Names) (scope, note s
 	}
 	switch a := r.About; {
 	case a != nil && a.Sender != "" && locale == "en":
-		clauses = append(clauses, "sent by "+a.Sender)
+		clauses = append(clauses, "sent by "+ActorWords(a.Sender, locale))
 	case a != nil && a.Sender != "":
-		clauses = append(clauses, "发送者 "+a.Sender)
+		clauses = append(clauses, "发送者："+ActorWords(a.Sender, locale))
 	}
 	alert := ""
 	if r.About != nil {

@@ -47,6 +47,8 @@ var fixedActors = map[string][2]string{
 	"stream":     {"Stream 连接", "the Stream connection"},
 	"autorecall": {"自动撤回", "automatic recall"},
 	"console":    {"控制台", "the console"},
+	"chat":       {"聊天命令", "chat commands"},    // a minute's refused commands, counted
+	"http":       {"HTTP 请求", "HTTP requests"}, // a minute's refused requests, counted
 }
 
 // typedName says the note of a console login refused for a wrong token:

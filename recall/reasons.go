@@ -73,15 +73,18 @@ var fixedReasons = map[string][2]string{
 func ReasonWords(reason, locale string) string {
 	en := locale == "en"
 	if actor, note, ok := resolvedBy(reason); ok {
+		who := ActorWords(actor, locale) // the code stays in the reason; people read words
 		switch {
 		case en && note != "":
-			return fmt.Sprintf("resolved by %s: %s", actor, note)
+			return fmt.Sprintf("resolved by %s: %s", who, note)
 		case en:
-			return "resolved by " + actor
-		case note != "":
-			return fmt.Sprintf("由 %s 手动标记：%s", actor, note)
+			return "resolved by " + who
 		}
-		return fmt.Sprintf("由 %s 手动标记", actor)
+		zh := "由" + latinApart(who) + "手动标记"
+		if note != "" {
+			zh += "：" + note
+		}
+		return zh
 	}
 	switch reason { // a broadcast's refusal of one person (ledger.Refusal)
 	case "invalid", "filtered", "flow_controlled":

@@ -15,10 +15,10 @@ import (
 // English run and in English as they were.
 func TestReasonWords(t *testing.T) {
 	for _, c := range []struct{ reason, zh, en string }{
-		{recall.ResolvedReason("api:ops", "群里没有"), "由 api:ops 手动标记：群里没有", "resolved by api:ops: 群里没有"},
+		{recall.ResolvedReason("api:ops", "群里没有"), "由 ops（API）手动标记：群里没有", "resolved by ops (API): 群里没有"},
 		{recall.ResolvedReason("manager4220", ""), "由 manager4220 手动标记", "resolved by manager4220"},
-		{`resolved by api:ops: not: here`, "由 api:ops 手动标记：not: here", "resolved by api:ops: not: here"},
-		{"resolved by console", "由 console 手动标记", "resolved by console"},
+		{`resolved by api:ops: not: here`, "由 ops（API）手动标记：not: here", "resolved by ops (API): not: here"},
+		{"resolved by console", "由控制台手动标记", "resolved by the console"},
 		{"past the recall window", "已超过撤回时限", "past the recall window"},
 		{ledger.ReasonCancelled, "未发送：群发已取消", ledger.ReasonCancelled},
 		{"no answer from DingTalk was ever recorded; closed after the recall window", "从未收到钉钉的应答；超过撤回时限后已关闭", "no answer from DingTalk was ever recorded; closed after the recall window"},

@@ -424,10 +424,10 @@ func TestBroadcastPacksUsersAndRecallsTheBatch(t *testing.T) {
 		t.Errorf("user33's chat lists %+v", got)
 	}
 	r, err := f.engine.Recall(tctx(t), recall.Request{Selection: recall.Selection{BatchID: j.ID}})
-	if err != nil || r.Count(recall.Recalled) != 5 || r.People(recall.Recalled) != 47 || r.Count(recall.NeverSent) != 0 {
+	if err != nil || r.Count(recall.Recalled) != 5 || r.People(recall.Recalled) != 46 || r.Groups(recall.Recalled) != 1 || r.Count(recall.NeverSent) != 0 {
 		t.Errorf("batch recall: %s, %v", r.Summary("en"), err)
 	}
-	if !strings.Contains(r.Summary("en"), "· 47 people") {
+	if !strings.Contains(r.Summary("en"), "· 1 group and 46 people") { // the group is a group, not a 47th person
 		t.Errorf("summary %q does not count people", r.Summary("en"))
 	}
 	if n := len(f.srv.CallsTo(dingtalktest.PathOTORecall)); n != 1 {
@@ -612,7 +612,7 @@ func TestReadsBeforeTheRecall(t *testing.T) {
 		t.Errorf("reads: %v", words)
 	}
 	r, err := f.engine.Execute(tctx(t), recall.Request{Selection: recall.Selection{Keys: []string{batch[0].ProcessQueryKey, es[0].ProcessQueryKey}}}, plan)
-	if err != nil || r.Summary("en") != "2 recalled · 21 people · 8 reads before the recall" {
+	if err != nil || r.Summary("en") != "2 recalled · 1 group and 20 people in chats of their own · 8 reads before the recall" {
 		t.Errorf("receipt: %q, %v", r.Summary("en"), err)
 	}
 	if calls, took := recall.ReadCost(5000, 20); calls != 5000 || took < 250*time.Second {

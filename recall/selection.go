@@ -152,16 +152,28 @@ func (r *Receipt) Count(o Outcome) int {
 	return n
 }
 
-// People is how many people the items with an outcome reached: a packed
-// oto key counts each of its recipients.
+// People is how many people the items with an outcome reached in chats of
+// their own: a packed oto key counts each of its recipients, and a group
+// message counts nobody (a group is a group; Groups counts those).
 func (r *Receipt) People(o Outcome) int {
 	n := 0
 	for _, it := range r.Items {
-		if it.Outcome == o {
+		if it.Outcome == o && it.Entry.Chat.Family != ledger.Group {
 			n += it.Entry.Reach()
 		}
 	}
 	return n
+}
+
+// Groups is how many groups the items with an outcome are in.
+func (r *Receipt) Groups(o Outcome) int {
+	seen := map[string]bool{}
+	for _, it := range r.Items {
+		if it.Outcome == o && it.Entry.Chat.Family == ledger.Group {
+			seen[it.Entry.Chat.Key()] = true
+		}
+	}
+	return len(seen)
 }
 
 // packed reports whether any item reached several people.
@@ -296,9 +308,15 @@ func (r *Receipt) reach(locale string) string {
 		if r.Count(o) == 0 {
 			o = AlreadyRecalled
 		}
-		if people := r.People(o); people > 0 && en {
+		people, groups := r.People(o), r.Groups(o)
+		switch {
+		case groups > 0 && en:
+			s = " · " + plural(groups, "group", "groups") + " and " + plural(people, "person", "people") + " in chats of their own"
+		case groups > 0:
+			s = fmt.Sprintf(" · %d 个群，以及单聊中的 %d 人", groups, people)
+		case people > 0 && en:
 			s = " · " + plural(people, "person", "people")
-		} else if people > 0 {
+		case people > 0:
 			s = fmt.Sprintf(" · 共 %d 人", people)
 		}
 	}
@@ -318,9 +336,9 @@ func (r *Receipt) reach(locale string) string {
 		case one:
 			s += fmt.Sprintf(" · 撤回前 %d 人已读", read)
 		case r.DryRun:
-			s += fmt.Sprintf(" · 目前已读 %d 次", read)
+			s += fmt.Sprintf(" · 目前共 %d 人次已读", read) // 人次: a person who read two counts twice
 		default:
-			s += fmt.Sprintf(" · 撤回前已读 %d 次", read)
+			s += fmt.Sprintf(" · 撤回前共 %d 人次已读", read)
 		}
 	}
 	return s

@@ -28,7 +28,7 @@ func TestSummaryReadsAsOnePhrase(t *testing.T) {
 			Receipt{DryRun: true, Asked: 5, Items: []Item{{Outcome: WouldRecall}, {Outcome: WouldRecall}, {Outcome: WouldRecall}}}},
 		{"recalled before", "zh", "1 条此前已撤回 · 共 2 人", Receipt{Items: []Item{{Outcome: AlreadyRecalled, Entry: packed}}}},
 		{"recalled before", "en", "1 already recalled · 2 people", Receipt{Items: []Item{{Outcome: AlreadyRecalled, Entry: packed}}}},
-		{"reads", "zh", "2 条已撤回 · 撤回前已读 3 次",
+		{"reads", "zh", "2 条已撤回 · 撤回前共 3 人次已读",
 			Receipt{Items: []Item{{Outcome: Recalled, Reads: &Reads{Read: 2}}, {Outcome: Recalled, Reads: &Reads{Read: 1}}}}},
 	} {
 		if got := tc.r.Summary(tc.loc); got != tc.want {

@@ -135,14 +135,26 @@ func apiName(path string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(path, "/v1.0/robot/"), "/v1.0/")
 }
 
-func chatTitle(c *Conversation) string {
+// chatTitleLocked is how the console names a chat: its title, or for a
+// one-to-one chat the person's nick (their staffId until a message of theirs
+// carried one) and the bot.
+func (s *Server) chatTitleLocked(c *Conversation) string {
 	switch {
 	case c.Title != "":
 		return c.Title
 	case c.Kind == KindOTO:
-		return c.UserID + " ↔ bot"
+		return s.nameLocked(c.UserID) + " ↔ bot"
 	}
 	return c.ID
+}
+
+// nameLocked is a user's nick as their messages carried it, else their
+// staffId.
+func (s *Server) nameLocked(userID string) string {
+	if n := s.nicks[userID]; n != "" {
+		return n
+	}
+	return userID
 }
 
 // consoleView gathers the page for chat (the most recently active chat if
@@ -180,7 +192,7 @@ func (s *Server) consoleView(chat, q string) consoleView {
 	var lastSpeaker string
 	var lastSpoke time.Time
 	for _, c := range s.convs {
-		it := chatItem{ID: c.ID, Title: chatTitle(&c.Conversation), Kind: c.Kind, Count: len(c.msgs)}
+		it := chatItem{ID: c.ID, Title: s.chatTitleLocked(&c.Conversation), Kind: c.Kind, Count: len(c.msgs)}
 		if c.UserID != "" {
 			users[c.UserID] = true
 		}
@@ -196,8 +208,12 @@ func (s *Server) consoleView(chat, q string) consoleView {
 			m := c.msgs[n-1]
 			it.LastAt = m.SentAt
 			it.Last = shorten(firstLine(m.Text), 40)
-			if m.Recalled {
-				it.Last = "撤回了一条消息"
+			if m.Recalled { // as the chat shows it: "X recalled a message"
+				who := "the bot"
+				if !m.FromBot() {
+					who = s.nameLocked(m.Sender)
+				}
+				it.Last = who + " recalled a message"
 			}
 		}
 		v.Chats = append(v.Chats, it)
@@ -255,14 +271,14 @@ func (s *Server) consoleView(chat, q string) consoleView {
 }
 
 func (s *Server) chatViewLocked(c *conversation, speaker string) *chatView {
-	cv := &chatView{Conversation: c.snapshotTail(consoleMessages), Title: chatTitle(&c.Conversation)}
+	cv := &chatView{Conversation: c.snapshotTail(consoleMessages), Title: s.chatTitleLocked(&c.Conversation)}
 	cv.Omitted = len(c.msgs) - len(cv.Messages)
 	reader := speaker
 	if sp := lastUser(c.msgs); sp != "" {
 		reader = sp
 	}
 	for _, m := range cv.Messages {
-		mv := msgView{Message: m, Bot: m.FromBot(), Name: m.Sender, Body: m.Text, Avatar: avatar(m.Sender)}
+		mv := msgView{Message: m, Bot: m.FromBot(), Name: s.nameLocked(m.Sender), Body: m.Text, Avatar: avatar(m.Sender)}
 		if mv.Bot {
 			mv.Name = strings.TrimPrefix(m.Sender, "bot:")
 			mv.Avatar = "bot"

@@ -79,6 +79,9 @@ func (s *Server) pushMessage(m UserMessage) (msgID, convID string, err error) {
 		text = ""
 	}
 	c.msgs = append(c.msgs, &Message{MsgID: msgID, Sender: m.SenderStaffID, Text: text, SentAt: now})
+	if m.SenderNick != m.SenderStaffID {
+		s.nicks[m.SenderStaffID] = m.SenderNick
+	}
 	s.notifyLocked()
 	s.mu.Unlock()
 	if m.ConversationType == "2" && m.Unmentioned {

@@ -199,6 +199,7 @@ type Server struct {
 	tickets  map[string]*ticket
 	convs    map[string]*conversation // by conversationId
 	otoCID   map[string]string        // userId -> its 1:1 conversation with the bot
+	nicks    map[string]string        // userId -> the nick their messages carried, for the console
 	keys     map[string]*keyRecord    // processQueryKey -> the messages it sent
 	cards    map[string]*cardRecord   // clientId NUL cardBizId -> the card
 	users    userDirectory
@@ -234,6 +235,7 @@ func NewServer(opts Options) (*Server, error) {
 		tickets:  map[string]*ticket{},
 		convs:    map[string]*conversation{},
 		otoCID:   map[string]string{},
+		nicks:    map[string]string{},
 		keys:     map[string]*keyRecord{},
 		limits:   map[string]*window{},
 		closed:   make(chan struct{}),
