@@ -64,7 +64,7 @@ func TestCLIErrorsNameTheFlagsTyped(t *testing.T) {
 		t.Errorf("a send in doubt does not say what to do with entry 2: %v", err)
 	}
 	out.Reset()
-	if err := h.run([]string{"entries"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "结果未知") {
+	if err := h.run([]string{"entries"}, &out, &errOut); err != nil || !strings.Contains(out.String(), "结果待定") {
 		t.Errorf("entries: the pending entry has no reason: %q %v", out.String(), err)
 	}
 }

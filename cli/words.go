@@ -66,7 +66,7 @@ var texts = map[string][2]string{
 	"usage.entry_id":      {"记录编号必须是正整数，而不是 %q", "the entry id must be a positive number, not %q"},
 	"next.outcome_unknown": {"请在会话中查看消息是否已到达：没有到达，运行 recallbot resolve %[1]d --state send_failed；到达了且知道它的消息 ID，运行 recallbot resolve %[1]d --state sent --key 消息ID；无法确定，运行 recallbot resolve %[1]d --state unknown",
 		"check the chat for the message: if it is not there, run recallbot resolve %[1]d --state send_failed; if it is and you know its key, recallbot resolve %[1]d --state sent --key KEY; if nobody can tell, recallbot resolve %[1]d --state unknown"},
-	"reason.pending": {"发送没有得到应答，结果未知", "the send got no answer: outcome unknown"},
+	"reason.pending": {"发送没有得到应答，结果待定", "the send got no answer: outcome unknown"},
 	"usage.text":     {"请用 --text 给出消息正文", "give the message with --text"},
 	"usage.expires":  {"--expires-in %q 不是正的时长，例如 90s 或 2h", "--expires-in %q is not a positive duration such as 90s or 2h"},
 	"usage.last":     {"--last 必须是正整数，而不是 %d", "--last must be a positive number, not %d"},
