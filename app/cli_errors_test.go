@@ -34,7 +34,7 @@ func TestCLIErrorsNameTheFlagsTyped(t *testing.T) {
 		{[]string{"recall", "--chat", "cidNope==", "--last", "1"}, []string{"--user", "；错误码 bad_request，HTTP 400"}, []string{"user_id", "）（"}},
 		{[]string{"recall", "--chat", privCID, "--last", "500"}, []string{"「recall.max_last」", "--since"}, []string{"`"}},
 		{[]string{"recall", "--chat", privCID, "--last", "0"}, []string{"--last"}, []string{"没有选择任何消息", "selection is empty"}},
-		{[]string{"resolve", "1", "--state", "send_failed"}, []string{"记录 1 已是“已发送”"}, []string{" sent"}},
+		{[]string{"resolve", "1", "--state", "send_failed"}, []string{"记录 1 已是「已发送」，不是结果待定"}, []string{" sent", "待确认", "“"}},
 		{[]string{"resolve", "76", "--state", "sent"}, []string{"--key"}, []string{"process_query_key"}},
 	} {
 		out.Reset()

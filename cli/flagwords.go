@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"time"
+
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Go's flag package reports a command line it cannot read in English
@@ -61,12 +64,15 @@ func flagWords(fs *flag.FlagSet, err error, lang string) string {
 	}
 	if m := flagBadValue.FindStringSubmatch(s); m != nil {
 		value, name := m[1], m[2]
+		if v, err := strconv.Unquote(value); err == nil && zh {
+			value = recall.QuoteValue(v, "zh") // a typed value stands in 「」 in Chinese
+		}
 		want := wants(fs.Lookup(name), lang)
 		switch {
 		case zh && want != "":
-			return fmt.Sprintf("参数 -%s 的值 %s 无效：%s", name, value, want)
+			return fmt.Sprintf("参数 -%s 的值%s无效：%s", name, value, want)
 		case zh:
-			return fmt.Sprintf("参数 -%s 的值 %s 无效", name, value)
+			return fmt.Sprintf("参数 -%s 的值%s无效", name, value)
 		case want != "":
 			return fmt.Sprintf("invalid value %s for flag -%s: %s", value, name, want)
 		}

@@ -40,7 +40,7 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 	case r.To != ledger.Sent && r.Key != "":
 		return ledger.Entry{}, &SelectionError{Msg: "a process_query_key goes only with state sent", Zh: "只有标记为已发送时才提供消息 ID"}
 	case r.To != ledger.Sent && r.To != ledger.SendFailed && r.To != ledger.Unknown:
-		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("a pending entry resolves to sent, send_failed or unknown, not %q", r.To), Zh: "待确认记录只能标记为 sent、send_failed 或 unknown"}
+		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("a pending entry resolves to sent, send_failed or unknown, not %q", r.To), Zh: "结果待定的记录只能标记为 sent、send_failed 或 unknown"}
 	}
 	old, err := s.led.Get(ctx, id)
 	if err != nil {
@@ -51,8 +51,8 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 		if w[0] == "" {
 			w = [2]string{string(old.State), string(old.State)}
 		}
-		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is unknown can be resolved", id, w[1]),
-			Zh: fmt.Sprintf("记录 %d 已是“%s”，不是待确认：只有发送结果未知的记录可以标记", id, w[0])}
+		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is pending or unknown can be resolved", id, QuoteName(w[1], "en")),
+			Zh: fmt.Sprintf("记录 %d 已是%s，不是结果待定：只有结果待定或结果未知的记录可以标记", id, QuoteName(w[0], "zh"))}
 	}
 	reason := ResolvedReason(r.Actor, r.Note) // a code: words when read (ReasonWords)
 	if r.To == ledger.Sent {
