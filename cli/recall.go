@@ -52,6 +52,9 @@ func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 			req.Keys = append(req.Keys, k)
 		}
 	}
+	if req.Last == 0 && req.Since == "" && len(req.Keys) == 0 && req.BatchID == "" && req.Matching == "" {
+		return usageError(c.fs, c.say("usage.selector")) // the bot would refuse it in its words, naming its fields
+	}
 	if *batch != "" && !*dry { // a broadcast may be thousands of messages: in the background, with progress
 		return c.recallInBackground(ctx, req, stdout, stderr)
 	}

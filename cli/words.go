@@ -70,6 +70,7 @@ var texts = map[string][2]string{
 	"usage.text":     {"请用 --text 给出消息正文", "give the message with --text"},
 	"usage.expires":  {"--expires-in 的值「%s」不是正的时长，例如 90s 或 2h", "--expires-in %q is not a positive duration such as 90s or 2h"},
 	"usage.last":     {"--last 必须是正整数，而不是 %d", "--last must be a positive number, not %d"},
+	"usage.selector": {"请选择要撤回的消息：--keys、--last、--since、--batch 或 --matching", "say which messages to recall: --keys, --last, --since, --batch or --matching"},
 	"usage.key":      {"--state sent 需要用 --key 给出消息 ID", "--state sent needs the message's key: --key KEY"},
 	"err.code":       {"错误码 %s，HTTP %d", "code %s, HTTP %d"},
 	"err.follow":     {"%v；可用 GET /v1/recalls/%s 继续查看", "%v; follow it with GET /v1/recalls/%s"},
