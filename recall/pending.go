@@ -118,9 +118,11 @@ func (s *Sender) CloseStale(ctx context.Context) (int, error) {
 	return len(outcomes), err
 }
 
-// stateWords are the states an entry that cannot be resolved may be in,
-// in words (Chinese first): a sentence shows no state's code.
+// stateWords are an entry's states in words (Chinese first): the state of
+// one that cannot be resolved, and the state a resolve set (CountIn); a
+// sentence shows no state's code.
 var stateWords = map[ledger.State][2]string{
 	ledger.Sent: {"已发送", "sent"}, ledger.SendFailed: {"发送失败", "send failed"}, ledger.Recalling: {"撤回中", "being recalled"},
 	ledger.Recalled: {"已撤回", "recalled"}, ledger.RecallFailed: {"撤回失败", "recall failed"}, ledger.Expired: {"已过期", "expired"},
+	ledger.Pending: {"结果待定", "pending"}, ledger.Unknown: {"结果未知", "unknown"},
 }
