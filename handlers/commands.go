@@ -332,12 +332,18 @@ func (b *Bot) itemLines(items []recall.Item) string {
 	return strings.Join(lines, "\n")
 }
 
+// inTheChat are the states of a message that is, or may be, in the chat:
+// every state but send_failed. /sent lists the bot's messages in the chat,
+// and a send known never to have arrived is not one; the console and the
+// CLI's entries show it to those who look after failed sends.
+var inTheChat = []ledger.State{ledger.Pending, ledger.Sent, ledger.Unknown, ledger.Recalling, ledger.Recalled, ledger.RecallFailed, ledger.Expired}
+
 func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 	n := min(max(req.cmd.N, 10), 50)
 	if req.cmd.N > 0 {
 		n = min(req.cmd.N, 50)
 	}
-	es, err := b.led.List(ctx, ledger.Query{Chat: req.chat, Limit: n, SkipOrigin: ledger.OriginCommand})
+	es, err := b.led.List(ctx, ledger.Query{Chat: req.chat, Limit: n, SkipOrigin: ledger.OriginCommand, States: inTheChat})
 	if err != nil {
 		return "", err
 	}
