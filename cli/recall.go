@@ -105,7 +105,11 @@ func (c *ctl) printReceipt(w io.Writer, r api.Receipt) {
 	_ = t.write(w)
 	if r.ReadStatusCost != nil && r.ReadStatusCost.Calls > 0 {
 		took := time.Duration(max(1, r.ReadStatusCost.Seconds) * float64(time.Second)).Round(time.Second)
-		fmt.Fprintln(w, c.say("reads.hint", c.calls(r.ReadStatusCost.Calls, "query"), recall.HumanDuration(took, c.locale())))
+		hint := "reads.hint"
+		if r.ReadStatusCost.Calls == 1 { // one query per message: one message, "it"
+			hint = "reads.hint.one"
+		}
+		fmt.Fprintln(w, c.say(hint, c.calls(r.ReadStatusCost.Calls, "query"), recall.HumanDuration(took, c.locale())))
 	}
 }
 

@@ -31,6 +31,7 @@ var texts = map[string][2]string{
 	"read.by":             {"%d 人已读", "read by %d"},
 	"left":                {"剩余 %s", "%s left"},
 	"reads.hint":          {"想先看谁已读？加上 --read-status（需 %s，约 %s）。", "Want to see who has read them first? Add --read-status (%s, about %s)."},
+	"reads.hint.one":      {"想先看谁已读？加上 --read-status（需 %s，约 %s）。", "Want to see who has read it first? Add --read-status (%s, about %s)."},
 	"audit.cols":          {"编号|时间|操作人|操作|范围|结果", "ID|WHEN|WHO|WHAT|SCOPE|RESULT"},
 	"refused":             {"已拒绝", "refused"},
 	"entries.cols":        {"编号|发送时间|会话|发送方|消息|原因", "ID|SENT|CHAT|BY|MESSAGE|REASON"},

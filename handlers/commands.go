@@ -106,8 +106,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			text += othersText(loc, n, people)
 		}
 		if !reads && would > 0 {
-			n, took := recall.ReadCost(would, b.cfg.QPS)
-			text += say(loc, "reads.hint", calls(loc, "query", n), recall.HumanDuration(max(took, time.Second), loc))
+			text += readsHint(loc, would, b.cfg.QPS)
 		}
 		if !req.cmd.DryRun {
 			code, err := b.newConfirmation(ctx, actor, r, reads, sel)
@@ -425,4 +424,15 @@ func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// readsHint is the hint to ask who has read the would messages first,
+// with its cost at qps: "them" for several, "it" for one.
+func readsHint(loc string, would int, qps float64) string {
+	n, took := recall.ReadCost(would, qps)
+	key := "reads.hint"
+	if would == 1 {
+		key = "reads.hint.one"
+	}
+	return say(loc, key, calls(loc, "query", n), recall.HumanDuration(max(took, time.Second), loc))
 }
