@@ -10,7 +10,6 @@ import (
 
 	"github.com/recallbot/recallbot/internal/jsonkeys"
 	"github.com/recallbot/recallbot/operator"
-	"github.com/recallbot/recallbot/recall"
 )
 
 // routeWords are the sentences of the refusals the API makes itself
@@ -103,7 +102,7 @@ func repeatedWords(err error) operator.Words {
 		in = fmt.Sprintf(decoderWords["key_in"], re.Path)
 	}
 	if re.Key == re.First {
-		return english(err.Error(), "key_twice", recall.Value(re.Key), in)
+		return english(err.Error(), "key_twice", operator.Value(re.Key), in)
 	}
-	return english(err.Error(), "key_two_cases", recall.Value(re.First), recall.Value(re.Key), in)
+	return english(err.Error(), "key_two_cases", operator.Value(re.First), operator.Value(re.Key), in)
 }
