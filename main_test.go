@@ -54,7 +54,7 @@ func TestUnknownCommandIsNamedInTheUsersLanguage(t *testing.T) {
 	t.Setenv("LANG", "zh_CN.UTF-8")
 	_, errOut, err := recallbot(t, "sned")
 	lines := strings.Split(strings.TrimSpace(errOut), "\n")
-	if want := `recallbot: 没有 "sned" 这个命令；是要用 "send" 吗？`; err == nil || lines[0] != want || len(lines) != 2 {
+	if want := `recallbot: 没有「sned」这个命令；是要用「send」吗？`; err == nil || lines[0] != want || len(lines) != 2 {
 		t.Errorf("recallbot sned: %v; stderr %q, want %q and where help is", err, errOut, want)
 	}
 }

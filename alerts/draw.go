@@ -45,7 +45,7 @@ func draw(st State, g ledger.AlertGroup, d drawing) message {
 	status := d.tr(fmt.Sprintf("%d 条触发中", nFiring), fmt.Sprintf("%d firing", nFiring))
 	switch n := len(st.Alerts) - nFiring; {
 	case nFiring == 0:
-		status = d.tr(fmt.Sprintf("%d 条全部恢复", n), fmt.Sprintf("all %d resolved", n))
+		status = d.tr(fmt.Sprintf("%d 条全部恢复", n), allResolved(n))
 	case n > 0:
 		status += d.tr(fmt.Sprintf("，%d 条已恢复", n), fmt.Sprintf(", %d resolved", n))
 	}
@@ -180,4 +180,16 @@ func groupSilenced(sil []ledger.AlertSilence) bool {
 		}
 	}
 	return false
+}
+
+// allResolved says in English that a group's n alerts have all resolved,
+// as a person would: "resolved", "both resolved", "all 3 resolved".
+func allResolved(n int) string {
+	switch n {
+	case 1:
+		return "resolved"
+	case 2:
+		return "both resolved"
+	}
+	return fmt.Sprintf("all %d resolved", n)
 }

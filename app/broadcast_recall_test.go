@@ -161,7 +161,7 @@ func TestCancelOverTheCLIAndTheConsole(t *testing.T) {
 		t.Fatalf("cli: %v %s", err, errOut.String())
 	}
 	held.Release()
-	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " cancelled, ") || !strings.Contains(out.String(), "4 calls for 80 people on the wire") {
+	if !strings.Contains(out.String(), ": cancelled;") || !strings.Contains(out.String(), " · 220 cancelled;") || !strings.Contains(out.String(), "4 calls for 80 people on the wire") {
 		t.Errorf("cli: %q", out.String())
 	}
 	var st map[string]any

@@ -79,11 +79,11 @@ func TestOperatorCLI(t *testing.T) {
 	if err := h.run([]string{"broadcast", "start", "--users-file", users, "--text", "all hands at 3", "--batch", "b-cli", "--wait"}, &out, &errOut); err != nil {
 		t.Fatalf("broadcast start: %v\n%s", err, errOut.String())
 	}
-	if !strings.Contains(out.String(), "broadcast b-cli: done; 45 recipients: 45 sent, 0 failed, 0 pending; 3 send calls") ||
+	if !strings.Contains(out.String(), "broadcast b-cli: done; 45 of 45 (0 refused, 0 pending); 3 send calls") ||
 		!strings.Contains(errOut.String(), "sending [") {
 		t.Errorf("broadcast start: %q / %q", out.String(), errOut.String())
 	}
-	if out := cli("broadcast", "status", "b-cli"); !strings.Contains(out, "45 sent") {
+	if out := cli("broadcast", "status", "b-cli"); !strings.Contains(out, "45 of 45 (0 refused") {
 		t.Errorf("broadcast status: %q", out)
 	}
 	out.Reset()

@@ -19,25 +19,17 @@ import (
 )
 
 // printBroadcast prints a broadcast's progress and whom DingTalk refused,
-// in the bot's language.
+// in the bot's language; its counts in the console's words
+// (recall.BroadcastCounts).
 func (c *ctl) printBroadcast(w io.Writer, s api.Broadcast) {
+	counts := recall.BroadcastCounts(c.locale(), s.Sent, s.Recipients, s.Failed, s.Pending, s.Cancelled, s.State == "cancelled")
 	if !c.en() {
-		cancelled := ""
-		if s.Cancelled > 0 || s.State == "cancelled" {
-			cancelled = fmt.Sprintf("，已取消 %d", s.Cancelled)
-		}
-		fmt.Fprintf(w, "群发 %s：%s；%d 人：已发送 %d，失败 %d%s，待发送 %d；%s\n", s.BatchID, c.say("job."+string(s.State)), s.Recipients,
-			s.Sent, s.Failed, cancelled, s.Pending, c.calls(s.SendCalls, "send"))
+		fmt.Fprintf(w, "群发 %s：%s；%s；%s\n", s.BatchID, c.say("job."+string(s.State)), counts, c.calls(s.SendCalls, "send"))
 		if len(s.InFlight) > 0 {
 			fmt.Fprintf(w, "  %d 次调用（%d 人）正在途中：钉钉答复后计入\n", len(s.InFlight), s.InFlightPeople())
 		}
 	} else {
-		cancelled := ""
-		if s.Cancelled > 0 || s.State == "cancelled" {
-			cancelled = fmt.Sprintf(", %d cancelled", s.Cancelled)
-		}
-		fmt.Fprintf(w, "broadcast %s: %s; %s: %d sent, %d failed%s, %d pending; %s\n",
-			s.BatchID, s.State, recall.Plural(s.Recipients, "recipient", "recipients"), s.Sent, s.Failed, cancelled, s.Pending, recall.Plural(s.SendCalls, "send call", "send calls"))
+		fmt.Fprintf(w, "broadcast %s: %s; %s; %s\n", s.BatchID, s.State, counts, recall.Plural(s.SendCalls, "send call", "send calls"))
 		if len(s.InFlight) > 0 {
 			fmt.Fprintf(w, "  %s for %s on the wire: counted when DingTalk answers\n", recall.Plural(len(s.InFlight), "call", "calls"), recall.Plural(s.InFlightPeople(), "person", "people"))
 		}

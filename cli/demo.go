@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/recallbot/recallbot/demo"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Demo is `recallbot demo`: it plays the whole job against the embedded
@@ -23,7 +24,7 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *locale != "zh" && *locale != "en" {
 		if envLang(os.Getenv) == "zh" {
-			return usageError(fs, fmt.Sprintf("-locale 的值 %q 无效：应为 zh 或 en", *locale))
+			return usageError(fs, fmt.Sprintf("-locale 的值%s无效：应为 zh 或 en", recall.QuoteValue(*locale, "zh")))
 		}
 		return usageError(fs, fmt.Sprintf("-locale %q: want zh or en", *locale))
 	}

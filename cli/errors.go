@@ -12,8 +12,8 @@ import (
 // botError is a refusal of the bot as a command prints it: the bot's
 // sentence first, in its language, with the names of the request's fields
 // turned into the flags the user typed (--expires-in, not expires_in), then
-// the code and the HTTP status in parentheses, where they do not read as
-// part of a Chinese sentence; and, where the refusal leaves the user
+// the code and the HTTP status, named as a code ("错误码 bad_request",
+// "code bad_request") so they do not read as words of the sentence; and, where the refusal leaves the user
 // something to do, a line that says what.
 type botError struct {
 	ae   *api.Error
@@ -23,14 +23,25 @@ type botError struct {
 
 func (e *botError) Error() string {
 	msg := flagNames(e.ae.Message, e.ae.Field)
+	lang := 0
+	if e.en {
+		lang = 1
+	}
 	tag := fmt.Sprintf("HTTP %d", e.ae.Status)
 	if e.ae.Code != "" {
-		tag = e.ae.Code + ", " + tag
+		tag = fmt.Sprintf(texts["err.code"][lang], e.ae.Code, e.ae.Status)
 	}
-	if e.en {
+	// A sentence that ends in a bracket of its own takes the code after a
+	// semicolon, so no two brackets stand back to back.
+	switch {
+	case e.en && strings.HasSuffix(msg, ")"):
+		msg += "; " + tag
+	case e.en:
 		msg += " (" + tag + ")"
-	} else {
-		msg += "（" + strings.Replace(tag, ", ", "，", 1) + "）"
+	case strings.HasSuffix(msg, "）"):
+		msg += "；" + tag
+	default:
+		msg += "（" + tag + "）"
 	}
 	if e.next != "" {
 		msg += "\n" + e.next

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Go's flag package reports a command line it cannot read in English
@@ -31,44 +35,48 @@ func parseFlags(fs *flag.FlagSet, args []string, lang string) error {
 		fs.Usage()
 		return err
 	}
-	return usageError(fs, flagWords(fs, err, lang)) // the error first, then where help is
+	return usageError(fs, flagWords(fs, err, lang, args)) // the error first, then where help is
 }
 
 var (
-	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: -(.+)$`)
-	flagNoValue   = regexp.MustCompile(`^flag needs an argument: -(.+)$`)
-	flagBadValue  = regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?-([^:]+): (.*)$`)
+	undefinedFlag = regexp.MustCompile(`^flag provided but not defined: (-+.+)$`)
+	flagNoValue   = regexp.MustCompile(`^flag needs an argument: (-+.+)$`)
+	flagBadValue  = regexp.MustCompile(`^invalid (?:boolean )?value ("(?:[^"\\]|\\.)*") for (?:flag )?(-+[^:]+): (.*)$`)
 	boolFlagBad   = regexp.MustCompile(`^invalid boolean flag (.+): (.*)$`)
 	flagBadSyntax = regexp.MustCompile(`^bad flag syntax: (.*)$`)
 )
 
 // flagWords is a flag package error in lang: the same facts in a sentence,
-// with what a flag of that type wants.
-func flagWords(fs *flag.FlagSet, err error, lang string) string {
+// with what a flag of that type wants, and the flag as the user typed it
+// (--lats, not -lats).
+func flagWords(fs *flag.FlagSet, err error, lang string, args []string) string {
 	zh := lang == "zh"
-	s := err.Error()
+	s := typedDashes(err.Error(), args)
 	if m := undefinedFlag.FindStringSubmatch(s); m != nil {
 		if zh {
-			return fmt.Sprintf("没有 -%s 这个参数", m[1])
+			return fmt.Sprintf("没有 %s 这个参数", m[1])
 		}
-		return fmt.Sprintf("no such flag: -%s", m[1])
+		return fmt.Sprintf("no such flag: %s", m[1])
 	}
 	if m := flagNoValue.FindStringSubmatch(s); m != nil {
 		if zh {
-			return fmt.Sprintf("参数 -%s 需要一个值", m[1])
+			return fmt.Sprintf("参数 %s 需要一个值", m[1])
 		}
-		return fmt.Sprintf("flag -%s needs a value", m[1])
+		return fmt.Sprintf("flag %s needs a value", m[1])
 	}
 	if m := flagBadValue.FindStringSubmatch(s); m != nil {
 		value, name := m[1], m[2]
-		want := wants(fs.Lookup(name), lang)
+		if v, err := strconv.Unquote(value); err == nil && zh {
+			value = recall.QuoteValue(v, "zh") // a typed value stands in 「」 in Chinese
+		}
+		want := wants(fs.Lookup(strings.TrimLeft(name, "-")), lang)
 		switch {
 		case zh && want != "":
-			return fmt.Sprintf("参数 -%s 的值 %s 无效：%s", name, value, want)
+			return fmt.Sprintf("参数 %s 的值%s无效：%s", name, value, want)
 		case zh:
-			return fmt.Sprintf("参数 -%s 的值 %s 无效", name, value)
+			return fmt.Sprintf("参数 %s 的值%s无效", name, value)
 		case want != "":
-			return fmt.Sprintf("invalid value %s for flag -%s: %s", value, name, want)
+			return fmt.Sprintf("invalid value %s for flag %s: %s", value, name, want)
 		}
 		return s
 	}
@@ -115,4 +123,37 @@ func wants(f *flag.Flag, lang string) string {
 		return "want true or false"
 	}
 	return ""
+}
+
+// flagInError is the flag a flag package error names, always with one dash.
+var flagInError = regexp.MustCompile(`(^|[ :])-([^\s:=]+)`)
+
+// typedDashes is the flag package's error s with the flag it names
+// written with the dashes the user typed: the package accepts -x and
+// --x alike but names it -x, and a user who typed --lats looks for
+// --lats. Arguments after "--" are not flags.
+func typedDashes(s string, args []string) string {
+	typed := map[string]string{}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		if i := strings.IndexByte(name, '='); i >= 0 {
+			name = name[:i]
+		}
+		if _, seen := typed[name]; !seen {
+			typed[name] = a[:len(a)-len(strings.TrimLeft(a, "-"))]
+		}
+	}
+	return flagInError.ReplaceAllStringFunc(s, func(m string) string {
+		sub := flagInError.FindStringSubmatch(m)
+		if d, ok := typed[sub[2]]; ok {
+			return sub[1] + d + sub[2]
+		}
+		return m
+	})
 }

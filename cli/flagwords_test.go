@@ -27,15 +27,18 @@ func TestFlagErrorsInTheUsersLanguage(t *testing.T) {
 	}{
 		{"zh_CN.UTF-8", Send, []string{"-nope"}, "没有 -nope 这个参数"},
 		{"en_US.UTF-8", Send, []string{"-nope"}, "no such flag: -nope"},
-		{"zh_CN.UTF-8", Send, []string{"--text"}, "参数 -text 需要一个值"},
-		{"zh_CN.UTF-8", Sim, []string{"-latency", "fast"}, `参数 -latency 的值 "fast" 无效：应为时长，如 30s、5m、1h`},
+		{"zh_CN.UTF-8", Send, []string{"--text"}, "参数 --text 需要一个值"},
+		{"zh_CN.UTF-8", Sim, []string{"-latency", "fast"}, `参数 -latency 的值「fast」无效：应为时长，如 30s、5m、1h`},
 		{"en_US.UTF-8", Sim, []string{"-latency", "fast"}, `invalid value "fast" for flag -latency: want a duration such as 30s, 5m or 1h`},
-		{"zh_CN.UTF-8", Sim, []string{"-qps", "many"}, `参数 -qps 的值 "many" 无效：应为整数`},
-		{"zh_CN.UTF-8", Sim, []string{"-steady-way-back=maybe"}, `参数 -steady-way-back 的值 "maybe" 无效：应为 true 或 false`},
-		{"zh_CN.UTF-8", Sim, []string{"-window", "fixed"}, `-window 的值 "fixed" 无效：应为 sliding 或 calendar`},
+		{"zh_CN.UTF-8", Sim, []string{"-qps", "many"}, `参数 -qps 的值「many」无效：应为整数`},
+		{"zh_CN.UTF-8", Sim, []string{"-steady-way-back=maybe"}, `参数 -steady-way-back 的值「maybe」无效：应为 true 或 false`},
+		{"zh_CN.UTF-8", Sim, []string{"-window", "fixed"}, `-window 的值「fixed」无效：应为 sliding 或 calendar`},
 		{"en_US.UTF-8", Sim, []string{"-latency", "-1s"}, "-latency and -jitter cannot be negative"},
 		{"zh_CN.UTF-8", Demo, []string{"-x"}, "没有 -x 这个参数"},
-		{"zh_CN.UTF-8", Demo, []string{"-locale", "fr"}, `-locale 的值 "fr" 无效：应为 zh 或 en`},
+		{"zh_CN.UTF-8", Send, []string{"--group", "cidG", "--lats", "3"}, "没有 --lats 这个参数"},
+		{"en_US.UTF-8", Send, []string{"--nope=1"}, "no such flag: --nope"},
+		{"zh_CN.UTF-8", Sim, []string{"--qps", "many"}, `参数 --qps 的值「many」无效：应为整数`},
+		{"zh_CN.UTF-8", Demo, []string{"-locale", "fr"}, `-locale 的值「fr」无效：应为 zh 或 en`},
 	} {
 		t.Setenv("LC_ALL", "")
 		t.Setenv("LC_MESSAGES", "")

@@ -13,7 +13,7 @@ import (
 func TestReadsHintReadsLikeTheChat(t *testing.T) {
 	r := api.Receipt{DryRun: true, Calls: 1, ReadStatusCost: &api.ReadCost{Calls: 1, Seconds: 0.2}}
 	for _, tc := range []struct{ lang, want string }{
-		{"en", "Want to see who has read them first? Add --read-status (1 query call, about 1 second)."},
+		{"en", "Want to see who has read it first? Add --read-status (1 query call, about 1 second)."},
 		{"zh", "想先看谁已读？加上 --read-status（需 1 次查询调用，约 1 秒）。"},
 	} {
 		var out bytes.Buffer

@@ -52,6 +52,9 @@ func Recall(ctx context.Context, args []string, stdout, stderr io.Writer) (err e
 			req.Keys = append(req.Keys, k)
 		}
 	}
+	if req.Last == 0 && req.Since == "" && len(req.Keys) == 0 && req.BatchID == "" && req.Matching == "" {
+		return usageError(c.fs, c.say("usage.selector")) // the bot would refuse it in its words, naming its fields
+	}
 	if *batch != "" && !*dry { // a broadcast may be thousands of messages: in the background, with progress
 		return c.recallInBackground(ctx, req, stdout, stderr)
 	}
@@ -102,7 +105,11 @@ func (c *ctl) printReceipt(w io.Writer, r api.Receipt) {
 	_ = t.write(w)
 	if r.ReadStatusCost != nil && r.ReadStatusCost.Calls > 0 {
 		took := time.Duration(max(1, r.ReadStatusCost.Seconds) * float64(time.Second)).Round(time.Second)
-		fmt.Fprintln(w, c.say("reads.hint", c.calls(r.ReadStatusCost.Calls, "query"), recall.HumanDuration(took, c.locale())))
+		hint := "reads.hint"
+		if r.ReadStatusCost.Calls == 1 { // one query per message: one message, "it"
+			hint = "reads.hint.one"
+		}
+		fmt.Fprintln(w, c.say(hint, c.calls(r.ReadStatusCost.Calls, "query"), recall.HumanDuration(took, c.locale())))
 	}
 }
 

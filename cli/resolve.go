@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Resolve is `recallbot resolve`: it settles a pending entry as sent
@@ -27,7 +28,7 @@ func Resolve(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 	}
 	id, err := strconv.ParseUint(pos[0], 10, 64)
 	if err != nil || id == 0 {
-		return usageError(c.fs, c.say("usage.entry_id", pos[0]))
+		return usageError(c.fs, c.say("usage.entry_id", recall.Value(pos[0])))
 	}
 	if *state == string(api.StateSent) && *key == "" {
 		return usageError(c.fs, c.say("usage.key"))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Send is `recallbot send`: it sends a message through the bot, ledgered
@@ -31,7 +32,7 @@ func Send(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 		return usageError(c.fs, c.say("usage.text"))
 	}
 	if d, err := time.ParseDuration(*expires); *expires != "" && (err != nil || d <= 0) {
-		return usageError(c.fs, c.say("usage.expires", *expires))
+		return usageError(c.fs, c.say("usage.expires", recall.Value(*expires)))
 	}
 	s, err := c.bot.Send(ctx, api.SendRequest{
 		Chat:      to,

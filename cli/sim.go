@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/recallbot/recallbot/dingtalk/dingtalktest"
+	"github.com/recallbot/recallbot/recall"
 )
 
 // Sim is `recallbot sim`: it serves the DingTalk emulator until ctx ends, so that a person can
@@ -42,7 +43,7 @@ func Sim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "calendar":
 	default:
 		if envLang(os.Getenv) == "zh" {
-			return usageError(fs, fmt.Sprintf("-window 的值 %q 无效：应为 sliding 或 calendar", *window))
+			return usageError(fs, fmt.Sprintf("-window 的值%s无效：应为 sliding 或 calendar", recall.QuoteValue(*window, "zh")))
 		}
 		return usageError(fs, fmt.Sprintf("-window %q: want sliding or calendar", *window))
 	}

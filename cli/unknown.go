@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/recallbot/recallbot/recall"
 )
 
 // UnknownCommand reports a command word that is not in table: it names
@@ -15,11 +17,11 @@ func UnknownCommand(stderr io.Writer, word string, table []Command) error {
 	zh := envLang(os.Getenv) == "zh"
 	msg := fmt.Sprintf("unknown command %q", word)
 	if zh {
-		msg = fmt.Sprintf("没有 %q 这个命令", word)
+		msg = fmt.Sprintf("没有%s这个命令", recall.QuoteValue(word, "zh"))
 	}
 	switch near := nearest(word, table); {
 	case near != "" && zh:
-		msg += fmt.Sprintf("；是要用 %q 吗？", near)
+		msg += fmt.Sprintf("；是要用%s吗？", recall.QuoteValue(near, "zh"))
 	case near != "":
 		msg += fmt.Sprintf("; did you mean %q?", near)
 	}

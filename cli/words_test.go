@@ -59,3 +59,13 @@ func TestCLIErrorsInTheUsersLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestChineseCLIWordsQuoteOneWay: the commands' Chinese quotes a typed
+// value or a name with 「」, never with %q's ASCII quotes or “”.
+func TestChineseCLIWordsQuoteOneWay(t *testing.T) {
+	for key, w := range texts {
+		if q := onelanguage.ForeignQuote(w[0]); q != "" {
+			t.Errorf("texts[%q] in Chinese quotes with %s: %s", key, q, w[0])
+		}
+	}
+}

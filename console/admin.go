@@ -88,10 +88,8 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) {
 	for _, rec := range body.Records {
 		ar := auditRow{AuditRecord: rec}
 		n := recall.CountOutcomes(rec.Outcomes)
-		for _, o := range recall.Outcomes() { // the receipt's order and words (count)
-			if n[o] > 0 {
-				ar.Counts = append(ar.Counts, outcomeCount{string(o), n[o]})
-			}
+		for _, o := range recall.Present(n) { // the receipt's order and words (count), a resolve's state too
+			ar.Counts = append(ar.Counts, outcomeCount{string(o), n[o]})
 		}
 		v.Records = append(v.Records, ar)
 	}

@@ -147,10 +147,10 @@ var texts = map[string][2]string{
 	"broadcasts.none":           {"还没有群发。", "No broadcasts yet."},
 	"broadcasts.recalled":       {"已撤回", "recalled"},
 	"broadcasts.recalled.part":  {"已撤回 %d/%d 条", "%d of %d recalled"},
-	"broadcast.counts":          {"%d / %d 人（失败 %d，待发 %d）", "%d of %d (%d refused, %d pending)"},
+	"broadcast.counts":          recall.BroadcastCountWords, // the CLI's words too
 	"broadcast.detail":          {"已送达 %d / %d 人 · 失败 %d · 待发 %d · %d/%d 次调用 · 重试中 %d", "%d of %d reached · %d refused · %d pending · %d of %d call(s) · %d retrying"},
 	"broadcast.cancelled":       {"已取消：%d 人不再发送（%s）", "Cancelled: %d person(s) will not be sent to (by %s)"},
-	"broadcast.cancelled.short": {"取消 %d", "%d cancelled"},
+	"broadcast.cancelled.short": recall.BroadcastCancelledWords,
 	"broadcast.inflight":        {"%d 次调用（%d 人）已发出，等待钉钉应答", "%d call(s) for %d person(s) on the wire, counted when DingTalk answers"},
 	"broadcast.messages":        {"查看其消息", "Its messages"},
 	"broadcast.shown":           {"%d / %d 条消息仍在会话中", "%d of its %d message(s) still shown"},

@@ -106,8 +106,7 @@ func (b *Bot) recall(ctx context.Context, req *request) (string, error) {
 			text += othersText(loc, n, people)
 		}
 		if !reads && would > 0 {
-			n, took := recall.ReadCost(would, b.cfg.QPS)
-			text += say(loc, "reads.hint", calls(loc, "query", n), recall.HumanDuration(max(took, time.Second), loc))
+			text += readsHint(loc, would, b.cfg.QPS)
 		}
 		if !req.cmd.DryRun {
 			code, err := b.newConfirmation(ctx, actor, r, reads, sel)
@@ -332,12 +331,18 @@ func (b *Bot) itemLines(items []recall.Item) string {
 	return strings.Join(lines, "\n")
 }
 
+// inTheChat are the states of a message that is, or may be, in the chat:
+// every state but send_failed. /sent lists the bot's messages in the chat,
+// and a send known never to have arrived is not one; the console and the
+// CLI's entries show it to those who look after failed sends.
+var inTheChat = []ledger.State{ledger.Pending, ledger.Sent, ledger.Unknown, ledger.Recalling, ledger.Recalled, ledger.RecallFailed, ledger.Expired}
+
 func (b *Bot) sent(ctx context.Context, req *request) (string, error) {
 	n := min(max(req.cmd.N, 10), 50)
 	if req.cmd.N > 0 {
 		n = min(req.cmd.N, 50)
 	}
-	es, err := b.led.List(ctx, ledger.Query{Chat: req.chat, Limit: n, SkipOrigin: ledger.OriginCommand})
+	es, err := b.led.List(ctx, ledger.Query{Chat: req.chat, Limit: n, SkipOrigin: ledger.OriginCommand, States: inTheChat})
 	if err != nil {
 		return "", err
 	}
@@ -419,4 +424,15 @@ func (b *Bot) statusReply(ctx context.Context, _ *request) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// readsHint is the hint to ask who has read the would messages first,
+// with its cost at qps: "them" for several, "it" for one.
+func readsHint(loc string, would int, qps float64) string {
+	n, took := recall.ReadCost(would, qps)
+	key := "reads.hint"
+	if would == 1 {
+		key = "reads.hint.one"
+	}
+	return say(loc, key, calls(loc, "query", n), recall.HumanDuration(max(took, time.Second), loc))
 }

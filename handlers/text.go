@@ -49,6 +49,7 @@ var texts = map[string][2]string{
 	"too.old":           {"已超过撤回时限", "past the recall window"},
 	"withheld":          {"（内容已撤回）", "(content recalled)"},
 	"reads.hint":        {"\n\n想先看谁已读？在命令后加上「已读」（需 %s，约 %s）。", "\n\nWant to see who has read them first? Add `reads` to the command (%s, about %s)."},
+	"reads.hint.one":    {"\n\n想先看谁已读？在命令后加上「已读」（需 %s，约 %s）。", "\n\nWant to see who has read it first? Add `reads` to the command (%s, about %s)."},
 	"slow.down":         {"请慢一点：你发送命令的速度超过了限制（连续最多 %d 条，之后每 %s一条），多出的命令已忽略、没有执行。放慢速度后即可照常使用。", "Slow down, please: you sent commands faster than I take them (%d at once, then one every %s), so I skipped the extra ones without running them. Commands sent more slowly work as usual."},
 	"chat.this.group":   {"本群", "this group"},
 	"chat.this.chat":    {"本会话", "this chat"},

@@ -106,6 +106,24 @@ func TestReadsHintQuotesTheWord(t *testing.T) {
 	}
 }
 
+// TestReadsHintAgreesWithTheCount: the English hint says "it" for one
+// message and "them" for several; Chinese needs no pronoun.
+func TestReadsHintAgreesWithTheCount(t *testing.T) {
+	for _, tc := range []struct {
+		loc   string
+		would int
+		want  string
+	}{
+		{"en", 1, "Want to see who has read it first? Add `reads` to the command (1 query call, about 1 second)."},
+		{"en", 3, "Want to see who has read them first? Add `reads` to the command (3 query calls, about 1 second)."},
+		{"zh", 1, "想先看谁已读？在命令后加上「已读」（需 1 次查询，约 1 秒）。"},
+	} {
+		if got := readsHint(tc.loc, tc.would, 20); !strings.Contains(got, tc.want) {
+			t.Errorf("readsHint(%s, %d) = %q, want %q", tc.loc, tc.would, got, tc.want)
+		}
+	}
+}
+
 // TestCrossChatPreviewNamesTheChat: a preview of a recall typed in one
 // chat that would take messages of another names that chat and says it
 // is why the preview asks for a confirmation.

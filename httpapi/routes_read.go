@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/recallbot/recallbot/api"
+	"github.com/recallbot/recallbot/operator"
 )
 
 // queryInt reads an optional integer query parameter; a value that is not
@@ -16,7 +17,7 @@ func queryInt(r *http.Request, name string) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
-		return 0, badRequest("whole_number", name, v)
+		return 0, badRequest("whole_number", name, operator.Value(v))
 	}
 	return n, nil
 }

@@ -27,7 +27,7 @@ var routeWords = map[string][2]string{
 	"not_object":     {"请求体必须是一个 JSON 对象：%s", "the body must be a JSON object: %s"},
 	"one_object":     {"请求体只能包含一个 JSON 对象", "the body must hold one JSON object"},
 	"ambiguous":      {"请求体有歧义：%s", "the body is ambiguous: %s"},
-	"whole_number":   {"%s 必须是非负整数，而不是 %q", "%s must be a whole number, not %q"},
+	"whole_number":   {"%s 必须是非负整数，而不是「%s」", "%s must be a whole number, not %q"},
 	"entry_id":       {"记录编号必须是正整数", "the entry id must be a positive number"},
 	"root":           {"这里是 recallbot 的 HTTP API：路由在 /v1/ 下（需要令牌），另有 /healthz、/readyz 和 /metrics；操作台未开启（设置「http.console: true」后在 /ui/ 提供）", "this is recallbot's HTTP API: its routes are under /v1/ (with a bearer token), and /healthz, /readyz and /metrics; the operator's console is off (set http.console: true to serve it at /ui/)"},
 }
@@ -41,8 +41,8 @@ var decoderWords = map[string]string{
 	"json.unknown":  "未知字段 %s",
 	"json.type":     "%s 的类型不对：应为 %s，而不是 %s",
 	"json.top":      "请求体应为对象，而不是 %s",
-	"key_twice":     "键 %q 给出了两次%s；每个键只能给一次",
-	"key_two_cases": "键 %q 和 %q%s 是同一个键写了两次（键不区分大小写）；每个键只能给一次",
+	"key_twice":     "键「%s」给出了两次%s；每个键只能给一次",
+	"key_two_cases": "键「%s」和「%s」%s 是同一个键写了两次（键不区分大小写）；每个键只能给一次",
 	"key_in":        "（在 %s 中）",
 }
 
@@ -102,7 +102,7 @@ func repeatedWords(err error) operator.Words {
 		in = fmt.Sprintf(decoderWords["key_in"], re.Path)
 	}
 	if re.Key == re.First {
-		return english(err.Error(), "key_twice", re.Key, in)
+		return english(err.Error(), "key_twice", operator.Value(re.Key), in)
 	}
-	return english(err.Error(), "key_two_cases", re.First, re.Key, in)
+	return english(err.Error(), "key_two_cases", operator.Value(re.First), operator.Value(re.Key), in)
 }

@@ -27,3 +27,18 @@ func TestRouteWordsAreOneLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestChineseRouteWordsQuoteOneWay: the API's own Chinese refusals quote a
+// typed value or a key with 「」, never with %q's ASCII quotes or “”.
+func TestChineseRouteWordsQuoteOneWay(t *testing.T) {
+	for key, w := range routeWords {
+		if q := onelanguage.ForeignQuote(w[0]); q != "" {
+			t.Errorf("routeWords[%q] in Chinese quotes with %s: %s", key, q, w[0])
+		}
+	}
+	for key, w := range decoderWords {
+		if q := onelanguage.ForeignQuote(w); q != "" {
+			t.Errorf("decoderWords[%q] quotes with %s: %s", key, q, w)
+		}
+	}
+}

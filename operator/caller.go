@@ -3,6 +3,8 @@ package operator
 import (
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/recallbot/recallbot/recall"
 )
 
 // maxClient bounds the "client" a caller names itself with, in
@@ -23,7 +25,7 @@ func CheckClient(client string) error {
 	}
 	for _, r := range client {
 		if !unicode.IsPrint(r) || r == utf8.RuneError {
-			return badRequest("client.unprintable", client, r)
+			return badRequest("client.unprintable", recall.Value(client), r)
 		}
 	}
 	return nil

@@ -128,7 +128,7 @@ const maxEntries = 500
 func (o *Operator) Entries(ctx context.Context, state api.State) (api.Entries, error) {
 	st := ledger.State(state)
 	if !st.Valid() {
-		return api.Entries{}, badRequest("state", st, states)
+		return api.Entries{}, badRequest("state", recall.Value(st), states)
 	}
 	es, err := o.led.InState(ctx, st, maxEntries)
 	if err != nil {

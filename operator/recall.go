@@ -75,7 +75,7 @@ func (o *Operator) selection(ctx context.Context, req api.RecallRequest) (recall
 		} else if t, err := time.Parse(time.RFC3339, req.Since); err == nil {
 			sel.Since = t
 		} else {
-			return sel, badRequest("since_shape", req.Since).about("since")
+			return sel, badRequest("since_shape", recall.Value(req.Since)).about("since")
 		}
 	}
 	switch {

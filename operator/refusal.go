@@ -128,3 +128,8 @@ func selectionWords(err error) Words {
 	}
 	return func(string) string { return err.Error() }
 }
+
+// Value is a value someone typed, for a refusal's sentence: 「%s」 in
+// Chinese, %q in English (recall.Value), for the packages that word their
+// own refusals (the HTTP API's routes).
+type Value = recall.Value

@@ -23,3 +23,13 @@ func TestRefusalWordsAreOneLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestChineseRefusalsQuoteOneWay: a Chinese refusal quotes a typed value
+// or a name with 「」, never with %q's ASCII quotes or “”.
+func TestChineseRefusalsQuoteOneWay(t *testing.T) {
+	for key, w := range refusalWords {
+		if q := onelanguage.ForeignQuote(w[0]); q != "" {
+			t.Errorf("refusalWords[%q] in Chinese quotes with %s: %s", key, q, w[0])
+		}
+	}
+}

@@ -57,12 +57,12 @@ var batchIDShape = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 func sendOptions(actor, batch, expires string) (recall.SendOptions, error) {
 	o := recall.SendOptions{Origin: ledger.OriginAPI, Actor: actor, BatchID: batch}
 	if batch != "" && !batchIDShape.MatchString(batch) {
-		return o, badRequest("batch_id_shape", batch).about("batch_id")
+		return o, badRequest("batch_id_shape", recall.Value(batch)).about("batch_id")
 	}
 	if expires != "" {
 		d, err := time.ParseDuration(expires)
 		if err != nil || d <= 0 {
-			return o, badRequest("expires_in_shape", expires).about("expires_in")
+			return o, badRequest("expires_in_shape", recall.Value(expires)).about("expires_in")
 		}
 		o.ExpiresIn = d
 	}
@@ -181,7 +181,7 @@ func checkChat(c ledger.Chat) error {
 	case c.Validate() == nil:
 		return nil
 	case !c.Family.Valid():
-		return badRequest("chat.family", c.Family)
+		return badRequest("chat.family", recall.Value(c.Family))
 	case c.Family == ledger.OTO && c.UserID == "":
 		return badRequest("chat.user")
 	case c.Family != ledger.OTO && c.ConversationID == "":

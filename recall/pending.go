@@ -40,7 +40,7 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 	case r.To != ledger.Sent && r.Key != "":
 		return ledger.Entry{}, &SelectionError{Msg: "a process_query_key goes only with state sent", Zh: "只有标记为已发送时才提供消息 ID"}
 	case r.To != ledger.Sent && r.To != ledger.SendFailed && r.To != ledger.Unknown:
-		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("a pending entry resolves to sent, send_failed or unknown, not %q", r.To), Zh: "待确认记录只能标记为 sent、send_failed 或 unknown"}
+		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("a pending entry resolves to sent, send_failed or unknown, not %q", r.To), Zh: "结果待定的记录只能标记为 sent、send_failed 或 unknown"}
 	}
 	old, err := s.led.Get(ctx, id)
 	if err != nil {
@@ -51,8 +51,8 @@ func (s *Sender) Resolve(ctx context.Context, id uint64, r Resolution) (ledger.E
 		if w[0] == "" {
 			w = [2]string{string(old.State), string(old.State)}
 		}
-		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is unknown can be resolved", id, w[1]),
-			Zh: fmt.Sprintf("记录 %d 已是“%s”，不是待确认：只有发送结果未知的记录可以标记", id, w[0])}
+		return ledger.Entry{}, &SelectionError{Msg: fmt.Sprintf("entry %d is %s, not pending: only a send whose outcome is pending or unknown can be resolved", id, QuoteName(w[1], "en")),
+			Zh: fmt.Sprintf("记录 %d 已是%s，不是结果待定：只有结果待定或结果未知的记录可以标记", id, QuoteName(w[0], "zh"))}
 	}
 	reason := ResolvedReason(r.Actor, r.Note) // a code: words when read (ReasonWords)
 	if r.To == ledger.Sent {
@@ -118,9 +118,11 @@ func (s *Sender) CloseStale(ctx context.Context) (int, error) {
 	return len(outcomes), err
 }
 
-// stateWords are the states an entry that cannot be resolved may be in,
-// in words (Chinese first): a sentence shows no state's code.
+// stateWords are an entry's states in words (Chinese first): the state of
+// one that cannot be resolved, and the state a resolve set (CountIn); a
+// sentence shows no state's code.
 var stateWords = map[ledger.State][2]string{
 	ledger.Sent: {"已发送", "sent"}, ledger.SendFailed: {"发送失败", "send failed"}, ledger.Recalling: {"撤回中", "being recalled"},
 	ledger.Recalled: {"已撤回", "recalled"}, ledger.RecallFailed: {"撤回失败", "recall failed"}, ledger.Expired: {"已过期", "expired"},
+	ledger.Pending: {"结果待定", "pending"}, ledger.Unknown: {"结果未知", "unknown"},
 }

@@ -127,6 +127,6 @@ func stateZh(s ledger.State) string {
 }
 
 var statesZh = map[ledger.State]string{
-	ledger.Pending: "待确认", ledger.Sent: "已发送", ledger.SendFailed: "发送失败", ledger.Recalling: "撤回中",
+	ledger.Pending: "结果待定", ledger.Sent: "已发送", ledger.SendFailed: "发送失败", ledger.Recalling: "撤回中",
 	ledger.Recalled: "已撤回", ledger.RecallFailed: "撤回失败", ledger.Expired: "已超时", ledger.Unknown: "结果未知",
 }

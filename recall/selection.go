@@ -216,6 +216,7 @@ func CountOutcomes(recorded map[string]string) map[Outcome]int {
 	n := map[Outcome]int{}
 	for _, o := range recorded {
 		o, _, _ = strings.Cut(o, ":")
+		o, _, _ = strings.Cut(o, " with key ") // a resolve's "sent with key K" counts as sent
 		n[Outcome(o)]++
 	}
 	return n
@@ -227,32 +228,44 @@ func CountOutcomes(recorded map[string]string) map[Outcome]int {
 // it, so one outcome reads the same everywhere.
 func CountsIn(counts map[Outcome]int, locale string) string {
 	var parts []string
-	for _, o := range outcomeOrder {
-		if n := counts[o]; n > 0 {
-			parts = append(parts, CountIn(o, n, locale))
-		}
+	for _, o := range Present(counts) {
+		parts = append(parts, CountIn(o, counts[o], locale))
 	}
-	var odd []string // an outcome this build does not know, from a newer one
-	for o, n := range counts {
-		if _, ok := outcomeWords[o]; !ok && n > 0 {
-			odd = append(odd, fmt.Sprintf("%d %s", n, o))
-		}
-	}
-	slices.Sort(odd)
-	parts = append(parts, odd...)
 	if locale == "en" {
 		return strings.Join(parts, ", ")
 	}
 	return strings.Join(parts, "，")
 }
 
+// Present are the outcomes counts holds, in the receipt's order, then
+// the others (a resolve's new state, an outcome of a newer build) sorted.
+func Present(counts map[Outcome]int) []Outcome {
+	var known, odd []Outcome
+	for _, o := range outcomeOrder {
+		if counts[o] > 0 {
+			known = append(known, o)
+		}
+	}
+	for o, n := range counts {
+		if _, ok := outcomeWords[o]; !ok && n > 0 {
+			odd = append(odd, o)
+		}
+	}
+	slices.Sort(odd)
+	return append(known, odd...)
+}
+
 // Outcomes are the outcomes in the order a receipt lists them.
 func Outcomes() []Outcome { return slices.Clone(outcomeOrder) }
 
 // CountIn is n messages with outcome o in locale's words: "1 条已撤回",
-// "1 recalled".
+// "1 recalled"; a ledger state, which a resolve record keeps as its
+// outcome, reads as what was set: "1 条标记为发送失败", "1 marked send failed".
 func CountIn(o Outcome, n int, locale string) string {
 	w, ok := outcomeWords[o]
+	if st, isState := stateWords[ledger.State(o)]; !ok && isState { // a resolve's outcome: the state it set
+		w, ok = [2]string{"%d 条标记为" + st[0], "%d marked " + st[1]}, true
+	}
 	if !ok {
 		return fmt.Sprintf("%d %s", n, o)
 	}

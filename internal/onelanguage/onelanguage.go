@@ -43,3 +43,12 @@ var kept = regexp.MustCompile("`[^`]*`" + `|「[^」]*」|https?://\S+|/\S*|%(\[
 // word is an English word between spaces or Chinese text, with the
 // punctuation that may cling to it.
 var word = regexp.MustCompile(`^\(?[A-Za-z][A-Za-z']*[,;:)]*$`)
+
+// foreignQuote is a quote a Chinese sentence does not use for a name or a
+// typed value: Go's %q (ASCII quotes around the value), ASCII double
+// quotes, and “” (one column or two, by terminal).
+var foreignQuote = regexp.MustCompile(`%[-+# 0-9.]*q|["“”]`)
+
+// ForeignQuote is the first quote in a Chinese sentence s that is not
+// 「」, or "": Chinese quotes names and typed values one way.
+func ForeignQuote(s string) string { return foreignQuote.FindString(s) }
