@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/recallbot/recallbot/internal/didyoumean"
 	"github.com/recallbot/recallbot/recall"
 )
 
@@ -44,7 +45,7 @@ func nearest(word string, table []Command) string {
 		if strings.HasPrefix(c.Name, word) {
 			prefixed = append(prefixed, c.Name)
 		}
-		if d := editDistance(word, c.Name); d <= bestDist && (best == "" || d < editDistance(word, best)) {
+		if d := didyoumean.Distance(word, c.Name); d <= bestDist && (best == "" || d < didyoumean.Distance(word, best)) {
 			best = c.Name
 		}
 	}
@@ -52,26 +53,4 @@ func nearest(word string, table []Command) string {
 		return prefixed[0]
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes
-// (command names are ASCII).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
