@@ -27,28 +27,7 @@ func TestPaceKeepsDingTalksWindowOverAJitteryNetwork(t *testing.T) {
 		t.Skip("makes 150 calls at 50/s over a simulated WAN (~3 s)")
 	}
 	const qps, calls = 50, 150
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: qps, SlidingWindow: true, Latency: 100 * time.Millisecond, Jitter: 40 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	o := srv.Options()
-	c := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPS: qps}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 24 {
-		wg.Go(func() {
-			for next.Add(1) <= calls {
-				if _, err := c.RecallOTO(ctx, []string{"bm90LWEta2V5"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	srv, c := callsAtTheLimit(t, dingtalktest.Options{QPS: qps, SlidingWindow: true, Latency: 100 * time.Millisecond, Jitter: 40 * time.Millisecond}, calls)
 	refused := 0
 	for _, call := range srv.CallsTo(dingtalktest.PathOTORecall) {
 		if call.Status == http.StatusForbidden {
@@ -80,29 +59,8 @@ func TestPaceLearnsALopsidedNetworkFromOneRefusal(t *testing.T) {
 		t.Skip("makes 150 calls at 50/s over a simulated WAN (~3 s)")
 	}
 	const qps, calls = 50, 150
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{QPS: qps, SlidingWindow: true, Latency: 100 * time.Millisecond,
-		Jitter: 40 * time.Millisecond, SteadyWayBack: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	o := srv.Options()
-	c := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: o.ClientID, ClientSecret: o.ClientSecret, RobotCode: o.RobotCode, QPS: qps}, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range 24 {
-		wg.Go(func() {
-			for next.Add(1) <= calls {
-				if _, err := c.RecallOTO(ctx, []string{"bm90LWEta2V5"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	srv, c := callsAtTheLimit(t, dingtalktest.Options{QPS: qps, SlidingWindow: true, Latency: 100 * time.Millisecond,
+		Jitter: 40 * time.Millisecond, SteadyWayBack: true}, calls)
 	var refused []time.Time
 	for _, call := range srv.CallsTo(dingtalktest.PathOTORecall) {
 		if call.Status == http.StatusForbidden {
@@ -118,6 +76,35 @@ func TestPaceLearnsALopsidedNetworkFromOneRefusal(t *testing.T) {
 	if busiest := srv.BusiestWindow(dingtalktest.PathOTORecall, time.Second); busiest > qps {
 		t.Errorf("%d calls took effect within one second, limit %d", busiest, qps)
 	}
+}
+
+// callsAtTheLimit makes calls recalls through a client paced at o.QPS
+// against an emulator of o, from 24 callers kept busy, and returns both.
+func callsAtTheLimit(t *testing.T, o dingtalktest.Options, calls int64) (*dingtalktest.Server, *dingtalk.Client) {
+	t.Helper()
+	srv, err := dingtalktest.NewServer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	so := srv.Options()
+	c := dingtalk.New(dingtalk.Config{BaseURL: srv.URL(), ClientID: so.ClientID, ClientSecret: so.ClientSecret, RobotCode: so.RobotCode, QPS: float64(o.QPS)}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Go(func() {
+			for next.Add(1) <= calls {
+				if _, err := c.RecallOTO(ctx, []string{"bm90LWEta2V5"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return srv, c
 }
 
 // TestTransportKeepsAConnectionPerCallInFlight: a job's calls in flight
