@@ -59,6 +59,10 @@ const (
 type Entry struct {
 	ID   uint64 `json:"id"`
 	Chat Chat   `json:"chat"`
+	// ChatName is the chat in the bot's language, by what DingTalk said
+	// of it (a group's title, whom a one-to-one chat is with) where the
+	// bot knows, else by its id: what to show a person. Set in lists.
+	ChatName string `json:"chat_name,omitempty"`
 	// ProcessQueryKey is DingTalk's key of the message: what a recall names.
 	ProcessQueryKey string    `json:"process_query_key,omitempty"`
 	MsgKey          string    `json:"msg_key"`

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -24,6 +25,18 @@ func TestChatsByNameAndAuditInWords(t *testing.T) {
 	}
 	if reply := h.sayIn(cid, "intern001", "/recall last 1"); !strings.Contains(reply, "only admins") {
 		t.Fatalf("the refusal: %q", reply)
+	}
+	// Lists of messages name their chat as the bot knows it, for a CLI
+	// that has no titles of its own (recallbot entries).
+	_, conv := h.do("GET", "/v1/conversations/"+url.PathEscape(cid)+"/messages?family=group", testToken, "")
+	ms, _ := conv["messages"].([]any)
+	for _, m := range ms {
+		if m.(map[string]any)["chat_name"] != "the group 运维值班群" {
+			t.Errorf("a message of the chat: %v, want it named the group 运维值班群", m)
+		}
+	}
+	if len(ms) == 0 {
+		t.Errorf("the chat's messages: %v", conv)
 	}
 	// The sender's nick names the bot's own chat with them too, which no
 	// callback comes from when the bot writes first (a broadcast).

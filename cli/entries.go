@@ -51,8 +51,18 @@ func Entries(ctx context.Context, args []string, stdout, stderr io.Writer) (err 
 		if why == "" && e.State == api.StatePending {
 			why = c.say("reason.pending")
 		}
-		t.row(strconv.FormatUint(e.ID, 10), e.SentAt.Local().Format("01-02 15:04:05"), recall.ChatWords(chat, ledger.ChatInfo{}, c.locale()),
+		t.row(strconv.FormatUint(e.ID, 10), e.SentAt.Local().Format("01-02 15:04:05"), chatName(e, chat, c.locale()),
 			recall.ActorWords(e.Actor, c.locale()), recall.PlainText(e.Excerpt), why)
 	}
 	return t.write(stdout)
+}
+
+// chatName is the entry's chat as the bot named it (by its title or
+// whom it is with, in the bot's words), or by its id from a bot too old
+// to say.
+func chatName(e api.Entry, chat ledger.Chat, locale string) string {
+	if e.ChatName != "" {
+		return e.ChatName
+	}
+	return recall.ChatWords(chat, ledger.ChatInfo{}, locale)
 }

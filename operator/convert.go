@@ -33,11 +33,13 @@ func entryOf(e ledger.Entry, locale string) api.Entry {
 	return out
 }
 
-// entriesOf is a list of entries; [] when empty, never null.
-func entriesOf(es []ledger.Entry, locale string) []api.Entry {
+// entriesOf is a list of entries, their chats named by names; [] when
+// empty, never null.
+func entriesOf(es []ledger.Entry, locale string, names recall.Names) []api.Entry {
 	out := make([]api.Entry, len(es))
 	for i, e := range es {
 		out[i] = entryOf(e, locale)
+		out[i].ChatName = names(e.Chat)
 	}
 	return out
 }

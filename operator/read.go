@@ -48,7 +48,7 @@ func (o *Operator) Conversation(ctx context.Context, id string, q api.Conversati
 	if err != nil {
 		return api.Conversation{}, o.ledgerDown("what.conversation", err)
 	}
-	return api.Conversation{Chat: chatOf(chat), Messages: entriesOf(es, o.cfg.Locale)}, nil
+	return api.Conversation{Chat: chatOf(chat), Messages: entriesOf(es, o.cfg.Locale, o.namesOf(ctx, []ledger.Chat{chat}))}, nil
 }
 
 // Message is the entry of the message with process_query_key key; with
@@ -100,6 +100,11 @@ func (o *Operator) chatNames(ctx context.Context, recs []ledger.AuditRecord) rec
 			chats = append(chats, *r.About.Chat)
 		}
 	}
+	return o.namesOf(ctx, chats)
+}
+
+// namesOf names chats by what DingTalk said of them, as chatNames does.
+func (o *Operator) namesOf(ctx context.Context, chats []ledger.Chat) recall.Names {
 	infos, err := o.led.ChatInfos(ctx, chats)
 	if err != nil {
 		o.cfg.Log.Warn("chat names not read: chats are named by their ids", zap.Error(err))
@@ -134,5 +139,9 @@ func (o *Operator) Entries(ctx context.Context, state api.State) (api.Entries, e
 	if err != nil {
 		return api.Entries{}, o.ledgerDown("what.entries", err)
 	}
-	return api.Entries{Entries: entriesOf(es, o.cfg.Locale)}, nil
+	chats := make([]ledger.Chat, len(es))
+	for i, e := range es {
+		chats[i] = e.Chat
+	}
+	return api.Entries{Entries: entriesOf(es, o.cfg.Locale, o.namesOf(ctx, chats))}, nil
 }
