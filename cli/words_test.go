@@ -12,14 +12,7 @@ import (
 // TestCLIWordsAreOneLanguage: no Chinese text of the commands holds a run
 // of English words (flag names, codes and key names in backticks aside).
 func TestCLIWordsAreOneLanguage(t *testing.T) {
-	for key, w := range texts {
-		if strings.Contains(w[0]+w[1], "`") {
-			t.Errorf("texts[%q] holds a backtick, which a terminal shows as it is: %q", key, w)
-		}
-		if run := onelanguage.EnglishRun(w[0]); run != "" {
-			t.Errorf("texts[%q] in Chinese holds English %q: %s", key, run, w[0])
-		}
-	}
+	onelanguage.Catalogue(t, "texts", texts)
 }
 
 // TestCLIErrorsInTheUsersLanguage: before the bot has said its language,

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/recallbot/recallbot/internal/onelanguage"
@@ -10,17 +9,7 @@ import (
 // TestRouteWordsAreOneLanguage: no Chinese sentence of the API's own
 // refusals holds a run of English words.
 func TestRouteWordsAreOneLanguage(t *testing.T) {
-	for key, w := range routeWords {
-		if w[0] == "" || w[1] == "" {
-			t.Errorf("routeWords[%q] = %q: a language is missing", key, w)
-		}
-		if strings.Contains(w[0]+w[1], "`") {
-			t.Errorf("routeWords[%q] holds a backtick, which a terminal shows as it is: %q", key, w)
-		}
-		if run := onelanguage.EnglishRun(w[0]); run != "" {
-			t.Errorf("routeWords[%q] in Chinese holds English %q: %s", key, run, w[0])
-		}
-	}
+	onelanguage.Catalogue(t, "routeWords", routeWords)
 	for key, zh := range decoderWords {
 		if run := onelanguage.EnglishRun(zh); run != "" {
 			t.Errorf("decoderWords[%q] holds English %q: %s", key, run, zh)
