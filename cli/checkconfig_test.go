@@ -107,13 +107,7 @@ func TestCheckConfigNamesTheKeyAndLine(t *testing.T) {
 // then closes it (the bot can open it next); a wrong secret is the
 // sentence that names the settings, and an unreachable Redis fails.
 func TestCheckConfigOnline(t *testing.T) {
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	t.Setenv("CHECK_SECRET", "emulator-secret")
-	t.Setenv("CHECK_TOKEN", "http-token-0123456789abcdef")
+	srv := onlineEmulator(t)
 
 	dir := t.TempDir()
 	db := filepath.Join(dir, "ledger.db")
@@ -158,13 +152,7 @@ func TestCheckConfigOnline(t *testing.T) {
 // is not an error of the configuration: -online says the bot holds it and
 // that the rest is valid.
 func TestCheckConfigOnlineWhileTheBotRuns(t *testing.T) {
-	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	t.Setenv("CHECK_SECRET", "emulator-secret")
-	t.Setenv("CHECK_TOKEN", "http-token-0123456789abcdef")
+	srv := onlineEmulator(t)
 	db := filepath.Join(t.TempDir(), "ledger.db")
 	held, err := ledger.Open(db, ledger.BoltOptions{}) // the running bot
 	if err != nil {
@@ -176,4 +164,18 @@ func TestCheckConfigOnlineWhileTheBotRuns(t *testing.T) {
 	if err != nil || !strings.Contains(out, "held by a running bot") || !strings.Contains(out, "the rest of the configuration is valid") {
 		t.Errorf("check-config -online while the bot runs: %v\n%s", err, out)
 	}
+}
+
+// onlineEmulator is an emulator for check-config -online, with the
+// secrets the test configurations name in the environment.
+func onlineEmulator(t *testing.T) *dingtalktest.Server {
+	t.Helper()
+	srv, err := dingtalktest.NewServer(dingtalktest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	t.Setenv("CHECK_SECRET", "emulator-secret")
+	t.Setenv("CHECK_TOKEN", "http-token-0123456789abcdef")
+	return srv
 }

@@ -67,11 +67,7 @@ func TestLedgerDownRefusesSends(t *testing.T) {
 // malformed keys and unknown routes get a precise answer; unknown /v1
 // routes only with the token.
 func TestRequestsThatAreWrongSaySo(t *testing.T) {
-	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := tempLedger(t)
 	api := newAPI(t, "tok-0123456789abcdef", led, operator.Config{Ready: func() bool { return true }}, recall.Config{})
 	h := api.Handler()
 	for _, c := range []struct {
@@ -113,11 +109,7 @@ func TestRequestsThatAreWrongSaySo(t *testing.T) {
 // TestBatchIDsArePlainWords: a batch id is shown in chat, URLs and logs,
 // so one that is not a plain word is refused before anything is sent.
 func TestBatchIDsArePlainWords(t *testing.T) {
-	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := tempLedger(t)
 	api := newAPI(t, "tok-0123456789abcdef", led, operator.Config{}, recall.Config{})
 	h := api.Handler()
 	for _, id := range []string{"../../etc", "[click](http://evil)\nline2", "a b", strings.Repeat("x", 129)} {

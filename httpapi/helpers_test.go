@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -19,6 +20,18 @@ func newAPI(tb testing.TB, token string, led *ledger.Bolt, cfg operator.Config, 
 	op := operator.New(led, recall.NewSender(led, refusingAPI{}, log, recall.SenderConfig{}), recall.New(led, refusingAPI{}, log, engine),
 		recall.NewBroadcaster(led, refusingAPI{}, log, recall.BroadcastConfig{}), background(tb), cfg)
 	return &API{Token: token, Ledger: led, Log: log, Operator: op}
+}
+
+// tempLedger is a bbolt ledger in a file of the test's, closed when the
+// test ends (after the work newAPI's background waits for).
+func tempLedger(tb testing.TB) *ledger.Bolt {
+	tb.Helper()
+	led, err := ledger.Open(filepath.Join(tb.TempDir(), "l.db"), ledger.BoltOptions{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = led.Close() })
+	return led
 }
 
 // background runs work that outlives its request until the test ends,

@@ -5,14 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/recallbot/recallbot/api"
 	"github.com/recallbot/recallbot/internal/onelanguage"
-	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -56,11 +54,7 @@ func TestRefusalsSpeakTheBotsLanguage(t *testing.T) {
 		{"the root without a console", "GET", "/", "", true, 404, "not_found", "操作台未开启", "the operator's console is off"},
 	}
 	for _, locale := range []string{"zh", "en"} {
-		led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer led.Close()
+		led := tempLedger(t)
 		srv := httptest.NewServer(newAPI(t, tok, led, operator.Config{Locale: locale}, recall.Config{}).Handler())
 		defer srv.Close()
 		for _, c := range cases {

@@ -3,11 +3,9 @@ package httpapi
 import (
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/recallbot/recallbot/ledger"
 	"github.com/recallbot/recallbot/operator"
 	"github.com/recallbot/recallbot/recall"
 )
@@ -16,11 +14,7 @@ import (
 // console when it is on, and says what is served and how to turn the
 // console on when it is off; /favicon.ico leads to the console's icon.
 func TestRootLeadsToTheConsole(t *testing.T) {
-	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := tempLedger(t)
 	a := newAPI(t, "0123456789abcdef", led, operator.Config{}, recall.Config{})
 	get := func(path string) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()

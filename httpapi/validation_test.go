@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,11 +16,7 @@ import (
 // its code and a sentence that says what to fix, and nothing is done:
 // nothing is sent, nothing is written to the ledger or the audit trail.
 func TestBadRequestsAreRefusedWithASentence(t *testing.T) {
-	led, err := ledger.Open(filepath.Join(t.TempDir(), "l.db"), ledger.BoltOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := tempLedger(t)
 	const tok = "tok-0123456789abcdef"
 	h := newAPI(t, tok, led, operator.Config{Locale: "en"}, recall.Config{}).Handler()
 	many := `"u"` + strings.Repeat(`,"u"`, operator.MaxBroadcastTargets)
